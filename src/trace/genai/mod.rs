@@ -1,0 +1,416 @@
+//! The GenAI view of a span tree: which spans are LLM calls, tool calls, agents, retries and
+//! errors, whatever convention produced them.
+//!
+//! Each span is classified once, by [`classify`], from the table in [`convention`]. The view
+//! then reads the fields each concept needs. Counting rules (DESIGN.md section 4):
+//! - an LLM call is counted when no LLM span sits below it, so a framework span that wraps the
+//!   client library's span is one call, not two;
+//! - tokens and cost come from LLM spans only, and from an LLM span only when no LLM span below
+//!   it reports usage, so totals repeated on agent or wrapper spans are never counted twice;
+//! - a retry is an LLM span that follows a failed LLM sibling (each HTTP attempt its own span),
+//!   or every `retry` span after the first under one parent (each attempt nested in its call).
+//!   Retries an SDK makes inside one span leave no trace and are not counted.
+
+pub(crate) mod convention;
+
+use std::fmt;
+
+use serde_json::Value as Json;
+
+use super::span::{Span, Value};
+use super::tree::{NodeId, NodeRef, SpanTree};
+use convention::Match;
+
+/// What a span is, in GenAI terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A call to a language model (chat, completion, generate content).
+    Llm,
+    /// A tool (function) execution.
+    Tool,
+    /// An agent invocation.
+    Agent,
+    /// A retrieval or rerank step.
+    Retrieval,
+    /// An embeddings call.
+    Embedding,
+    /// One attempt of a retried call.
+    Retry,
+    /// A named step of a workflow or chain.
+    Step,
+    /// Anything else (HTTP, database, custom spans).
+    Other,
+}
+
+impl Kind {
+    /// The lowercase name used in selectors and output (`llm`, `tool`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Llm => "llm",
+            Kind::Tool => "tool",
+            Kind::Agent => "agent",
+            Kind::Retrieval => "retrieval",
+            Kind::Embedding => "embedding",
+            Kind::Retry => "retry",
+            Kind::Step => "step",
+            Kind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Classifies one span by the first matching rule of the convention table.
+pub fn classify(span: &Span) -> Kind {
+    for (rule, kind) in convention::KIND_RULES {
+        let hit = match *rule {
+            Match::Attr(key, value) => span
+                .attr_str(key)
+                .is_some_and(|v| v.eq_ignore_ascii_case(value)),
+            Match::Name(name) => span.name == name,
+            Match::NamePrefix(prefix) => span.name.starts_with(prefix),
+        };
+        if hit {
+            return *kind;
+        }
+    }
+    Kind::Other
+}
+
+fn first<'s>(span: &'s Span, keys: &[&str]) -> Option<&'s Value> {
+    keys.iter().find_map(|k| span.attr(k))
+}
+
+fn first_str(span: &Span, keys: &[&str]) -> Option<String> {
+    first(span, keys).map(Value::to_string)
+}
+
+fn first_u64(span: &Span, keys: &[&str]) -> Option<u64> {
+    keys.iter()
+        .find_map(|k| span.attr(k).and_then(Value::as_i64))
+        .and_then(|v| u64::try_from(v).ok())
+}
+
+/// The name after a conventional prefix (`execute_tool get_weather` → `get_weather`), or the
+/// whole span name.
+fn name_from_span(span: &Span) -> String {
+    convention::NAME_PREFIXES
+        .iter()
+        .find_map(|p| span.name.strip_prefix(p))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(&span.name)
+        .to_owned()
+}
+
+/// One LLM call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmCall {
+    /// Its span in the tree.
+    pub node: NodeId,
+    /// `openai`, `anthropic`...
+    pub provider: Option<String>,
+    /// The model asked for.
+    pub request_model: Option<String>,
+    /// The model that answered.
+    pub response_model: Option<String>,
+    /// Input tokens, when reported.
+    pub input_tokens: Option<u64>,
+    /// Output tokens, when reported.
+    pub output_tokens: Option<u64>,
+    /// Input tokens served from the prompt cache.
+    pub cache_read_tokens: Option<u64>,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: Option<u64>,
+    /// A cost the instrumentation recorded, in USD.
+    pub cost_usd: Option<f64>,
+    /// Finish reasons (`stop`, `tool_calls`...).
+    pub finish_reasons: Vec<String>,
+    /// Duration in ns.
+    pub duration_ns: u64,
+    /// The error, when the call failed.
+    pub error: Option<String>,
+    /// False when an LLM span below this one is the real call (a wrapper span).
+    pub counted: bool,
+    /// True when this call's usage goes into the totals (see the module docs).
+    pub usage_counted: bool,
+    /// True when this call repeats a failed call just before it.
+    pub is_retry: bool,
+}
+
+/// One tool execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    /// Its span in the tree.
+    pub node: NodeId,
+    /// The tool's name.
+    pub name: String,
+    /// The id the model gave the call, when recorded.
+    pub call_id: Option<String>,
+    /// The arguments, parsed from JSON; `None` when not recorded or not JSON.
+    pub arguments: Option<Json>,
+    /// The arguments as recorded, when they were recorded as text.
+    pub raw_arguments: Option<String>,
+    /// The result as text, when recorded.
+    pub result: Option<String>,
+    /// The error, when the tool failed.
+    pub error: Option<String>,
+    /// Duration in ns.
+    pub duration_ns: u64,
+}
+
+/// One agent invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSpan {
+    /// Its span in the tree.
+    pub node: NodeId,
+    /// The agent's name.
+    pub name: String,
+}
+
+/// Token and cost totals over the counted LLM calls.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Usage {
+    /// Counted LLM calls.
+    pub llm_calls: usize,
+    /// Sum of input tokens.
+    pub input_tokens: u64,
+    /// Sum of output tokens.
+    pub output_tokens: u64,
+    /// Sum of cache-read input tokens.
+    pub cache_read_tokens: u64,
+    /// Sum of cache-write input tokens.
+    pub cache_write_tokens: u64,
+    /// Sum of recorded costs, and how many counted calls had none.
+    pub recorded_cost_usd: f64,
+    /// Counted calls with usage but no recorded cost (to be priced, or unpriced).
+    pub calls_without_cost: usize,
+}
+
+/// The GenAI reading of one span tree.
+#[derive(Debug)]
+pub struct GenAiView<'t> {
+    tree: &'t SpanTree,
+    kinds: Vec<Kind>,
+    llm_calls: Vec<LlmCall>,
+    tool_calls: Vec<ToolCall>,
+    agents: Vec<AgentSpan>,
+    retries: Vec<NodeId>,
+    errors: Vec<NodeId>,
+}
+
+impl<'t> GenAiView<'t> {
+    /// Classifies every span of the tree and extracts calls.
+    pub fn new(tree: &'t SpanTree) -> GenAiView<'t> {
+        let kinds: Vec<Kind> = tree.nodes().map(|n| classify(n.span())).collect();
+        let kind = |n: &NodeRef<'_>| kinds[n.id().0 as usize];
+        let mut view = GenAiView {
+            tree,
+            llm_calls: Vec::new(),
+            tool_calls: Vec::new(),
+            agents: Vec::new(),
+            retries: Vec::new(),
+            errors: Vec::new(),
+            kinds: Vec::new(),
+        };
+        // Start-time order, so calls come out in the order they happened.
+        for node in tree.nodes() {
+            let span = node.span();
+            if span.is_error() {
+                view.errors.push(node.id());
+            }
+            match kind(&node) {
+                Kind::Llm => {
+                    let below = || node.descendants().filter(|d| kind(d) == Kind::Llm);
+                    let counted = below().next().is_none();
+                    let usage_counted = !below().any(|d| has_usage(d.span()));
+                    view.llm_calls.push(LlmCall {
+                        node: node.id(),
+                        provider: first_str(span, convention::PROVIDER),
+                        request_model: first_str(span, convention::REQUEST_MODEL),
+                        response_model: first_str(span, convention::RESPONSE_MODEL),
+                        input_tokens: first_u64(span, convention::INPUT_TOKENS),
+                        output_tokens: first_u64(span, convention::OUTPUT_TOKENS),
+                        cache_read_tokens: first_u64(span, convention::CACHE_READ_TOKENS),
+                        cache_write_tokens: first_u64(span, convention::CACHE_WRITE_TOKENS),
+                        cost_usd: first(span, convention::COST_USD).and_then(Value::as_f64),
+                        finish_reasons: finish_reasons(span),
+                        duration_ns: span.duration_ns(),
+                        error: span.error_message(),
+                        counted,
+                        usage_counted,
+                        is_retry: follows_failed_sibling(&node, &kinds),
+                    });
+                    if follows_failed_sibling(&node, &kinds) {
+                        view.retries.push(node.id());
+                    }
+                }
+                Kind::Tool => {
+                    let name = first_str(span, convention::TOOL_NAME)
+                        .unwrap_or_else(|| name_from_span(span));
+                    // One call instrumented twice (a decorator around an SDK span) is one call.
+                    let nested_in_same_tool = node
+                        .ancestors()
+                        .find(|a| kind(a) == Kind::Tool)
+                        .is_some_and(|a| {
+                            first_str(a.span(), convention::TOOL_NAME)
+                                .unwrap_or_else(|| name_from_span(a.span()))
+                                == name
+                        });
+                    if !nested_in_same_tool {
+                        view.tool_calls.push(tool_call(&node, name));
+                    }
+                }
+                Kind::Agent => view.agents.push(AgentSpan {
+                    node: node.id(),
+                    name: first_str(span, convention::AGENT_NAME)
+                        .unwrap_or_else(|| name_from_span(span)),
+                }),
+                Kind::Retry => {
+                    let earlier_attempt = node
+                        .parent()
+                        .into_iter()
+                        .flat_map(|p| p.children())
+                        .take_while(|c| c.id() != node.id())
+                        .any(|c| kind(&c) == Kind::Retry);
+                    if earlier_attempt {
+                        view.retries.push(node.id());
+                    }
+                }
+                Kind::Retrieval | Kind::Embedding | Kind::Step | Kind::Other => {}
+            }
+        }
+        view.kinds = kinds;
+        view
+    }
+
+    /// The tree this view reads.
+    pub fn tree(&self) -> &'t SpanTree {
+        self.tree
+    }
+
+    /// The kind of a node.
+    pub fn kind(&self, node: NodeId) -> Kind {
+        self.kinds[node.0 as usize]
+    }
+
+    /// Every LLM span, in start order, including wrapper spans (see [`LlmCall::counted`]).
+    pub fn llm_calls(&self) -> &[LlmCall] {
+        &self.llm_calls
+    }
+
+    /// Tool executions, in start order.
+    pub fn tool_calls(&self) -> &[ToolCall] {
+        &self.tool_calls
+    }
+
+    /// Agent spans, in start order.
+    pub fn agents(&self) -> &[AgentSpan] {
+        &self.agents
+    }
+
+    /// Spans that are retries of an earlier attempt.
+    pub fn retries(&self) -> &[NodeId] {
+        &self.retries
+    }
+
+    /// Spans that failed (status ERROR or `error.type`), in start order.
+    pub fn error_spans(&self) -> &[NodeId] {
+        &self.errors
+    }
+
+    /// Token and cost totals under the counting rules of the module docs.
+    pub fn usage(&self) -> Usage {
+        let mut u = Usage {
+            llm_calls: self.llm_calls.iter().filter(|c| c.counted).count(),
+            ..Usage::default()
+        };
+        for c in self.llm_calls.iter().filter(|c| c.usage_counted) {
+            u.input_tokens += c.input_tokens.unwrap_or(0);
+            u.output_tokens += c.output_tokens.unwrap_or(0);
+            u.cache_read_tokens += c.cache_read_tokens.unwrap_or(0);
+            u.cache_write_tokens += c.cache_write_tokens.unwrap_or(0);
+            match c.cost_usd {
+                Some(cost) => u.recorded_cost_usd += cost,
+                None if c.input_tokens.is_some() || c.output_tokens.is_some() => {
+                    u.calls_without_cost += 1;
+                }
+                None => {}
+            }
+        }
+        u
+    }
+}
+
+fn has_usage(span: &Span) -> bool {
+    first_u64(span, convention::INPUT_TOKENS).is_some()
+        || first_u64(span, convention::OUTPUT_TOKENS).is_some()
+}
+
+fn follows_failed_sibling(node: &NodeRef<'_>, kinds: &[Kind]) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    parent
+        .children()
+        .take_while(|c| c.id() != node.id())
+        .filter(|c| kinds[c.id().0 as usize] == Kind::Llm)
+        .last()
+        .is_some_and(|prev| prev.span().is_error())
+}
+
+fn finish_reasons(span: &Span) -> Vec<String> {
+    match first(span, convention::FINISH_REASONS) {
+        Some(Value::Array(items)) => items.iter().map(Value::to_string).collect(),
+        Some(Value::Str(s)) => match serde_json::from_str::<Vec<String>>(s) {
+            Ok(list) => list,
+            Err(_) => vec![s.to_string()],
+        },
+        Some(other) => vec![other.to_string()],
+        None => Vec::new(),
+    }
+}
+
+fn tool_call(node: &NodeRef<'_>, name: String) -> ToolCall {
+    let span = node.span();
+    let (arguments, raw_arguments) = match first(span, convention::TOOL_ARGUMENTS) {
+        Some(Value::Str(s)) => (parse_arguments(s), Some(s.to_string())),
+        Some(v @ Value::Map(_)) => (Some(v.to_json()), None),
+        Some(other) => (None, Some(other.to_string())),
+        None => (None, None),
+    };
+    ToolCall {
+        node: node.id(),
+        name,
+        call_id: first_str(span, convention::TOOL_CALL_ID),
+        arguments,
+        raw_arguments,
+        result: first_str(span, convention::TOOL_RESULT),
+        error: span.error_message(),
+        duration_ns: span.duration_ns(),
+    }
+}
+
+/// Parses recorded arguments. Traceloop's decorators record the Python call as
+/// `{"args": [...], "kwargs": {...}}`; with no positional arguments the keyword arguments are
+/// the call's arguments.
+fn parse_arguments(text: &str) -> Option<Json> {
+    let parsed: Json = serde_json::from_str(text).ok()?;
+    if let Json::Object(map) = &parsed
+        && map.contains_key("kwargs")
+        && map.keys().all(|k| k == "args" || k == "kwargs")
+        && map
+            .get("args")
+            .is_none_or(|a| a.as_array().is_some_and(Vec::is_empty))
+    {
+        return map.get("kwargs").cloned();
+    }
+    Some(parsed)
+}
+
+#[cfg(test)]
+mod tests;

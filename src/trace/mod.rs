@@ -1,0 +1,14 @@
+//! Spans and what they mean: the owned span model, the span forest and the GenAI view.
+//!
+//! This module depends on nothing else in the crate, so it can become a crate of its own.
+
+pub mod genai;
+pub mod span;
+pub mod tree;
+
+pub use genai::{GenAiView, Kind};
+pub use span::{
+    Attributes, Event, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
+    TraceId, Value,
+};
+pub use tree::{NodeId, NodeRef, RootReason, SpanTree};
