@@ -5,4 +5,5 @@
 //! [`trace::SpanTree`] turns them into a forest and [`trace::GenAiView`] reads LLM calls, tool
 //! calls, agents, retries and errors from it, whatever convention the instrumentation follows.
 
+pub mod capture;
 pub mod trace;

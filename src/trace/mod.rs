@@ -3,6 +3,7 @@
 //! This module depends on nothing else in the crate, so it can become a crate of its own.
 
 pub mod genai;
+pub mod render;
 pub mod span;
 pub mod tree;
 

@@ -389,9 +389,20 @@ fn tool_call(node: &NodeRef<'_>, name: String) -> ToolCall {
         call_id: first_str(span, convention::TOOL_CALL_ID),
         arguments,
         raw_arguments,
-        result: first_str(span, convention::TOOL_RESULT),
+        result: first(span, convention::TOOL_RESULT).map(result_text),
         error: span.error_message(),
         duration_ns: span.duration_ns(),
+    }
+}
+
+/// A result as text. Traceloop records the return value JSON-encoded, so a string result
+/// arrives quoted (`"\"sunny\""`); such a JSON string is unquoted.
+fn result_text(value: &Value) -> String {
+    match value {
+        Value::Str(s) if s.starts_with('"') => {
+            serde_json::from_str::<String>(s).unwrap_or_else(|_| s.to_string())
+        }
+        other => other.to_string(),
     }
 }
 

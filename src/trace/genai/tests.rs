@@ -291,6 +291,7 @@ fn openllmetry_traceloop_kinds_and_kwargs() {
         view.tool_calls()[0].arguments,
         Some(json!({"city": "Rome"}))
     );
+    assert_eq!(view.tool_calls()[0].result.as_deref(), Some("warm"));
     assert_eq!(view.agents()[0].name, "planner");
 }
 

@@ -1,0 +1,13 @@
+//! Getting spans in: the shared store, the OTLP receiver, trace files, in-process capture.
+//!
+//! OpenTelemetry and protobuf types stop here; everything leaves as [`crate::trace::Span`].
+
+pub mod convert;
+pub mod file;
+pub(crate) mod grpc;
+pub mod otel;
+pub mod receiver;
+pub mod store;
+
+pub use receiver::{Receiver, ReceiverConfig, ReceiverError};
+pub use store::{SpanStore, StoreView, TrialKey, WaitTimeout};

@@ -1,0 +1,211 @@
+//! Text rendering of a span tree: one line per span with its GenAI kind, duration and key
+//! attributes, errors marked. Used by `traceval inspect` and by failure reports.
+//!
+//! Everything a trace says is data: control characters are escaped, so a span name cannot
+//! move the cursor or recolour the terminal, and long values are cut.
+
+use std::collections::HashSet;
+use std::fmt::Write;
+
+use super::genai::{GenAiView, Kind};
+use super::tree::{NodeId, NodeRef, RootReason};
+
+/// How to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Nodes to flag with `>>`, e.g. the spans a failed assertion is about.
+    pub marked: HashSet<NodeId>,
+    /// Longest attribute value printed before it is cut (0 = 80).
+    pub max_value_len: usize,
+}
+
+/// Renders every tree of the view, roots in order.
+pub fn render(view: &GenAiView<'_>, options: &RenderOptions) -> String {
+    let mut out = String::new();
+    for root in view.tree().roots() {
+        render_node(view, options, root, "", "", &mut out);
+    }
+    out
+}
+
+fn render_node(
+    view: &GenAiView<'_>,
+    options: &RenderOptions,
+    node: NodeRef<'_>,
+    first_prefix: &str,
+    rest_prefix: &str,
+    out: &mut String,
+) {
+    let mark = if options.marked.contains(&node.id()) {
+        ">> "
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "{first_prefix}{mark}{}", line(view, options, node));
+    let children: Vec<_> = node.children().collect();
+    for (i, child) in children.iter().enumerate() {
+        let last = i + 1 == children.len();
+        let (branch, cont) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
+        render_node(
+            view,
+            options,
+            *child,
+            &format!("{rest_prefix}{branch}"),
+            &format!("{rest_prefix}{cont}"),
+            out,
+        );
+    }
+}
+
+/// One span's line: `name  kind  duration  key=value...  ERROR: message`.
+pub fn line(view: &GenAiView<'_>, options: &RenderOptions, node: NodeRef<'_>) -> String {
+    let max = if options.max_value_len == 0 {
+        80
+    } else {
+        options.max_value_len
+    };
+    let span = node.span();
+    let kind = view.kind(node.id());
+    let mut s = format!(
+        "{}  [{}]  {}",
+        clean(&span.name, max),
+        kind,
+        format_duration(span.duration_ns())
+    );
+    let mut kv = |k: &str, v: &str| {
+        let _ = write!(s, "  {k}={}", clean(v, max));
+    };
+    match kind {
+        Kind::Llm => {
+            if let Some(call) = view.llm_calls().iter().find(|c| c.node == node.id()) {
+                if let Some(m) = call.response_model.as_ref().or(call.request_model.as_ref()) {
+                    kv("model", m);
+                }
+                if call.input_tokens.is_some() || call.output_tokens.is_some() {
+                    let t = |v: Option<u64>| v.map_or("?".to_owned(), |v| v.to_string());
+                    kv(
+                        "tokens",
+                        &format!("{}/{}", t(call.input_tokens), t(call.output_tokens)),
+                    );
+                }
+                if !call.finish_reasons.is_empty() {
+                    kv("finish", &call.finish_reasons.join(","));
+                }
+                if call.is_retry {
+                    kv("retry", "true");
+                }
+            }
+        }
+        Kind::Tool => {
+            if let Some(call) = view.tool_calls().iter().find(|c| c.node == node.id()) {
+                kv("tool", &call.name);
+                match (&call.arguments, &call.raw_arguments) {
+                    (Some(args), _) => kv("args", &args.to_string()),
+                    (None, Some(raw)) => kv("args", raw),
+                    (None, None) => {}
+                }
+            }
+        }
+        Kind::Agent => {
+            if let Some(agent) = view.agents().iter().find(|a| a.node == node.id()) {
+                kv("agent", &agent.name);
+            }
+        }
+        _ => {}
+    }
+    match node.root_reason() {
+        Some(RootReason::MissingParent) => {
+            let parent = span
+                .parent_span_id
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            let _ = write!(s, "  (orphan: parent {parent} not in trace)");
+        }
+        Some(RootReason::Cycle) => s.push_str("  (parent link cut: cycle)"),
+        Some(RootReason::Root) | None => {}
+    }
+    if let Some(err) = span.error_message() {
+        let _ = write!(s, "  ERROR: {}", clean(&err, max));
+    }
+    s
+}
+
+/// `1.204s`, `58.5ms`, `12µs`.
+pub fn format_duration(ns: u64) -> String {
+    if ns >= 1_000_000_000 {
+        format!("{:.3}s", ns as f64 / 1e9)
+    } else if ns >= 1_000_000 {
+        format!("{:.1}ms", ns as f64 / 1e6)
+    } else {
+        format!("{}µs", ns / 1_000)
+    }
+}
+
+/// Escapes control characters and cuts to `max` characters.
+pub fn clean(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 8));
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::trace::{KeyValue, Span, SpanId, SpanTree, StatusCode, TraceId};
+
+    #[test]
+    fn control_characters_cannot_reach_the_terminal() {
+        assert_eq!(clean("a\u{1b}[31mred\nb", 80), "a\\u{1b}[31mred\\nb");
+        assert_eq!(clean("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn renders_kinds_attributes_errors_and_orphans() {
+        let t = TraceId([1; 16]);
+        let mut root = Span::new(t, SpanId([1; 8]), "invoke_agent bot");
+        root.end_time_unix_nano = 2_500_000_000;
+        let mut tool = Span::new(t, SpanId([2; 8]), "execute_tool search");
+        tool.parent_span_id = Some(SpanId([1; 8]));
+        tool.start_time_unix_nano = 1;
+        tool.end_time_unix_nano = 1_500_001;
+        tool.attributes = [KeyValue::new("gen_ai.tool.call.arguments", r#"{"q":"x"}"#)]
+            .into_iter()
+            .collect();
+        tool.status.code = StatusCode::Error;
+        tool.status.message = "boom".into();
+        let mut lost = Span::new(t, SpanId([3; 8]), "lost");
+        lost.parent_span_id = Some(SpanId([9; 8]));
+        lost.start_time_unix_nano = 5;
+        let tree = SpanTree::build([root, tool, lost].map(Arc::new));
+        let view = GenAiView::new(&tree);
+        let mut options = RenderOptions::default();
+        options.marked.insert(tree.walk().nth(1).unwrap().id());
+        let text = render(&view, &options);
+        assert_eq!(
+            text,
+            "invoke_agent bot  [agent]  2.500s  agent=bot\n\
+             └─ >> execute_tool search  [tool]  1.5ms  tool=search  args={\"q\":\"x\"}  ERROR: boom\n\
+             lost  [other]  0µs  (orphan: parent 0909090909090909 not in trace)\n"
+        );
+    }
+}
