@@ -6,4 +6,5 @@
 //! calls, agents, retries and errors from it, whatever convention the instrumentation follows.
 
 pub mod capture;
+pub mod cli;
 pub mod trace;

@@ -59,6 +59,44 @@ pub struct Decoded {
     pub first_error: Option<String>,
 }
 
+/// Decodes an OTLP/JSON request.
+///
+/// The protobuf-JSON mapping omits empty repeated fields, so `{"arrayValue":{}}` is valid (the
+/// Collector and Python's `MessageToDict` write it), but opentelemetry-proto's serde mapping
+/// requires `values` there. When the typed decode fails, the omitted arrays are filled in and
+/// the decode is tried once more; if that fails too, the first error (with its position) is
+/// returned.
+pub fn request_from_json(text: &str) -> Result<ExportTraceServiceRequest, serde_json::Error> {
+    let first = match serde_json::from_str(text) {
+        Ok(request) => return Ok(request),
+        Err(e) => e,
+    };
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Err(first);
+    };
+    fill_omitted_values(&mut value);
+    serde_json::from_value(value).map_err(|_| first)
+}
+
+fn fill_omitted_values(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if matches!(key.as_str(), "arrayValue" | "kvlistValue")
+                    && let serde_json::Value::Object(inner) = child
+                {
+                    inner
+                        .entry("values")
+                        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                }
+                fill_omitted_values(child);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fill_omitted_values),
+        _ => {}
+    }
+}
+
 /// Converts a request into owned spans, rejecting spans whose ids are invalid.
 pub fn decode_request(req: ExportTraceServiceRequest) -> Decoded {
     let mut out = Decoded::default();
@@ -485,6 +523,21 @@ mod tests {
         );
         assert_eq!(s.resource.attributes.str("service.name"), Some("agent"));
         assert_eq!(s.links[0].trace_id, TraceId([9; 16]));
+    }
+
+    #[test]
+    fn empty_arrays_may_omit_their_values() {
+        let text = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"01010101010101010101010101010101","spanId":"0202020202020202","name":"s","attributes":[{"key":"a","value":{"arrayValue":{}}},{"key":"m","value":{"kvlistValue":{}}}]}]}]}]}"#;
+        let spans = decode_request(request_from_json(text).unwrap()).spans;
+        assert_eq!(spans[0].attr("a"), Some(&Value::Array(Arc::from([]))));
+        assert_eq!(spans[0].attr("m"), Some(&Value::Map(Arc::from([]))));
+        let broken = text.replace("0202020202020202", "xyz");
+        assert!(
+            request_from_json(&broken)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
     }
 
     #[test]

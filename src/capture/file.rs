@@ -9,9 +9,9 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use serde_json::value::RawValue;
 
-use super::convert::{decode_request, encode_request};
+use super::convert::{decode_request, encode_request, request_from_json};
 use crate::trace::Span;
 
 /// What a trace file held.
@@ -31,7 +31,7 @@ pub struct TraceFile {
 #[derive(Debug, thiserror::Error)]
 pub enum TraceFileError {
     /// The file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot read trace file `{}`", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -52,7 +52,7 @@ pub enum TraceFileError {
         message: String,
     },
     /// The file could not be written.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot write trace file `{}`", path.display())]
     Write {
         /// The file.
         path: PathBuf,
@@ -96,20 +96,31 @@ pub fn read(path: &Path) -> Result<TraceFile, TraceFileError> {
 /// Parses OTLP/JSON text: one request object, or one per line.
 pub fn parse(text: &str) -> Result<TraceFile, ParseError> {
     let mut out = TraceFile::default();
-    let mut stream =
-        serde_json::Deserializer::from_str(text).into_iter::<ExportTraceServiceRequest>();
-    let mut start = 0;
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    // Lines before the current record, counted incrementally.
+    let (mut counted_to, mut lines_before) = (0usize, 0usize);
     while let Some(item) = stream.next() {
-        let request = item.map_err(|e| ParseError {
+        let raw = item.map_err(|e| ParseError {
             line: e.line(),
             column: e.column(),
             message: describe(&e),
         })?;
-        let end = stream.byte_offset();
+        let start = stream.byte_offset() - raw.get().len();
+        lines_before += text[counted_to..start].matches('\n').count();
+        counted_to = start;
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let request = request_from_json(raw.get()).map_err(|e| ParseError {
+            line: lines_before + e.line(),
+            column: if e.line() == 1 {
+                start - line_start + e.column()
+            } else {
+                e.column()
+            },
+            message: describe(&e),
+        })?;
         if request.resource_spans.is_empty() {
-            check_not_misspelled(&text[start..end], line_of(text, start))?;
+            check_not_misspelled(raw.get(), lines_before + 1)?;
         }
-        start = end;
         out.requests += 1;
         let decoded = decode_request(request);
         out.spans.extend(decoded.spans);
@@ -128,13 +139,6 @@ fn describe(e: &serde_json::Error) -> String {
         Some(i) => format!("invalid OTLP JSON: {}", &msg[..i]),
         None => format!("invalid OTLP JSON: {msg}"),
     }
-}
-
-/// 1-based line of the first non-blank character at or after `offset`.
-fn line_of(text: &str, offset: usize) -> usize {
-    let rest = &text[offset..];
-    let skipped = rest.len() - rest.trim_start().len();
-    text[..offset + skipped].matches('\n').count() + 1
 }
 
 /// An object with keys but no `resourceSpans` decodes to nothing; say why instead.
@@ -215,7 +219,13 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.message.starts_with("invalid OTLP JSON"), "{}", e.message);
         let bad_id = ONE.replace("EEE19B7EC3C1B174", "not-hex-at-all!!");
-        assert_eq!(parse(&format!("\n\n{bad_id}")).unwrap_err().line, 3);
+        let e = parse(&format!("{ONE}\n\n  {bad_id}")).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(
+            e.column > 100,
+            "column {} is within the third line",
+            e.column
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::convert::decode_request;
+use super::convert::{decode_request, request_from_json};
 use super::grpc::TraceGrpc;
 use super::store::{SpanStore, TrialKey};
 
@@ -385,7 +385,14 @@ async fn handle(
 }
 
 fn decode_json(bytes: &[u8]) -> Result<ExportTraceServiceRequest, Refusal> {
-    let request: ExportTraceServiceRequest = serde_json::from_slice(bytes).map_err(|e| {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            INVALID_ARGUMENT,
+            format!("OTLP JSON is not UTF-8: {e}"),
+        )
+    })?;
+    let request = request_from_json(text).map_err(|e| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
             INVALID_ARGUMENT,

@@ -1,0 +1,77 @@
+//! The command line: arguments (clap), one file per subcommand, and the error-to-exit-code map
+//! of DESIGN.md section 7 (0 pass, 1 fail, 2 usage or configuration, 3 infrastructure).
+
+mod inspect;
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use crate::capture::file::TraceFileError;
+
+/// A test runner for AI agents that treats OpenTelemetry traces as results.
+#[derive(Debug, Parser)]
+#[command(name = "traceval", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print trace files (OTLP JSON or JSONL) as span trees, or summarise them as JSON.
+    Inspect(inspect::InspectArgs),
+}
+
+/// Everything that stops a command, by exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A trace file could not be read or parsed (exit 2).
+    #[error(transparent)]
+    TraceFile(#[from] TraceFileError),
+    /// Writing the output failed (exit 3).
+    #[error("cannot write output")]
+    Output(#[source] std::io::Error),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::TraceFile(_) => 2,
+            CliError::Output(_) => 3,
+        }
+    }
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with code 0, usage errors with code 2.
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let _ = writeln!(stderr, "  caused by: {c}");
+                cause = c.source();
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, CliError> {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+    }
+}
