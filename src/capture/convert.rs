@@ -26,8 +26,11 @@ use crate::trace::{
 /// Strings longer than this are not interned: they are message content, rarely repeated.
 const INTERN_MAX: usize = 64;
 
+/// Per-request string interner. foldhash rather than SipHash: hashing every key and short value
+/// is the hot path of ingest, and foldhash's per-process random seed keeps crafted collisions
+/// from turning one request quadratic.
 #[derive(Default)]
-struct Interner(HashSet<Arc<str>>);
+struct Interner(HashSet<Arc<str>, foldhash::fast::RandomState>);
 
 impl Interner {
     fn get(&mut self, s: &str) -> Arc<str> {
@@ -256,7 +259,8 @@ fn value(v: AnyValue, interner: &mut Interner) -> Option<Value> {
 /// Groups spans back into an OTLP request: one `ResourceSpans` per distinct resource and one
 /// `ScopeSpans` per distinct scope, in order of first appearance.
 pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTraceServiceRequest {
-    let mut groups: Vec<(Arc<Resource>, Vec<(Arc<Scope>, Vec<PSpan>)>)> = Vec::new();
+    type ScopeGroup = (Arc<Scope>, Vec<PSpan>);
+    let mut groups: Vec<(Arc<Resource>, Vec<ScopeGroup>)> = Vec::new();
     for span in spans {
         let gi = match groups
             .iter()

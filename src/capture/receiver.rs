@@ -352,7 +352,11 @@ async fn handle(
             ));
         }
     };
-    let raw = read_limited(body, http.max_body).await?;
+    let size_hint = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    let raw = read_limited(body, size_hint, http.max_body).await?;
     let bytes = if gzip {
         gunzip_limited(&raw, http.max_body)?
     } else {
@@ -418,8 +422,8 @@ fn decode_json(bytes: &[u8]) -> Result<ExportTraceServiceRequest, Refusal> {
     Ok(request)
 }
 
-/// The trial named by the path (`/trial/<key>/v1/traces`, taken raw, not percent-decoded, as
-/// keys are already path-safe) or else by the header.
+/// The trial named by the path (`/trial/<key>/v1/traces`; keys need no escaping) or else by
+/// the header.
 fn trial_from(uri: &Uri, headers: &HeaderMap) -> Option<TrialKey> {
     let from_path = uri
         .path()
@@ -441,9 +445,10 @@ const DRAIN_MAX: usize = 256 << 20;
 
 /// Reads the body up to `max` bytes. A larger body is refused with 413; it is read and
 /// discarded up to [`DRAIN_MAX`] so that an HTTP/1 client sees the answer instead of a reset.
-async fn read_limited(body: Body, max: usize) -> Result<Vec<u8>, Refusal> {
+async fn read_limited(body: Body, size_hint: usize, max: usize) -> Result<Vec<u8>, Refusal> {
     let mut body = body;
-    let mut out = Vec::new();
+    // The declared length is only a hint (it may lie), so it is capped by the limit.
+    let mut out = Vec::with_capacity(size_hint.min(max));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
@@ -507,10 +512,10 @@ mod tests {
     fn trial_comes_from_the_raw_path_before_the_header() {
         let mut headers = HeaderMap::new();
         headers.insert(TRIAL_HEADER, "from-header".parse().unwrap());
-        let uri: Uri = "/trial/r~s~a%20b~m~1/v1/traces".parse().unwrap();
+        let uri: Uri = "/trial/r~s~a_20b~m~1/v1/traces".parse().unwrap();
         assert_eq!(
             trial_from(&uri, &headers).unwrap().as_str(),
-            "r~s~a%20b~m~1"
+            "r~s~a_20b~m~1"
         );
         let plain: Uri = "/v1/traces".parse().unwrap();
         assert_eq!(

@@ -21,9 +21,10 @@ use crate::trace::{Attributes, Span, TraceId};
 /// Identifies one trial across every way its spans can arrive.
 ///
 /// The key is an opaque string. [`TrialKey::from_parts`] derives it from the trial's identity
-/// (`eval.run_id`, `eval.suite`, `eval.case`, `eval.model`, `eval.trial`) in a form that is safe
-/// in a URL path segment and an HTTP header, so the same key comes back from the request path,
-/// the `x-traceval-trial` header and the resource attributes.
+/// (`eval.run_id`, `eval.suite`, `eval.case`, `eval.model`, `eval.trial`) in a form that needs no
+/// escaping in a URL path segment or an HTTP header and survives percent-decoding, so the same
+/// key comes back from the request path, the `x-traceval-trial` header and the resource
+/// attributes.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TrialKey(Arc<str>);
 
@@ -76,15 +77,16 @@ impl fmt::Debug for TrialKey {
     }
 }
 
-/// Percent-encodes everything but `[A-Za-z0-9._-]`, so `~` separates parts unambiguously and
-/// the result needs no further escaping in a path or header.
+/// Escapes every byte outside `[A-Za-z0-9.-]` as `_XX` (hex), so `~` separates parts
+/// unambiguously and the key is the same in a URL path, in an HTTP header, and after an SDK
+/// percent-decodes `OTEL_EXPORTER_OTLP_HEADERS` (the Python SDK does): it contains no `%`.
 fn encode(part: &str) -> String {
     let mut out = String::with_capacity(part.len());
     for b in part.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push_str(&format!("_{b:02X}"));
         }
     }
     out
@@ -164,33 +166,37 @@ impl SpanStore {
     /// Adds spans. `trial` is the trial the transport named (request path or header); when it
     /// is `None`, each span's resource attributes may name one. Wakes every waiter.
     pub fn insert(&self, spans: impl IntoIterator<Item = Span>, trial: Option<&TrialKey>) {
-        let mut state = self.state();
+        // Everything that allocates happens before the lock is taken, so concurrent
+        // receivers contend only for the map updates.
         let mut resource_key: Option<(*const crate::trace::Resource, Option<TrialKey>)> = None;
-        for span in spans {
-            let key = match trial {
-                Some(k) => Some(k.clone()),
-                None => {
-                    // Spans of one batch share their resource: derive its key once.
-                    let ptr = Arc::as_ptr(&span.resource);
-                    match &resource_key {
-                        Some((p, k)) if *p == ptr => k.clone(),
-                        _ => {
-                            let k = TrialKey::from_resource(&span.resource.attributes);
-                            resource_key = Some((ptr, k.clone()));
-                            k
+        let prepared: Vec<(Option<TrialKey>, Arc<Span>)> = spans
+            .into_iter()
+            .map(|span| {
+                let key = match trial {
+                    Some(k) => Some(k.clone()),
+                    None => {
+                        // Spans of one batch share their resource: derive its key once.
+                        let ptr = Arc::as_ptr(&span.resource);
+                        match &resource_key {
+                            Some((p, k)) if *p == ptr => k.clone(),
+                            _ => {
+                                let k = TrialKey::from_resource(&span.resource.attributes);
+                                resource_key = Some((ptr, k.clone()));
+                                k
+                            }
                         }
                     }
-                }
-            };
+                };
+                (key, Arc::new(span))
+            })
+            .collect();
+        let mut state = self.state();
+        for (key, span) in prepared {
             if let Some(k) = key {
                 state.link(span.trace_id, &k);
             }
             state.span_count += 1;
-            state
-                .traces
-                .entry(span.trace_id)
-                .or_default()
-                .push(Arc::new(span));
+            state.traces.entry(span.trace_id).or_default().push(span);
         }
         drop(state);
         self.inner.generation.send_modify(|g| *g += 1);
@@ -366,8 +372,8 @@ mod tests {
 
     #[test]
     fn trial_keys_are_path_safe_and_unambiguous() {
-        let k = TrialKey::from_parts("r", "s~x", "a b,c=d%", "m/1", 3);
-        assert_eq!(k.as_str(), "r~s%7Ex~a%20b%2Cc%3Dd%25~m%2F1~3");
+        let k = TrialKey::from_parts("r_1", "s~x", "a b,c=d%", "m/1", 3);
+        assert_eq!(k.as_str(), "r_5F1~s_7Ex~a_20b_2Cc_3Dd_25~m_2F1~3");
         assert_ne!(
             TrialKey::from_parts("a~b", "c", "d", "e", 0),
             TrialKey::from_parts("a", "b~c", "d", "e", 0)

@@ -91,7 +91,7 @@ id_type!(TraceId, 16);
 id_type!(SpanId, 8);
 
 fn decode_hex(s: &str) -> Result<Vec<u8>, IdError> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(IdError::Hex(s.to_owned()));
     }
     s.as_bytes()

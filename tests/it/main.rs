@@ -1,0 +1,59 @@
+//! Integration tests: one binary. They run the real `traceval` binary, real OpenTelemetry
+//! exporters (Rust and Python) against the real receiver, on 127.0.0.1 with port 0.
+
+mod in_process;
+mod inspect;
+mod python;
+mod receiver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use traceval::capture::{Receiver, ReceiverConfig, SpanStore};
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the `traceval` binary with `args` from the repository root.
+pub fn traceval(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("traceval runs")
+}
+
+/// Every `*.otlp.jsonl` under `tests/fixtures`, sorted.
+pub fn fixtures() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.to_string_lossy().ends_with(".otlp.jsonl") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join("tests/fixtures"), &mut out);
+    out.sort();
+    out
+}
+
+/// A store and a receiver serving into it.
+pub async fn receiver() -> (SpanStore, Receiver) {
+    let store = SpanStore::new();
+    let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
+        .await
+        .expect("receiver starts");
+    (store, receiver)
+}
+
+/// A generous deadline: waits end on arrival, this only bounds a broken run.
+pub fn deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(20)
+}
