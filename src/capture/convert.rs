@@ -262,28 +262,8 @@ pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTr
     type ScopeGroup = (Arc<Scope>, Vec<PSpan>);
     let mut groups: Vec<(Arc<Resource>, Vec<ScopeGroup>)> = Vec::new();
     for span in spans {
-        let gi = match groups
-            .iter()
-            .position(|(r, _)| Arc::ptr_eq(r, &span.resource) || **r == *span.resource)
-        {
-            Some(i) => i,
-            None => {
-                groups.push((span.resource.clone(), Vec::new()));
-                groups.len() - 1
-            }
-        };
-        let scopes = &mut groups[gi].1;
-        let si = match scopes
-            .iter()
-            .position(|(s, _)| Arc::ptr_eq(s, &span.scope) || **s == *span.scope)
-        {
-            Some(i) => i,
-            None => {
-                scopes.push((span.scope.clone(), Vec::new()));
-                scopes.len() - 1
-            }
-        };
-        scopes[si].1.push(encode_span(span));
+        let scopes = &mut group_for(&mut groups, &span.resource).1;
+        group_for(scopes, &span.scope).1.push(encode_span(span));
     }
     ExportTraceServiceRequest {
         resource_spans: groups
@@ -310,6 +290,24 @@ pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTr
             })
             .collect(),
     }
+}
+
+/// The group whose key equals `key` (the same `Arc`, or equal content), appended if new.
+fn group_for<'g, K: PartialEq, V: Default>(
+    groups: &'g mut Vec<(Arc<K>, V)>,
+    key: &Arc<K>,
+) -> &'g mut (Arc<K>, V) {
+    let i = match groups
+        .iter()
+        .position(|(k, _)| Arc::ptr_eq(k, key) || **k == **key)
+    {
+        Some(i) => i,
+        None => {
+            groups.push((key.clone(), V::default()));
+            groups.len() - 1
+        }
+    };
+    &mut groups[i]
 }
 
 fn encode_span(s: &Span) -> PSpan {
