@@ -525,6 +525,38 @@ mod tests {
         );
         assert_eq!(s.resource.attributes.str("service.name"), Some("agent"));
         assert_eq!(s.links[0].trace_id, TraceId([9; 16]));
+        // Each field set on the input, checked against the input, not only after a round trip.
+        assert_eq!(s.trace_state, "k=v");
+        assert_eq!(s.flags, 0x301);
+        assert_eq!(
+            (
+                s.dropped_attributes_count,
+                s.dropped_events_count,
+                s.dropped_links_count
+            ),
+            (4, 5, 6)
+        );
+        assert_eq!((s.start_time_unix_nano, s.end_time_unix_nano), (10, 20));
+        assert_eq!(s.status.message, "bad");
+        assert_eq!(s.events[0].name, "exception");
+        assert_eq!(s.events[0].time_unix_nano, 15);
+        assert_eq!(s.events[0].dropped_attributes_count, 1);
+        assert_eq!(s.events[0].attributes.str("exception.message"), Some("x"));
+        assert_eq!(s.links[0].span_id, SpanId([9; 8]));
+        assert_eq!(
+            (s.links[0].trace_state.as_str(), s.links[0].flags),
+            ("a=b", 1)
+        );
+        assert_eq!(
+            s.attr("list"),
+            Some(&Value::Array(Arc::from([Value::Double(1.5)])))
+        );
+        assert_eq!(s.attr("raw"), Some(&Value::Bytes(Arc::from([0u8, 255]))));
+        assert_eq!(
+            s.attr("map"),
+            Some(&Value::Map(Arc::from([KeyValue::new("inner", true)])))
+        );
+        assert_eq!(s.scope.version, "1.0");
     }
 
     #[test]

@@ -145,6 +145,7 @@ fn describe(e: &serde_json::Error) -> String {
 fn check_not_misspelled(chunk: &str, line: usize) -> Result<(), ParseError> {
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(chunk)
         && !map.is_empty()
+        && !map.contains_key("resourceSpans")
     {
         let keys: Vec<&str> = map.keys().map(String::as_str).collect();
         return Err(ParseError {
@@ -234,6 +235,7 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.message.contains("resource_spans"), "{}", e.message);
         assert_eq!(parse("{}").unwrap().spans.len(), 0);
+        assert_eq!(parse(r#"{"resourceSpans":[]}"#).unwrap().requests, 1);
         assert_eq!(parse("").unwrap().requests, 0);
     }
 

@@ -8,7 +8,9 @@
 //! Bad input never stops the receiver: a malformed body gets 400 (gRPC `INVALID_ARGUMENT`), a
 //! body over the limit after decompression gets 413 (gzip bombs are cut off at the limit), an
 //! unknown content type or encoding gets 415; each with a `google.rpc.Status` message. Spans with
-//! invalid ids are rejected one by one and reported through OTLP partial success.
+//! invalid ids (wrong length, all zero) are rejected one by one and reported through OTLP partial
+//! success. In OTLP/JSON an id that is not hex at all fails the whole request (400), because the
+//! JSON mapping decodes ids while parsing.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -408,6 +410,7 @@ fn decode_json(bytes: &[u8]) -> Result<ExportTraceServiceRequest, Refusal> {
     if request.resource_spans.is_empty()
         && let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(bytes)
         && !map.is_empty()
+        && !map.contains_key("resourceSpans")
     {
         let keys: Vec<&str> = map.keys().map(String::as_str).collect();
         return Err(Refusal::new(

@@ -284,7 +284,8 @@ impl SpanStore {
     }
 
     /// Waits until `condition` holds over the store, woken by each insert (no polling), or
-    /// until `deadline`.
+    /// until `deadline`. The condition runs under the store's lock: read through the
+    /// [`StoreView`] it gets, never through a `SpanStore` handle (that would deadlock).
     pub async fn wait_for<F>(&self, mut condition: F, deadline: Instant) -> Result<(), WaitTimeout>
     where
         F: FnMut(&StoreView<'_>) -> bool,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::CliError;
 use crate::capture::file;
-use crate::trace::render::{RenderOptions, format_duration, render};
+use crate::trace::render::{RenderOptions, clean, format_duration, render};
 use crate::trace::{GenAiView, Span, SpanTree, TraceId};
 
 /// Arguments of `traceval inspect`.
@@ -117,7 +117,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
                 "warning: {}: skipped {} span(s) with invalid ids ({})",
                 path.display(),
                 trace_file.rejected,
-                trace_file.first_rejection.as_deref().unwrap_or("")
+                clean(trace_file.first_rejection.as_deref().unwrap_or(""), 200)
             );
         }
         if trace_file.spans.is_empty() {

@@ -8,6 +8,7 @@ use std::io::Write;
 use clap::{Parser, Subcommand};
 
 use crate::capture::file::TraceFileError;
+use crate::trace::render::clean;
 
 /// A test runner for AI agents that treats OpenTelemetry traces as results.
 #[derive(Debug, Parser)]
@@ -59,10 +60,11 @@ pub fn main() -> i32 {
         Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {e}");
+            // Messages may quote a trace file's content: escape it like any trace text.
+            let _ = writeln!(stderr, "error: {}", clean(&e.to_string(), 500));
             let mut cause = std::error::Error::source(&e);
             while let Some(c) = cause {
-                let _ = writeln!(stderr, "  caused by: {c}");
+                let _ = writeln!(stderr, "  caused by: {}", clean(&c.to_string(), 500));
                 cause = c.source();
             }
             e.exit_code()

@@ -157,7 +157,11 @@ pub fn clean(text: &str, max: usize) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
+            // Control characters, and the invisible format characters that reorder or hide
+            // text (bidi embeddings, overrides and isolates, zero-width marks, BOM).
+            c if c.is_control()
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}') =>
+            {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
@@ -177,6 +181,7 @@ mod tests {
     fn control_characters_cannot_reach_the_terminal() {
         assert_eq!(clean("a\u{1b}[31mred\nb", 80), "a\\u{1b}[31mred\\nb");
         assert_eq!(clean("abcdef", 3), "abc…");
+        assert_eq!(clean("a\u{202E}b", 80), "a\\u{202e}b");
     }
 
     #[test]

@@ -441,10 +441,18 @@ impl Span {
         self.attributes.str(key)
     }
 
-    /// True when the span failed: status ERROR, or an `error.type` attribute (the GenAI and
-    /// HTTP conventions set it exactly when the operation ended in error).
+    /// True when the span failed: status ERROR, an `error.type` attribute (the GenAI and HTTP
+    /// conventions set it exactly when the operation ended in error), or an `exception` event
+    /// (DESIGN.md section 4), unless the status is explicitly OK.
     pub fn is_error(&self) -> bool {
-        self.status.code == StatusCode::Error || self.attributes.get("error.type").is_some()
+        match self.status.code {
+            StatusCode::Error => true,
+            StatusCode::Ok => false,
+            StatusCode::Unset => {
+                self.attributes.get("error.type").is_some()
+                    || self.events.iter().any(|e| e.name == "exception")
+            }
+        }
     }
 
     /// A short description of the error: the status message, else the first `exception`

@@ -1,7 +1,8 @@
 //! The span forest: flat spans turned into trees, losing nothing.
 //!
-//! Building never drops a span. Spans are first put in a total order (start time, name, trace
-//! id, span id, end time), so the result does not depend on arrival order; children and roots
+//! Building never drops a span. Spans are first put in order by (start time, name, trace id,
+//! span id, end time), so the result does not depend on arrival order (spans equal in all five
+//! keep their arrival order); children and roots
 //! inherit that order. A span whose parent never arrived is a root flagged
 //! [`RootReason::MissingParent`]; a second span with an already-seen `(trace, span)` id is kept,
 //! reported in [`SpanTree::duplicates`], and cannot be anyone's parent; a parent chain that loops

@@ -94,7 +94,28 @@ fn several_files_and_traces_are_summarised_in_order() {
         "tests/fixtures/pydantic_ai/no_tool.otlp.jsonl",
     ]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 2);
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["trace_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let expected = |f: &str| -> String {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join(f)).unwrap()).unwrap();
+        v["trace_id"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        ids,
+        [
+            expected("tests/fixtures/openinference/weather.expected.json"),
+            expected("tests/fixtures/pydantic_ai/no_tool.expected.json"),
+        ]
+    );
 }
 
 #[test]

@@ -185,7 +185,7 @@ pub struct Usage {
     pub cache_read_tokens: u64,
     /// Sum of cache-write input tokens.
     pub cache_write_tokens: u64,
-    /// Sum of recorded costs, and how many counted calls had none.
+    /// Sum of the costs recorded on counted calls (finite, non-negative values only).
     pub recorded_cost_usd: f64,
     /// Counted calls with usage but no recorded cost (to be priced, or unpriced).
     pub calls_without_cost: usize,
@@ -237,7 +237,9 @@ impl<'t> GenAiView<'t> {
                         output_tokens: first_u64(span, convention::OUTPUT_TOKENS),
                         cache_read_tokens: first_u64(span, convention::CACHE_READ_TOKENS),
                         cache_write_tokens: first_u64(span, convention::CACHE_WRITE_TOKENS),
-                        cost_usd: first(span, convention::COST_USD).and_then(Value::as_f64),
+                        cost_usd: first(span, convention::COST_USD)
+                            .and_then(Value::as_f64)
+                            .filter(|c| c.is_finite() && *c >= 0.0),
                         finish_reasons: finish_reasons(span),
                         duration_ns: span.duration_ns(),
                         error: span.error_message(),
@@ -330,10 +332,15 @@ impl<'t> GenAiView<'t> {
             ..Usage::default()
         };
         for c in self.llm_calls.iter().filter(|c| c.usage_counted) {
-            u.input_tokens += c.input_tokens.unwrap_or(0);
-            u.output_tokens += c.output_tokens.unwrap_or(0);
-            u.cache_read_tokens += c.cache_read_tokens.unwrap_or(0);
-            u.cache_write_tokens += c.cache_write_tokens.unwrap_or(0);
+            // Saturating: a trace is data, and an absurd token count must not wrap or panic.
+            u.input_tokens = u.input_tokens.saturating_add(c.input_tokens.unwrap_or(0));
+            u.output_tokens = u.output_tokens.saturating_add(c.output_tokens.unwrap_or(0));
+            u.cache_read_tokens = u
+                .cache_read_tokens
+                .saturating_add(c.cache_read_tokens.unwrap_or(0));
+            u.cache_write_tokens = u
+                .cache_write_tokens
+                .saturating_add(c.cache_write_tokens.unwrap_or(0));
             match c.cost_usd {
                 Some(cost) => u.recorded_cost_usd += cost,
                 None if c.input_tokens.is_some() || c.output_tokens.is_some() => {

@@ -475,6 +475,26 @@ fn a_tool_instrumented_twice_is_one_call() {
 }
 
 #[test]
+fn absurd_usage_saturates_and_bad_costs_are_ignored() {
+    let chat = |cost: &str| {
+        vec![
+            ("gen_ai.operation.name", s("chat")),
+            ("gen_ai.usage.input_tokens", s("9223372036854775807")),
+            ("gen_ai.usage.cost", s(cost)),
+        ]
+    };
+    let tree = B::new()
+        .span(1, 0, 0, "a", &chat("NaN"))
+        .span(2, 0, 1, "b", &chat("-1"))
+        .span(3, 0, 2, "c", &chat("0.5"))
+        .tree();
+    let usage = GenAiView::new(&tree).usage();
+    assert_eq!(usage.input_tokens, u64::MAX);
+    assert_eq!(usage.recorded_cost_usd, 0.5);
+    assert_eq!(usage.calls_without_cost, 2);
+}
+
+#[test]
 fn tool_errors_come_from_status_or_error_type() {
     let tree = B::new()
         .span(1, 0, 0, "execute_tool a", &[("error.type", s("Timeout"))])
