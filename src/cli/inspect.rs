@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::CliError;
 use crate::capture::file;
-use crate::trace::render::{RenderOptions, clean, format_duration, render};
+use crate::trace::render::{RenderOptions, clean, format_duration, write_tree};
 use crate::trace::{GenAiView, Span, SpanTree, TraceId};
 
 /// Arguments of `traceval inspect`.
@@ -148,7 +148,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
                     }
                 )
                 .map_err(CliError::Output)?;
-                write!(stdout, "{}", render(&view, &RenderOptions::default()))
+                write_tree(&mut stdout, &view, &RenderOptions::default())
                     .map_err(CliError::Output)?;
                 writeln!(stdout).map_err(CliError::Output)?;
             }

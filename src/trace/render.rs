@@ -19,46 +19,62 @@ pub struct RenderOptions {
     pub max_value_len: usize,
 }
 
+/// Indentation stops growing past this depth; deeper lines say their depth instead.
+const MAX_INDENT: usize = 64;
+
 /// Renders every tree of the view, roots in order.
 pub fn render(view: &GenAiView<'_>, options: &RenderOptions) -> String {
-    let mut out = String::new();
-    for root in view.tree().roots() {
-        render_node(view, options, root, "", "", &mut out);
-    }
-    out
+    let mut out = Vec::new();
+    write_tree(&mut out, view, options).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("rendered text is UTF-8")
 }
 
-fn render_node(
+/// Writes every tree of the view, a line at a time. Iterative, so a trace of any depth renders
+/// without overflowing the stack, and memory does not grow with depth × width.
+pub fn write_tree(
+    out: &mut dyn std::io::Write,
     view: &GenAiView<'_>,
     options: &RenderOptions,
-    node: NodeRef<'_>,
-    first_prefix: &str,
-    rest_prefix: &str,
-    out: &mut String,
-) {
-    let mark = if options.marked.contains(&node.id()) {
-        ">> "
-    } else {
-        ""
-    };
-    let _ = writeln!(out, "{first_prefix}{mark}{}", line(view, options, node));
-    let children: Vec<_> = node.children().collect();
-    for (i, child) in children.iter().enumerate() {
-        let last = i + 1 == children.len();
-        let (branch, cont) = if last {
-            ("└─ ", "   ")
+) -> std::io::Result<()> {
+    let roots: Vec<_> = view.tree().roots().collect();
+    let mut stack: Vec<(NodeRef<'_>, usize, bool)> =
+        roots.into_iter().rev().map(|r| (r, 0, true)).collect();
+    // last[i]: whether the ancestor at depth i + 1 was the last of its siblings.
+    let mut last: Vec<bool> = Vec::new();
+    let mut prefix = String::new();
+    while let Some((node, depth, is_last)) = stack.pop() {
+        last.truncate(depth.saturating_sub(1));
+        prefix.clear();
+        for &ancestor_last in last.iter().take(MAX_INDENT.saturating_sub(1)) {
+            prefix.push_str(if ancestor_last { "   " } else { "│  " });
+        }
+        if depth > 0 {
+            prefix.push_str(if is_last { "└─ " } else { "├─ " });
+        }
+        if depth > MAX_INDENT {
+            let _ = write!(prefix, "[depth {depth}] ");
+        }
+        let mark = if options.marked.contains(&node.id()) {
+            ">> "
         } else {
-            ("├─ ", "│  ")
+            ""
         };
-        render_node(
-            view,
-            options,
-            *child,
-            &format!("{rest_prefix}{branch}"),
-            &format!("{rest_prefix}{cont}"),
-            out,
+        writeln!(out, "{prefix}{mark}{}", line(view, options, node))?;
+        if depth > 0 {
+            last.push(is_last);
+        }
+        let children = node.children();
+        let n = children.len();
+        stack.extend(
+            children
+                .enumerate()
+                .map(|(i, c)| (c, depth + 1, i + 1 == n))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev(),
         );
     }
+    Ok(())
 }
 
 /// One span's line: `name  kind  duration  key=value...  ERROR: message`.
@@ -81,7 +97,7 @@ pub fn line(view: &GenAiView<'_>, options: &RenderOptions, node: NodeRef<'_>) ->
     };
     match kind {
         Kind::Llm => {
-            if let Some(call) = view.llm_calls().iter().find(|c| c.node == node.id()) {
+            if let Some(call) = view.llm_call(node.id()) {
                 if let Some(m) = call.response_model.as_ref().or(call.request_model.as_ref()) {
                     kv("model", m);
                 }
@@ -101,7 +117,7 @@ pub fn line(view: &GenAiView<'_>, options: &RenderOptions, node: NodeRef<'_>) ->
             }
         }
         Kind::Tool => {
-            if let Some(call) = view.tool_calls().iter().find(|c| c.node == node.id()) {
+            if let Some(call) = view.tool_call(node.id()) {
                 kv("tool", &call.name);
                 match (&call.arguments, &call.raw_arguments) {
                     (Some(args), _) => kv("args", &args.to_string()),
@@ -111,7 +127,7 @@ pub fn line(view: &GenAiView<'_>, options: &RenderOptions, node: NodeRef<'_>) ->
             }
         }
         Kind::Agent => {
-            if let Some(agent) = view.agents().iter().find(|a| a.node == node.id()) {
+            if let Some(agent) = view.agent(node.id()) {
                 kv("agent", &agent.name);
             }
         }
@@ -182,6 +198,29 @@ mod tests {
         assert_eq!(clean("a\u{1b}[31mred\nb", 80), "a\\u{1b}[31mred\\nb");
         assert_eq!(clean("abcdef", 3), "abc…");
         assert_eq!(clean("a\u{202E}b", 80), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn very_deep_traces_render_without_recursion() {
+        let n = 100_000u64;
+        let spans = (0..n).map(|i| {
+            let mut s = Span::new(TraceId([1; 16]), SpanId((i + 1).to_be_bytes()), "s");
+            s.parent_span_id = (i > 0).then(|| SpanId(i.to_be_bytes()));
+            s.start_time_unix_nano = i;
+            Arc::new(s)
+        });
+        let tree = SpanTree::build(spans);
+        let text = render(&GenAiView::new(&tree), &RenderOptions::default());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), n as usize);
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .contains(&format!("[depth {}]", n - 1))
+        );
+        let widest = lines.iter().map(|l| l.chars().count()).max().unwrap();
+        assert!(widest < 300, "indentation is capped, widest line {widest}");
     }
 
     #[test]

@@ -196,6 +196,8 @@ pub struct Usage {
 pub struct GenAiView<'t> {
     tree: &'t SpanTree,
     kinds: Vec<Kind>,
+    /// Per node, its index in the list of its kind (LLM, tool or agent), or `NONE`.
+    slot: Vec<u32>,
     llm_calls: Vec<LlmCall>,
     tool_calls: Vec<ToolCall>,
     agents: Vec<AgentSpan>,
@@ -203,13 +205,80 @@ pub struct GenAiView<'t> {
     errors: Vec<NodeId>,
 }
 
+const NONE: u32 = u32::MAX;
+
+/// Facts about each node that need its relatives, computed in linear passes so that a trace
+/// of any shape is read in time proportional to its size.
+struct Relatives {
+    llm_below: Vec<bool>,
+    usage_below: Vec<bool>,
+    follows_failed_llm: Vec<bool>,
+    earlier_retry_sibling: Vec<bool>,
+    nearest_tool_ancestor: Vec<Option<NodeId>>,
+}
+
+impl Relatives {
+    fn new(tree: &SpanTree, kinds: &[Kind]) -> Relatives {
+        let n = tree.len();
+        let ix = |id: NodeId| id.0 as usize;
+        let mut r = Relatives {
+            llm_below: vec![false; n],
+            usage_below: vec![false; n],
+            follows_failed_llm: vec![false; n],
+            earlier_retry_sibling: vec![false; n],
+            nearest_tool_ancestor: vec![None; n],
+        };
+        let order: Vec<NodeRef<'_>> = tree.walk().collect();
+        // Top-down: parents come before children in pre-order.
+        for node in &order {
+            if let Some(p) = node.parent() {
+                r.nearest_tool_ancestor[ix(node.id())] = if kinds[ix(p.id())] == Kind::Tool {
+                    Some(p.id())
+                } else {
+                    r.nearest_tool_ancestor[ix(p.id())]
+                };
+            }
+            // Siblings, once per parent.
+            let (mut previous_llm_failed, mut seen_retry) = (false, false);
+            for child in node.children() {
+                let c = ix(child.id());
+                match kinds[c] {
+                    Kind::Llm => {
+                        r.follows_failed_llm[c] = previous_llm_failed;
+                        previous_llm_failed = child.span().is_error();
+                    }
+                    Kind::Retry => {
+                        r.earlier_retry_sibling[c] = seen_retry;
+                        seen_retry = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Bottom-up: children come before parents in reversed pre-order.
+        for node in order.iter().rev() {
+            let Some(p) = node.parent() else { continue };
+            let (c, p) = (ix(node.id()), ix(p.id()));
+            let is_llm = kinds[c] == Kind::Llm;
+            r.llm_below[p] |= is_llm || r.llm_below[c];
+            r.usage_below[p] |= (is_llm && has_usage(node.span())) || r.usage_below[c];
+        }
+        r
+    }
+}
+
 impl<'t> GenAiView<'t> {
     /// Classifies every span of the tree and extracts calls.
     pub fn new(tree: &'t SpanTree) -> GenAiView<'t> {
         let kinds: Vec<Kind> = tree.nodes().map(|n| classify(n.span())).collect();
-        let kind = |n: &NodeRef<'_>| kinds[n.id().0 as usize];
+        let rel = Relatives::new(tree, &kinds);
+        let ix = |id: NodeId| id.0 as usize;
+        let tool_name = |span: &Span| {
+            first_str(span, convention::TOOL_NAME).unwrap_or_else(|| name_from_span(span))
+        };
         let mut view = GenAiView {
             tree,
+            slot: vec![NONE; tree.len()],
             llm_calls: Vec::new(),
             tool_calls: Vec::new(),
             agents: Vec::new(),
@@ -219,17 +288,19 @@ impl<'t> GenAiView<'t> {
         };
         // Start-time order, so calls come out in the order they happened.
         for node in tree.nodes() {
-            let span = node.span();
+            let (id, span) = (node.id(), node.span());
             if span.is_error() {
-                view.errors.push(node.id());
+                view.errors.push(id);
             }
-            match kind(&node) {
+            match kinds[ix(id)] {
                 Kind::Llm => {
-                    let below = || node.descendants().filter(|d| kind(d) == Kind::Llm);
-                    let counted = below().next().is_none();
-                    let usage_counted = !below().any(|d| has_usage(d.span()));
+                    let is_retry = rel.follows_failed_llm[ix(id)];
+                    if is_retry {
+                        view.retries.push(id);
+                    }
+                    view.slot[ix(id)] = view.llm_calls.len() as u32;
                     view.llm_calls.push(LlmCall {
-                        node: node.id(),
+                        node: id,
                         provider: first_str(span, convention::PROVIDER),
                         request_model: first_str(span, convention::REQUEST_MODEL),
                         response_model: first_str(span, convention::RESPONSE_MODEL),
@@ -243,44 +314,32 @@ impl<'t> GenAiView<'t> {
                         finish_reasons: finish_reasons(span),
                         duration_ns: span.duration_ns(),
                         error: span.error_message(),
-                        counted,
-                        usage_counted,
-                        is_retry: follows_failed_sibling(&node, &kinds),
+                        counted: !rel.llm_below[ix(id)],
+                        usage_counted: !rel.usage_below[ix(id)],
+                        is_retry,
                     });
-                    if follows_failed_sibling(&node, &kinds) {
-                        view.retries.push(node.id());
-                    }
                 }
                 Kind::Tool => {
-                    let name = first_str(span, convention::TOOL_NAME)
-                        .unwrap_or_else(|| name_from_span(span));
+                    let name = tool_name(span);
                     // One call instrumented twice (a decorator around an SDK span) is one call.
-                    let nested_in_same_tool = node
-                        .ancestors()
-                        .find(|a| kind(a) == Kind::Tool)
-                        .is_some_and(|a| {
-                            first_str(a.span(), convention::TOOL_NAME)
-                                .unwrap_or_else(|| name_from_span(a.span()))
-                                == name
-                        });
+                    let nested_in_same_tool = rel.nearest_tool_ancestor[ix(id)]
+                        .is_some_and(|a| tool_name(tree.node(a).span()) == name);
                     if !nested_in_same_tool {
+                        view.slot[ix(id)] = view.tool_calls.len() as u32;
                         view.tool_calls.push(tool_call(&node, name));
                     }
                 }
-                Kind::Agent => view.agents.push(AgentSpan {
-                    node: node.id(),
-                    name: first_str(span, convention::AGENT_NAME)
-                        .unwrap_or_else(|| name_from_span(span)),
-                }),
+                Kind::Agent => {
+                    view.slot[ix(id)] = view.agents.len() as u32;
+                    view.agents.push(AgentSpan {
+                        node: id,
+                        name: first_str(span, convention::AGENT_NAME)
+                            .unwrap_or_else(|| name_from_span(span)),
+                    });
+                }
                 Kind::Retry => {
-                    let earlier_attempt = node
-                        .parent()
-                        .into_iter()
-                        .flat_map(|p| p.children())
-                        .take_while(|c| c.id() != node.id())
-                        .any(|c| kind(&c) == Kind::Retry);
-                    if earlier_attempt {
-                        view.retries.push(node.id());
+                    if rel.earlier_retry_sibling[ix(id)] {
+                        view.retries.push(id);
                     }
                 }
                 Kind::Retrieval | Kind::Embedding | Kind::Step | Kind::Other => {}
@@ -288,6 +347,26 @@ impl<'t> GenAiView<'t> {
         }
         view.kinds = kinds;
         view
+    }
+
+    fn slot_of(&self, node: NodeId, kind: Kind) -> Option<usize> {
+        let slot = self.slot[node.0 as usize];
+        (slot != NONE && self.kinds[node.0 as usize] == kind).then_some(slot as usize)
+    }
+
+    /// The LLM call of a node, if it is one.
+    pub fn llm_call(&self, node: NodeId) -> Option<&LlmCall> {
+        self.slot_of(node, Kind::Llm).map(|i| &self.llm_calls[i])
+    }
+
+    /// The tool call of a node, if it is one (a tool span nested in the same tool is not).
+    pub fn tool_call(&self, node: NodeId) -> Option<&ToolCall> {
+        self.slot_of(node, Kind::Tool).map(|i| &self.tool_calls[i])
+    }
+
+    /// The agent of a node, if it is one.
+    pub fn agent(&self, node: NodeId) -> Option<&AgentSpan> {
+        self.slot_of(node, Kind::Agent).map(|i| &self.agents[i])
     }
 
     /// The tree this view reads.
@@ -356,18 +435,6 @@ impl<'t> GenAiView<'t> {
 fn has_usage(span: &Span) -> bool {
     first_u64(span, convention::INPUT_TOKENS).is_some()
         || first_u64(span, convention::OUTPUT_TOKENS).is_some()
-}
-
-fn follows_failed_sibling(node: &NodeRef<'_>, kinds: &[Kind]) -> bool {
-    let Some(parent) = node.parent() else {
-        return false;
-    };
-    parent
-        .children()
-        .take_while(|c| c.id() != node.id())
-        .filter(|c| kinds[c.id().0 as usize] == Kind::Llm)
-        .last()
-        .is_some_and(|prev| prev.span().is_error())
 }
 
 fn finish_reasons(span: &Span) -> Vec<String> {
