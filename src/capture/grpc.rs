@@ -16,6 +16,9 @@ use tonic::codegen::{BoxFuture, Service, StdError, http};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
+use prost::bytes::Buf;
+
+use super::budget;
 use super::receiver::{Ingest, TRIAL_HEADER};
 use super::store::TrialKey;
 
@@ -26,6 +29,7 @@ const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/
 pub(crate) struct TraceGrpc {
     pub(crate) ingest: Ingest,
     pub(crate) max_message: usize,
+    pub(crate) max_decoded: usize,
 }
 
 impl NamedService for TraceGrpc {
@@ -51,9 +55,11 @@ where
             if req.uri().path() != EXPORT_PATH {
                 return Ok(Status::unimplemented("only TraceService/Export is served").into_http());
             }
-            let mut grpc = Grpc::new(OtlpCodec)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(this.max_message);
+            let mut grpc = Grpc::new(OtlpCodec {
+                max_decoded: this.max_decoded,
+            })
+            .accept_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(this.max_message);
             Ok(grpc.unary(Export(this.ingest), req).await)
         })
     }
@@ -81,9 +87,12 @@ impl UnaryService<ExportTraceServiceRequest> for Export {
     }
 }
 
-/// Prost encoding with decode errors mapped to `INVALID_ARGUMENT`.
+/// Prost encoding with decode errors mapped to `INVALID_ARGUMENT`, and the decoded-size budget
+/// checked before decoding.
 #[derive(Debug, Clone, Copy, Default)]
-struct OtlpCodec;
+struct OtlpCodec {
+    max_decoded: usize,
+}
 
 impl Codec for OtlpCodec {
     type Encode = ExportTraceServiceResponse;
@@ -92,11 +101,11 @@ impl Codec for OtlpCodec {
     type Decoder = OtlpCodec;
 
     fn encoder(&mut self) -> Self::Encoder {
-        OtlpCodec
+        *self
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        OtlpCodec
+        *self
     }
 }
 
@@ -115,6 +124,16 @@ impl Decoder for OtlpCodec {
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        // tonic hands over one contiguous buffer; estimate only when that holds.
+        if src.chunk().len() == src.remaining()
+            && let Some(cost) = budget::protobuf_cost(src.chunk())
+            && cost > self.max_decoded
+        {
+            return Err(Status::resource_exhausted(format!(
+                "request would take about {cost} bytes decoded, over the limit of {}",
+                self.max_decoded
+            )));
+        }
         ExportTraceServiceRequest::decode(src)
             .map(Some)
             .map_err(|e| Status::invalid_argument(format!("malformed OTLP protobuf: {e}")))

@@ -2,6 +2,7 @@
 //!
 //! OpenTelemetry and protobuf types stop here; everything leaves as [`crate::trace::Span`].
 
+pub(crate) mod budget;
 pub mod convert;
 pub mod file;
 pub(crate) mod grpc;

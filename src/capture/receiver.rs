@@ -6,7 +6,8 @@
 //! request that names no trial is stored unattributed.
 //!
 //! Bad input never stops the receiver: a malformed body gets 400 (gRPC `INVALID_ARGUMENT`), a
-//! body over the limit after decompression gets 413 (gzip bombs are cut off at the limit), an
+//! body over the limit after decompression gets 413 (gzip bombs are cut off at the limit), so
+//! does one whose decoded form would exceed the memory budget (gRPC `RESOURCE_EXHAUSTED`), an
 //! unknown content type or encoding gets 415; each with a `google.rpc.Status` message. Spans with
 //! invalid ids (wrong length, all zero) are rejected one by one and reported through OTLP partial
 //! success. In OTLP/JSON an id that is not hex at all fails the whole request (400), because the
@@ -33,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::budget;
 use super::convert::{decode_request, request_from_json};
 use super::grpc::TraceGrpc;
 use super::store::{SpanStore, TrialKey};
@@ -43,6 +45,9 @@ pub const TRIAL_HEADER: &str = "x-traceval-trial";
 /// Default limit on a request body after decompression: 32 MiB.
 pub const DEFAULT_MAX_BODY: usize = 32 << 20;
 
+/// Default limit on the memory one request may take once decoded: 256 MiB.
+pub const DEFAULT_MAX_DECODED: usize = 256 << 20;
+
 /// Where and how the receiver listens.
 #[derive(Debug, Clone)]
 pub struct ReceiverConfig {
@@ -50,6 +55,9 @@ pub struct ReceiverConfig {
     pub addr: SocketAddr,
     /// Largest accepted body, after decompression.
     pub max_body: usize,
+    /// Largest memory one request may take once decoded, estimated before decoding (see
+    /// `budget`): decoding amplifies tiny messages, so the body limit alone does not bound it.
+    pub max_decoded: usize,
 }
 
 impl Default for ReceiverConfig {
@@ -57,6 +65,7 @@ impl Default for ReceiverConfig {
         ReceiverConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body: DEFAULT_MAX_BODY,
+            max_decoded: DEFAULT_MAX_DECODED,
         }
     }
 }
@@ -155,10 +164,12 @@ impl Receiver {
         let http = Http {
             ingest: ingest.clone(),
             max_body: config.max_body,
+            max_decoded: config.max_decoded,
         };
         let grpc = tonic::service::Routes::new(TraceGrpc {
             ingest,
             max_message: config.max_body,
+            max_decoded: config.max_decoded,
         })
         .into_axum_router();
         let app = Router::new()
@@ -232,6 +243,7 @@ impl Drop for Receiver {
 struct Http {
     ingest: Ingest,
     max_body: usize,
+    max_decoded: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -364,6 +376,13 @@ async fn handle(
     } else {
         raw
     };
+    let cost = match encoding {
+        Encoding::Protobuf => budget::protobuf_cost(&bytes).unwrap_or(0),
+        Encoding::Json => budget::json_cost(&bytes),
+    };
+    if cost > http.max_decoded {
+        return Err(too_costly(cost, http.max_decoded));
+    }
     let request = match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes.as_slice()).map_err(|e| {
             Refusal::new(
@@ -485,6 +504,14 @@ fn too_large(max: usize) -> Refusal {
         StatusCode::PAYLOAD_TOO_LARGE,
         RESOURCE_EXHAUSTED,
         format!("request body exceeds {max} bytes"),
+    )
+}
+
+fn too_costly(cost: usize, max: usize) -> Refusal {
+    Refusal::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        RESOURCE_EXHAUSTED,
+        format!("request would take about {cost} bytes decoded, over the limit of {max}"),
     )
 }
 

@@ -220,6 +220,18 @@ fn request_with_ids(ids: &[(&[u8], &[u8])]) -> ExportTraceServiceRequest {
     }
 }
 
+/// A request of `n` empty spans, written at the wire level: 2 bytes per span.
+fn empty_spans(n: usize) -> Vec<u8> {
+    let field = |number: u64, body: &[u8]| {
+        let mut out = Vec::new();
+        prost::encoding::encode_varint((number << 3) | 2, &mut out);
+        prost::encoding::encode_varint(body.len() as u64, &mut out);
+        out.extend_from_slice(body);
+        out
+    };
+    field(1, &field(2, &field(2, &[]).repeat(n)))
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(bytes).unwrap();
@@ -323,6 +335,27 @@ async fn bad_http_input_gets_4xx_and_the_receiver_keeps_serving() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
+    // Decoding amplification: 4M empty spans are 8 MB on the wire, a few KB gzipped, and would
+    // take over a gigabyte decoded. Refused before decoding.
+    let res = post(
+        "application/x-protobuf",
+        Some("gzip"),
+        gzip(&empty_spans(4_000_000)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let status = RpcStatus::decode(res.bytes().await.unwrap()).unwrap();
+    assert!(status.message.contains("decoded"), "{}", status.message);
+    let empty_objects = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}{{}}]}}]}}]}}"#,
+        "{},".repeat(4_000_000)
+    );
+    let res = post("application/json", None, empty_objects.into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
     // Nothing so far was stored, and a valid request still works.
     assert_eq!(store.len(), 0);
     let res = post("application/x-protobuf", Some("gzip"), gzip(&valid))
@@ -338,7 +371,7 @@ async fn bad_http_input_gets_4xx_and_the_receiver_keeps_serving() {
             .stats()
             .bad_requests
             .load(std::sync::atomic::Ordering::Relaxed),
-        8
+        10
     );
     receiver.shutdown().await;
 }
@@ -466,6 +499,11 @@ async fn bad_grpc_input_gets_an_error_status_and_the_receiver_keeps_serving() {
         ),
         "{err}"
     );
+
+    let err = grpc_export(&endpoint, empty_spans(4_000_000))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err}");
 
     let mixed = request_with_ids(&[(&[1; 16], &[1; 8]), (&[1; 16], &[])]);
     let ok = grpc_export(&endpoint, mixed.encode_to_vec()).await.unwrap();
