@@ -62,23 +62,52 @@ pub struct Decoded {
     pub first_error: Option<String>,
 }
 
-/// Decodes an OTLP/JSON request.
+/// Why OTLP/JSON text is not a request.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonRequestError {
+    /// Not JSON, or not the protobuf-JSON mapping of a request (serde knows the position).
+    #[error(transparent)]
+    Invalid(#[from] serde_json::Error),
+    /// An object with keys but no `resourceSpans`: the mapping ignores unknown keys, so
+    /// `resource_spans` (snake_case) would decode to an empty request and lose every span.
+    #[error("no `resourceSpans` key (found {found}): OTLP JSON keys are lowerCamelCase")]
+    NoResourceSpans {
+        /// The keys the object had, comma-separated.
+        found: String,
+    },
+}
+
+/// Decodes an OTLP/JSON request, refusing an object whose keys are all unknown (see
+/// [`JsonRequestError::NoResourceSpans`]).
 ///
 /// The protobuf-JSON mapping omits empty repeated fields, so `{"arrayValue":{}}` is valid (the
 /// Collector and Python's `MessageToDict` write it), but opentelemetry-proto's serde mapping
 /// requires `values` there. When the typed decode fails, the omitted arrays are filled in and
 /// the decode is tried once more; if that fails too, the first error (with its position) is
 /// returned.
-pub fn request_from_json(text: &str) -> Result<ExportTraceServiceRequest, serde_json::Error> {
-    let first = match serde_json::from_str(text) {
-        Ok(request) => return Ok(request),
-        Err(e) => e,
+pub fn request_from_json(text: &str) -> Result<ExportTraceServiceRequest, JsonRequestError> {
+    let request: ExportTraceServiceRequest = match serde_json::from_str(text) {
+        Ok(request) => request,
+        Err(first) => {
+            let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+                return Err(first.into());
+            };
+            fill_omitted_values(&mut value);
+            serde_json::from_value(value).map_err(|_| first)?
+        }
     };
-    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
-        return Err(first);
-    };
-    fill_omitted_values(&mut value);
-    serde_json::from_value(value).map_err(|_| first)
+    // Only an empty result can hide misspelled keys, so only then is the text looked at again.
+    if request.resource_spans.is_empty()
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text)
+        && !map.is_empty()
+        && !map.contains_key("resourceSpans")
+    {
+        let found: Vec<&str> = map.keys().map(String::as_str).collect();
+        return Err(JsonRequestError::NoResourceSpans {
+            found: found.join(", "),
+        });
+    }
+    Ok(request)
 }
 
 fn fill_omitted_values(v: &mut serde_json::Value) {
@@ -572,6 +601,12 @@ mod tests {
                 .to_string()
                 .contains("line 1")
         );
+        assert!(matches!(
+            request_from_json(r#"{"resource_spans":[]}"#),
+            Err(JsonRequestError::NoResourceSpans { .. })
+        ));
+        assert!(request_from_json(r#"{"resourceSpans":[]}"#).is_ok());
+        assert!(request_from_json("{}").is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::value::RawValue;
 
-use super::convert::{decode_request, encode_request, request_from_json};
+use super::convert::{JsonRequestError, decode_request, encode_request, request_from_json};
 use crate::trace::Span;
 
 /// What a trace file held.
@@ -109,18 +109,22 @@ pub fn parse(text: &str) -> Result<TraceFile, ParseError> {
         lines_before += text[counted_to..start].matches('\n').count();
         counted_to = start;
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let request = request_from_json(raw.get()).map_err(|e| ParseError {
-            line: lines_before + e.line(),
-            column: if e.line() == 1 {
-                start - line_start + e.column()
-            } else {
-                e.column()
+        let request = request_from_json(raw.get()).map_err(|e| match e {
+            JsonRequestError::Invalid(e) => ParseError {
+                line: lines_before + e.line(),
+                column: if e.line() == 1 {
+                    start - line_start + e.column()
+                } else {
+                    e.column()
+                },
+                message: describe(&e),
             },
-            message: describe(&e),
+            other @ JsonRequestError::NoResourceSpans { .. } => ParseError {
+                line: lines_before + 1,
+                column: start - line_start + 1,
+                message: other.to_string(),
+            },
         })?;
-        if request.resource_spans.is_empty() {
-            check_not_misspelled(raw.get(), lines_before + 1)?;
-        }
         out.requests += 1;
         let decoded = decode_request(request);
         out.spans.extend(decoded.spans);
@@ -139,25 +143,6 @@ fn describe(e: &serde_json::Error) -> String {
         Some(i) => format!("invalid OTLP JSON: {}", &msg[..i]),
         None => format!("invalid OTLP JSON: {msg}"),
     }
-}
-
-/// An object with keys but no `resourceSpans` decodes to nothing; say why instead.
-fn check_not_misspelled(chunk: &str, line: usize) -> Result<(), ParseError> {
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(chunk)
-        && !map.is_empty()
-        && !map.contains_key("resourceSpans")
-    {
-        let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-        return Err(ParseError {
-            line,
-            column: 1,
-            message: format!(
-                "no `resourceSpans` key (found {}): OTLP JSON keys are lowerCamelCase",
-                keys.join(", ")
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// Writes spans as OTLP/JSON, one request on one line.

@@ -417,31 +417,13 @@ fn decode_json(bytes: &[u8]) -> Result<ExportTraceServiceRequest, Refusal> {
             format!("OTLP JSON is not UTF-8: {e}"),
         )
     })?;
-    let request = request_from_json(text).map_err(|e| {
+    request_from_json(text).map_err(|e| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
             INVALID_ARGUMENT,
             format!("malformed OTLP JSON: {e}"),
         )
-    })?;
-    // Unknown keys are ignored by the mapping, so `resource_spans` (snake_case) would decode
-    // to an empty request and lose every span without a word.
-    if request.resource_spans.is_empty()
-        && let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(bytes)
-        && !map.is_empty()
-        && !map.contains_key("resourceSpans")
-    {
-        let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            INVALID_ARGUMENT,
-            format!(
-                "OTLP JSON has no `resourceSpans` (found {}); keys must be lowerCamelCase",
-                keys.join(", ")
-            ),
-        ));
-    }
-    Ok(request)
+    })
 }
 
 /// The trial named by the path (`/trial/<key>/v1/traces`; keys need no escaping) or else by

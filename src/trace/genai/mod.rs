@@ -284,7 +284,7 @@ impl<'t> GenAiView<'t> {
             agents: Vec::new(),
             retries: Vec::new(),
             errors: Vec::new(),
-            kinds: Vec::new(),
+            kinds,
         };
         // Start-time order, so calls come out in the order they happened.
         for node in tree.nodes() {
@@ -292,7 +292,7 @@ impl<'t> GenAiView<'t> {
             if span.is_error() {
                 view.errors.push(id);
             }
-            match kinds[ix(id)] {
+            match view.kinds[ix(id)] {
                 Kind::Llm => {
                     let is_retry = rel.follows_failed_llm[ix(id)];
                     if is_retry {
@@ -345,7 +345,6 @@ impl<'t> GenAiView<'t> {
                 Kind::Retrieval | Kind::Embedding | Kind::Step | Kind::Other => {}
             }
         }
-        view.kinds = kinds;
         view
     }
 
