@@ -43,4 +43,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod grade;
+pub mod metrics;
+pub mod suite;
 pub mod trace;

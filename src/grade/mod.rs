@@ -1,0 +1,1 @@
+//! Judging a trial: checks on its output and on its span tree.

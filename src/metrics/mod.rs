@@ -1,0 +1,1 @@
+//! Numbers from trials: pass@k and pass^k, intervals, percentiles, cost.

@@ -1,0 +1,6 @@
+//! Suites: TOML files under `suites/` (DESIGN.md section 2) loaded and validated into
+//! [`model`] types, plus the optional `traceval.toml`.
+
+pub mod model;
+
+pub use model::{Agent, Case, CommandAgent, Expect, ExpectedTool, Project, ProjectConfig, Suite};

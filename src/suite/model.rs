@@ -1,0 +1,212 @@
+//! The validated suite model: what the runner, the graders and the reports read. Built only by
+//! [`super::load`] from TOML; every field here has been checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+use serde_json::Value as Json;
+
+/// Everything `traceval run` loads: the project configuration and the suites.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The directory holding `traceval.toml` (or the working directory without one).
+    pub root: PathBuf,
+    /// `traceval.toml`, or the defaults when there is none.
+    pub config: ProjectConfig,
+    /// The suites, in path order.
+    pub suites: Vec<Suite>,
+}
+
+/// The optional `traceval.toml` at the project root.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectConfig {
+    /// Its path, when the file exists.
+    pub path: Option<PathBuf>,
+    /// Shared `[model.NAME]` definitions.
+    pub models: BTreeMap<String, ModelDef>,
+    /// Shared `[pricing."MODEL"]` entries.
+    pub pricing: BTreeMap<String, Price>,
+    /// `[profile.NAME]` run defaults (`profile.ci` is picked when `CI` is set).
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// Run defaults a profile sets; flags win over them, they win over suite values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    /// Trials per case per model.
+    pub trials: Option<u32>,
+    /// Concurrent trials.
+    pub jobs: Option<usize>,
+    /// Per-trial timeout.
+    pub timeout: Option<Duration>,
+    /// Stop starting trials after the first failure.
+    pub fail_fast: Option<bool>,
+    /// Models to run (replaces each suite's `models`).
+    pub models: Option<Vec<String>>,
+    /// JUnit output path, relative to the project root.
+    pub junit: Option<PathBuf>,
+}
+
+/// One suite file.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// `name`, or the file stem.
+    pub name: String,
+    /// The file, as found (relative to the working directory when discovered).
+    pub path: PathBuf,
+    /// The directory of the file: relative paths in the suite resolve against it.
+    pub dir: PathBuf,
+    /// `description`.
+    pub description: Option<String>,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// `trials`: k, trials per case per model.
+    pub trials: Option<u32>,
+    /// `timeout` per trial.
+    pub timeout: Option<Duration>,
+    /// `models`: names run against; empty means one run with the model name `default`.
+    pub models: Vec<String>,
+    /// `[agent]`.
+    pub agent: Agent,
+    /// `[model.NAME]` tables of this suite.
+    pub model_defs: BTreeMap<String, ModelDef>,
+    /// `[pricing."MODEL"]` tables of this suite.
+    pub pricing: BTreeMap<String, Price>,
+    /// The cases, in file order (a `cases` data file's cases come after the inline ones).
+    pub cases: Vec<Case>,
+    /// Content hash of the suite file and its data file (FNV-1a 64 over the bytes, 16 hex
+    /// digits). Recorded in reports so a run can be tied to the suite it ran.
+    pub content_hash: String,
+}
+
+/// How one trial runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Agent {
+    /// `kind = "command"`: a subprocess per trial (DESIGN.md section 3).
+    Command(CommandAgent),
+}
+
+/// `[agent] kind = "command"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandAgent {
+    /// `command`: program and arguments, at least one element. A program path containing `/`
+    /// is resolved against the suite directory; a bare name is looked up on `PATH`.
+    pub program: PathBuf,
+    /// The arguments after the program.
+    pub args: Vec<String>,
+    /// `env`: extra environment for the agent.
+    pub env: BTreeMap<String, String>,
+    /// `cwd`, resolved against the suite directory (default: the suite directory).
+    pub cwd: PathBuf,
+}
+
+/// `[model.NAME]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDef {
+    /// `provider`.
+    pub provider: Provider,
+    /// `model`: the name sent to the API (default: the table name).
+    pub model: Option<String>,
+}
+
+/// Where a model's answers come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Provider {
+    /// `provider = "scripted"`, `script = "path"` (resolved against the defining file's dir).
+    Scripted {
+        /// The script file.
+        script: PathBuf,
+    },
+    /// `provider = "openai"`: any OpenAI-compatible chat-completions server.
+    OpenAi {
+        /// `base-url`.
+        base_url: Option<String>,
+        /// `api-key-env`: the environment variable holding the key (never the key itself).
+        api_key_env: Option<String>,
+    },
+    /// `provider = "anthropic"`.
+    Anthropic {
+        /// `base-url`.
+        base_url: Option<String>,
+        /// `api-key-env`.
+        api_key_env: Option<String>,
+    },
+}
+
+/// `[pricing."MODEL"]`, USD per 1M tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Price {
+    /// `input`.
+    pub input: f64,
+    /// `output`.
+    pub output: f64,
+    /// `input-cache-read` (default: `input`).
+    pub input_cache_read: Option<f64>,
+    /// `input-cache-write` (default: `input`).
+    pub input_cache_write: Option<f64>,
+}
+
+/// One `[[case]]`.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// `id`: unique in the suite, non-empty.
+    pub id: String,
+    /// `input`: a string or any JSON value, given to the agent as is.
+    pub input: Json,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// `timeout`: overrides the suite's.
+    pub timeout: Option<Duration>,
+    /// `[case.expect]`.
+    pub expect: Expect,
+    /// Where the case was defined: file and 1-based line.
+    pub origin: Origin,
+}
+
+/// A place in a suite or data file, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// `[case.expect]`: the checks of the first grading set. Absent keys check nothing, except
+/// the exit code, which must be 0 unless `exit-code` says otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// `output-equals`: the answer, trimmed of surrounding whitespace, equals this.
+    pub output_equals: Option<String>,
+    /// `output-contains`: every string occurs in the answer.
+    pub output_contains: Vec<String>,
+    /// `output-regex`: the answer matches.
+    pub output_regex: Option<Regex>,
+    /// `output-json`: the answer parses as JSON and contains these fields (JSON subset).
+    pub output_json: Option<Json>,
+    /// `max-latency`: the trial root span's duration.
+    pub max_latency: Option<Duration>,
+    /// `max-llm-calls`.
+    pub max_llm_calls: Option<u64>,
+    /// `max-tool-calls`.
+    pub max_tool_calls: Option<u64>,
+    /// `no-error-spans = true`.
+    pub no_error_spans: bool,
+    /// `tools`: expected tool calls; `None` when absent (metric absent, not zero).
+    pub tools: Option<Vec<ExpectedTool>>,
+    /// `min-tool-f1`: the tool check passes when F1 reaches this (default 1.0).
+    pub min_tool_f1: Option<f64>,
+    /// `exit-code`: the agent's expected exit code (default 0).
+    pub exit_code: Option<i32>,
+}
+
+/// One entry of `expect.tools`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedTool {
+    /// `name`.
+    pub name: String,
+    /// `args`: a JSON object the actual arguments must contain; `None` matches any arguments.
+    pub args: Option<Json>,
+}
