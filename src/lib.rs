@@ -43,7 +43,10 @@
 
 pub mod capture;
 pub mod cli;
+pub mod event;
 pub mod grade;
 pub mod metrics;
+pub mod report;
+pub mod runner;
 pub mod suite;
 pub mod trace;

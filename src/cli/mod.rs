@@ -2,12 +2,16 @@
 //! of DESIGN.md section 7 (0 pass, 1 fail, 2 usage or configuration, 3 infrastructure).
 
 mod inspect;
+mod run;
 
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+use crate::capture::ReceiverError;
 use crate::capture::file::TraceFileError;
+use crate::report::WriteError;
+use crate::suite::SuiteLoadError;
 use crate::trace::render::clean;
 
 /// A test runner for AI agents that treats OpenTelemetry traces as results.
@@ -22,6 +26,10 @@ pub struct Cli {
 enum Command {
     /// Print trace files (OTLP JSON or JSONL) as span trees, or summarise them as JSON.
     Inspect(inspect::InspectArgs),
+    /// Run suites: every case k times per model, graded from the agents' traces.
+    Run(run::RunArgs),
+    /// Print the plan `run` would execute, without running anything.
+    List(run::SelectArgs),
 }
 
 /// Everything that stops a command, by exit code.
@@ -30,17 +38,35 @@ pub enum CliError {
     /// A trace file could not be read or parsed (exit 2).
     #[error(transparent)]
     TraceFile(#[from] TraceFileError),
+    /// A suite or `traceval.toml` is invalid (exit 2).
+    #[error("failed to load suites")]
+    SuiteLoad(#[from] SuiteLoadError),
+    /// The arguments do not make sense together (exit 2).
+    #[error("{0}")]
+    Usage(String),
     /// Writing the output failed (exit 3).
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
+    /// The OTLP receiver could not start (exit 3).
+    #[error("cannot start the OTLP receiver")]
+    Receiver(#[source] Box<ReceiverError>),
+    /// A report file could not be written (exit 3).
+    #[error("cannot write the report")]
+    Report(#[source] Box<WriteError>),
+    /// Something the run needs from the machine failed (exit 3).
+    #[error("{0}")]
+    Infrastructure(String, #[source] std::io::Error),
 }
 
 impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::TraceFile(_) => 2,
-            CliError::Output(_) => 3,
+            CliError::TraceFile(_) | CliError::SuiteLoad(_) | CliError::Usage(_) => 2,
+            CliError::Output(_)
+            | CliError::Receiver(_)
+            | CliError::Report(_)
+            | CliError::Infrastructure(..) => 3,
         }
     }
 }
@@ -67,6 +93,11 @@ pub fn main() -> i32 {
                 let _ = writeln!(stderr, "  caused by: {}", clean(&c.to_string(), 500));
                 cause = c.source();
             }
+            if let CliError::SuiteLoad(load) = &e
+                && let Some(hint) = load.hint()
+            {
+                let _ = writeln!(stderr, "  hint: {}", clean(hint, 500));
+            }
             e.exit_code()
         }
     }
@@ -75,5 +106,7 @@ pub fn main() -> i32 {
 fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::List(args) => run::list(&args),
     }
 }

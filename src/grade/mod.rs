@@ -1,1 +1,176 @@
 //! Judging a trial: checks on its output and on its span tree.
+//!
+//! [`grade`] runs every check a case's `[case.expect]` asks for, in a fixed order, and returns
+//! one [`CheckResult`] per check plus the spans a failed check is about, so failure output can
+//! mark them in the rendered tree. A trial passes when every check passes.
+
+pub mod output;
+pub mod tools;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::event::{AgentExit, CheckResult};
+use crate::suite::Expect;
+use crate::trace::render::format_duration;
+use crate::trace::{GenAiView, NodeId};
+use tools::ToolScore;
+
+/// What a trial produced, as the checks see it.
+#[derive(Debug)]
+pub struct Evidence<'a> {
+    /// The answer.
+    pub output: &'a str,
+    /// How the agent ended.
+    pub exit: &'a AgentExit,
+    /// The trial's span tree, read as GenAI.
+    pub view: &'a GenAiView<'a>,
+    /// The trial root span's node.
+    pub root: NodeId,
+    /// The trial root span's duration.
+    pub latency: Duration,
+    /// The tool score against `expect.tools`, when the case has it.
+    pub tools: Option<&'a ToolScore>,
+}
+
+/// The checks of one trial and the spans the failed ones point at.
+#[derive(Debug, Default)]
+pub struct Graded {
+    /// One result per check, in the order of [`grade`].
+    pub checks: Vec<CheckResult>,
+    /// Spans to mark when rendering the tree.
+    pub marked: HashSet<NodeId>,
+}
+
+impl Graded {
+    /// True when every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    fn push(&mut self, name: &str, passed: bool, message: String) {
+        self.checks.push(CheckResult {
+            name: name.to_owned(),
+            passed,
+            message,
+            score: None,
+        });
+    }
+}
+
+/// Runs every check `expect` asks for on one trial.
+pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
+    let mut graded = Graded::default();
+    let view = evidence.view;
+
+    let want = expect.exit_code.unwrap_or(0);
+    let (ok, message) = match evidence.exit {
+        AgentExit::Code { code } if *code == want => (true, format!("exit code {code}")),
+        AgentExit::Code { code } => (false, format!("exit code {code}, expected {want}")),
+        other => (false, format!("the agent {}", other.describe())),
+    };
+    graded.push("exit-code", ok, message);
+
+    output::check(expect, evidence.output, &mut graded);
+
+    if let Some(limit) = expect.max_latency {
+        let ok = evidence.latency <= limit;
+        graded.push(
+            "max-latency",
+            ok,
+            format!(
+                "took {}, limit {}",
+                format_duration(evidence.latency.as_nanos() as u64),
+                format_duration(limit.as_nanos() as u64)
+            ),
+        );
+        if !ok {
+            graded.marked.insert(evidence.root);
+        }
+    }
+    if let Some(limit) = expect.max_llm_calls {
+        let calls: Vec<NodeId> = view
+            .llm_calls()
+            .iter()
+            .filter(|c| c.counted)
+            .map(|c| c.node)
+            .collect();
+        let ok = calls.len() as u64 <= limit;
+        graded.push(
+            "max-llm-calls",
+            ok,
+            format!("{} LLM calls, limit {limit}", calls.len()),
+        );
+        if !ok {
+            graded.marked.extend(calls);
+        }
+    }
+    if let Some(limit) = expect.max_tool_calls {
+        let calls = view.tool_calls();
+        let ok = calls.len() as u64 <= limit;
+        graded.push(
+            "max-tool-calls",
+            ok,
+            format!("{} tool calls, limit {limit}", calls.len()),
+        );
+        if !ok {
+            graded.marked.extend(calls.iter().map(|c| c.node));
+        }
+    }
+    if expect.no_error_spans {
+        let errors = view.error_spans();
+        let ok = errors.is_empty();
+        let message = match errors.first() {
+            None => "no error spans".to_owned(),
+            Some(&first) => {
+                let span = view.tree().node(first).span();
+                let why = span.error_message().unwrap_or_else(|| "error".to_owned());
+                format!(
+                    "{} error span(s), first `{}`: {}",
+                    errors.len(),
+                    crate::trace::render::clean(&span.name, 80),
+                    crate::trace::render::clean(&why, 200)
+                )
+            }
+        };
+        graded.push("no-error-spans", ok, message);
+        graded.marked.extend(errors.iter().copied());
+    }
+    if let (Some(expected), Some(score)) = (&expect.tools, evidence.tools) {
+        let min = expect.min_tool_f1.unwrap_or(1.0);
+        let ok = score.f1 >= min;
+        let mut message = format!(
+            "tool F1 {:.2} (precision {:.2}, recall {:.2}), needs {:.2}",
+            score.f1, score.precision, score.recall, min
+        );
+        let calls = view.tool_calls();
+        if !score.missing.is_empty() {
+            let missing: Vec<String> = score
+                .missing
+                .iter()
+                .map(|&i| output::describe_call(&expected[i].name, expected[i].args.as_ref()))
+                .collect();
+            message.push_str(&format!("; missing {}", missing.join(", ")));
+        }
+        if !score.unexpected.is_empty() {
+            let unexpected: Vec<String> = score
+                .unexpected
+                .iter()
+                .map(|&i| output::describe_call(&calls[i].name, calls[i].arguments.as_ref()))
+                .collect();
+            message.push_str(&format!("; unexpected {}", unexpected.join(", ")));
+        }
+        graded.checks.push(CheckResult {
+            name: "tools".to_owned(),
+            passed: ok,
+            message,
+            score: Some(score.f1),
+        });
+        if !ok {
+            graded
+                .marked
+                .extend(score.unexpected.iter().map(|&i| calls[i].node));
+        }
+    }
+    graded
+}

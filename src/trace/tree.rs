@@ -69,7 +69,25 @@ pub struct SpanTree {
 impl SpanTree {
     /// Builds the forest from spans in any order.
     pub fn build(spans: impl IntoIterator<Item = Arc<Span>>) -> SpanTree {
+        Self::build_inner(spans.into_iter().collect(), None)
+    }
+
+    /// Builds the tree of one trial: `root` (the trial's root span) adopts the roots of every
+    /// other trace in `spans`, i.e. the agent's own traces when its SDK did not read
+    /// `TRACEPARENT`. Roots of `root`'s own trace whose parent is missing stay orphans. `spans`
+    /// may or may not contain `root` itself.
+    pub fn build_trial(root: &Arc<Span>, spans: impl IntoIterator<Item = Arc<Span>>) -> SpanTree {
         let mut spans: Vec<Arc<Span>> = spans.into_iter().collect();
+        if !spans
+            .iter()
+            .any(|s| s.trace_id == root.trace_id && s.span_id == root.span_id)
+        {
+            spans.push(Arc::clone(root));
+        }
+        Self::build_inner(spans, Some((root.trace_id, root.span_id)))
+    }
+
+    fn build_inner(mut spans: Vec<Arc<Span>>, adopter: Option<(TraceId, SpanId)>) -> SpanTree {
         spans.sort_by(|a, b| {
             (
                 a.start_time_unix_nano,
@@ -129,6 +147,18 @@ impl SpanTree {
             }
         }
         break_cycles(&mut parent, &mut root_reason);
+        if let Some(&adopter_id) = adopter.and_then(|key| index.get(&key)) {
+            for (i, s) in spans.iter().enumerate() {
+                let foreign_root = matches!(
+                    root_reason[i],
+                    Some(RootReason::Root | RootReason::MissingParent)
+                ) && Some(s.trace_id) != adopter.map(|a| a.0);
+                if foreign_root {
+                    parent[i] = Some(adopter_id);
+                    root_reason[i] = None;
+                }
+            }
+        }
 
         let mut nodes: Vec<Node> = spans
             .into_iter()
@@ -391,6 +421,34 @@ mod tests {
         assert_eq!(tree.len(), 2);
         let orphans: Vec<_> = tree.orphans().map(|n| n.span().name.clone()).collect();
         assert_eq!(orphans, ["lost"]);
+    }
+
+    #[test]
+    fn a_trial_root_adopts_the_roots_of_other_traces_only() {
+        let root = span(1, 1, None, 0, "eval.trial");
+        let tree = SpanTree::build_trial(
+            &root,
+            [
+                span(2, 2, None, 5, "agent"),
+                span(2, 3, Some(2), 6, "chat"),
+                span(3, 4, Some(9), 7, "lost-in-agent-trace"),
+                span(1, 5, Some(8), 8, "lost-in-trial-trace"),
+            ],
+        );
+        assert_eq!(
+            names(&tree),
+            [
+                (0, "eval.trial"),
+                (1, "agent"),
+                (2, "chat"),
+                (1, "lost-in-agent-trace"),
+                (0, "lost-in-trial-trace"),
+            ]
+            .map(|(d, n)| (d, n.to_string()))
+            .to_vec()
+        );
+        let orphans: Vec<_> = tree.orphans().map(|n| n.span().name.clone()).collect();
+        assert_eq!(orphans, ["lost-in-trial-trace"]);
     }
 
     #[test]

@@ -1,0 +1,332 @@
+//! `traceval run` and `traceval list`: arguments, resolved once into settings (flag > profile >
+//! suite > default), then the plan, the runner and the reporters.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::CliError;
+use crate::capture::{Receiver, ReceiverConfig, SpanStore};
+use crate::event::{RunEvent, StopReason};
+use crate::report::model::SuiteInfo;
+use crate::report::terminal::{Terminal, TerminalOptions};
+use crate::report::{ReportBuilder, RunMeta, junit, write_atomic, write_json};
+use crate::runner::{self, Plan, PlanOptions, RunOptions};
+use crate::suite::model::Profile;
+use crate::suite::{Filter, Project, Shard, load_project};
+
+/// What to run: shared by `run` and `list`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Suite files or directories (default: `suites/` under the project root).
+    pub paths: Vec<PathBuf>,
+    /// Only cases whose `suite::case` contains this text or matches this glob (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Vec<String>,
+    /// Trials per case per model (k), overriding the suites' `trials`.
+    #[arg(short = 'k', long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub trials: Option<u32>,
+    /// Models to run (repeatable), replacing each suite's `models`.
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+    /// Run only shard I of N (1-based), split by a frozen hash of `suite::case`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// The project root holding `traceval.toml` and `suites/`.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// The `[profile.NAME]` of `traceval.toml` to use (default: `ci` when `CI` is set).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// `traceval run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Trials running at once (default: number of CPUs × 4; trials wait on I/O).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: Option<u64>,
+    /// Per-trial timeout, overriding cases and suites (e.g. `30s`, `1500ms`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// The run seed (default: random, recorded in the report).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop starting trials after the first failing one.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Where to write the JSON report (default: `reports/<run-id>.json`).
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Also write JUnit XML here.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Write each trial's spans as OTLP JSON under `reports/<run-id>/traces/`.
+    #[arg(long)]
+    save_traces: bool,
+    /// `human` status on stderr, or also `json`: one event per line on stdout.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
+    /// Colour the status verbs.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+/// Machine output on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
+}
+
+/// When to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be longer than zero".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// True when the `CI` variable says we run in CI (as insta reads it: set and not `false`/`0`).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The project, its profile and the plan, from the selection arguments.
+fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
+    let project = load_project(&select.project, &select.paths)?;
+    let profile = match &select.profile {
+        Some(name) => project
+            .config
+            .profiles
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CliError::Usage(format!("no profile `{name}` in traceval.toml")))?,
+        None if in_ci() => project.config.profiles.get("ci").cloned().unwrap_or_default(),
+        None => Profile::default(),
+    };
+    let filter = Filter::new(&select.filter).map_err(|e| CliError::Usage(e.to_string()))?;
+    let shard = select
+        .shard
+        .as_deref()
+        .map(str::parse::<Shard>)
+        .transpose()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let options = PlanOptions {
+        trials: select.trials.or(profile.trials),
+        models: if select.models.is_empty() {
+            profile.models.clone().unwrap_or_default()
+        } else {
+            select.models.clone()
+        },
+    };
+    let plan = Plan::build(&project, &options, |suite, case| {
+        filter.matches(&suite.name, &case.id)
+            && shard.as_ref().is_none_or(|s| s.contains(&suite.name, &case.id))
+    });
+    Ok((project, profile, plan))
+}
+
+/// `traceval list`: the plan, one line per case × model, on stdout.
+pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
+    let (_, _, plan) = plan(select)?;
+    let mut out = std::io::stdout().lock();
+    for g in &plan.groups {
+        writeln!(
+            out,
+            "{}::{} ({}) ×{}",
+            crate::trace::render::clean(&plan.suite(g).name, 80),
+            crate::trace::render::clean(&plan.case(g).id, 120),
+            crate::trace::render::clean(&g.model, 80),
+            g.trials
+        )
+        .map_err(CliError::Output)?;
+    }
+    writeln!(
+        out,
+        "{} cases × {} models: {} trials",
+        plan.case_count(),
+        plan.model_names().len(),
+        plan.trial_count()
+    )
+    .map_err(CliError::Output)?;
+    Ok(0)
+}
+
+/// `traceval run`: returns 0 when every trial passed, 1 when one failed, 130 when interrupted.
+pub fn run(args: &RunArgs) -> Result<i32, CliError> {
+    let (project, profile, plan) = plan(&args.select)?;
+    if plan.groups.is_empty() {
+        return Err(CliError::Usage(
+            "no case matches the filter and shard".to_owned(),
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Infrastructure("cannot start the async runtime".into(), e))?;
+    runtime.block_on(run_async(args, project, profile, plan))
+}
+
+async fn run_async(
+    args: &RunArgs,
+    project: Project,
+    profile: Profile,
+    plan: Plan,
+) -> Result<i32, CliError> {
+    let run_id: Arc<str> = uuid::Uuid::now_v7().to_string().into();
+    let root = project.root.clone();
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| root.join("reports").join(format!("{run_id}.json")));
+    let junit_path = args
+        .junit
+        .clone()
+        .or_else(|| profile.junit.as_ref().map(|p| root.join(p)));
+    let traces_dir = args
+        .save_traces
+        .then(|| root.join("reports").join(&*run_id).join("traces"));
+    if let Some(dir) = &traces_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
+        })?;
+    }
+    let scratch = std::env::temp_dir().join(format!("traceval-{run_id}"));
+    std::fs::create_dir_all(&scratch).map_err(|e| {
+        CliError::Infrastructure(format!("cannot create `{}`", scratch.display()), e)
+    })?;
+
+    let store = SpanStore::new();
+    let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
+        .await
+        .map_err(|e| CliError::Receiver(Box::new(e)))?;
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(async move {
+        wait_for_interrupt().await;
+        let _ = cancel_tx.send(true);
+    });
+
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .or(profile.jobs)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(4, |n| n.get()) * 4
+        });
+    let options = RunOptions {
+        run_id: Arc::clone(&run_id),
+        jobs,
+        timeout: args.timeout.or(profile.timeout),
+        fail_fast: args.fail_fast || profile.fail_fast.unwrap_or(false),
+        seed: args
+            .seed
+            .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0),
+        scratch: scratch.clone(),
+        save_traces: traces_dir,
+        pricing: project.config.pricing.clone(),
+        endpoint: receiver.endpoint(),
+    };
+    let meta = RunMeta {
+        command: std::env::args().collect(),
+        git_commit: git_commit(&root),
+        suites: plan
+            .suites
+            .iter()
+            .map(|s| SuiteInfo {
+                name: s.name.clone(),
+                path: s.path.display().to_string(),
+                content_hash: s.content_hash.clone(),
+            })
+            .collect(),
+    };
+
+    let stderr_tty = std::io::stderr().is_terminal();
+    let json = args.message_format == MessageFormat::Json;
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => stderr_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let mut terminal = Terminal::new(
+        std::io::stderr(),
+        TerminalOptions {
+            color,
+            progress: stderr_tty && !in_ci() && !json,
+        },
+    );
+    let mut builder = ReportBuilder::new(meta);
+    let mut stdout = std::io::stdout();
+    let mut emit = |event: RunEvent| {
+        terminal.on_event(&event);
+        if json {
+            // A closed stdout must not stop the run; the report still gets written.
+            let _ = serde_json::to_writer(&mut stdout, &event);
+            let _ = stdout.write_all(b"\n");
+        }
+        builder.on_event(&event);
+    };
+    let summary = runner::run(&plan, &options, &store, cancel_rx, &mut emit).await;
+    signals.abort();
+    receiver.shutdown().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let report = builder.finish();
+    write_json(&report_path, &report).map_err(|e| CliError::Report(Box::new(e)))?;
+    if let Some(path) = &junit_path {
+        write_atomic(path, junit::to_junit(&report).as_bytes())
+            .map_err(|e| CliError::Report(Box::new(e)))?;
+    }
+    terminal.summary(&report);
+    let mut err = terminal.into_inner();
+    let _ = writeln!(err, "{:>12} {}", "Report", display_path(&report_path));
+    Ok(match summary.stopped {
+        Some(StopReason::Interrupted) => 130,
+        _ if summary.failed > 0 => 1,
+        _ => 0,
+    })
+}
+
+fn display_path(path: &Path) -> String {
+    path.strip_prefix(".").unwrap_or(path).display().to_string()
+}
+
+async fn wait_for_interrupt() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// `git rev-parse HEAD` in `dir`, when it is a git checkout and git is installed.
+fn git_commit(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let commit = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !commit.is_empty()).then_some(commit)
+}

@@ -1,0 +1,274 @@
+//! `RunEvent`: the vocabulary the runner emits and every reporter reads. The runner does not
+//! know who listens; reporters (terminal, JSON lines, the report builder) do not know the runner.
+//!
+//! Everything here is plain data, serializable, so `--message-format json` is one event per
+//! line and the report is a fold over the events.
+
+use serde::{Deserialize, Serialize};
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// The plan is fixed and the first trial is about to start.
+    RunStarted(RunStarted),
+    /// A trial's agent was started.
+    TrialStarted(TrialId),
+    /// A trial finished and was graded.
+    TrialFinished(Box<TrialResult>),
+    /// Every trial of one case × model finished.
+    CaseFinished(CaseFinished),
+    /// Something the user should know that is not a failure (e.g. unattributed spans).
+    Warning(Warning),
+    /// The run is over (complete, interrupted or stopped by `--fail-fast`).
+    RunFinished(RunFinished),
+}
+
+/// The run's identity and plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    /// UUIDv7 of the run.
+    pub run_id: String,
+    /// RFC 3339 start time (UTC, milliseconds).
+    pub started_at: String,
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// Suites in the plan.
+    pub suites: usize,
+    /// Distinct cases in the plan.
+    pub cases: usize,
+    /// Distinct models in the plan.
+    pub models: usize,
+    /// Case × model groups.
+    pub groups: usize,
+    /// Trials in the plan.
+    pub trials: usize,
+    /// Concurrent trials at most.
+    pub jobs: usize,
+}
+
+/// Which trial: suite, case, model and trial index (0-based).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TrialId {
+    /// Suite name.
+    pub suite: String,
+    /// Case id.
+    pub case: String,
+    /// Model name.
+    pub model: String,
+    /// Trial index, 0-based.
+    pub trial: u32,
+}
+
+/// How a trial's agent ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AgentExit {
+    /// Exited with this code.
+    Code {
+        /// The exit code.
+        code: i32,
+    },
+    /// Killed by a signal it did not expect (not ours).
+    Signal {
+        /// The signal number.
+        signal: i32,
+    },
+    /// Ran past the timeout and was killed.
+    TimedOut,
+    /// The run was interrupted while it ran; it was killed.
+    Cancelled,
+    /// Could not be started at all.
+    SpawnFailed {
+        /// Why.
+        message: String,
+    },
+}
+
+impl AgentExit {
+    /// A short human description (`exit code 3`, `killed by signal 9`, `timed out`...).
+    pub fn describe(&self) -> String {
+        match self {
+            AgentExit::Code { code } => format!("exit code {code}"),
+            AgentExit::Signal { signal } => format!("killed by signal {signal}"),
+            AgentExit::TimedOut => "timed out".to_owned(),
+            AgentExit::Cancelled => "cancelled".to_owned(),
+            AgentExit::SpawnFailed { message } => format!("could not start: {message}"),
+        }
+    }
+}
+
+/// The verdict of one check on one trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check's name: the suite key it comes from (`output-contains`, `tools`...).
+    pub name: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was expected and what was seen, for a human.
+    pub message: String,
+    /// A score in [0, 1] where the check has one (tool F1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+}
+
+/// One tool call as the report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallRecord {
+    /// Tool name.
+    pub name: String,
+    /// Arguments, when recorded (parsed JSON, or the raw text as a JSON string).
+    pub args: Option<serde_json::Value>,
+}
+
+/// Numbers read from one trial's span tree (DESIGN.md section 7).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrialMetrics {
+    /// Counted LLM calls.
+    pub llm_calls: u64,
+    /// Tool calls in tree order.
+    pub tool_calls: Vec<ToolCallRecord>,
+    /// Input tokens over counted calls.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-read input tokens.
+    pub cache_read_tokens: u64,
+    /// Cost in USD; `None` when unpriced (never summed as 0).
+    pub cost_usd: Option<f64>,
+    /// True when some call had usage but no price and no recorded cost.
+    pub unpriced: bool,
+    /// Models that had no price.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpriced_models: Vec<String>,
+    /// Retried LLM calls.
+    pub retries: u64,
+    /// Spans with an error status, exception or `error.type`.
+    pub error_spans: u64,
+    /// Spans in the trial's tree, the trial root included.
+    pub span_count: u64,
+    /// Tool precision against `expect.tools` (absent without it).
+    pub tool_precision: Option<f64>,
+    /// Tool recall.
+    pub tool_recall: Option<f64>,
+    /// Tool F1.
+    pub tool_f1: Option<f64>,
+    /// Matched expected tool calls (for micro F1 over a model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_matched: Option<u64>,
+    /// Expected tool calls (for micro F1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_expected: Option<u64>,
+    /// LLM span durations in ns (for percentiles by span kind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub llm_durations_ns: Vec<u64>,
+    /// Tool span durations in ns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_durations_ns: Vec<u64>,
+}
+
+/// One graded trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialResult {
+    /// Suite name.
+    pub suite: String,
+    /// Case id.
+    pub case: String,
+    /// Model name.
+    pub model: String,
+    /// Trial index, 0-based.
+    pub trial: u32,
+    /// The trial root span's trace id.
+    pub trace_id: String,
+    /// Other traces attributed to the trial (the agent's own, when it did not read
+    /// `TRACEPARENT`).
+    pub agent_trace_ids: Vec<String>,
+    /// Every check held and the agent ran to completion.
+    pub passed: bool,
+    /// Why the trial could not be judged normally (timeout, crash, spawn failure), else `None`.
+    pub error: Option<String>,
+    /// The trial root span's duration.
+    pub duration_ms: f64,
+    /// How the agent ended.
+    pub exit: AgentExit,
+    /// The answer (from `TRACEVAL_OUTPUT` or stdout), bounded.
+    pub output: String,
+    /// The end of stderr, bounded.
+    pub stderr_tail: String,
+    /// Every check, in a fixed order.
+    pub checks: Vec<CheckResult>,
+    /// Numbers from the span tree.
+    pub metrics: TrialMetrics,
+    /// Things worth knowing (no spans received, output truncated...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The rendered span tree with offending spans marked; failing trials only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_tree: Option<String>,
+}
+
+impl TrialResult {
+    /// The trial's identity.
+    pub fn id(&self) -> TrialId {
+        TrialId {
+            suite: self.suite.clone(),
+            case: self.case.clone(),
+            model: self.model.clone(),
+            trial: self.trial,
+        }
+    }
+
+    /// True when the trial errored (could not run to completion) rather than failed a check.
+    pub fn errored(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+/// Every trial of one case × model is done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseFinished {
+    /// Suite name.
+    pub suite: String,
+    /// Case id.
+    pub case: String,
+    /// Model name.
+    pub model: String,
+    /// Trials run.
+    pub n: u32,
+    /// Trials passed.
+    pub passed: u32,
+    /// Wall time from the group's first trial start to its last trial end.
+    pub duration_ms: f64,
+}
+
+/// A warning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    /// The trial it is about, when there is one.
+    pub trial: Option<TrialId>,
+    /// What happened.
+    pub message: String,
+}
+
+/// Why a run ended before its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// `--fail-fast` after a failed trial.
+    FailFast,
+}
+
+/// The end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFinished {
+    /// Wall time of the run.
+    pub duration_ms: f64,
+    /// Why it ended early, if it did.
+    pub stopped: Option<StopReason>,
+    /// Planned trials that never started.
+    pub not_run: usize,
+    /// Spans received that matched no trial.
+    pub unattributed_spans: usize,
+}

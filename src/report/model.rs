@@ -1,0 +1,377 @@
+//! The JSON report (DESIGN.md section 7): the source of truth every other output derives from.
+//! Built by folding [`RunEvent`]s; aggregates are computed from the trials, never tallied on
+//! the side, so a report can be recomputed from its own `trials`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{RunEvent, StopReason, TrialResult, Warning};
+use crate::metrics::interval::{Z95, wilson};
+use crate::metrics::passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
+use crate::metrics::percentile::Percentiles;
+
+/// The report format's version; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One run's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The run's UUIDv7.
+    pub run_id: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// Wall time of the run.
+    pub duration_ms: f64,
+    /// The traceval that ran it.
+    pub traceval_version: String,
+    /// `git rev-parse HEAD` of the project, when it is a git checkout.
+    pub git_commit: Option<String>,
+    /// The command line.
+    pub command: Vec<String>,
+    /// The run seed.
+    pub seed: u64,
+    /// True when Ctrl-C or SIGTERM stopped the run: the report covers what finished.
+    pub interrupted: bool,
+    /// Why the run stopped early (`interrupted`, `fail_fast`), if it did.
+    pub stopped: Option<StopReason>,
+    /// Planned trials that never ran (or were cut off by the interruption).
+    pub not_run: usize,
+    /// Spans that matched no trial.
+    pub unattributed_spans: usize,
+    /// The suites run.
+    pub suites: Vec<SuiteInfo>,
+    /// Where prices came from.
+    pub pricing: PricingInfo,
+    /// Every finished trial, in plan order.
+    pub trials: Vec<TrialResult>,
+    /// Per case × model.
+    pub cases: Vec<CaseAggregate>,
+    /// Per model.
+    pub models: Vec<ModelAggregate>,
+    /// Warnings not tied to a trial result.
+    pub warnings: Vec<Warning>,
+}
+
+/// A suite as run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteInfo {
+    /// Its name.
+    pub name: String,
+    /// Its file.
+    pub path: String,
+    /// FNV-1a 64 of its content (and data file).
+    pub content_hash: String,
+}
+
+/// Where prices came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PricingInfo {
+    /// `suites and traceval.toml`, the only source so far.
+    pub source: String,
+    /// Date of the price table, when it has one.
+    pub date: Option<String>,
+}
+
+/// One case × model over its trials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseAggregate {
+    /// Suite name.
+    pub suite: String,
+    /// Case id.
+    pub case: String,
+    /// Model name.
+    pub model: String,
+    /// Trials.
+    pub n: u32,
+    /// Trials passed.
+    pub passed: u32,
+    /// passed / n.
+    pub pass_rate: f64,
+    /// pass@k for every k ≤ n (keys are k).
+    pub pass_at_k: BTreeMap<String, f64>,
+    /// pass^k for every k ≤ n.
+    pub pass_hat_k: BTreeMap<String, f64>,
+    /// Some but not all trials passed.
+    pub flaky: bool,
+}
+
+/// Percentiles in milliseconds (nearest rank).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// One model over every trial run against it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelAggregate {
+    /// Model name.
+    pub model: String,
+    /// Trials.
+    pub trials: u64,
+    /// Trials passed.
+    pub passed: u64,
+    /// Trials that failed a check.
+    pub failed: u64,
+    /// Trials that could not run to completion.
+    pub errored: u64,
+    /// passed / trials.
+    pub pass_rate: f64,
+    /// Wilson 95% interval of the pass rate.
+    pub pass_rate_ci95: Option<[f64; 2]>,
+    /// Mean over cases of pass@k, for every k that every case has.
+    pub pass_at_k: BTreeMap<String, f64>,
+    /// Mean over cases of pass^k.
+    pub pass_hat_k: BTreeMap<String, f64>,
+    /// Mean of per-trial tool F1 over trials that have it.
+    pub tool_f1_macro: Option<f64>,
+    /// F1 of the summed matched / expected / actual counts.
+    pub tool_f1_micro: Option<f64>,
+    /// Trial latency.
+    pub latency_ms: Option<LatencyMs>,
+    /// LLM span latency.
+    pub llm_latency_ms: Option<LatencyMs>,
+    /// Tool span latency.
+    pub tool_latency_ms: Option<LatencyMs>,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cache-read tokens.
+    pub cache_read_tokens: u64,
+    /// Total cost; `None` when any trial is unpriced (never a partial sum posing as a total).
+    pub cost_usd: Option<f64>,
+    /// Trials without a price.
+    pub unpriced_trials: u64,
+}
+
+/// What a report needs that the events do not carry.
+#[derive(Debug, Clone, Default)]
+pub struct RunMeta {
+    /// The command line.
+    pub command: Vec<String>,
+    /// The project's git commit.
+    pub git_commit: Option<String>,
+    /// The suites in the plan.
+    pub suites: Vec<SuiteInfo>,
+}
+
+/// Folds events into a [`Report`].
+#[derive(Debug, Default)]
+pub struct ReportBuilder {
+    meta: RunMeta,
+    run_id: String,
+    started_at: String,
+    seed: u64,
+    trials: Vec<TrialResult>,
+    warnings: Vec<Warning>,
+    finished: Option<crate::event::RunFinished>,
+}
+
+impl ReportBuilder {
+    /// A builder for a run described by `meta`.
+    pub fn new(meta: RunMeta) -> ReportBuilder {
+        ReportBuilder {
+            meta,
+            ..ReportBuilder::default()
+        }
+    }
+
+    /// Takes one event in.
+    pub fn on_event(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::RunStarted(s) => {
+                self.run_id = s.run_id.clone();
+                self.started_at = s.started_at.clone();
+                self.seed = s.seed;
+            }
+            RunEvent::TrialFinished(t) => self.trials.push((**t).clone()),
+            RunEvent::Warning(w) if w.trial.is_none() => self.warnings.push(w.clone()),
+            RunEvent::RunFinished(f) => self.finished = Some(f.clone()),
+            RunEvent::TrialStarted(_) | RunEvent::CaseFinished(_) | RunEvent::Warning(_) => {}
+        }
+    }
+
+    /// The report so far (a run that never finished is reported as interrupted).
+    pub fn finish(self) -> Report {
+        let mut trials = self.trials;
+        trials.sort_by(|a, b| {
+            (&a.suite, &a.case, &a.model, a.trial).cmp(&(&b.suite, &b.case, &b.model, b.trial))
+        });
+        let finished = self.finished;
+        let stopped = match &finished {
+            Some(f) => f.stopped,
+            None => Some(StopReason::Interrupted),
+        };
+        Report {
+            format_version: FORMAT_VERSION,
+            run_id: self.run_id,
+            started_at: self.started_at,
+            duration_ms: finished.as_ref().map_or(0.0, |f| f.duration_ms),
+            traceval_version: env!("CARGO_PKG_VERSION").to_owned(),
+            git_commit: self.meta.git_commit,
+            command: self.meta.command,
+            seed: self.seed,
+            interrupted: stopped == Some(StopReason::Interrupted),
+            stopped,
+            not_run: finished.as_ref().map_or(0, |f| f.not_run),
+            unattributed_spans: finished.as_ref().map_or(0, |f| f.unattributed_spans),
+            suites: self.meta.suites,
+            pricing: PricingInfo {
+                source: "suites and traceval.toml".to_owned(),
+                date: None,
+            },
+            cases: case_aggregates(&trials),
+            models: model_aggregates(&trials),
+            trials,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Per case × model aggregates of sorted trials.
+pub fn case_aggregates(trials: &[TrialResult]) -> Vec<CaseAggregate> {
+    trials
+        .chunk_by(|a, b| (&a.suite, &a.case, &a.model) == (&b.suite, &b.case, &b.model))
+        .map(|group| {
+            let n = group.len() as u64;
+            let c = group.iter().filter(|t| t.passed).count() as u64;
+            let keyed = |table: BTreeMap<u64, f64>| {
+                table
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect::<BTreeMap<_, _>>()
+            };
+            CaseAggregate {
+                suite: group[0].suite.clone(),
+                case: group[0].case.clone(),
+                model: group[0].model.clone(),
+                n: n as u32,
+                passed: c as u32,
+                pass_rate: c as f64 / n as f64,
+                pass_at_k: keyed(pass_at_k_table(n, c)),
+                pass_hat_k: keyed(pass_hat_k_table(n, c)),
+                flaky: c > 0 && c < n,
+            }
+        })
+        .collect()
+}
+
+/// Per model aggregates.
+pub fn model_aggregates(trials: &[TrialResult]) -> Vec<ModelAggregate> {
+    let mut by_model: BTreeMap<&str, Vec<&TrialResult>> = BTreeMap::new();
+    for t in trials {
+        by_model.entry(&t.model).or_default().push(t);
+    }
+    by_model
+        .into_iter()
+        .map(|(model, ts)| model_aggregate(model, &ts))
+        .collect()
+}
+
+fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
+    let n = trials.len() as u64;
+    let passed = trials.iter().filter(|t| t.passed).count() as u64;
+    let errored = trials.iter().filter(|t| t.errored()).count() as u64;
+
+    // pass@k per case, then the mean over cases for every k all cases reach.
+    let mut cases: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
+    for t in trials {
+        let e = cases.entry((&t.suite, &t.case)).or_default();
+        e.0 += 1;
+        e.1 += u64::from(t.passed);
+    }
+    let min_n = cases.values().map(|(n, _)| *n).min().unwrap_or(0);
+    let mean_over_cases = |f: fn(u64, u64, u64) -> Option<f64>| {
+        (1..=min_n)
+            .filter_map(|k| {
+                let values: Option<Vec<f64>> =
+                    cases.values().map(|&(n, c)| f(n, c, k)).collect();
+                values.map(|v| (k.to_string(), v.iter().sum::<f64>() / v.len() as f64))
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+
+    let f1s: Vec<f64> = trials.iter().filter_map(|t| t.metrics.tool_f1).collect();
+    let (mut matched, mut expected, mut actual) = (0u64, 0u64, 0u64);
+    for t in trials {
+        if let (Some(m), Some(e)) = (t.metrics.tool_matched, t.metrics.tool_expected) {
+            matched += m;
+            expected += e;
+            actual += t.metrics.tool_calls.len() as u64;
+        }
+    }
+    let tool_f1_micro = (!f1s.is_empty()).then(|| {
+        if expected == 0 && actual == 0 {
+            1.0
+        } else if matched == 0 {
+            0.0
+        } else {
+            2.0 * matched as f64 / (expected + actual) as f64
+        }
+    });
+    let unpriced = trials.iter().filter(|t| t.metrics.unpriced).count() as u64;
+    let cost_usd = (unpriced == 0).then(|| {
+        trials
+            .iter()
+            .filter_map(|t| t.metrics.cost_usd)
+            .sum::<f64>()
+    });
+    let latency = |values: Vec<u64>| Percentiles::of(values).map(to_ms);
+
+    ModelAggregate {
+        model: model.to_owned(),
+        trials: n,
+        passed,
+        failed: n - passed - errored,
+        errored,
+        pass_rate: if n == 0 { 0.0 } else { passed as f64 / n as f64 },
+        pass_rate_ci95: wilson(passed, n, Z95).map(|(lo, hi)| [lo, hi]),
+        pass_at_k: mean_over_cases(pass_at_k),
+        pass_hat_k: mean_over_cases(pass_hat_k),
+        tool_f1_macro: (!f1s.is_empty()).then(|| f1s.iter().sum::<f64>() / f1s.len() as f64),
+        tool_f1_micro,
+        latency_ms: latency(
+            trials
+                .iter()
+                .map(|t| (t.duration_ms * 1e6) as u64)
+                .collect(),
+        ),
+        llm_latency_ms: latency(
+            trials
+                .iter()
+                .flat_map(|t| t.metrics.llm_durations_ns.iter().copied())
+                .collect(),
+        ),
+        tool_latency_ms: latency(
+            trials
+                .iter()
+                .flat_map(|t| t.metrics.tool_durations_ns.iter().copied())
+                .collect(),
+        ),
+        input_tokens: trials.iter().map(|t| t.metrics.input_tokens).sum(),
+        output_tokens: trials.iter().map(|t| t.metrics.output_tokens).sum(),
+        cache_read_tokens: trials.iter().map(|t| t.metrics.cache_read_tokens).sum(),
+        cost_usd,
+        unpriced_trials: unpriced,
+    }
+}
+
+fn to_ms(p: Percentiles) -> LatencyMs {
+    let ms = |ns: u64| ns as f64 / 1e6;
+    LatencyMs {
+        p50: ms(p.p50),
+        p90: ms(p.p90),
+        p95: ms(p.p95),
+        p99: ms(p.p99),
+    }
+}

@@ -1,0 +1,288 @@
+//! The terminal display (stderr): cargo-style status lines as case × model groups finish, a
+//! failures section with each failing trial's checks and span tree, and the `test result:`
+//! line with the headline metrics per model.
+//!
+//! Everything a suite or an agent wrote (names, answers, stderr) goes through
+//! [`clean`] before it reaches the terminal.
+
+use std::io::Write;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Report;
+use super::model::{LatencyMs, ModelAggregate};
+use crate::event::{RunEvent, StopReason, TrialResult};
+use crate::trace::render::clean;
+
+/// Failing trials shown in full; the rest are listed by name.
+const MAX_DETAILED_FAILURES: usize = 20;
+
+/// How the display looks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TerminalOptions {
+    /// ANSI colours on the status verbs.
+    pub color: bool,
+    /// An indicatif progress bar (only on a TTY and never in CI; the caller decides).
+    pub progress: bool,
+}
+
+/// Prints a run as it happens.
+pub struct Terminal<W: Write> {
+    out: W,
+    options: TerminalOptions,
+    bar: Option<ProgressBar>,
+}
+
+impl<W: Write> Terminal<W> {
+    /// A display writing to `out`.
+    pub fn new(out: W, options: TerminalOptions) -> Terminal<W> {
+        Terminal {
+            out,
+            options,
+            bar: None,
+        }
+    }
+
+    /// The writer, back.
+    pub fn into_inner(self) -> W {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.out
+    }
+
+    fn line(&mut self, text: &str) {
+        let out = &mut self.out;
+        match &self.bar {
+            // A hidden bar swallows `println`; suspend it and write ourselves.
+            Some(bar) => bar.suspend(|| {
+                let _ = writeln!(out, "{text}");
+            }),
+            None => {
+                let _ = writeln!(out, "{text}");
+            }
+        }
+    }
+
+    fn verb(&self, verb: &str, color: &str) -> String {
+        if self.options.color {
+            format!("\x1b[1;{color}m{verb:>12}\x1b[0m")
+        } else {
+            format!("{verb:>12}")
+        }
+    }
+
+    /// Prints what an event calls for.
+    pub fn on_event(&mut self, event: &RunEvent) {
+        match event {
+            RunEvent::RunStarted(s) => {
+                let plural = |n: usize, word: &str| {
+                    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+                };
+                let text = format!(
+                    "{} {}: {} × {}, {} ({} at a time)",
+                    self.verb("Running", "32"),
+                    plural(s.suites, "suite"),
+                    plural(s.cases, "case"),
+                    plural(s.models, "model"),
+                    plural(s.trials, "trial"),
+                    s.jobs
+                );
+                self.line(&text);
+                if self.options.progress {
+                    let bar = ProgressBar::with_draw_target(
+                        Some(s.trials as u64),
+                        ProgressDrawTarget::stderr(),
+                    );
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} trials")
+                            .expect("a valid template")
+                            .progress_chars("=> "),
+                    );
+                    self.bar = Some(bar);
+                }
+            }
+            RunEvent::TrialFinished(_) => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+            }
+            RunEvent::CaseFinished(c) => {
+                let (verb, color) = if c.passed == c.n {
+                    ("PASS", "32")
+                } else if c.passed == 0 {
+                    ("FAIL", "31")
+                } else {
+                    ("FLAKY", "33")
+                };
+                let text = format!(
+                    "{} [{:>8.3}s] {}::{} ({}) {}/{}",
+                    self.verb(verb, color),
+                    c.duration_ms / 1000.0,
+                    clean(&c.suite, 80),
+                    clean(&c.case, 120),
+                    clean(&c.model, 80),
+                    c.passed,
+                    c.n
+                );
+                self.line(&text);
+            }
+            RunEvent::Warning(w) => {
+                let about = w.trial.as_ref().map_or(String::new(), |t| {
+                    format!(
+                        "{}::{} ({}) trial {}: ",
+                        clean(&t.suite, 80),
+                        clean(&t.case, 120),
+                        clean(&t.model, 80),
+                        t.trial
+                    )
+                });
+                let text = format!(
+                    "{} {about}{}",
+                    self.verb("Warning", "33"),
+                    clean(&w.message, 500)
+                );
+                self.line(&text);
+            }
+            RunEvent::TrialStarted(_) | RunEvent::RunFinished(_) => {}
+        }
+    }
+
+    /// Prints the failures section, the summary and the headline metrics.
+    pub fn summary(&mut self, report: &Report) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let failing: Vec<&TrialResult> = report.trials.iter().filter(|t| !t.passed).collect();
+        if !failing.is_empty() {
+            self.line("\nfailures:");
+            for t in failing.iter().take(MAX_DETAILED_FAILURES) {
+                self.failure(t);
+            }
+            if failing.len() > MAX_DETAILED_FAILURES {
+                let more = failing.len() - MAX_DETAILED_FAILURES;
+                self.line(&format!(
+                    "\n… and {more} more failing trials; every one is in the report"
+                ));
+            }
+            self.line("\nfailures:");
+            for t in &failing {
+                let text = format!("    {}", trial_name(t));
+                self.line(&text);
+            }
+        }
+
+        let total = report.trials.len();
+        let passed = report.trials.iter().filter(|t| t.passed).count();
+        let errored = report.trials.iter().filter(|t| t.errored()).count();
+        let failed = total - passed - errored;
+        let secs = report.duration_ms / 1000.0;
+        let mut text = format!(
+            "{} [{secs:>8.3}s] {total} trials: {passed} passed, {failed} failed, {errored} errored",
+            self.verb("Summary", "32")
+        );
+        if report.not_run > 0 {
+            text.push_str(&format!(", {} not run", report.not_run));
+        }
+        match report.stopped {
+            Some(StopReason::Interrupted) => text.push_str(" (interrupted)"),
+            Some(StopReason::FailFast) => text.push_str(" (stopped by --fail-fast)"),
+            None => {}
+        }
+        self.line(&format!("\n{text}"));
+        let verdict = if failed + errored == 0 && report.stopped.is_none() {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        self.line(&format!(
+            "test result: {verdict}. {passed} passed; {failed} failed; {errored} errored; finished in {secs:.2}s"
+        ));
+        for m in &report.models {
+            let text = headline(m);
+            self.line(&text);
+        }
+    }
+
+    fn failure(&mut self, t: &TrialResult) {
+        self.line(&format!("\n---- {} ----", trial_name(t)));
+        if let Some(e) = &t.error {
+            self.line(&format!("error: {}", clean(e, 500)));
+        }
+        for c in t.checks.iter().filter(|c| !c.passed) {
+            self.line(&format!("  ✗ {}: {}", c.name, c.message));
+        }
+        for w in &t.warnings {
+            self.line(&format!("  warning: {}", clean(w, 500)));
+        }
+        if let Some(tree) = &t.span_tree {
+            self.line("span tree:");
+            for l in tree.lines() {
+                self.line(&format!("  {l}"));
+            }
+        }
+        let stderr = t.stderr_tail.trim_end();
+        if !stderr.is_empty() {
+            self.line("stderr (tail):");
+            let lines: Vec<&str> = stderr.lines().collect();
+            for l in &lines[lines.len().saturating_sub(20)..] {
+                self.line(&format!("  {}", clean(l, 300)));
+            }
+        }
+    }
+}
+
+fn trial_name(t: &TrialResult) -> String {
+    format!(
+        "{}::{} ({}) trial {}",
+        clean(&t.suite, 80),
+        clean(&t.case, 120),
+        clean(&t.model, 80),
+        t.trial
+    )
+}
+
+/// One line of headline metrics for a model.
+pub fn headline(m: &ModelAggregate) -> String {
+    let mut parts = vec![format!("pass rate {:.1}%", m.pass_rate * 100.0)];
+    if let Some([lo, hi]) = m.pass_rate_ci95 {
+        parts[0].push_str(&format!(" [{:.1}%, {:.1}%]", lo * 100.0, hi * 100.0));
+    }
+    if let Some(p1) = m.pass_at_k.get("1") {
+        parts.push(format!("pass@1 {p1:.2}"));
+    }
+    if let Some((k, v)) = m.pass_at_k.iter().max_by_key(|(k, _)| k.parse::<u64>().unwrap_or(0))
+        && k != "1"
+    {
+        parts.push(format!("pass@{k} {v:.2}"));
+    }
+    if let Some(f1) = m.tool_f1_macro {
+        parts.push(format!("tool F1 {f1:.2}"));
+    }
+    if let Some(LatencyMs { p50, p99, .. }) = m.latency_ms {
+        parts.push(format!(
+            "latency p50 {} p99 {}",
+            seconds(p50),
+            seconds(p99)
+        ));
+    }
+    parts.push(format!(
+        "tokens {} in / {} out",
+        m.input_tokens, m.output_tokens
+    ));
+    parts.push(match m.cost_usd {
+        Some(c) => format!("cost ${c:.4}"),
+        None => format!("cost unpriced ({} trials)", m.unpriced_trials),
+    });
+    format!("  {}: {}", clean(&m.model, 80), parts.join(" · "))
+}
+
+fn seconds(ms: f64) -> String {
+    let d = Duration::from_secs_f64((ms / 1000.0).max(0.0));
+    if d < Duration::from_secs(1) {
+        format!("{:.0}ms", ms)
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}

@@ -1,0 +1,468 @@
+//! The command driver: one subprocess per trial, wired to the embedded receiver by the
+//! environment of DESIGN.md section 3.
+//!
+//! The agent runs in its own process group, so everything it starts can be stopped together:
+//! on timeout or interruption the group gets SIGTERM, then SIGKILL after a grace period; after
+//! a normal exit, whatever the agent left running in its group is killed, so no trial leaks
+//! processes. Output is bounded: the answer is kept up to [`MAX_OUTPUT`] bytes and stderr's last
+//! [`STDERR_TAIL`] bytes; the rest is drained and dropped, so a chatty agent can neither block
+//! on a full pipe nor grow our memory.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
+use tokio::time::timeout;
+
+use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled};
+use crate::capture::receiver::TRIAL_HEADER;
+use crate::event::AgentExit;
+use crate::suite::CommandAgent;
+
+/// Most bytes of the answer kept.
+pub const MAX_OUTPUT: usize = 1 << 20;
+/// Bytes of stderr kept, from the end.
+pub const STDERR_TAIL: usize = 8 << 10;
+/// Time between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+/// How long to wait for the pipes to close once the process group is gone.
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// Runs a `[agent] kind = "command"` agent.
+#[derive(Debug, Clone)]
+pub struct CommandDriver {
+    agent: CommandAgent,
+    /// Extra variables set for every trial after the contract's (e.g. a scripted model's URL).
+    extra_env: BTreeMap<String, String>,
+}
+
+impl CommandDriver {
+    /// A driver for this agent.
+    pub fn new(agent: CommandAgent) -> CommandDriver {
+        CommandDriver {
+            agent,
+            extra_env: BTreeMap::new(),
+        }
+    }
+}
+
+impl Driver for CommandDriver {
+    fn run(&self, trial: TrialContext) -> BoxFuture<AgentOutcome> {
+        let driver = self.clone();
+        Box::pin(async move { driver.run_trial(trial).await })
+    }
+}
+
+impl CommandDriver {
+    async fn run_trial(self, trial: TrialContext) -> AgentOutcome {
+        let mut command = Command::new(&self.agent.program);
+        command
+            .args(&self.agent.args)
+            .current_dir(&self.agent.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        for (k, v) in agent_env(&trial, &self.agent.env, &self.extra_env, |k| {
+            std::env::var_os(k)
+        }) {
+            command.env(k, v);
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                return AgentOutcome {
+                    exit: AgentExit::SpawnFailed {
+                        message: format!("`{}`: {e}", self.agent.program.display()),
+                    },
+                    output: String::new(),
+                    stderr_tail: String::new(),
+                    warnings: Vec::new(),
+                };
+            }
+        };
+        let group = child.id().and_then(|id| rustix::process::Pid::from_raw(id as i32));
+
+        // Input goes in from its own task: an agent that never reads stdin must not block us.
+        let stdin_task = child.stdin.take().map(|mut stdin| {
+            let input = stdin_json(&trial);
+            tokio::spawn(async move {
+                let _ = stdin.write_all(input.as_bytes()).await;
+                let _ = stdin.shutdown().await;
+            })
+        });
+        let stdout_task = child
+            .stdout
+            .take()
+            .map(|out| tokio::spawn(read_head(out, MAX_OUTPUT)));
+        let stderr_task = child
+            .stderr
+            .take()
+            .map(|err| tokio::spawn(read_tail(err, STDERR_TAIL)));
+
+        let mut cancel = trial.cancel.clone();
+        let exit = tokio::select! {
+            status = child.wait() => exit_of(status),
+            () = tokio::time::sleep(trial.timeout) => {
+                stop(&mut child, group).await;
+                AgentExit::TimedOut
+            }
+            () = cancelled(&mut cancel) => {
+                stop(&mut child, group).await;
+                AgentExit::Cancelled
+            }
+        };
+        // Whatever the agent left behind in its group goes with it.
+        let mut warnings = Vec::new();
+        if let Some(pid) = group
+            && rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_ok()
+            && matches!(exit, AgentExit::Code { .. } | AgentExit::Signal { .. })
+        {
+            warnings.push("the agent left processes running after it exited; they were killed".to_owned());
+        }
+        if let Some(task) = stdin_task {
+            task.abort();
+        }
+        let (stdout, stdout_cut) = match stdout_task {
+            Some(task) => join_within(task, DRAIN).await.unwrap_or_default(),
+            None => (Vec::new(), false),
+        };
+        let stderr_tail = match stderr_task {
+            Some(task) => join_within(task, DRAIN).await.map(|(b, _)| b).unwrap_or_default(),
+            None => Vec::new(),
+        };
+
+        let (output, output_cut) = match read_output_file(&trial.output_path).await {
+            Some(answer) => answer,
+            None => (stdout, stdout_cut),
+        };
+        if output_cut {
+            warnings.push(format!("the answer was cut at {MAX_OUTPUT} bytes"));
+        }
+        AgentOutcome {
+            exit,
+            output: String::from_utf8_lossy(&output).into_owned(),
+            stderr_tail: String::from_utf8_lossy(&stderr_tail).into_owned(),
+            warnings,
+        }
+    }
+}
+
+/// The environment of DESIGN.md section 3, on top of what the agent inherits. `inherited`
+/// reads the variables traceval itself was given (a parameter so tests can pin it).
+pub fn agent_env(
+    trial: &TrialContext,
+    suite_env: &BTreeMap<String, String>,
+    extra_env: &BTreeMap<String, String>,
+    inherited: impl Fn(&str) -> Option<OsString>,
+) -> Vec<(String, OsString)> {
+    // The suite's `env` counts as inherited: the contract's variables merge with it too.
+    let base = |k: &str| -> Option<String> {
+        suite_env
+            .get(k)
+            .cloned()
+            .or_else(|| inherited(k).map(|v| v.to_string_lossy().into_owned()))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let key = trial.key.as_str();
+    let header = format!("{TRIAL_HEADER}={key}");
+    let headers = join_list(base("OTEL_EXPORTER_OTLP_HEADERS"), &header);
+    // A per-signal header variable wins over the general one in every SDK, so merge into the
+    // one that would win.
+    let traces_headers = join_list(
+        base("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or(base("OTEL_EXPORTER_OTLP_HEADERS")),
+        &header,
+    );
+    let id = &trial.id;
+    let resource = [
+        ("eval.run_id", trial.run_id.to_string()),
+        ("eval.suite", id.suite.clone()),
+        ("eval.case", id.case.clone()),
+        ("eval.trial", id.trial.to_string()),
+        ("eval.model", id.model.clone()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+    .collect::<Vec<_>>()
+    .join(",");
+    let resource = join_list(base("OTEL_RESOURCE_ATTRIBUTES"), &resource);
+    let input = match &*trial.input {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+
+    let mut env: Vec<(String, OsString)> = suite_env
+        .iter()
+        .map(|(k, v)| (k.clone(), OsString::from(v)))
+        .collect();
+    let mut set = |k: &str, v: String| env.push((k.to_owned(), v.into()));
+    set("OTEL_EXPORTER_OTLP_ENDPOINT", trial.endpoint.clone());
+    set(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        format!("{}/v1/traces", trial.endpoint),
+    );
+    set("OTEL_EXPORTER_OTLP_HEADERS", headers);
+    set("OTEL_EXPORTER_OTLP_TRACES_HEADERS", traces_headers);
+    set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned());
+    set("OTEL_TRACES_EXPORTER", "otlp".to_owned());
+    set("TRACELOOP_BASE_URL", trial.endpoint.clone());
+    set("OTEL_RESOURCE_ATTRIBUTES", resource);
+    set("TRACEPARENT", trial.traceparent.clone());
+    set(
+        "TRACEVAL_OUTPUT",
+        trial.output_path.to_string_lossy().into_owned(),
+    );
+    set("TRACEVAL_INPUT", input);
+    set("TRACEVAL_SUITE", id.suite.clone());
+    set("TRACEVAL_CASE", id.case.clone());
+    set("TRACEVAL_TRIAL", id.trial.to_string());
+    set("TRACEVAL_MODEL", id.model.clone());
+    set("TRACEVAL_RUN_ID", trial.run_id.to_string());
+    for (k, v) in extra_env {
+        set(k, v.clone());
+    }
+    env
+}
+
+/// `a,b` lists as the `OTEL_*` variables use them: appends `item` to a non-empty `existing`.
+fn join_list(existing: Option<String>, item: &str) -> String {
+    match existing {
+        Some(e) => format!("{},{item}", e.trim_end_matches(',')),
+        None => item.to_owned(),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, as `OTEL_RESOURCE_ATTRIBUTES`
+/// values need (a `,`, `=`, `%` or space in a case id must survive the SDK's decoding).
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The JSON written to the agent's stdin.
+fn stdin_json(trial: &TrialContext) -> String {
+    let mut text = serde_json::json!({
+        "case": trial.id.case,
+        "input": *trial.input,
+        "trial": trial.id.trial,
+        "model": trial.id.model,
+        "suite": trial.id.suite,
+        "run_id": &*trial.run_id,
+    })
+    .to_string();
+    text.push('\n');
+    text
+}
+
+fn exit_of(status: std::io::Result<ExitStatus>) -> AgentExit {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => AgentExit::Code { code },
+            (None, Some(signal)) => AgentExit::Signal { signal },
+            (None, None) => AgentExit::Code { code: -1 },
+        },
+        Err(e) => AgentExit::SpawnFailed {
+            message: format!("waiting for the agent failed: {e}"),
+        },
+    }
+}
+
+/// SIGTERM to the group, SIGKILL after the grace period; returns once the agent is reaped.
+async fn stop(child: &mut Child, group: Option<rustix::process::Pid>) {
+    use rustix::process::{Signal, kill_process_group};
+    if let Some(pid) = group {
+        let _ = kill_process_group(pid, Signal::TERM);
+    }
+    if timeout(GRACE, child.wait()).await.is_err() {
+        if let Some(pid) = group {
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+        let _ = child.kill().await;
+    }
+}
+
+async fn join_within<T>(task: tokio::task::JoinHandle<T>, limit: Duration) -> Option<T> {
+    let abort = task.abort_handle();
+    match timeout(limit, task).await {
+        Ok(Ok(v)) => Some(v),
+        // A process outside the group (setsid) still holds the pipe: stop reading.
+        _ => {
+            abort.abort();
+            None
+        }
+    }
+}
+
+/// Reads everything, keeps the first `max` bytes. Returns the bytes and whether some were cut.
+async fn read_head(mut r: impl AsyncRead + Unpin, max: usize) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; 16 << 10];
+    let mut cut = false;
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = max - kept.len();
+                if n > room {
+                    cut = true;
+                }
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+    (kept, cut)
+}
+
+/// Reads everything, keeps the last `max` bytes.
+async fn read_tail(mut r: impl AsyncRead + Unpin, max: usize) -> (Vec<u8>, bool) {
+    let mut ring: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+    let mut buf = vec![0u8; 8 << 10];
+    let mut cut = false;
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                ring.extend(&buf[..n]);
+                if ring.len() > max {
+                    cut = true;
+                    ring.drain(..ring.len() - max);
+                }
+            }
+        }
+    }
+    (ring.into_iter().collect(), cut)
+}
+
+/// The answer from `TRACEVAL_OUTPUT`, when the agent wrote the file.
+async fn read_output_file(path: &PathBuf) -> Option<(Vec<u8>, bool)> {
+    let file = tokio::fs::File::open(path).await.ok()?;
+    let out = read_head(file, MAX_OUTPUT).await;
+    let _ = tokio::fs::remove_file(path).await;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::TrialKey;
+    use crate::event::TrialId;
+    use std::sync::Arc;
+
+    fn trial() -> TrialContext {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        TrialContext {
+            id: TrialId {
+                suite: "s".into(),
+                case: "a b,c=d%".into(),
+                model: "m".into(),
+                trial: 2,
+            },
+            run_id: "r".into(),
+            key: TrialKey::from_parts("r", "s", "a b,c=d%", "m", 2),
+            input: Arc::new(serde_json::json!({"q": 1})),
+            timeout: Duration::from_secs(1),
+            traceparent: "00-aa-bb-01".into(),
+            endpoint: "http://127.0.0.1:9/trial/k".into(),
+            output_path: "/tmp/out".into(),
+            cancel: rx,
+        }
+    }
+
+    fn lookup(env: &[(String, OsString)], key: &str) -> String {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+            .unwrap_or_else(|| panic!("{key} not set"))
+    }
+
+    #[test]
+    fn inherited_headers_and_resource_attributes_are_merged_not_clobbered() {
+        let inherited = |k: &str| match k {
+            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from("api-key=x")),
+            "OTEL_RESOURCE_ATTRIBUTES" => Some(OsString::from("team=search")),
+            _ => None,
+        };
+        let env = agent_env(&trial(), &BTreeMap::new(), &BTreeMap::new(), inherited);
+        let key = trial().key;
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_HEADERS"),
+            format!("api-key=x,x-traceval-trial={key}")
+        );
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+            format!("api-key=x,x-traceval-trial={key}")
+        );
+        assert_eq!(
+            lookup(&env, "OTEL_RESOURCE_ATTRIBUTES"),
+            "team=search,eval.run_id=r,eval.suite=s,eval.case=a%20b%2Cc%3Dd%25,eval.trial=2,eval.model=m"
+        );
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+            "http://127.0.0.1:9/trial/k/v1/traces"
+        );
+        assert_eq!(lookup(&env, "TRACEVAL_INPUT"), r#"{"q":1}"#);
+    }
+
+    #[test]
+    fn a_per_signal_header_variable_is_the_one_merged_into_for_traces() {
+        let inherited = |k: &str| match k {
+            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from("a=1")),
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS" => Some(OsString::from("b=2")),
+            _ => None,
+        };
+        let env = agent_env(&trial(), &BTreeMap::new(), &BTreeMap::new(), inherited);
+        let key = trial().key;
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+            format!("b=2,x-traceval-trial={key}")
+        );
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_HEADERS"),
+            format!("a=1,x-traceval-trial={key}")
+        );
+    }
+
+    #[test]
+    fn the_suite_env_counts_as_inherited_and_cannot_unset_the_contract() {
+        let suite_env = BTreeMap::from([
+            ("OTEL_RESOURCE_ATTRIBUTES".to_owned(), "x=1".to_owned()),
+            ("OTEL_TRACES_EXPORTER".to_owned(), "none".to_owned()),
+            ("LOG_LEVEL".to_owned(), "warn".to_owned()),
+        ]);
+        let env = agent_env(&trial(), &suite_env, &BTreeMap::new(), |_| None);
+        assert!(lookup(&env, "OTEL_RESOURCE_ATTRIBUTES").starts_with("x=1,eval.run_id=r,"));
+        assert_eq!(lookup(&env, "OTEL_TRACES_EXPORTER"), "otlp");
+        assert_eq!(lookup(&env, "LOG_LEVEL"), "warn");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("Ab9-._~"), "Ab9-._~");
+        assert_eq!(percent_encode("a b,=%/é"), "a%20b%2C%3D%25%2F%C3%A9");
+    }
+
+    #[tokio::test]
+    async fn head_and_tail_readers_bound_what_they_keep() {
+        let data: Vec<u8> = (0..100u8).collect();
+        let (head, cut) = read_head(&data[..], 10).await;
+        assert_eq!((head, cut), ((0..10).collect(), true));
+        let (tail, cut) = read_tail(&data[..], 10).await;
+        assert_eq!((tail, cut), ((90..100).collect(), true));
+        let (all, cut) = read_head(&data[..], 1000).await;
+        assert_eq!((all.len(), cut), (100, false));
+    }
+}

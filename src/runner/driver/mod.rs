@@ -1,0 +1,68 @@
+//! Drivers run one trial's agent. The runner gives a driver a [`TrialContext`] and gets an
+//! [`AgentOutcome`] back; the spans travel separately, through the store.
+//!
+//! Only the command driver exists so far; the builtin agent and replay plug in here.
+
+pub mod command;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::capture::TrialKey;
+use crate::event::{AgentExit, TrialId};
+
+/// A boxed future, so drivers can be trait objects.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// Runs one trial of an agent.
+pub trait Driver: Send + Sync + 'static {
+    /// Runs the agent for one trial. Never fails: a crash, a timeout or a spawn failure is an
+    /// outcome, not an error, so it fails the trial and never the run.
+    fn run(&self, trial: TrialContext) -> BoxFuture<AgentOutcome>;
+}
+
+/// What a driver knows about the trial it runs.
+#[derive(Debug, Clone)]
+pub struct TrialContext {
+    /// Suite, case, model and trial index.
+    pub id: TrialId,
+    /// The run's id.
+    pub run_id: Arc<str>,
+    /// The key spans are filed under in the store.
+    pub key: TrialKey,
+    /// The case's input.
+    pub input: Arc<serde_json::Value>,
+    /// The agent is killed after this.
+    pub timeout: Duration,
+    /// W3C `traceparent` of the trial root span.
+    pub traceparent: String,
+    /// The receiver's base endpoint for this trial (`http://127.0.0.1:PORT/trial/<key>`).
+    pub endpoint: String,
+    /// Where the agent may write its answer (`TRACEVAL_OUTPUT`).
+    pub output_path: PathBuf,
+    /// Becomes `true` when the run is interrupted: stop the agent now.
+    pub cancel: watch::Receiver<bool>,
+}
+
+/// How the agent's run went, as seen from outside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentOutcome {
+    /// How it ended.
+    pub exit: AgentExit,
+    /// Its answer, bounded.
+    pub output: String,
+    /// The tail of its diagnostics, bounded.
+    pub stderr_tail: String,
+    /// Things worth a warning in the report (answer cut, stray processes...).
+    pub warnings: Vec<String>,
+}
+
+/// Resolves when `cancel` turns `true` (or its sender is gone, which means the run is over).
+pub async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    let _ = cancel.wait_for(|c| *c).await;
+}

@@ -1,0 +1,472 @@
+//! The runner: starts every trial of a [`Plan`] with bounded concurrency, grades each one
+//! from its span tree and emits [`RunEvent`]s. It knows nothing about terminals or report
+//! files; whoever calls [`run`] decides what the events become.
+//!
+//! A trial: a root span `eval.trial` is opened (fresh trace id, linked to the trial in the
+//! store so an agent that reads `TRACEPARENT` lands in it), the driver runs the agent, the root
+//! span is closed and stored, and the trial's spans (every trace attributed to it) become one
+//! tree in which the root adopts the agent's own traces. Grading and metrics read that tree.
+
+pub mod driver;
+pub mod plan;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::capture::{SpanStore, TrialKey};
+use crate::event::{
+    AgentExit, CaseFinished, RunEvent, RunFinished, RunStarted, StopReason, TrialId, TrialResult,
+    Warning,
+};
+use crate::grade::tools::{ActualTool, score};
+use crate::grade::{Evidence, grade};
+use crate::metrics::trial::trial_metrics;
+use crate::suite::model::{Agent, Price};
+use crate::suite::{Case, Suite};
+use crate::trace::render::{RenderOptions, render};
+use crate::trace::{
+    Attributes, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, TraceId,
+};
+use driver::command::CommandDriver;
+use driver::{AgentOutcome, Driver, TrialContext};
+pub use plan::{Group, Plan, PlanOptions};
+
+/// Per-trial timeout when neither flag, profile, case nor suite sets one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Lines of a failing trial's rendered tree kept in results.
+const MAX_TREE_LINES: usize = 200;
+
+/// How to run, resolved from flags, profile and defaults.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run's id (a UUIDv7).
+    pub run_id: Arc<str>,
+    /// Trials in flight at most.
+    pub jobs: usize,
+    /// Overrides every case's and suite's timeout.
+    pub timeout: Option<Duration>,
+    /// Stop starting trials after the first failure.
+    pub fail_fast: bool,
+    /// The run seed.
+    pub seed: u64,
+    /// Where agents' `TRACEVAL_OUTPUT` files go (created by the caller).
+    pub scratch: PathBuf,
+    /// Write each trial's spans as OTLP JSON here (created by the caller).
+    pub save_traces: Option<PathBuf>,
+    /// `[pricing.*]` of `traceval.toml`; a suite's own entries win over these.
+    pub pricing: BTreeMap<String, Price>,
+    /// The receiver's base endpoint, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+/// What the caller needs after the run besides the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Trials finished.
+    pub finished: usize,
+    /// Trials that failed or errored.
+    pub failed: usize,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<StopReason>,
+}
+
+/// Everything one trial task needs, owned.
+struct Job {
+    id: TrialId,
+    group: usize,
+    suite: Arc<Suite>,
+    case: usize,
+    driver: Arc<dyn Driver>,
+    pricing: Arc<BTreeMap<String, Price>>,
+    timeout: Duration,
+}
+
+/// Runs the plan. `cancel` turning `true` stops the run: no new trials, running agents are
+/// killed, and their trials are left out of the results (they did not finish).
+pub async fn run(
+    plan: &Plan,
+    options: &RunOptions,
+    store: &SpanStore,
+    mut cancel: watch::Receiver<bool>,
+    emit: &mut dyn FnMut(RunEvent),
+) -> RunSummary {
+    let started = Instant::now();
+    emit(RunEvent::RunStarted(RunStarted {
+        run_id: options.run_id.to_string(),
+        started_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        seed: options.seed,
+        suites: plan.suites.len(),
+        cases: plan.case_count(),
+        models: plan.model_names().len(),
+        groups: plan.groups.len(),
+        trials: plan.trial_count(),
+        jobs: options.jobs,
+    }));
+
+    let drivers: Vec<Arc<dyn Driver>> = plan.suites.iter().map(|s| driver_for(s)).collect();
+    let pricing: Vec<Arc<BTreeMap<String, Price>>> = plan
+        .suites
+        .iter()
+        .map(|s| {
+            let mut p = options.pricing.clone();
+            p.extend(s.pricing.iter().map(|(k, v)| (k.clone(), *v)));
+            Arc::new(p)
+        })
+        .collect();
+    let mut pending = plan.groups.iter().enumerate().flat_map(|(g, group)| {
+        (0..group.trials).map(move |trial| (g, group, trial))
+    });
+    let mut groups: Vec<GroupState> = plan
+        .groups
+        .iter()
+        .map(|g| GroupState {
+            remaining: g.trials,
+            ..GroupState::default()
+        })
+        .collect();
+
+    let shared = Arc::new(Shared {
+        options: options.clone(),
+        store: store.clone(),
+        cancel: cancel.clone(),
+    });
+    let mut running: JoinSet<(usize, Instant, Option<TrialResult>)> = JoinSet::new();
+    let mut summary = RunSummary {
+        finished: 0,
+        failed: 0,
+        stopped: None,
+    };
+    let mut not_run = 0usize;
+    loop {
+        while summary.stopped.is_none() && running.len() < options.jobs.max(1) {
+            let Some((g, group, trial)) = pending.next() else {
+                break;
+            };
+            let suite = plan.suite(group);
+            let case = plan.case(group);
+            let id = TrialId {
+                suite: suite.name.clone(),
+                case: case.id.clone(),
+                model: group.model.to_string(),
+                trial,
+            };
+            let job = Job {
+                id: id.clone(),
+                group: g,
+                suite: Arc::clone(suite),
+                case: group.case,
+                driver: Arc::clone(&drivers[group.suite]),
+                pricing: Arc::clone(&pricing[group.suite]),
+                timeout: options
+                    .timeout
+                    .or(case.timeout)
+                    .or(suite.timeout)
+                    .unwrap_or(DEFAULT_TIMEOUT),
+            };
+            groups[g].started.get_or_insert_with(Instant::now);
+            emit(RunEvent::TrialStarted(id));
+            let shared = Arc::clone(&shared);
+            running.spawn(async move {
+                let result = run_trial(&shared, job).await;
+                (g, Instant::now(), result)
+            });
+        }
+        if running.is_empty() {
+            break;
+        }
+        let joined = tokio::select! {
+            joined = running.join_next() => joined,
+            () = driver::cancelled(&mut cancel), if summary.stopped.is_none() => {
+                summary.stopped = Some(StopReason::Interrupted);
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
+        let (g, ended, result) = match joined {
+            Ok(v) => v,
+            // A trial task panicked: a bug in traceval, not a trial result.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        let state = &mut groups[g];
+        state.remaining -= 1;
+        state.ended = Some(ended);
+        let Some(result) = result else {
+            not_run += 1;
+            continue;
+        };
+        state.finished += 1;
+        summary.finished += 1;
+        if result.passed {
+            state.passed += 1;
+        } else {
+            summary.failed += 1;
+            if options.fail_fast && summary.stopped.is_none() {
+                summary.stopped = Some(StopReason::FailFast);
+            }
+        }
+        for w in &result.warnings {
+            emit(RunEvent::Warning(Warning {
+                trial: Some(result.id()),
+                message: w.clone(),
+            }));
+        }
+        emit(RunEvent::TrialFinished(Box::new(result)));
+        if state.remaining == 0 {
+            emit(case_finished(plan, g, state));
+            state.reported = true;
+        }
+    }
+    not_run += pending.map(|_| 1).sum::<usize>();
+    // Groups cut short by an early stop still get their line, over the trials that finished.
+    for (g, state) in groups.iter_mut().enumerate() {
+        if !state.reported && state.finished > 0 {
+            emit(case_finished(plan, g, state));
+            state.reported = true;
+        }
+    }
+    let unattributed_spans = store
+        .unattributed_traces()
+        .iter()
+        .map(|t| store.trace(*t).len())
+        .sum();
+    if unattributed_spans > 0 {
+        emit(RunEvent::Warning(Warning {
+            trial: None,
+            message: format!(
+                "{unattributed_spans} span(s) arrived that match no trial (no trial path, header, \
+                 eval.* resource attributes or known trace id)"
+            ),
+        }));
+    }
+    emit(RunEvent::RunFinished(RunFinished {
+        duration_ms: ms(started.elapsed()),
+        stopped: summary.stopped,
+        not_run,
+        unattributed_spans,
+    }));
+    summary
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    remaining: u32,
+    finished: u32,
+    passed: u32,
+    started: Option<Instant>,
+    ended: Option<Instant>,
+    reported: bool,
+}
+
+fn case_finished(plan: &Plan, g: usize, state: &GroupState) -> RunEvent {
+    let group = &plan.groups[g];
+    let duration = match (state.started, state.ended) {
+        (Some(s), Some(e)) => e.saturating_duration_since(s),
+        _ => Duration::ZERO,
+    };
+    RunEvent::CaseFinished(CaseFinished {
+        suite: plan.suite(group).name.clone(),
+        case: plan.case(group).id.clone(),
+        model: group.model.to_string(),
+        n: state.finished,
+        passed: state.passed,
+        duration_ms: ms(duration),
+    })
+}
+
+fn driver_for(suite: &Suite) -> Arc<dyn Driver> {
+    match &suite.agent {
+        Agent::Command(agent) => Arc::new(CommandDriver::new(agent.clone())),
+    }
+}
+
+struct Shared {
+    options: RunOptions,
+    store: SpanStore,
+    cancel: watch::Receiver<bool>,
+}
+
+/// Runs, then grades, one trial. `None` when the run was interrupted while it ran.
+async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
+    let options = &shared.options;
+    let case: &Case = &job.suite.cases[job.case];
+    let id = &job.id;
+    let key = TrialKey::from_parts(&options.run_id, &id.suite, &id.case, &id.model, id.trial);
+    let trace_id = TraceId(*uuid::Uuid::new_v4().as_bytes());
+    let span_id = SpanId(uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes"));
+    shared.store.link_trace(trace_id, &key);
+
+    let context = TrialContext {
+        id: id.clone(),
+        run_id: Arc::clone(&options.run_id),
+        key: key.clone(),
+        input: Arc::new(case.input.clone()),
+        timeout: job.timeout,
+        traceparent: format!("00-{trace_id}-{span_id}-01"),
+        endpoint: format!("{}/trial/{key}", options.endpoint),
+        output_path: options.scratch.join(format!("{key}.out")),
+        cancel: shared.cancel.clone(),
+    };
+    let start_ns = now_ns();
+    let started = Instant::now();
+    let outcome = job.driver.run(context).await;
+    let latency = started.elapsed();
+    if outcome.exit == AgentExit::Cancelled {
+        return None;
+    }
+
+    let root = Arc::new(root_span(
+        trace_id,
+        span_id,
+        id,
+        &options.run_id,
+        start_ns,
+        start_ns + latency.as_nanos() as u64,
+    ));
+    let spans = shared.store.trial(&key);
+    let tree = SpanTree::build_trial(&root, spans.iter().cloned());
+    let root_node = tree
+        .roots()
+        .find(|n| n.span().span_id == span_id && n.span().trace_id == trace_id)
+        .expect("the trial root is in its own tree")
+        .id();
+    let view = GenAiView::new(&tree);
+
+    let tool_score = case.expect.tools.as_ref().map(|expected| {
+        let actual: Vec<ActualTool<'_>> = view
+            .tool_calls()
+            .iter()
+            .map(|t| ActualTool {
+                name: &t.name,
+                args: t.arguments.as_ref(),
+            })
+            .collect();
+        score(expected, &actual)
+    });
+    let graded = grade(
+        &case.expect,
+        &Evidence {
+            output: &outcome.output,
+            exit: &outcome.exit,
+            view: &view,
+            root: root_node,
+            latency,
+            tools: tool_score.as_ref(),
+        },
+    );
+    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
+    let error = match &outcome.exit {
+        AgentExit::Code { .. } => None,
+        other => Some(format!("the agent {}", other.describe())),
+    };
+    let passed = graded.passed() && error.is_none();
+
+    let mut warnings = outcome.warnings.clone();
+    let agent_traces: Vec<TraceId> = tree
+        .trace_ids()
+        .into_iter()
+        .filter(|t| *t != trace_id)
+        .collect();
+    let agent_spans = tree.len() - 1;
+    if agent_spans == 0 && !matches!(outcome.exit, AgentExit::SpawnFailed { .. }) {
+        warnings.push(
+            "the agent sent no spans: it probably exited without shutting its tracer provider \
+             down (call shutdown() or force_flush() before exit), or its SDK was configured in \
+             code and ignores OTEL_EXPORTER_OTLP_ENDPOINT"
+                .to_owned(),
+        );
+    }
+    if let Some(dir) = &options.save_traces {
+        let mut all: Vec<&Span> = spans.iter().map(|s| &**s).collect();
+        all.push(&root);
+        let path = dir.join(format!("{key}.otlp.jsonl"));
+        if let Err(e) = crate::capture::file::write(&path, all) {
+            warnings.push(format!("could not save the trace: {e}"));
+        }
+    }
+    let span_tree = (!passed).then(|| {
+        let text = render(
+            &view,
+            &RenderOptions {
+                marked: graded.marked.clone(),
+                max_value_len: 0,
+            },
+        );
+        cap_lines(text, MAX_TREE_LINES)
+    });
+
+    Some(TrialResult {
+        suite: id.suite.clone(),
+        case: id.case.clone(),
+        model: id.model.clone(),
+        trial: id.trial,
+        trace_id: trace_id.to_string(),
+        agent_trace_ids: agent_traces.iter().map(ToString::to_string).collect(),
+        passed,
+        error,
+        duration_ms: ms(latency),
+        exit: outcome.exit.clone(),
+        output: outcome.output,
+        stderr_tail: outcome.stderr_tail,
+        checks: graded.checks,
+        metrics,
+        warnings,
+        span_tree,
+    })
+}
+
+fn root_span(
+    trace_id: TraceId,
+    span_id: SpanId,
+    id: &TrialId,
+    run_id: &str,
+    start_ns: u64,
+    end_ns: u64,
+) -> Span {
+    let mut span = Span::new(trace_id, span_id, "eval.trial");
+    span.start_time_unix_nano = start_ns;
+    span.end_time_unix_nano = end_ns;
+    span.attributes = Attributes(vec![
+        KeyValue::new("eval.run_id", run_id),
+        KeyValue::new("eval.suite", id.suite.as_str()),
+        KeyValue::new("eval.case", id.case.as_str()),
+        KeyValue::new("eval.trial", i64::from(id.trial)),
+        KeyValue::new("eval.model", id.model.as_str()),
+    ]);
+    span.resource = Arc::new(Resource {
+        attributes: Attributes(vec![KeyValue::new("service.name", "traceval")]),
+        schema_url: String::new(),
+    });
+    span.scope = Arc::new(Scope {
+        name: "traceval".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        ..Scope::default()
+    });
+    span
+}
+
+fn cap_lines(text: String, max: usize) -> String {
+    let total = text.lines().count();
+    if total <= max {
+        return text;
+    }
+    let mut kept: String = text.lines().take(max).flat_map(|l| [l, "\n"]).collect();
+    kept.push_str(&format!("… {} more lines\n", total - max));
+    kept
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Milliseconds as the report writes them (fractional).
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
