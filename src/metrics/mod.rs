@@ -9,6 +9,8 @@
 //! - [`nearest_rank`] percentiles and the [`Percentiles`] reports show;
 //! - [`trial_cost`] from LLM calls and a price table, with *unpriced* trials kept apart.
 
+pub mod interval;
 pub mod passk;
 
+pub use interval::{Z95, wilson};
 pub use passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
