@@ -11,6 +11,8 @@
 
 pub mod interval;
 pub mod passk;
+pub mod percentile;
 
 pub use interval::{Z95, wilson};
 pub use passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
+pub use percentile::{Percentiles, nearest_rank};
