@@ -9,10 +9,12 @@
 //! - [`nearest_rank`] percentiles and the [`Percentiles`] reports show;
 //! - [`trial_cost`] from LLM calls and a price table, with *unpriced* trials kept apart.
 
+pub mod cost;
 pub mod interval;
 pub mod passk;
 pub mod percentile;
 
+pub use cost::{CallCost, Cost, UNNAMED_MODEL, call_cost, price_for, trial_cost};
 pub use interval::{Z95, wilson};
 pub use passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
 pub use percentile::{Percentiles, nearest_rank};
