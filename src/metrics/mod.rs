@@ -1,3 +1,21 @@
 //! Numbers from trials: pass@k and pass^k, intervals, percentiles, cost.
+//!
+//! Everything here is a pure function of plain inputs (counts, durations, token counts), so the
+//! definitions of DESIGN.md section 6 can be checked against hand-computed values and a
+//! merged report can recompute them from trials exactly.
+//!
+//! - [`pass_at_k`], [`pass_hat_k`] and their tables for one case;
+//! - [`wilson`] intervals for a pass rate;
+//! - [`nearest_rank`] percentiles and the [`Percentiles`] reports show;
+//! - [`trial_cost`] from LLM calls and a price table, with *unpriced* trials kept apart.
 
+pub mod cost;
+pub mod interval;
+pub mod passk;
+pub mod percentile;
 pub mod trial;
+
+pub use cost::{CallCost, Cost, UNNAMED_MODEL, call_cost, price_for, trial_cost};
+pub use interval::{Z95, wilson};
+pub use passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
+pub use percentile::{Percentiles, nearest_rank};

@@ -15,18 +15,11 @@ pub fn trial_metrics(
     tools: Option<&ToolScore>,
 ) -> TrialMetrics {
     let usage = view.usage();
-    let calls: Vec<CallCost> = view
+    let calls: Vec<CallCost<'_>> = view
         .llm_calls()
         .iter()
         .filter(|c| c.usage_counted)
-        .map(|c| CallCost {
-            model: c.response_model.clone().or_else(|| c.request_model.clone()),
-            input_tokens: c.input_tokens.unwrap_or(0),
-            output_tokens: c.output_tokens.unwrap_or(0),
-            cache_read_tokens: c.cache_read_tokens.unwrap_or(0),
-            cache_write_tokens: c.cache_write_tokens.unwrap_or(0),
-            recorded_usd: c.cost_usd,
-        })
+        .map(CallCost::from)
         .collect();
     let cost = trial_cost(&calls, pricing);
     TrialMetrics {

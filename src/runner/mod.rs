@@ -23,7 +23,7 @@ use crate::event::{
     AgentExit, CaseFinished, RunEvent, RunFinished, RunStarted, StopReason, TrialId, TrialResult,
     Warning,
 };
-use crate::grade::tools::{ActualTool, score};
+use crate::grade::tools::{ActualTool, score_tools};
 use crate::grade::{Evidence, grade};
 use crate::metrics::trial::trial_metrics;
 use crate::suite::model::{Agent, Price};
@@ -33,7 +33,7 @@ use crate::trace::{
     Attributes, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, TraceId,
 };
 use driver::command::CommandDriver;
-use driver::{AgentOutcome, Driver, TrialContext};
+use driver::{Driver, TrialContext};
 pub use plan::{Group, Plan, PlanOptions};
 
 /// Per-trial timeout when neither flag, profile, case nor suite sets one.
@@ -345,7 +345,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
                 args: t.arguments.as_ref(),
             })
             .collect();
-        score(expected, &actual)
+        score_tools(expected, &actual)
     });
     let graded = grade(
         &case.expect,

@@ -5,6 +5,7 @@ mod in_process;
 mod inspect;
 mod python;
 mod receiver;
+mod run;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,421 @@
+//! The cost of a trial in USD, from its LLM calls and a price table (DESIGN.md section 4).
+//!
+//! Rules:
+//! - a cost recorded on a call's span wins over the price table;
+//! - otherwise the call is priced by its model with [`price_for`];
+//! - a call that used tokens but has neither makes the whole trial *unpriced*: its cost is
+//!   unknown and reported as such, never summed as $0 (an unpriced model would otherwise look
+//!   free next to a priced one);
+//! - a call that reports no tokens (or only zeros) and no cost costs exactly 0 at any price, so
+//!   it is never what makes a trial unpriced.
+//!
+//! Input tokens include the cached ones. The OTel GenAI conventions ask
+//! `gen_ai.usage.input_tokens` to count all input tokens, cache reads and writes included
+//! (OpenAI reports it that way, and instrumentations sum Anthropic's parts into it), with
+//! `gen_ai.usage.cache_read.input_tokens` and `gen_ai.usage.cache_creation.input_tokens` as
+//! breakdowns. So cache reads are billed at the cache-read price, cache writes at the
+//! cache-write price, and only the rest of the input tokens at the input price. When a
+//! breakdown exceeds the input count (an instrumentation that reports the parts separately),
+//! the rest is clamped to 0 rather than going negative: every token reported is billed once,
+//! at its own price, and none twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::suite::model::Price;
+use crate::trace::genai::LlmCall;
+
+/// Listed in [`Cost::unpriced_models`] for an unpriced call that names no model.
+pub const UNNAMED_MODEL: &str = "(unnamed model)";
+
+/// Prices are per this many tokens.
+const PER_TOKENS: f64 = 1_000_000.0;
+
+/// The price of `model`: its own entry, else the entry of the longest key that `model` starts
+/// with followed by `-`.
+///
+/// The prefix rule lets one entry price a model's dated snapshots: `gpt-4o-mini-2024-07-18`
+/// finds `gpt-4o-mini`. The longest key wins, so with both `gpt-4o` and `gpt-4o-mini` in the
+/// table that snapshot gets the `gpt-4o-mini` price. A family name is a prefix too: with only
+/// `gpt-4o` in the table, `gpt-4o-mini` gets the `gpt-4o` price, so a table should list every
+/// family it is used with. Names are compared exactly (case included).
+pub fn price_for<'a>(pricing: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
+    if let Some(price) = pricing.get(model) {
+        return Some(price);
+    }
+    pricing
+        .iter()
+        .filter(|(key, _)| {
+            !key.is_empty()
+                && model
+                    .strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .max_by_key(|(key, _)| key.len())
+        .map(|(_, price)| price)
+}
+
+/// What pricing needs from one LLM call.
+///
+/// Pass only the calls whose usage counts ([`LlmCall::usage_counted`]), so that totals a
+/// wrapper span repeats are not billed twice.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CallCost<'a> {
+    /// The model that answered, else the model asked for.
+    pub model: Option<&'a str>,
+    /// Input tokens, cached ones included (see the module docs).
+    pub input_tokens: Option<u64>,
+    /// Output tokens.
+    pub output_tokens: Option<u64>,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_tokens: Option<u64>,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: Option<u64>,
+    /// A cost in USD recorded on the span; it wins over the price table. Ignored unless
+    /// finite and non-negative.
+    pub recorded_usd: Option<f64>,
+}
+
+impl<'a> From<&'a LlmCall> for CallCost<'a> {
+    fn from(call: &'a LlmCall) -> CallCost<'a> {
+        CallCost {
+            model: call
+                .response_model
+                .as_deref()
+                .or(call.request_model.as_deref()),
+            input_tokens: call.input_tokens,
+            output_tokens: call.output_tokens,
+            cache_read_tokens: call.cache_read_tokens,
+            cache_write_tokens: call.cache_write_tokens,
+            recorded_usd: call.cost_usd,
+        }
+    }
+}
+
+impl CallCost<'_> {
+    fn recorded(&self) -> Option<f64> {
+        self.recorded_usd.filter(|c| c.is_finite() && *c >= 0.0)
+    }
+
+    fn uses_tokens(&self) -> bool {
+        [
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+        ]
+        .iter()
+        .any(|t| t.is_some_and(|t| t > 0))
+    }
+
+    /// The call's cost at `price`, under the cached-token rule of the module docs.
+    fn at(&self, price: &Price) -> f64 {
+        let cache_read = self.cache_read_tokens.unwrap_or(0);
+        let cache_write = self.cache_write_tokens.unwrap_or(0);
+        let uncached = self
+            .input_tokens
+            .unwrap_or(0)
+            .saturating_sub(cache_read)
+            .saturating_sub(cache_write);
+        let output = self.output_tokens.unwrap_or(0);
+        (uncached as f64 * price.input
+            + cache_read as f64 * price.input_cache_read.unwrap_or(price.input)
+            + cache_write as f64 * price.input_cache_write.unwrap_or(price.input)
+            + output as f64 * price.output)
+            / PER_TOKENS
+    }
+}
+
+/// The cost of one call in USD: the recorded cost, else its price, else 0 when it used no
+/// tokens. `None` when it is unpriced.
+pub fn call_cost(call: &CallCost<'_>, pricing: &BTreeMap<String, Price>) -> Option<f64> {
+    if let Some(usd) = call.recorded() {
+        return Some(usd);
+    }
+    if !call.uses_tokens() {
+        return Some(0.0);
+    }
+    let price = price_for(pricing, call.model?)?;
+    Some(call.at(price))
+}
+
+/// The cost of a trial.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Cost {
+    /// Total USD; `None` when any call is unpriced (the total is unknown, not a lower bound).
+    pub usd: Option<f64>,
+    /// Models of the unpriced calls, sorted, each once; [`UNNAMED_MODEL`] for a call without
+    /// a model name. Empty exactly when `usd` is `Some`.
+    pub unpriced_models: Vec<String>,
+}
+
+/// The cost of a trial's LLM calls (see the module docs). A trial without calls costs 0.
+pub fn trial_cost(calls: &[CallCost<'_>], pricing: &BTreeMap<String, Price>) -> Cost {
+    let mut usd = 0.0;
+    let mut unpriced = BTreeSet::new();
+    for call in calls {
+        match call_cost(call, pricing) {
+            Some(c) => usd += c,
+            None => {
+                unpriced.insert(call.model.unwrap_or(UNNAMED_MODEL));
+            }
+        }
+    }
+    Cost {
+        usd: unpriced.is_empty().then_some(usd),
+        unpriced_models: unpriced.into_iter().map(str::to_owned).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price(input: f64, output: f64) -> Price {
+        Price {
+            input,
+            output,
+            ..Price::default()
+        }
+    }
+
+    fn table() -> BTreeMap<String, Price> {
+        BTreeMap::from([
+            ("gpt-4o".to_owned(), price(2.5, 10.0)),
+            (
+                "gpt-4o-mini".to_owned(),
+                Price {
+                    input: 0.15,
+                    output: 0.60,
+                    input_cache_read: Some(0.075),
+                    input_cache_write: None,
+                },
+            ),
+            (
+                "claude-sonnet-4".to_owned(),
+                Price {
+                    input: 3.0,
+                    output: 15.0,
+                    input_cache_read: Some(0.3),
+                    input_cache_write: Some(3.75),
+                },
+            ),
+        ])
+    }
+
+    fn call(model: &str, input: u64, output: u64) -> CallCost<'_> {
+        CallCost {
+            model: Some(model),
+            input_tokens: Some(input),
+            output_tokens: Some(output),
+            ..CallCost::default()
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn price_lookup_prefers_exact_then_longest_dash_prefix() {
+        let t = table();
+        // (model, key whose price it gets)
+        let cases = [
+            ("gpt-4o", Some("gpt-4o")),
+            ("gpt-4o-mini", Some("gpt-4o-mini")), // exact beats the `gpt-4o` prefix
+            ("gpt-4o-mini-2024-07-18", Some("gpt-4o-mini")), // longest of two prefixes
+            ("gpt-4o-2024-08-06", Some("gpt-4o")),
+            ("claude-sonnet-4-20250514", Some("claude-sonnet-4")),
+            ("gpt-4", None),     // shorter than every key
+            ("gpt-4omni", None), // a prefix, but not followed by `-`
+            ("GPT-4o", None),    // case matters
+            ("", None),
+        ];
+        for (model, key) in cases {
+            assert_eq!(price_for(&t, model), key.map(|k| &t[k]), "{model}");
+        }
+        // With only the family's parent priced, the prefix rule applies (documented).
+        let parent_only = BTreeMap::from([("gpt-4o".to_owned(), price(2.5, 10.0))]);
+        assert_eq!(
+            price_for(&parent_only, "gpt-4o-mini"),
+            Some(&parent_only["gpt-4o"])
+        );
+        // An empty key is not a family name: it would otherwise price every name starting `-`.
+        let empty_key = BTreeMap::from([(String::new(), price(1.0, 1.0))]);
+        assert_eq!(price_for(&empty_key, "-x"), None);
+    }
+
+    #[test]
+    fn trial_costs() {
+        let t = table();
+        let recorded = CallCost {
+            recorded_usd: Some(0.5),
+            ..call("gpt-4o", 1_000_000, 1_000_000)
+        };
+        let unknown = call("llama-3", 10, 10);
+        let unnamed = CallCost {
+            model: None,
+            ..call("", 10, 10)
+        };
+        let no_usage = CallCost {
+            model: Some("llama-3"),
+            ..CallCost::default()
+        };
+        let zero_usage = call("llama-3", 0, 0);
+        // (calls, usd, unpriced models)
+        let cases: Vec<(Vec<CallCost<'_>>, Option<f64>, Vec<&str>)> = vec![
+            (vec![], Some(0.0), vec![]),
+            // 1000 in × $2.5/M + 500 out × $10/M = 0.0025 + 0.005
+            (vec![call("gpt-4o", 1000, 500)], Some(0.0075), vec![]),
+            // By prefix: 2000 × 0.15/M + 1000 × 0.60/M = 0.0003 + 0.0006
+            (
+                vec![call("gpt-4o-mini-2024-07-18", 2000, 1000)],
+                Some(0.0009),
+                vec![],
+            ),
+            // Recorded wins: 0.5, not 2.5 + 10.
+            (vec![recorded], Some(0.5), vec![]),
+            // Recorded cost prices a model missing from the table.
+            (
+                vec![CallCost {
+                    recorded_usd: Some(0.25),
+                    ..unknown
+                }],
+                Some(0.25),
+                vec![],
+            ),
+            // 0.0075 + 0.5 summed over calls.
+            (
+                vec![call("gpt-4o", 1000, 500), recorded],
+                Some(0.5075),
+                vec![],
+            ),
+            // One unpriced call makes the trial unpriced, never $0 for that part.
+            (
+                vec![call("gpt-4o", 1000, 500), unknown],
+                None,
+                vec!["llama-3"],
+            ),
+            (
+                vec![unknown, unnamed, unknown, call("mistral", 1, 0)],
+                None,
+                vec![UNNAMED_MODEL, "llama-3", "mistral"],
+            ),
+            // No usage, or only zeros, and no cost: free, and not unpriced.
+            (vec![no_usage, zero_usage], Some(0.0), vec![]),
+            // A bad recorded cost is ignored: the table prices it.
+            (
+                vec![CallCost {
+                    recorded_usd: Some(f64::NAN),
+                    ..call("gpt-4o", 1000, 0)
+                }],
+                Some(0.0025),
+                vec![],
+            ),
+            (
+                vec![CallCost {
+                    recorded_usd: Some(-1.0),
+                    ..unknown
+                }],
+                None,
+                vec!["llama-3"],
+            ),
+        ];
+        for (i, (calls, usd, unpriced)) in cases.into_iter().enumerate() {
+            let cost = trial_cost(&calls, &t);
+            match (cost.usd, usd) {
+                (Some(got), Some(want)) => assert!(close(got, want), "case {i}: {got} != {want}"),
+                (got, want) => assert_eq!(got, want, "case {i}"),
+            }
+            assert_eq!(cost.unpriced_models, unpriced, "case {i}");
+        }
+    }
+
+    #[test]
+    fn cached_tokens_are_billed_at_their_own_price() {
+        let t = table();
+        let cached = |model, input, read, write| CallCost {
+            cache_read_tokens: read,
+            cache_write_tokens: write,
+            ..call(model, input, 0)
+        };
+        // (call, usd)
+        let cases = [
+            // gpt-4o-mini: 10_000 in of which 8_000 cached:
+            // 2_000 × 0.15/M + 8_000 × 0.075/M = 0.0003 + 0.0006 = 0.0009
+            (cached("gpt-4o-mini", 10_000, Some(8_000), None), 0.0009),
+            // gpt-4o has no cache-read price: cached tokens cost the input price,
+            // 10_000 × 2.5/M = 0.025, as if there were no cache.
+            (cached("gpt-4o", 10_000, Some(8_000), None), 0.025),
+            // claude-sonnet-4: 10_000 in = 1_000 uncached + 6_000 read + 3_000 written:
+            // 1_000 × 3/M + 6_000 × 0.3/M + 3_000 × 3.75/M = 0.003 + 0.0018 + 0.01125 = 0.01605
+            (
+                cached("claude-sonnet-4", 10_000, Some(6_000), Some(3_000)),
+                0.01605,
+            ),
+            // Breakdown above the input count: the rest clamps to 0, each part billed once:
+            // 100 × 0.3/M + 50 × 3.75/M = 0.00003 + 0.0001875 = 0.0002175
+            (
+                cached("claude-sonnet-4", 20, Some(100), Some(50)),
+                0.000_217_5,
+            ),
+            // Cache reads without an input count still cost (read price): 1_000 × 0.075/M.
+            (
+                CallCost {
+                    input_tokens: None,
+                    ..cached("gpt-4o-mini", 0, Some(1_000), None)
+                },
+                0.000_075,
+            ),
+        ];
+        for (i, (c, usd)) in cases.iter().enumerate() {
+            let got = trial_cost(std::slice::from_ref(c), &t).usd.unwrap();
+            assert!(close(got, *usd), "case {i}: {got} != {usd}");
+        }
+    }
+
+    #[test]
+    fn huge_token_counts_do_not_panic() {
+        let t = table();
+        let c = CallCost {
+            cache_read_tokens: Some(u64::MAX),
+            cache_write_tokens: Some(u64::MAX),
+            ..call("gpt-4o", u64::MAX, u64::MAX)
+        };
+        let usd = trial_cost(&[c, c], &t).usd.unwrap();
+        assert!(usd.is_finite() && usd > 0.0);
+    }
+
+    #[test]
+    fn call_from_llm_call_prefers_the_response_model() {
+        let mut llm = LlmCall {
+            node: crate::trace::NodeId(0),
+            provider: None,
+            request_model: Some("gpt-4o".to_owned()),
+            response_model: Some("gpt-4o-2024-08-06".to_owned()),
+            input_tokens: Some(3),
+            output_tokens: Some(4),
+            cache_read_tokens: Some(1),
+            cache_write_tokens: None,
+            cost_usd: Some(0.1),
+            finish_reasons: Vec::new(),
+            duration_ns: 0,
+            error: None,
+            counted: true,
+            usage_counted: true,
+            is_retry: false,
+        };
+        let c = CallCost::from(&llm);
+        assert_eq!(c.model, Some("gpt-4o-2024-08-06"));
+        assert_eq!(
+            (
+                c.input_tokens,
+                c.output_tokens,
+                c.cache_read_tokens,
+                c.recorded_usd
+            ),
+            (Some(3), Some(4), Some(1), Some(0.1))
+        );
+        llm.response_model = None;
+        assert_eq!(CallCost::from(&llm).model, Some("gpt-4o"));
+    }
+}

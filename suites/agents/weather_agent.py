@@ -1,0 +1,93 @@
+"""The reference command agent: the real `openai` SDK, instrumented by the official
+`opentelemetry-instrumentation-openai-v2`, exporting through the OpenTelemetry SDK's OTLP
+exporter configured by nothing but the environment traceval sets (DESIGN.md section 3).
+
+Reads the case from stdin (`{"case", "input", "trial", "model"}`), runs a tool loop with one
+tool, `get_weather`, and prints the answer. Without `OPENAI_BASE_URL` it starts a local
+deterministic stub (openai_stub.py), so it runs offline with no key.
+"""
+
+import json
+import os
+import sys
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openai_stub  # noqa: E402
+
+WEATHER = {"Paris": "18 C and sunny", "Tokyo": "22 C and cloudy", "Berlin": "12 C and rainy"}
+TOOLS = [{
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]},
+    },
+}]
+
+
+def get_weather(city):
+    if city not in WEATHER:
+        raise ValueError(f"unknown city {city}")
+    return f"It is {WEATHER[city]} in {city}."
+
+
+def main():
+    case = json.loads(sys.stdin.read() or "{}")
+    provider = TracerProvider(resource=Resource.create())  # reads OTEL_RESOURCE_ATTRIBUTES
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))  # reads OTEL_EXPORTER_*
+    trace.set_tracer_provider(provider)
+    OpenAIInstrumentor().instrument(tracer_provider=provider)
+    tracer = provider.get_tracer("weather_agent", "1.0")
+
+    import openai
+
+    base_url = os.environ.get("OPENAI_BASE_URL") or openai_stub.start()
+    client = openai.OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "offline"),
+                           max_retries=0)
+    model = os.environ.get("TRACEVAL_MODEL", "gpt-4o-mini")
+    if model == "default":
+        model = "gpt-4o-mini"
+    messages = [{"role": "system", "content": "Answer weather questions with get_weather."},
+                {"role": "user", "content": case.get("input", "")}]
+    answer = ""
+    try:
+        with tracer.start_as_current_span("invoke_agent weather", attributes={
+                "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "weather"}):
+            for _ in range(4):
+                response = client.chat.completions.create(model=model, messages=messages,
+                                                          tools=TOOLS)
+                message = response.choices[0].message
+                if not message.tool_calls:
+                    answer = message.content or ""
+                    break
+                messages.append(message.model_dump(exclude_none=True))
+                for call in message.tool_calls:
+                    with tracer.start_as_current_span(
+                            f"execute_tool {call.function.name}", attributes={
+                                "gen_ai.operation.name": "execute_tool",
+                                "gen_ai.tool.name": call.function.name,
+                                "gen_ai.tool.call.id": call.id,
+                                "gen_ai.tool.call.arguments": call.function.arguments}) as span:
+                        try:
+                            result = get_weather(**json.loads(call.function.arguments))
+                        except Exception as e:  # the model sees the error, as agents do
+                            span.record_exception(e)
+                            span.set_status(trace.Status(trace.StatusCode.ERROR, str(e)))
+                            result = f"error: {e}"
+                        span.set_attribute("gen_ai.tool.call.result", result)
+                    messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+    finally:
+        provider.shutdown()  # flushes: the spans are stored before we exit
+    print(answer)
+
+
+if __name__ == "__main__":
+    main()

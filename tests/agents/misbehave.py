@@ -1,0 +1,60 @@
+"""Command agents that misbehave on purpose, for the runner's tests.
+
+Usage: python3 misbehave.py MODE
+  crash    writes a traceback to stderr and exits 3
+  hang     starts a grandchild, ignores SIGTERM and sleeps forever (must be killed, group and all)
+  garbage  writes escape sequences and invalid UTF-8 to stdout and stderr, exits 0
+  nospans  answers on stdout and exits 0 without any telemetry
+  spans    sends spans naming its case (tool get_case with args {"case": ...}), sleeping between
+           them so concurrent trials overlap; answers with the case id
+  sleep    sleeps SECONDS (from $SLEEP, default 30), then answers
+A marker from $TEST_MARKER is put in the argv of every process started, so a test can look for
+leftovers in /proc.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+mode = sys.argv[1]
+marker = os.environ.get("TEST_MARKER", "traceval-test")
+case = json.loads(sys.stdin.read() or "{}")
+
+if mode == "crash":
+    sys.stderr.write("Traceback (most recent call last):\n  File \"agent.py\"\nRuntimeError: boom\n")
+    sys.exit(3)
+elif mode == "hang":
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", marker])
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("started", flush=True)
+    time.sleep(600)
+elif mode == "garbage":
+    sys.stdout.buffer.write(b"\x1b[2J\x1b[31mred\x00\xff\xfe garbage \xe2\x80\xae reversed\n")
+    sys.stderr.buffer.write(b"\x1b]0;title\x07\xff\n" * 3)
+elif mode == "nospans":
+    print("an answer with no trace")
+elif mode == "spans":
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create())
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+    tracer = provider.get_tracer("misbehave")
+    with tracer.start_as_current_span("invoke_agent echo", attributes={
+            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "echo"}):
+        for i in range(3):
+            with tracer.start_as_current_span("execute_tool get_case", attributes={
+                    "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_case",
+                    "gen_ai.tool.call.arguments": json.dumps({"case": case["case"], "i": i})}):
+                time.sleep(0.05)
+    provider.shutdown()
+    print(case["case"])
+elif mode == "sleep":
+    time.sleep(float(os.environ.get("SLEEP", "30")))
+    print("slept")
+else:
+    sys.exit(f"unknown mode {mode}")

@@ -1,0 +1,389 @@
+//! `traceval run` end to end: the real binary on suites written into a temporary project, with
+//! real subprocess agents (tests/agents/misbehave.py and the reference agent in suites/agents).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::root;
+
+/// A temporary project directory with suites, removed on drop.
+pub struct TestProject {
+    dir: PathBuf,
+    marker: String,
+}
+
+impl TestProject {
+    pub fn new(name: &str) -> TestProject {
+        let marker = format!("tv-{name}-{}-{}", std::process::id(), nanos());
+        let dir = std::env::temp_dir().join(&marker);
+        std::fs::create_dir_all(dir.join("suites")).unwrap();
+        TestProject { dir, marker }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A marker put in the argv of every agent process (`TEST_MARKER`), to find leftovers.
+    pub fn marker(&self) -> &str {
+        &self.marker
+    }
+
+    pub fn file(&self, rel: &str, content: &str) -> &TestProject {
+        let path = self.dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    /// `[agent]` running tests/agents/misbehave.py in `mode`.
+    pub fn misbehave(&self, mode: &str) -> String {
+        let script = root().join("tests/agents/misbehave.py");
+        format!(
+            "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\"]\nenv = {{ TEST_MARKER = \"{}\" }}\n",
+            script.display(),
+            self.marker
+        )
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_traceval"));
+        cmd.arg("run")
+            .args(args)
+            .arg("--report")
+            .arg(self.report_path())
+            .current_dir(&self.dir)
+            .env_remove("CI")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("traceval runs");
+        Run::new(output, self.report_path())
+    }
+
+    pub fn report_path(&self) -> PathBuf {
+        self.dir.join("out/report.json")
+    }
+
+    /// Processes still alive whose command line carries this project's marker.
+    pub fn leftovers(&self) -> Vec<String> {
+        processes_with(&self.marker)
+    }
+}
+
+impl Drop for TestProject {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Command lines of live processes containing `needle`.
+pub fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) && !cmdline.contains("traceval") {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+/// A finished `traceval run`.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub report: Option<Value>,
+}
+
+impl Run {
+    fn new(output: Output, report: PathBuf) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            report: std::fs::read(report)
+                .ok()
+                .map(|b| serde_json::from_slice(&b).expect("the report is valid JSON")),
+        }
+    }
+
+    pub fn report(&self) -> &Value {
+        self.report
+            .as_ref()
+            .unwrap_or_else(|| panic!("no report; stderr:\n{}", self.stderr))
+    }
+
+    pub fn trial(&self, case: &str, n: u64) -> &Value {
+        self.report()["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["case"] == case && t["trial"] == n)
+            .unwrap_or_else(|| panic!("no trial {case}#{n}; stderr:\n{}", self.stderr))
+    }
+}
+
+fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
+    trial["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {trial:#}"))
+}
+
+#[test]
+fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
+    let out = std::env::temp_dir().join(format!("tv-ref-{}-{}", std::process::id(), nanos()));
+    let report = out.join("report.json");
+    let junit = out.join("junit.xml");
+    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(["run", "suites/python", "--save-traces", "--report"])
+        .arg(&report)
+        .arg("--junit")
+        .arg(&junit)
+        .current_dir(root())
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let run = Run::new(output, report);
+    assert_eq!(
+        run.code,
+        0,
+        "stderr:\n{}\nhint: pip install -r tests/requirements.txt",
+        run.stderr
+    );
+    let trials = run.report()["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 4, "2 cases × 2 trials");
+    for t in trials {
+        let m = &t["metrics"];
+        let city = if t["case"] == "paris" { "Paris" } else { "Tokyo" };
+        assert_eq!(t["passed"], true, "{t:#}");
+        // Two chat calls from the openai-v2 instrumentation: 120 + 165 in, 18 + 12 out (stub).
+        assert_eq!(m["llm_calls"], 2, "{t:#}");
+        assert_eq!(m["input_tokens"], 285);
+        assert_eq!(m["output_tokens"], 30);
+        assert_eq!(
+            m["tool_calls"],
+            serde_json::json!([{ "name": "get_weather", "args": { "city": city } }])
+        );
+        assert_eq!(m["tool_f1"], 1.0);
+        // eval.trial + invoke_agent + 2 chat + execute_tool.
+        assert_eq!(m["span_count"], 5, "{t:#}");
+        // gpt-4o-mini-2024-07-18 priced as gpt-4o-mini: 285 × 0.15 + 30 × 0.60 per 1M.
+        let cost = m["cost_usd"].as_f64().unwrap();
+        assert!((cost - 6.075e-5).abs() < 1e-12, "{cost}");
+        assert_eq!(t["agent_trace_ids"].as_array().unwrap().len(), 1);
+        assert!(t["warnings"].is_null(), "{t:#}");
+    }
+    let model = &run.report()["models"][0];
+    assert_eq!(model["pass_rate"], 1.0);
+    assert_eq!(model["pass_at_k"]["2"], 1.0);
+    assert!(run.stderr.contains("test result: ok. 4 passed; 0 failed; 0 errored"));
+    assert!(
+        run.stderr
+            .contains("PASS [") && run.stderr.contains("python-weather::paris (default) 2/2"),
+        "{}",
+        run.stderr
+    );
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("<testsuite name=\"python-weather (default)\" tests=\"2\""), "{junit}");
+    // --save-traces: each trial's spans as OTLP JSON, readable by `inspect`.
+    let run_id = run.report()["run_id"].as_str().unwrap();
+    let traces = root().join("reports").join(run_id).join("traces");
+    let saved: Vec<_> = std::fs::read_dir(&traces).unwrap().collect();
+    assert_eq!(saved.len(), 4);
+    let _ = std::fs::remove_dir_all(root().join("reports").join(run_id));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_crashing_agent_fails_its_trial_and_the_run_goes_on() {
+    let p = TestProject::new("crash");
+    p.file(
+        "suites/crash.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"boom\"\ninput = \"x\"\n",
+            p.misbehave("crash")
+        ),
+    );
+    p.file(
+        "suites/fine.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"ok\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"answer\"]\n",
+            p.misbehave("nospans")
+        ),
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let boom = run.trial("boom", 0);
+    assert_eq!(boom["passed"], false);
+    assert_eq!(check(boom, "exit-code")["message"], "exit code 3, expected 0");
+    assert!(boom["stderr_tail"].as_str().unwrap().contains("RuntimeError: boom"));
+    assert_eq!(run.trial("ok", 0)["passed"], true);
+    assert!(run.stderr.contains("RuntimeError: boom"), "{}", run.stderr);
+    assert!(run.stderr.contains("test result: FAILED. 1 passed; 1 failed; 0 errored"));
+}
+
+#[test]
+fn a_hanging_agent_is_killed_with_its_children_at_the_timeout() {
+    let p = TestProject::new("hang");
+    p.file(
+        "suites/hang.toml",
+        &format!(
+            "timeout = \"1s\"\n{}\n[[case]]\nid = \"stuck\"\ninput = \"x\"\n",
+            p.misbehave("hang")
+        ),
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let t = run.trial("stuck", 0);
+    assert_eq!(t["error"], "the agent timed out");
+    assert_eq!(t["exit"]["kind"], "timed_out");
+    // The agent ignored SIGTERM and left a grandchild: both are gone.
+    assert_eq!(p.leftovers(), Vec::<String>::new());
+    assert!(run.stderr.contains("0 passed; 0 failed; 1 errored"), "{}", run.stderr);
+}
+
+#[test]
+fn garbage_output_is_data_not_terminal_control() {
+    let p = TestProject::new("garbage");
+    p.file(
+        "suites/garbage.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"junk\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"clean\"]\n",
+            p.misbehave("garbage")
+        ),
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+    assert!(!run.stderr.contains('\u{202e}'), "{:?}", run.stderr);
+    let t = run.trial("junk", 0);
+    assert!(t["output"].as_str().unwrap().contains("garbage"));
+    assert_eq!(check(t, "output-contains")["passed"], false);
+}
+
+#[test]
+fn an_agent_that_sends_no_spans_gets_a_result_and_a_warning() {
+    let p = TestProject::new("nospans");
+    p.file(
+        "suites/quiet.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"quiet\"\ninput = \"x\"\n[case.expect]\nmax-llm-calls = 3\n",
+            p.misbehave("nospans")
+        ),
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let t = run.trial("quiet", 0);
+    assert_eq!(t["metrics"]["span_count"], 1);
+    let warning = t["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("sent no spans"), "{warning}");
+    assert!(warning.contains("shutting its tracer provider down"), "{warning}");
+    assert!(run.stderr.contains("sent no spans"), "{}", run.stderr);
+}
+
+#[test]
+fn concurrent_trials_never_get_each_others_spans() {
+    let p = TestProject::new("isolation");
+    let mut suite = format!("trials = 2\n{}", p.misbehave("spans"));
+    for i in 0..6 {
+        suite.push_str(&format!(
+            "\n[[case]]\nid = \"case {i}, x=%\"\ninput = \"{i}\"\n[case.expect]\ntools = [{{ name = \"get_case\", args = {{ case = \"case {i}, x=%\" }} }}]\nmin-tool-f1 = 0.0\n"
+        ));
+    }
+    p.file("suites/iso.toml", &suite);
+    let run = p.run(&["-j", "12"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let trials = run.report()["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 12);
+    for t in trials {
+        let calls = t["metrics"]["tool_calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 3, "{t:#}");
+        for c in calls {
+            assert_eq!(c["args"]["case"], t["case"], "{t:#}");
+        }
+        // eval.trial + invoke_agent + 3 tools: nothing from another trial.
+        assert_eq!(t["metrics"]["span_count"], 5, "{t:#}");
+        assert_eq!(t["output"].as_str().unwrap().trim(), t["case"]);
+    }
+}
+
+#[test]
+fn ctrl_c_kills_running_agents_and_writes_what_finished() {
+    let p = TestProject::new("interrupt");
+    p.file(
+        "suites/a_quick.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"q1\"\ninput = \"x\"\n[[case]]\nid = \"q2\"\ninput = \"x\"\n",
+            p.misbehave("nospans")
+        ),
+    );
+    p.file(
+        "suites/b_slow.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"s1\"\ninput = \"x\"\n[[case]]\nid = \"s2\"\ninput = \"x\"\n",
+            p.misbehave("hang")
+        ),
+    );
+    let mut child = p
+        .command(&["-j", "4", "--message-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until both quick trials finished, then interrupt.
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut finished = 0;
+    for line in stdout.lines() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if event["event"] == "trial_finished" {
+            finished += 1;
+        }
+        if finished == 2 {
+            break;
+        }
+    }
+    assert_eq!(finished, 2);
+    // Both hanging agents are up once they printed (their grandchildren carry the marker).
+    let started = Instant::now();
+    while p.leftovers().len() < 2 && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(p.report_path()).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["stopped"], "interrupted");
+    let cases: Vec<&str> = report["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["case"].as_str().unwrap())
+        .collect();
+    assert_eq!(cases, ["q1", "q2"]);
+    assert_eq!(report["not_run"], 2);
+    assert_eq!(p.leftovers(), Vec::<String>::new());
+}
