@@ -2,5 +2,7 @@
 //! [`model`] types, plus the optional `traceval.toml`.
 
 pub mod model;
+mod shard;
 
 pub use model::{Agent, Case, CommandAgent, Expect, ExpectedTool, Project, ProjectConfig, Suite};
+pub use shard::{Shard, ShardError, fnv1a64};
