@@ -45,7 +45,7 @@ pub struct Profile {
     pub fail_fast: Option<bool>,
     /// Models to run (replaces each suite's `models`).
     pub models: Option<Vec<String>>,
-    /// JUnit output path, relative to the project root.
+    /// JUnit output path, as written relative to the project root and resolved against it.
     pub junit: Option<PathBuf>,
 }
 
