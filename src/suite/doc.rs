@@ -1,5 +1,6 @@
 //! One parsed file, or one line of a cases file, and the errors that point into it.
 
+use std::cell::OnceCell;
 use std::ops::Range;
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use toml::de::DeTable;
 
 use super::error::SuiteLoadError;
 use super::hint::{did_you_mean, friendly_type, parse_unknown};
-use super::locate::{KeyIndex, KeyPath, line_column};
+use super::locate::{KeyIndex, KeyPath, Lines};
 
 /// A document being loaded: its text, and where each of its keys is.
 pub(super) struct Doc<'a> {
@@ -17,7 +18,10 @@ pub(super) struct Doc<'a> {
     text: &'a str,
     /// For a line of a JSONL file, its 1-based number; spans are then offsets in the line.
     line: Option<usize>,
-    index: KeyIndex,
+    lines: Lines,
+    /// Built up front for TOML, whose parser provides the spans anyway; for a JSON line only
+    /// when an error needs it, as most lines of a cases file never do.
+    index: OnceCell<KeyIndex>,
 }
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
@@ -25,17 +29,18 @@ type Result<T> = std::result::Result<T, SuiteLoadError>;
 impl<'a> Doc<'a> {
     /// Parses a TOML file; syntax errors come back with their position.
     pub(super) fn toml(path: &'a Path, text: &'a str) -> Result<(Doc<'a>, Spanned<DeTable<'a>>)> {
-        let mut doc = Doc {
+        let doc = Doc {
             path,
             text,
             line: None,
-            index: KeyIndex::default(),
+            lines: Lines::new(text),
+            index: OnceCell::new(),
         };
         let table = DeTable::parse(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
             doc.parse_error(span.start, None, e.message().to_owned(), None)
         })?;
-        doc.index = KeyIndex::toml(&table);
+        let _ = doc.index.set(KeyIndex::toml(&table));
         Ok((doc, table))
     }
 
@@ -45,8 +50,14 @@ impl<'a> Doc<'a> {
             path,
             text,
             line: Some(line),
-            index: KeyIndex::json(text),
+            lines: Lines::new(text),
+            index: OnceCell::new(),
         }
+    }
+
+    fn index(&self) -> &KeyIndex {
+        // Only a JSON line reaches the initializer: a TOML document's index is set on parsing.
+        self.index.get_or_init(|| KeyIndex::json(self.text))
     }
 
     /// The file.
@@ -89,13 +100,13 @@ impl<'a> Doc<'a> {
 
     /// The 1-based line and column of a byte offset.
     fn position(&self, offset: usize) -> (usize, usize) {
-        let (line, column) = line_column(self.text, offset);
+        let (line, column) = self.lines.position(self.text, offset);
         (self.line.unwrap_or(line), column)
     }
 
     /// The 1-based line and column of the value at `path` (or of its nearest ancestor).
     pub(super) fn locate(&self, path: &KeyPath) -> (usize, usize) {
-        self.position(self.index.value_span(path).start)
+        self.position(self.index().value_span(path).start)
     }
 
     fn parse_error(
@@ -118,7 +129,7 @@ impl<'a> Doc<'a> {
 
     /// A required key that is absent; `why` says what it is for.
     pub(super) fn missing(&self, path: &KeyPath, why: &str) -> SuiteLoadError {
-        let offset = self.index.value_span(path).start;
+        let offset = self.index().value_span(path).start;
         let message = format!("missing required key `{path}`: {why}");
         self.parse_error(offset, Some(path), message, None)
     }
@@ -177,7 +188,7 @@ impl<'a> Doc<'a> {
 
     /// Turns a serde message about the bytes at `span` into an error naming the key.
     fn serde_error(&self, message: &str, span: Range<usize>) -> SuiteLoadError {
-        let found = self.index.find(&span);
+        let found = self.index().find(&span);
         if let Some(unknown) = parse_unknown(message) {
             let hint = did_you_mean(unknown.name, unknown.expected.iter().copied());
             if unknown.what == "field" {
@@ -246,8 +257,8 @@ pub(super) fn utf8<'b>(path: &Path, bytes: &'b [u8]) -> Result<&'b str> {
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
         // The valid prefix is text, so it can be measured like any document.
-        let (line, column) =
-            line_column(std::str::from_utf8(valid).unwrap_or_default(), valid.len());
+        let valid = std::str::from_utf8(valid).unwrap_or_default();
+        let (line, column) = Lines::new(valid).position(valid, valid.len());
         SuiteLoadError::Parse {
             path: path.to_path_buf(),
             line,

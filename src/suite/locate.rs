@@ -226,10 +226,16 @@ struct Open {
     key: Option<(String, Range<usize>)>,
 }
 
+/// Containers nested deeper than this are not indexed: serde_json refuses them anyway, and
+/// paths as long as the nesting would make indexing quadratic in the line's length.
+const MAX_JSON_DEPTH: usize = 128;
+
 #[derive(Debug, Default)]
 struct JsonScanner {
     entries: Vec<Entry>,
     open: Vec<Open>,
+    /// Containers open beyond [`MAX_JSON_DEPTH`].
+    too_deep: usize,
 }
 
 impl JsonScanner {
@@ -237,6 +243,23 @@ impl JsonScanner {
         let bytes = text.as_bytes();
         let mut at = 0;
         while at < bytes.len() {
+            let opens = matches!(bytes[at], b'{' | b'[');
+            if self.too_deep > 0 || (opens && self.open.len() >= MAX_JSON_DEPTH) {
+                // Skip to where the nesting is shallow again, minding brackets in strings.
+                at = match bytes[at] {
+                    b'"' => string_end(bytes, at),
+                    b'{' | b'[' => {
+                        self.too_deep += 1;
+                        at + 1
+                    }
+                    b'}' | b']' => {
+                        self.too_deep -= 1;
+                        at + 1
+                    }
+                    _ => at + 1,
+                };
+                continue;
+            }
             at = match bytes[at] {
                 b' ' | b'\t' | b'\n' | b'\r' | b':' => at + 1,
                 b',' => {
@@ -328,21 +351,33 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
     bytes.len()
 }
 
-/// The 1-based line and column (in characters) of byte `offset` of `text`.
-pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |n| n + 1);
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    // Count characters, not bytes, without slicing inside one: skip UTF-8 continuation bytes.
-    let column = before[line_start..]
-        .iter()
-        .filter(|&&b| b & 0xC0 != 0x80)
-        .count()
-        + 1;
-    (line, column)
+/// Where the lines of a text start, to turn byte offsets into lines and columns without
+/// rescanning the text for each (a suite locates every one of its cases).
+#[derive(Debug, Clone)]
+pub(super) struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub(super) fn new(text: &str) -> Lines {
+        let breaks = text.bytes().enumerate().filter(|&(_, b)| b == b'\n');
+        let starts = std::iter::once(0)
+            .chain(breaks.map(|(i, _)| i + 1))
+            .collect();
+        Lines { starts }
+    }
+
+    /// The 1-based line and column (in characters) of byte `offset` of `text`, the text these
+    /// lines were made from.
+    pub(super) fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&start| start <= offset).max(1);
+        let start = self.starts[line - 1];
+        // Count characters without slicing inside one: skip UTF-8 continuation bytes.
+        let bytes = text.as_bytes().get(start..offset).unwrap_or_default();
+        let column = bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count() + 1;
+        (line, column)
+    }
 }
 
 #[cfg(test)]
@@ -435,6 +470,20 @@ mod tests {
     }
 
     #[test]
+    fn deep_json_is_indexed_down_to_the_depth_limit() {
+        let depth = 100_000;
+        let text = format!(
+            "{{\"a\": {}\"]\"{}, \"b\": 1}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let index = KeyIndex::json(&text);
+        assert_eq!(index.entries.len(), MAX_JSON_DEPTH + 1);
+        let b = text.rfind('1').unwrap();
+        assert_eq!(index.find(&(b..b + 1)).path.to_string(), "b");
+    }
+
+    #[test]
     fn malformed_json_does_not_panic() {
         for text in [
             "",
@@ -466,8 +515,10 @@ mod tests {
             (18, (4, 1)),
             (99, (4, 5)),
         ];
+        let lines = Lines::new(text);
         for (offset, expected) in cases {
-            assert_eq!(line_column(text, offset), expected, "offset {offset}");
+            assert_eq!(lines.position(text, offset), expected, "offset {offset}");
         }
+        assert_eq!(Lines::new("").position("", 0), (1, 1));
     }
 }

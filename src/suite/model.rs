@@ -1,5 +1,6 @@
 //! The validated suite model: what the runner, the graders and the reports read. Built only by
-//! [`super::load`] from TOML; every field here has been checked.
+//! [`super::load_project`] and [`super::load_suite`] from TOML; every field here has been
+//! checked.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
