@@ -1,6 +1,43 @@
 //! Suites: TOML files under `suites/` (DESIGN.md section 2) loaded and validated into
-//! [`model`] types, plus the optional `traceval.toml`.
+//! [`model`] types, plus the optional `traceval.toml`; and which cases a run selects
+//! ([`Filter`], [`Shard`]).
+//!
+//! [`load_project`] reads `traceval.toml` and the suites; [`load_suite`] reads one file. The
+//! TOML is read into serde structs that mirror the keys, then validated into the model, so
+//! the runner only ever sees checked values. Errors are [`SuiteLoadError`]s naming the file,
+//! line, column and key, with a hint where a near key or value exists.
+//!
+//! Discovery: without explicit paths, the suites are the `*.toml` files under `suites/`, at any
+//! depth, in path order. Hidden entries (names starting with `.`) and directories named
+//! `scripts`, `snapshots` or `data` are skipped at every level, since scripted-model scripts,
+//! trace snapshots and data files live there and may be TOML too. A directory given on the
+//! command line is discovered the same way; a file given is loaded whatever its name.
+//!
+//! Keys of the design that this version does not implement yet (`expect.trajectory`,
+//! `expect.max-cost`, `expect.snapshot`, `[[case.expect.span]]`, `expect.judge`, `[[tool]]`, a
+//! case's `trace`, agent kinds `builtin` and `replay`) are an error, not ignored: an ignored
+//! expectation would be a false pass.
 
+mod doc;
+mod error;
+mod filter;
+mod hint;
+mod load;
+mod locate;
 pub mod model;
+mod project;
+mod raw;
+mod shard;
 
-pub use model::{Agent, Case, CommandAgent, Expect, ExpectedTool, Project, ProjectConfig, Suite};
+pub use error::SuiteLoadError;
+pub use filter::{Filter, FilterError};
+pub use load::load_suite;
+pub use model::{
+    Agent, Case, CommandAgent, Expect, ExpectedTool, ModelDef, Origin, Price, Profile, Project,
+    ProjectConfig, Provider, Suite,
+};
+pub use project::load_project;
+pub use shard::{Shard, ShardError, fnv1a64};
+
+#[cfg(test)]
+mod testdir;

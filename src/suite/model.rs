@@ -1,5 +1,6 @@
 //! The validated suite model: what the runner, the graders and the reports read. Built only by
-//! [`super::load`] from TOML; every field here has been checked.
+//! [`super::load_project`] and [`super::load_suite`] from TOML; every field here has been
+//! checked.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,7 +46,7 @@ pub struct Profile {
     pub fail_fast: Option<bool>,
     /// Models to run (replaces each suite's `models`).
     pub models: Option<Vec<String>>,
-    /// JUnit output path, relative to the project root.
+    /// JUnit output path, as written relative to the project root and resolved against it.
     pub junit: Option<PathBuf>,
 }
 

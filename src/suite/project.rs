@@ -1,0 +1,444 @@
+//! A project: the optional `traceval.toml` at its root, and the suite files to run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use super::doc::{Doc, utf8};
+use super::error::SuiteLoadError;
+use super::load::{at_least_one, duration, load_suite_in, model_defs, model_names, prices};
+use super::locate::KeyPath;
+use super::model::{Profile, Project, ProjectConfig, Suite};
+use super::raw::{RawConfig, RawProfile};
+
+type Result<T> = std::result::Result<T, SuiteLoadError>;
+
+/// Directories discovery never enters: they hold scripted-model scripts, trace snapshots and
+/// data files, which may be TOML without being suites.
+const NOT_SUITE_DIRS: [&str; 3] = ["scripts", "snapshots", "data"];
+
+/// Loads `root/traceval.toml` when it exists, then the suites.
+///
+/// With no `paths`, the suites are the discovered files of `root/suites`; otherwise each path
+/// is a suite file, loaded whatever its name, or a directory, discovered the same way. Paths
+/// are used as given (relative to the working directory, not to `root`). Finding no suite is
+/// an error. Besides each suite's own checks, the names in each suite's `models` must be
+/// defined in the suite or in `traceval.toml`, the models of each profile in `traceval.toml`
+/// or in every suite, and no two suites may share a name.
+pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
+    let config_path = root.join("traceval.toml");
+    let config_bytes = match std::fs::read(&config_path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(SuiteLoadError::Read {
+                path: config_path,
+                source,
+            });
+        }
+    };
+    let (config, config_doc) = match &config_bytes {
+        Some(bytes) => {
+            let text = utf8(&config_path, bytes)?;
+            let (doc, table) = Doc::toml(&config_path, text)?;
+            let raw: RawConfig = doc.deserialize(table)?;
+            (config(&doc, root, raw)?, Some(doc))
+        }
+        None => (ProjectConfig::default(), None),
+    };
+
+    let files = suite_files(root, paths)?;
+    let suites = files
+        .iter()
+        .map(|file| load_suite_in(file, Some(&config.models)))
+        .collect::<Result<Vec<_>>>()?;
+    check_unique_names(&suites)?;
+    if let Some(doc) = &config_doc {
+        check_profile_models(doc, &config, &suites)?;
+    }
+    Ok(Project {
+        root: root.to_path_buf(),
+        config,
+        suites,
+    })
+}
+
+fn config(doc: &Doc<'_>, root: &Path, raw: RawConfig) -> Result<ProjectConfig> {
+    let at = KeyPath::root();
+    let profiles = raw
+        .profile
+        .into_iter()
+        .map(|(name, raw)| {
+            let profile = profile(doc, &at.key("profile").key(&name), root, raw)?;
+            Ok((name, profile))
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    Ok(ProjectConfig {
+        path: Some(doc.path().to_path_buf()),
+        models: model_defs(doc, &at.key("model"), root, raw.model)?,
+        pricing: prices(doc, &at.key("pricing"), raw.pricing)?,
+        profiles,
+    })
+}
+
+fn profile(doc: &Doc<'_>, at: &KeyPath, root: &Path, raw: RawProfile) -> Result<Profile> {
+    let models = match raw.models {
+        Some(models) if models.is_empty() => {
+            let message = "must name at least one model (leave it out to run each suite's models)";
+            return Err(doc.invalid(&at.key("models"), message));
+        }
+        Some(models) => Some(model_names(doc, &at.key("models"), models)?),
+        None => None,
+    };
+    let junit = match raw.junit {
+        Some(junit) if junit.is_empty() => {
+            return Err(doc.invalid(&at.key("junit"), "must be a file path"));
+        }
+        junit => junit.map(|junit| root.join(junit)),
+    };
+    Ok(Profile {
+        trials: raw
+            .trials
+            .map(|trials| at_least_one(doc, &at.key("trials"), trials))
+            .transpose()?,
+        jobs: raw
+            .jobs
+            .map(|jobs| at_least_one(doc, &at.key("jobs"), jobs))
+            .transpose()?,
+        timeout: raw
+            .timeout
+            .map(|text| duration(doc, &at.key("timeout"), &text))
+            .transpose()?,
+        fail_fast: raw.fail_fast,
+        models,
+        junit,
+    })
+}
+
+/// The suite files named by `paths`, or discovered under `root/suites` without any.
+fn suite_files(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut looked_in = Vec::new();
+    if paths.is_empty() {
+        let dir = root.join("suites");
+        if dir.is_dir() {
+            discover(&dir, &mut files)?;
+        }
+        looked_in.push(dir);
+    }
+    for path in paths {
+        if path.is_dir() {
+            discover(path, &mut files)?;
+            looked_in.push(path.clone());
+        } else {
+            files.push(path.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(SuiteLoadError::NoSuites { looked_in });
+    }
+    // A file named twice (`suites suites/a.toml`) is one suite.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|file| seen.insert(file.clone()));
+    Ok(files)
+}
+
+/// Appends the suite files under `dir`, sorted by path: every `*.toml` file at any depth,
+/// except hidden entries and [`NOT_SUITE_DIRS`]. Symbolic links to files are followed, to
+/// directories not (a link cycle would never end).
+fn discover(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let start = files.len();
+    walk(dir, files)?;
+    files[start..].sort();
+    Ok(())
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let read_error = |source| SuiteLoadError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(read_error)? {
+        let entry = entry.map_err(read_error)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().map_err(read_error)?.is_dir() {
+            if !NOT_SUITE_DIRS.contains(&name.as_ref()) {
+                walk(&path, files)?;
+            }
+        } else if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn check_unique_names(suites: &[Suite]) -> Result<()> {
+    let mut first: HashMap<&str, &Path> = HashMap::new();
+    for suite in suites {
+        if let Some(first_path) = first.insert(&suite.name, &suite.path) {
+            return Err(SuiteLoadError::DuplicateSuite {
+                name: suite.name.clone(),
+                first_path: first_path.to_path_buf(),
+                path: suite.path.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A profile's models replace each suite's, so each must be defined in `traceval.toml` or in
+/// every suite that could run with it.
+fn check_profile_models(doc: &Doc<'_>, config: &ProjectConfig, suites: &[Suite]) -> Result<()> {
+    for (name, profile) in &config.profiles {
+        let models = profile.models.iter().flatten().enumerate();
+        for (i, model) in models.filter(|(_, model)| !config.models.contains_key(*model)) {
+            if let Some(suite) = suites.iter().find(|s| !s.model_defs.contains_key(model)) {
+                let message = format!(
+                    "model `{model}` is defined neither in traceval.toml nor in suite `{}` ({})",
+                    suite.name,
+                    suite.path.display()
+                );
+                let at = KeyPath::root()
+                    .key("profile")
+                    .key(name)
+                    .key("models")
+                    .index(i);
+                return Err(doc.invalid(&at, message));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::suite::model::{ModelDef, Price, Provider};
+    use crate::suite::testdir::TestDir;
+
+    fn suite(name: &str) -> String {
+        format!(
+            "name = \"{name}\"\n[agent]\nkind = \"command\"\ncommand = [\"true\"]\n[[case]]\nid = \"a\"\ninput = 1\n"
+        )
+    }
+
+    fn names(project: &Project) -> Vec<&str> {
+        project.suites.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    #[test]
+    fn discovery_finds_suites_in_path_order_and_skips_non_suite_dirs() {
+        let dir = TestDir::new();
+        let files = [
+            ("suites/b.toml", Some("b")),
+            ("suites/a.toml", Some("a")),
+            ("suites/a/z.toml", Some("a/z")),
+            ("suites/nested/deeper/c.toml", Some("c")),
+            ("suites/.hidden.toml", None),
+            ("suites/.git/x.toml", None),
+            ("suites/scripts/sunny.toml", None),
+            ("suites/data/d.toml", None),
+            ("suites/snapshots/s.toml", None),
+            ("suites/nested/scripts/y.toml", None),
+            ("suites/notes.txt", None),
+            ("elsewhere.toml", None),
+        ];
+        for (file, name) in files {
+            // Files that must be skipped are not even valid suites.
+            let contents = name.map_or_else(|| "not a suite".to_owned(), suite);
+            dir.write(file, &contents);
+        }
+        let project = load_project(dir.path(), &[]).unwrap();
+        assert_eq!(names(&project), ["a/z", "a", "b", "c"]);
+        assert_eq!(project.root, dir.path());
+        assert_eq!(project.suites[1].path, dir.path().join("suites/a.toml"));
+        assert_eq!(project.config.path, None);
+    }
+
+    #[test]
+    fn given_paths_are_loaded_as_files_or_discovered_as_directories() {
+        let dir = TestDir::new();
+        dir.write("suites/x.toml", &suite("x"));
+        dir.write("other/b.toml", &suite("b"));
+        dir.write("other/a.toml", &suite("a"));
+        dir.write("other/data/d.toml", "not a suite");
+        let single = dir.write("loose/one.suite", &suite("one"));
+        let paths = [single.clone(), dir.path().join("other"), single];
+        let project = load_project(dir.path(), &paths).unwrap();
+        assert_eq!(names(&project), ["one", "a", "b"]);
+    }
+
+    #[test]
+    fn finding_no_suite_is_an_error_that_says_where_it_looked() {
+        let dir = TestDir::new();
+        let error = load_project(dir.path(), &[]).unwrap_err();
+        let expected = format!(
+            "no suites found: no `.toml` files in `{}`",
+            dir.path().join("suites").display()
+        );
+        assert_eq!(error.to_string(), expected);
+
+        std::fs::create_dir_all(dir.path().join("empty/data")).unwrap();
+        dir.write("empty/data/d.toml", "");
+        let error = load_project(dir.path(), &[dir.path().join("empty")]).unwrap_err();
+        assert!(
+            matches!(error, SuiteLoadError::NoSuites { ref looked_in } if looked_in == &[dir.path().join("empty")])
+        );
+
+        let error = load_project(dir.path(), &[dir.path().join("missing.toml")]).unwrap_err();
+        assert!(matches!(error, SuiteLoadError::Read { .. }), "{error:?}");
+    }
+
+    const CONFIG: &str = r#"
+[model.sunny]
+provider = "scripted"
+script = "suites/scripts/sunny.toml"
+
+[pricing.gpt]
+input = 1
+output = 2
+
+[profile.ci]
+trials = 3
+jobs = 8
+timeout = "90s"
+fail-fast = true
+models = ["sunny"]
+junit = "reports/junit.xml"
+
+[profile.quick]
+trials = 1
+"#;
+
+    #[test]
+    fn traceval_toml_holds_shared_models_pricing_and_profiles() {
+        let dir = TestDir::new();
+        let config = dir.write("traceval.toml", CONFIG);
+        // The suite runs a model only traceval.toml defines.
+        dir.write(
+            "suites/s.toml",
+            &suite("s").replace("[agent]", "models = [\"sunny\"]\n[agent]"),
+        );
+        let project = load_project(dir.path(), &[]).unwrap();
+        let config = ProjectConfig {
+            path: Some(config),
+            models: BTreeMap::from([(
+                "sunny".to_owned(),
+                ModelDef {
+                    provider: Provider::Scripted {
+                        script: dir.path().join("suites/scripts/sunny.toml"),
+                    },
+                    model: None,
+                },
+            )]),
+            pricing: BTreeMap::from([(
+                "gpt".to_owned(),
+                Price {
+                    input: 1.0,
+                    output: 2.0,
+                    ..Price::default()
+                },
+            )]),
+            profiles: BTreeMap::from([
+                (
+                    "ci".to_owned(),
+                    Profile {
+                        trials: Some(3),
+                        jobs: Some(8),
+                        timeout: Some(Duration::from_secs(90)),
+                        fail_fast: Some(true),
+                        models: Some(vec!["sunny".to_owned()]),
+                        junit: Some(dir.path().join("reports/junit.xml")),
+                    },
+                ),
+                (
+                    "quick".to_owned(),
+                    Profile {
+                        trials: Some(1),
+                        ..Profile::default()
+                    },
+                ),
+            ]),
+        };
+        assert_eq!(project.config.path, config.path);
+        assert_eq!(project.config.models, config.models);
+        assert_eq!(project.config.pricing, config.pricing);
+        assert_eq!(project.config.profiles, config.profiles);
+        assert_eq!(project.suites[0].models, ["sunny"]);
+    }
+
+    #[test]
+    fn project_errors_point_at_the_key() {
+        let with_models = |models: &str| {
+            let models =
+                format!("models = {models}\n[model.local]\nprovider = \"openai\"\n[agent]");
+            suite("s").replace("[agent]", &models)
+        };
+        // traceval.toml, the files under suites/, the error shown and its hint.
+        type Case<'a> = (&'a str, &'a [(&'a str, String)], &'a str, Option<&'a str>);
+        let cases: [Case<'_>; 7] = [
+            (
+                "[profile.ci]\nfail_fast = true\n",
+                &[("s.toml", suite("s"))],
+                "traceval.toml:2:1: unknown key `profile.ci.fail_fast`",
+                Some("did you mean `fail-fast`?"),
+            ),
+            (
+                "[profile.ci]\njobs = 0\n",
+                &[("s.toml", suite("s"))],
+                "traceval.toml:2:8: invalid `profile.ci.jobs`: must be at least 1",
+                None,
+            ),
+            (
+                "[profile.ci]\nmodels = []\n",
+                &[("s.toml", suite("s"))],
+                "traceval.toml:2:10: invalid `profile.ci.models`: must name at least one model (leave it out to run each suite's models)",
+                None,
+            ),
+            (
+                "[profile.ci]\nmodels = [\"local\", \"gone\"]\n",
+                &[("s.toml", with_models("[]"))],
+                "traceval.toml:2:20: invalid `profile.ci.models[1]`: model `gone` is defined neither in traceval.toml nor in suite `s` (suites/s.toml)",
+                None,
+            ),
+            (
+                "[model.shared]\nprovider = \"anthropic\"\n",
+                &[("s.toml", with_models("[\"local\", \"shared\", \"sharde\"]"))],
+                "suites/s.toml:2:30: invalid `models[2]`: model `sharde` is not defined: add a `[model.sharde]` table to the suite or to traceval.toml",
+                Some("did you mean `shared`?"),
+            ),
+            (
+                "",
+                &[("s.toml", "[[case]]\nid = \"a\"\ninput = 1\n".to_owned())],
+                "suites/s.toml:1:1: missing required key `agent`",
+                None,
+            ),
+            (
+                "",
+                &[("s.toml", suite("dup")), ("a.toml", suite("dup"))],
+                "suites `suites/a.toml` and `suites/s.toml` are both named `dup`; set `name` in one of them",
+                None,
+            ),
+        ];
+        for (config, suites, expected, hint) in cases {
+            let dir = TestDir::new();
+            dir.write("traceval.toml", config);
+            for (file, text) in suites {
+                dir.write(&format!("suites/{file}"), text);
+            }
+            let error = load_project(dir.path(), &[]).unwrap_err();
+            let shown = error
+                .to_string()
+                .replace(&format!("{}/", dir.path().display()), "");
+            assert_eq!(shown, expected);
+            assert_eq!(error.hint(), hint, "{shown}");
+        }
+    }
+}

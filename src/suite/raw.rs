@@ -1,0 +1,300 @@
+//! The files as written: serde structs that mirror the TOML keys one to one. They only check
+//! types and key names; [`super::load`] validates values and resolves paths into the model.
+//!
+//! Keys of the design that this version does not implement are declared as
+//! [`IgnoredAny`] so that they can be reported as not supported rather than as unknown.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
+use serde_json::Value as Json;
+
+/// A suite file.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a suite table"
+)]
+pub(super) struct RawSuite {
+    pub(super) name: Option<String>,
+    pub(super) description: Option<String>,
+    #[serde(default)]
+    pub(super) tags: Vec<String>,
+    pub(super) trials: Option<u32>,
+    pub(super) timeout: Option<String>,
+    #[serde(default)]
+    pub(super) models: Vec<String>,
+    pub(super) agent: RawAgent,
+    #[serde(default)]
+    pub(super) model: BTreeMap<String, RawModel>,
+    #[serde(default)]
+    pub(super) pricing: BTreeMap<String, RawPrice>,
+    #[serde(default)]
+    pub(super) case: Vec<RawCase>,
+    pub(super) cases: Option<String>,
+    /// `[[tool]]`: tools of the builtin agent.
+    pub(super) tool: Option<IgnoredAny>,
+}
+
+/// `traceval.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a traceval.toml table"
+)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) model: BTreeMap<String, RawModel>,
+    #[serde(default)]
+    pub(super) pricing: BTreeMap<String, RawPrice>,
+    #[serde(default)]
+    pub(super) profile: BTreeMap<String, RawProfile>,
+}
+
+/// `[profile.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a profile table"
+)]
+pub(super) struct RawProfile {
+    pub(super) trials: Option<u32>,
+    pub(super) jobs: Option<usize>,
+    pub(super) timeout: Option<String>,
+    pub(super) fail_fast: Option<bool>,
+    pub(super) models: Option<Vec<String>>,
+    pub(super) junit: Option<String>,
+}
+
+/// `[agent]`. Only the command kind is accepted here: other kinds are turned away before
+/// deserializing, as their keys would otherwise be reported as unknown.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "an agent table"
+)]
+pub(super) struct RawAgent {
+    pub(super) kind: RawAgentKind,
+    pub(super) command: Vec<String>,
+    #[serde(default)]
+    pub(super) env: BTreeMap<String, String>,
+    pub(super) cwd: Option<String>,
+}
+
+/// `agent.kind`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", expecting = "an agent kind")]
+pub(super) enum RawAgentKind {
+    Command,
+}
+
+/// `[model.NAME]`: all providers' keys; which apply depends on `provider`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a model table"
+)]
+pub(super) struct RawModel {
+    pub(super) provider: RawProvider,
+    pub(super) model: Option<String>,
+    pub(super) script: Option<String>,
+    pub(super) base_url: Option<String>,
+    pub(super) api_key_env: Option<String>,
+}
+
+/// `model.NAME.provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", expecting = "a provider")]
+pub(super) enum RawProvider {
+    Scripted,
+    #[serde(rename = "openai")]
+    OpenAi,
+    Anthropic,
+}
+
+/// `[pricing."MODEL"]`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a pricing table"
+)]
+pub(super) struct RawPrice {
+    pub(super) input: f64,
+    pub(super) output: f64,
+    pub(super) input_cache_read: Option<f64>,
+    pub(super) input_cache_write: Option<f64>,
+}
+
+/// `[[case]]`, or one line of a cases file.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a case table"
+)]
+pub(super) struct RawCase {
+    pub(super) id: String,
+    pub(super) input: Json,
+    #[serde(default)]
+    pub(super) tags: Vec<String>,
+    pub(super) timeout: Option<String>,
+    #[serde(default)]
+    pub(super) expect: RawExpect,
+    /// Replay agents' recorded trace.
+    pub(super) trace: Option<IgnoredAny>,
+}
+
+impl RawCase {
+    /// Undoes toml's datetime wrappers in the free-form values of a case read from TOML.
+    pub(super) fn datetimes_to_strings(&mut self) {
+        replace_datetimes(&mut self.input);
+        if let Some(json) = &mut self.expect.output_json {
+            replace_datetimes(json);
+        }
+        let tools = self.expect.tools.iter_mut().flatten();
+        tools
+            .filter_map(|tool| tool.args.as_mut())
+            .for_each(replace_datetimes);
+    }
+}
+
+/// `[case.expect]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "an expect table"
+)]
+pub(super) struct RawExpect {
+    pub(super) output_equals: Option<String>,
+    pub(super) output_contains: Option<OneOrMany>,
+    pub(super) output_regex: Option<String>,
+    pub(super) output_json: Option<Json>,
+    pub(super) max_latency: Option<String>,
+    pub(super) max_llm_calls: Option<u64>,
+    pub(super) max_tool_calls: Option<u64>,
+    pub(super) no_error_spans: Option<bool>,
+    pub(super) tools: Option<Vec<RawTool>>,
+    pub(super) min_tool_f1: Option<f64>,
+    pub(super) exit_code: Option<i32>,
+    pub(super) trajectory: Option<IgnoredAny>,
+    pub(super) max_cost: Option<IgnoredAny>,
+    pub(super) snapshot: Option<IgnoredAny>,
+    pub(super) span: Option<IgnoredAny>,
+    pub(super) judge: Option<IgnoredAny>,
+}
+
+impl RawExpect {
+    /// The keys present that this version cannot check yet.
+    pub(super) fn unsupported(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("trajectory", self.trajectory.is_some()),
+            ("max-cost", self.max_cost.is_some()),
+            ("snapshot", self.snapshot.is_some()),
+            ("span", self.span.is_some()),
+            ("judge", self.judge.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, present)| present.then_some(key))
+    }
+}
+
+/// `expect.tools` entry.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a tool table with `name` and optional `args`"
+)]
+pub(super) struct RawTool {
+    pub(super) name: String,
+    pub(super) args: Option<Json>,
+}
+
+/// A string or an array of strings (`output-contains`).
+#[derive(Debug, PartialEq)]
+pub(super) struct OneOrMany(pub(super) Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![value.to_owned()]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// The key toml gives a datetime when it is read into a type that does not know datetimes.
+const TOML_DATETIME: &str = "$__toml_private_datetime";
+
+/// Replaces toml's datetime wrappers (`{"$__toml_private_datetime": "1979-05-27"}`) in free-form
+/// values with the datetime's text, as it would be written in JSON.
+fn replace_datetimes(value: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            if map.len() == 1
+                && let Some(Json::String(text)) = map.get_mut(TOML_DATETIME)
+            {
+                *value = Json::String(std::mem::take(text));
+                return;
+            }
+            map.values_mut().for_each(replace_datetimes);
+        }
+        Json::Array(items) => items.iter_mut().for_each(replace_datetimes),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn toml_datetimes_become_strings() {
+        let cases = [
+            (json!({ TOML_DATETIME: "1979-05-27" }), json!("1979-05-27")),
+            (
+                json!({ "at": [{ TOML_DATETIME: "07:32:00" }], "n": 1 }),
+                json!({ "at": ["07:32:00"], "n": 1 }),
+            ),
+            // Not a wrapper: another key beside it, or not a string.
+            (
+                json!({ TOML_DATETIME: "x", "y": 1 }),
+                json!({ TOML_DATETIME: "x", "y": 1 }),
+            ),
+            (json!({ TOML_DATETIME: 1 }), json!({ TOML_DATETIME: 1 })),
+        ];
+        for (mut value, expected) in cases {
+            replace_datetimes(&mut value);
+            assert_eq!(value, expected);
+        }
+    }
+}
