@@ -115,7 +115,12 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
             .get(name)
             .cloned()
             .ok_or_else(|| CliError::Usage(format!("no profile `{name}` in traceval.toml")))?,
-        None if in_ci() => project.config.profiles.get("ci").cloned().unwrap_or_default(),
+        None if in_ci() => project
+            .config
+            .profiles
+            .get("ci")
+            .cloned()
+            .unwrap_or_default(),
         None => Profile::default(),
     };
     let filter = Filter::new(&select.filter).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -135,7 +140,9 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
     };
     let plan = Plan::build(&project, &options, |suite, case| {
         filter.matches(&suite.name, &case.id)
-            && shard.as_ref().is_none_or(|s| s.contains(&suite.name, &case.id))
+            && shard
+                .as_ref()
+                .is_none_or(|s| s.contains(&suite.name, &case.id))
     });
     Ok((project, profile, plan))
 }
@@ -224,9 +231,7 @@ async fn run_async(
         .jobs
         .map(|j| j as usize)
         .or(profile.jobs)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(4, |n| n.get()) * 4
-        });
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get()) * 4);
     let options = RunOptions {
         run_id: Arc::clone(&run_id),
         jobs,

@@ -33,7 +33,10 @@ pub fn check(expect: &Expect, output: &str, graded: &mut Graded) {
             .collect();
         let ok = missing.is_empty();
         let message = if ok {
-            format!("answer contains all {} strings", expect.output_contains.len())
+            format!(
+                "answer contains all {} strings",
+                expect.output_contains.len()
+            )
         } else {
             format!(
                 "answer lacks {}; answer: {}",

@@ -294,8 +294,7 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
     let mean_over_cases = |f: fn(u64, u64, u64) -> Option<f64>| {
         (1..=min_n)
             .filter_map(|k| {
-                let values: Option<Vec<f64>> =
-                    cases.values().map(|&(n, c)| f(n, c, k)).collect();
+                let values: Option<Vec<f64>> = cases.values().map(|&(n, c)| f(n, c, k)).collect();
                 values.map(|v| (k.to_string(), v.iter().sum::<f64>() / v.len() as f64))
             })
             .collect::<BTreeMap<_, _>>()
@@ -334,7 +333,11 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
         passed,
         failed: n - passed - errored,
         errored,
-        pass_rate: if n == 0 { 0.0 } else { passed as f64 / n as f64 },
+        pass_rate: if n == 0 {
+            0.0
+        } else {
+            passed as f64 / n as f64
+        },
         pass_rate_ci95: wilson(passed, n, Z95).map(|(lo, hi)| [lo, hi]),
         pass_at_k: mean_over_cases(pass_at_k),
         pass_hat_k: mean_over_cases(pass_hat_k),

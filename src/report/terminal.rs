@@ -5,6 +5,7 @@
 //! Everything a suite or an agent wrote (names, answers, stderr) goes through
 //! [`clean`] before it reaches the terminal.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct Terminal<W: Write> {
     out: W,
     options: TerminalOptions,
     bar: Option<ProgressBar>,
+    /// Trial warnings by message, with how many trials had each: printed once, at the end.
+    trial_warnings: BTreeMap<String, usize>,
 }
 
 impl<W: Write> Terminal<W> {
@@ -41,6 +44,7 @@ impl<W: Write> Terminal<W> {
             out,
             options,
             bar: None,
+            trial_warnings: BTreeMap::new(),
         }
     }
 
@@ -77,9 +81,8 @@ impl<W: Write> Terminal<W> {
     pub fn on_event(&mut self, event: &RunEvent) {
         match event {
             RunEvent::RunStarted(s) => {
-                let plural = |n: usize, word: &str| {
-                    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-                };
+                let plural =
+                    |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
                 let text = format!(
                     "{} {}: {} × {}, {} ({} at a time)",
                     self.verb("Running", "32"),
@@ -103,7 +106,10 @@ impl<W: Write> Terminal<W> {
                     self.bar = Some(bar);
                 }
             }
-            RunEvent::TrialFinished(_) => {
+            RunEvent::TrialFinished(t) => {
+                for w in &t.warnings {
+                    *self.trial_warnings.entry(w.clone()).or_default() += 1;
+                }
                 if let Some(bar) = &self.bar {
                     bar.inc(1);
                 }
@@ -173,6 +179,23 @@ impl<W: Write> Terminal<W> {
             }
         }
 
+        let warnings = std::mem::take(&mut self.trial_warnings);
+        if !warnings.is_empty() {
+            self.line("");
+        }
+        for (message, n) in warnings {
+            let text = format!(
+                "{} {}{}",
+                self.verb("Warning", "33"),
+                clean(&message, 500),
+                if n == 1 {
+                    String::new()
+                } else {
+                    format!(" ({n} trials)")
+                }
+            );
+            self.line(&text);
+        }
         let total = report.trials.len();
         let passed = report.trials.iter().filter(|t| t.passed).count();
         let errored = report.trials.iter().filter(|t| t.errored()).count();
@@ -252,7 +275,10 @@ pub fn headline(m: &ModelAggregate) -> String {
     if let Some(p1) = m.pass_at_k.get("1") {
         parts.push(format!("pass@1 {p1:.2}"));
     }
-    if let Some((k, v)) = m.pass_at_k.iter().max_by_key(|(k, _)| k.parse::<u64>().unwrap_or(0))
+    if let Some((k, v)) = m
+        .pass_at_k
+        .iter()
+        .max_by_key(|(k, _)| k.parse::<u64>().unwrap_or(0))
         && k != "1"
     {
         parts.push(format!("pass@{k} {v:.2}"));
@@ -261,11 +287,7 @@ pub fn headline(m: &ModelAggregate) -> String {
         parts.push(format!("tool F1 {f1:.2}"));
     }
     if let Some(LatencyMs { p50, p99, .. }) = m.latency_ms {
-        parts.push(format!(
-            "latency p50 {} p99 {}",
-            seconds(p50),
-            seconds(p99)
-        ));
+        parts.push(format!("latency p50 {} p99 {}", seconds(p50), seconds(p99)));
     }
     parts.push(format!(
         "tokens {} in / {} out",

@@ -78,7 +78,6 @@ pub struct RunSummary {
 /// Everything one trial task needs, owned.
 struct Job {
     id: TrialId,
-    group: usize,
     suite: Arc<Suite>,
     case: usize,
     driver: Arc<dyn Driver>,
@@ -118,9 +117,11 @@ pub async fn run(
             Arc::new(p)
         })
         .collect();
-    let mut pending = plan.groups.iter().enumerate().flat_map(|(g, group)| {
-        (0..group.trials).map(move |trial| (g, group, trial))
-    });
+    let mut pending = plan
+        .groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| (0..group.trials).map(move |trial| (g, group, trial)));
     let mut groups: Vec<GroupState> = plan
         .groups
         .iter()
@@ -157,7 +158,6 @@ pub async fn run(
             };
             let job = Job {
                 id: id.clone(),
-                group: g,
                 suite: Arc::clone(suite),
                 case: group.case,
                 driver: Arc::clone(&drivers[group.suite]),
@@ -208,12 +208,6 @@ pub async fn run(
             if options.fail_fast && summary.stopped.is_none() {
                 summary.stopped = Some(StopReason::FailFast);
             }
-        }
-        for w in &result.warnings {
-            emit(RunEvent::Warning(Warning {
-                trial: Some(result.id()),
-                message: w.clone(),
-            }));
         }
         emit(RunEvent::TrialFinished(Box::new(result)));
         if state.remaining == 0 {
@@ -297,7 +291,11 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
     let id = &job.id;
     let key = TrialKey::from_parts(&options.run_id, &id.suite, &id.case, &id.model, id.trial);
     let trace_id = TraceId(*uuid::Uuid::new_v4().as_bytes());
-    let span_id = SpanId(uuid::Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes"));
+    let span_id = SpanId(
+        uuid::Uuid::new_v4().as_bytes()[..8]
+            .try_into()
+            .expect("8 bytes"),
+    );
     shared.store.link_trace(trace_id, &key);
 
     let context = TrialContext {

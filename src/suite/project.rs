@@ -120,7 +120,12 @@ fn suite_files(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut looked_in = Vec::new();
     if paths.is_empty() {
-        let dir = root.join("suites");
+        // `suites/x.toml` rather than `./suites/x.toml` in messages when run from the root.
+        let dir = if root == Path::new(".") {
+            PathBuf::from("suites")
+        } else {
+            root.join("suites")
+        };
         if dir.is_dir() {
             discover(&dir, &mut files)?;
         }

@@ -2,7 +2,7 @@
 //! real subprocess agents (tests/agents/misbehave.py and the reference agent in suites/agents).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,15 +22,6 @@ impl TestProject {
         let dir = std::env::temp_dir().join(&marker);
         std::fs::create_dir_all(dir.join("suites")).unwrap();
         TestProject { dir, marker }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// A marker put in the argv of every agent process (`TEST_MARKER`), to find leftovers.
-    pub fn marker(&self) -> &str {
-        &self.marker
     }
 
     pub fn file(&self, rel: &str, content: &str) -> &TestProject {
@@ -166,8 +157,7 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
         .unwrap();
     let run = Run::new(output, report);
     assert_eq!(
-        run.code,
-        0,
+        run.code, 0,
         "stderr:\n{}\nhint: pip install -r tests/requirements.txt",
         run.stderr
     );
@@ -175,7 +165,11 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
     assert_eq!(trials.len(), 4, "2 cases × 2 trials");
     for t in trials {
         let m = &t["metrics"];
-        let city = if t["case"] == "paris" { "Paris" } else { "Tokyo" };
+        let city = if t["case"] == "paris" {
+            "Paris"
+        } else {
+            "Tokyo"
+        };
         assert_eq!(t["passed"], true, "{t:#}");
         // Two chat calls from the openai-v2 instrumentation: 120 + 165 in, 18 + 12 out (stub).
         assert_eq!(m["llm_calls"], 2, "{t:#}");
@@ -197,15 +191,20 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
     let model = &run.report()["models"][0];
     assert_eq!(model["pass_rate"], 1.0);
     assert_eq!(model["pass_at_k"]["2"], 1.0);
-    assert!(run.stderr.contains("test result: ok. 4 passed; 0 failed; 0 errored"));
     assert!(
         run.stderr
-            .contains("PASS [") && run.stderr.contains("python-weather::paris (default) 2/2"),
+            .contains("test result: ok. 4 passed; 0 failed; 0 errored")
+    );
+    assert!(
+        run.stderr.contains("PASS [") && run.stderr.contains("python-weather::paris (default) 2/2"),
         "{}",
         run.stderr
     );
     let junit = std::fs::read_to_string(&junit).unwrap();
-    assert!(junit.contains("<testsuite name=\"python-weather (default)\" tests=\"2\""), "{junit}");
+    assert!(
+        junit.contains("<testsuite name=\"python-weather (default)\" tests=\"2\""),
+        "{junit}"
+    );
     // --save-traces: each trial's spans as OTLP JSON, readable by `inspect`.
     let run_id = run.report()["run_id"].as_str().unwrap();
     let traces = root().join("reports").join(run_id).join("traces");
@@ -236,11 +235,22 @@ fn a_crashing_agent_fails_its_trial_and_the_run_goes_on() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let boom = run.trial("boom", 0);
     assert_eq!(boom["passed"], false);
-    assert_eq!(check(boom, "exit-code")["message"], "exit code 3, expected 0");
-    assert!(boom["stderr_tail"].as_str().unwrap().contains("RuntimeError: boom"));
+    assert_eq!(
+        check(boom, "exit-code")["message"],
+        "exit code 3, expected 0"
+    );
+    assert!(
+        boom["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("RuntimeError: boom")
+    );
     assert_eq!(run.trial("ok", 0)["passed"], true);
     assert!(run.stderr.contains("RuntimeError: boom"), "{}", run.stderr);
-    assert!(run.stderr.contains("test result: FAILED. 1 passed; 1 failed; 0 errored"));
+    assert!(
+        run.stderr
+            .contains("test result: FAILED. 1 passed; 1 failed; 0 errored")
+    );
 }
 
 #[test]
@@ -260,7 +270,11 @@ fn a_hanging_agent_is_killed_with_its_children_at_the_timeout() {
     assert_eq!(t["exit"]["kind"], "timed_out");
     // The agent ignored SIGTERM and left a grandchild: both are gone.
     assert_eq!(p.leftovers(), Vec::<String>::new());
-    assert!(run.stderr.contains("0 passed; 0 failed; 1 errored"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("0 passed; 0 failed; 1 errored"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -298,7 +312,10 @@ fn an_agent_that_sends_no_spans_gets_a_result_and_a_warning() {
     assert_eq!(t["metrics"]["span_count"], 1);
     let warning = t["warnings"][0].as_str().unwrap();
     assert!(warning.contains("sent no spans"), "{warning}");
-    assert!(warning.contains("shutting its tracer provider down"), "{warning}");
+    assert!(
+        warning.contains("shutting its tracer provider down"),
+        "{warning}"
+    );
     assert!(run.stderr.contains("sent no spans"), "{}", run.stderr);
 }
 
@@ -369,12 +386,13 @@ fn ctrl_c_kills_running_agents_and_writes_what_finished() {
     while p.leftovers().len() < 2 && started.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The leftover detector sees them: the check after the interrupt can fail.
+    assert_eq!(p.leftovers().len(), 2);
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(p.report_path()).unwrap()).unwrap();
+    let report: Value = serde_json::from_slice(&std::fs::read(p.report_path()).unwrap()).unwrap();
     assert_eq!(report["interrupted"], true);
     assert_eq!(report["stopped"], "interrupted");
     let cases: Vec<&str> = report["trials"]
@@ -386,4 +404,201 @@ fn ctrl_c_kills_running_agents_and_writes_what_finished() {
     assert_eq!(cases, ["q1", "q2"]);
     assert_eq!(report["not_run"], 2);
     assert_eq!(p.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn bad_suites_stop_the_run_with_file_line_key_and_hint() {
+    // (suite text, expected stderr fragments)
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "[agent]\nkind = \"command\"\ncommand = [\"true\"]\n[[case]]\nid = \"a\"\ninput = \"x\"\n[case.expect]\noutput_contains = [\"y\"]\n",
+            &[
+                "suites/bad.toml:8:1: unknown key `case[0].expect.output_contains`",
+                "hint: did you mean `output-contains`?",
+            ],
+        ),
+        (
+            "[agent]\nkind = \"command\"\ncommand = [\"true\"]\n[[case]]\nid = \"a\"\ninput = \"x\"\n[[case]]\nid = \"a\"\ninput = \"y\"\n",
+            &["suites/bad.toml:8:6: duplicate case id `a`, first defined at suites/bad.toml:4"],
+        ),
+        (
+            "timeout = \"soon\"\n[agent]\nkind = \"command\"\ncommand = [\"true\"]\n[[case]]\nid = \"a\"\ninput = \"x\"\n",
+            &["suites/bad.toml:1:11: invalid `timeout`", "not a duration"],
+        ),
+        (
+            "trials = \"five\"\n[agent]\nkind = \"command\"\ncommand = [\"true\"]\n[[case]]\nid = \"a\"\ninput = \"x\"\n",
+            &["suites/bad.toml:1:10", "trials"],
+        ),
+        (
+            "cases = \"missing.jsonl\"\n[agent]\nkind = \"command\"\ncommand = [\"true\"]\n",
+            &["suites/bad.toml:1", "missing.jsonl"],
+        ),
+    ];
+    for (suite, fragments) in cases {
+        let p = TestProject::new("bad");
+        p.file("suites/bad.toml", suite);
+        let run = p.run(&[]);
+        assert_eq!(run.code, 2, "{suite}\n{}", run.stderr);
+        assert!(
+            run.stderr.starts_with("error: failed to load suites"),
+            "{}",
+            run.stderr
+        );
+        for f in fragments {
+            assert!(run.stderr.contains(f), "missing {f:?} in:\n{}", run.stderr);
+        }
+        // Nothing ran: no status lines, no report.
+        assert!(!run.stderr.contains("Running"), "{}", run.stderr);
+        assert!(run.report.is_none());
+    }
+}
+
+#[test]
+fn a_malformed_cases_file_names_its_own_line() {
+    let p = TestProject::new("jsonl");
+    p.file(
+        "suites/data.toml",
+        "cases = \"data/cases.jsonl\"\n[agent]\nkind = \"command\"\ncommand = [\"true\"]\n",
+    );
+    p.file(
+        "suites/data/cases.jsonl",
+        "{\"id\": \"a\", \"input\": \"x\"}\n\n{\"id\": \"b\", \"input\": \"x\", \"expect\": {\"max-llm-calls\": \"two\"}}\n",
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("suites/data/cases.jsonl:3:") && run.stderr.contains("max-llm-calls"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn list_prints_the_plan_and_shards_partition_it() {
+    let p = TestProject::new("list");
+    let mut suite = format!("trials = 3\n{}", p.misbehave("nospans"));
+    for i in 0..20 {
+        suite.push_str(&format!("\n[[case]]\nid = \"c{i:02}\"\ninput = \"x\"\n"));
+    }
+    p.file("suites/many.toml", &suite);
+    let list = |args: &[&str]| -> Vec<String> {
+        let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+            .arg("list")
+            .args(args)
+            .current_dir(&p.dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let all = list(&[]);
+    assert_eq!(all.len(), 21);
+    assert_eq!(all[0], "many::c00 (default) ×3");
+    assert_eq!(all[20], "20 cases × 1 models: 60 trials");
+    let mut union: Vec<String> = Vec::new();
+    for i in 1..=3 {
+        let shard = list(&["--shard", &format!("{i}/3")]);
+        union.extend(shard[..shard.len() - 1].iter().cloned());
+    }
+    union.sort();
+    assert_eq!(union, all[..20].to_vec());
+    assert_eq!(list(&["--filter", "many::c1*", "-k", "2"]).len(), 11);
+    assert_eq!(list(&["--filter", "c07"])[0], "many::c07 (default) ×3");
+}
+
+#[test]
+fn fail_fast_stops_starting_trials_and_json_events_go_to_stdout() {
+    let p = TestProject::new("failfast");
+    let mut suite = p.misbehave("crash");
+    for i in 0..5 {
+        suite.push_str(&format!("\n[[case]]\nid = \"c{i}\"\ninput = \"x\"\n"));
+    }
+    p.file("suites/ff.toml", &suite);
+    let run = p.run(&["--fail-fast", "-j", "1", "--message-format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.report()["trials"].as_array().unwrap().len(), 1);
+    assert_eq!(run.report()["not_run"], 4);
+    assert_eq!(run.report()["stopped"], "fail_fast");
+    let events: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "trial_started",
+            "trial_finished",
+            "case_finished",
+            "run_finished"
+        ]
+    );
+    assert!(
+        run.stderr.contains("(stopped by --fail-fast)"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Replaces what changes between runs (durations, ids, temp paths) with fixed tokens.
+fn redact(text: &str, project: &TestProject) -> String {
+    let text = text.replace(&project.dir.display().to_string(), "[project]");
+    let rules = [
+        (r"\[\s*\d+\.\d{3}s\]", "[ duration ]"),
+        (r"\b\d+(\.\d+)?(ns|µs|ms|s)\b", "[t]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[run-id]",
+        ),
+        (r"\b[0-9a-f]{32}\b", "[trace-id]"),
+    ];
+    rules.iter().fold(text, |t, (re, with)| {
+        regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&t, *with)
+            .into_owned()
+    })
+}
+
+#[test]
+fn run_output_is_cargo_style() {
+    let p = TestProject::new("snapshot");
+    p.file(
+        "suites/a_pass.toml",
+        &format!(
+            "trials = 2\n{}\n[[case]]\nid = \"answers\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"answer\"]\n",
+            p.misbehave("nospans")
+        ),
+    );
+    p.file(
+        "suites/b_tools.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"wrong tool\"\ninput = \"x\"\n[case.expect]\ntools = [{{ name = \"search\" }}]\nmax-tool-calls = 1\n",
+            p.misbehave("spans")
+        ),
+    );
+    p.file(
+        "suites/c_crash.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"boom\"\ninput = \"x\"\n",
+            p.misbehave("crash")
+        ),
+    );
+    let run = p.run(&["-j", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!(redact(&run.stderr, &p));
 }

@@ -86,7 +86,9 @@ impl CommandDriver {
                 };
             }
         };
-        let group = child.id().and_then(|id| rustix::process::Pid::from_raw(id as i32));
+        let group = child
+            .id()
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32));
 
         // Input goes in from its own task: an agent that never reads stdin must not block us.
         let stdin_task = child.stdin.take().map(|mut stdin| {
@@ -123,7 +125,9 @@ impl CommandDriver {
             && rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_ok()
             && matches!(exit, AgentExit::Code { .. } | AgentExit::Signal { .. })
         {
-            warnings.push("the agent left processes running after it exited; they were killed".to_owned());
+            warnings.push(
+                "the agent left processes running after it exited; they were killed".to_owned(),
+            );
         }
         if let Some(task) = stdin_task {
             task.abort();
@@ -133,7 +137,10 @@ impl CommandDriver {
             None => (Vec::new(), false),
         };
         let stderr_tail = match stderr_task {
-            Some(task) => join_within(task, DRAIN).await.map(|(b, _)| b).unwrap_or_default(),
+            Some(task) => join_within(task, DRAIN)
+                .await
+                .map(|(b, _)| b)
+                .unwrap_or_default(),
             None => Vec::new(),
         };
 
