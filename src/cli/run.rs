@@ -123,6 +123,23 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
             .unwrap_or_default(),
         None => Profile::default(),
     };
+    // `--model` names, like a suite's `models`, must be defined where the suites can see them.
+    for name in &select.models {
+        if project.config.models.contains_key(name) {
+            continue;
+        }
+        if let Some(suite) = project
+            .suites
+            .iter()
+            .find(|s| !s.model_defs.contains_key(name))
+        {
+            return Err(CliError::Usage(format!(
+                "--model `{name}` is not defined in traceval.toml or in suite `{}` ({})",
+                suite.name,
+                suite.path.display()
+            )));
+        }
+    }
     let filter = Filter::new(&select.filter).map_err(|e| CliError::Usage(e.to_string()))?;
     let shard = select
         .shard

@@ -88,3 +88,61 @@ fn failure_details(t: &TrialResult) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{AgentExit, CheckResult, TrialMetrics};
+    use crate::report::{ReportBuilder, RunMeta};
+
+    #[test]
+    fn one_testsuite_per_suite_and_model_and_the_first_failed_check_as_message() {
+        let mut b = ReportBuilder::new(RunMeta::default());
+        for (case, passed) in [("ok", true), ("bad <&>", false)] {
+            b.on_event(&crate::event::RunEvent::TrialFinished(Box::new(
+                TrialResult {
+                    suite: "weather".into(),
+                    case: case.into(),
+                    model: "sunny".into(),
+                    trial: 0,
+                    trace_id: "t".into(),
+                    agent_trace_ids: vec![],
+                    passed,
+                    error: None,
+                    duration_ms: 1500.0,
+                    exit: AgentExit::Code { code: 0 },
+                    output: String::new(),
+                    stderr_tail: String::new(),
+                    checks: vec![CheckResult {
+                        name: "output-contains".into(),
+                        passed,
+                        message: "answer lacks \"Paris\"".into(),
+                        score: None,
+                    }],
+                    metrics: TrialMetrics::default(),
+                    warnings: vec![],
+                    span_tree: (!passed).then(|| "eval.trial  [other]  1.5s\n".to_owned()),
+                },
+            )));
+        }
+        let xml = to_junit(&b.finish());
+        assert!(
+            xml.contains(
+                r#"<testsuite name="weather (sunny)" tests="2" skipped="0" errors="0" failures="1""#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<testcase name="bad &lt;&amp;&gt;" classname="weather.sunny""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"message="trial 0: output-contains: answer lacks &quot;Paris&quot;""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<system-out>eval.trial  [other]  1.5s"),
+            "{xml}"
+        );
+    }
+}

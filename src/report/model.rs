@@ -378,3 +378,92 @@ fn to_ms(p: Percentiles) -> LatencyMs {
         p99: ms(p.p99),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{AgentExit, TrialMetrics};
+
+    fn trial(case: &str, model: &str, n: u32, passed: bool, ms: f64) -> TrialResult {
+        TrialResult {
+            suite: "s".into(),
+            case: case.into(),
+            model: model.into(),
+            trial: n,
+            trace_id: "t".into(),
+            agent_trace_ids: vec![],
+            passed,
+            error: None,
+            duration_ms: ms,
+            exit: AgentExit::Code { code: 0 },
+            output: String::new(),
+            stderr_tail: String::new(),
+            checks: vec![],
+            metrics: TrialMetrics::default(),
+            warnings: vec![],
+            span_tree: None,
+        }
+    }
+
+    #[test]
+    fn case_and_model_aggregates_match_hand_computed_values() {
+        // Case a: 2 of 4 passed; case b: 4 of 4.
+        let mut trials: Vec<TrialResult> = (0..4)
+            .map(|i| trial("a", "m", i, i < 2, 100.0 * f64::from(i + 1)))
+            .chain((0..4).map(|i| trial("b", "m", i, true, 50.0)))
+            .collect();
+        trials[0].metrics.tool_f1 = Some(0.5);
+        trials[0].metrics.tool_matched = Some(1);
+        trials[0].metrics.tool_expected = Some(2);
+        trials[0].metrics.tool_calls = vec![
+            crate::event::ToolCallRecord {
+                name: "x".into(),
+                args: None,
+            };
+            2
+        ];
+        trials[1].metrics.tool_f1 = Some(1.0);
+        trials[1].metrics.tool_matched = Some(1);
+        trials[1].metrics.tool_expected = Some(1);
+        trials[1].metrics.tool_calls = trials[0].metrics.tool_calls[..1].to_vec();
+        trials[2].metrics.unpriced = true;
+
+        let cases = case_aggregates(&trials);
+        assert_eq!(cases.len(), 2);
+        // pass@2 for n=4, c=2: 1 - C(2,2)/C(4,2) = 1 - 1/6.
+        assert!((cases[0].pass_at_k["2"] - 5.0 / 6.0).abs() < 1e-12);
+        // pass^2: C(2,2)/C(4,2) = 1/6.
+        assert!((cases[0].pass_hat_k["2"] - 1.0 / 6.0).abs() < 1e-12);
+        assert!(cases[0].flaky && !cases[1].flaky);
+        assert_eq!(cases[1].pass_at_k["4"], 1.0);
+
+        let m = &model_aggregates(&trials)[0];
+        assert_eq!((m.trials, m.passed, m.failed, m.errored), (8, 6, 2, 0));
+        assert_eq!(m.pass_rate, 0.75);
+        // mean over cases of pass@1: (0.5 + 1) / 2.
+        assert_eq!(m.pass_at_k["1"], 0.75);
+        assert!((m.pass_at_k["2"] - (5.0 / 6.0 + 1.0) / 2.0).abs() < 1e-12);
+        // macro: mean(0.5, 1.0); micro: 2·2 / (3 expected + 3 actual).
+        assert_eq!(m.tool_f1_macro, Some(0.75));
+        assert!((m.tool_f1_micro.unwrap() - 4.0 / 6.0).abs() < 1e-12);
+        // one unpriced trial: no total posing as complete.
+        assert_eq!((m.cost_usd, m.unpriced_trials), (None, 1));
+        // nearest rank over 100, 200, 300, 400, 50×4: sorted 50,50,50,50,100,200,300,400.
+        let lat = m.latency_ms.unwrap();
+        assert_eq!((lat.p50, lat.p90, lat.p99), (50.0, 400.0, 400.0));
+        let [lo, hi] = m.pass_rate_ci95.unwrap();
+        assert!(lo < 0.75 && hi > 0.75 && lo > 0.0 && hi < 1.0);
+    }
+
+    #[test]
+    fn an_unfinished_run_reports_itself_interrupted() {
+        let mut b = ReportBuilder::new(RunMeta::default());
+        b.on_event(&RunEvent::TrialFinished(Box::new(trial(
+            "a", "m", 0, true, 1.0,
+        ))));
+        let r = b.finish();
+        assert!(r.interrupted);
+        assert_eq!(r.trials.len(), 1);
+        assert_eq!(r.format_version, FORMAT_VERSION);
+    }
+}

@@ -109,3 +109,100 @@ impl Plan {
         &self.suites[group.suite].cases[group.case]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::model::{CommandAgent, Expect, Origin, ProjectConfig};
+    use crate::suite::{Agent, Case};
+    use std::collections::BTreeMap;
+
+    fn suite(name: &str, cases: &[&str], models: &[&str], trials: Option<u32>) -> Suite {
+        Suite {
+            name: name.into(),
+            path: format!("{name}.toml").into(),
+            dir: ".".into(),
+            description: None,
+            tags: vec![],
+            trials,
+            timeout: None,
+            models: models.iter().map(|m| m.to_string()).collect(),
+            agent: Agent::Command(CommandAgent {
+                program: "true".into(),
+                args: vec![],
+                env: BTreeMap::new(),
+                cwd: ".".into(),
+            }),
+            model_defs: BTreeMap::new(),
+            pricing: BTreeMap::new(),
+            cases: cases
+                .iter()
+                .map(|id| Case {
+                    id: id.to_string(),
+                    input: serde_json::Value::Null,
+                    tags: vec![],
+                    timeout: None,
+                    expect: Expect::default(),
+                    origin: Origin {
+                        path: "x".into(),
+                        line: 1,
+                    },
+                })
+                .collect(),
+            content_hash: String::new(),
+        }
+    }
+
+    fn project(suites: Vec<Suite>) -> Project {
+        Project {
+            root: ".".into(),
+            config: ProjectConfig::default(),
+            suites,
+        }
+    }
+
+    fn lines(plan: &Plan) -> Vec<String> {
+        plan.groups
+            .iter()
+            .map(|g| {
+                format!(
+                    "{}::{} {} ×{}",
+                    plan.suite(g).name,
+                    plan.case(g).id,
+                    g.model,
+                    g.trials
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cases_times_models_with_trials_from_flag_then_suite_then_one() {
+        let p = project(vec![
+            suite("a", &["x", "y"], &["m1", "m2"], Some(3)),
+            suite("b", &["z"], &[], None),
+        ]);
+        let plan = Plan::build(&p, &PlanOptions::default(), |_, _| true);
+        assert_eq!(
+            lines(&plan),
+            ["a::x m1 ×3", "a::x m2 ×3", "a::y m1 ×3", "a::y m2 ×3", "b::z default ×1"]
+        );
+        assert_eq!((plan.trial_count(), plan.case_count()), (13, 3));
+        assert_eq!(plan.model_names(), ["default", "m1", "m2"]);
+
+        let options = PlanOptions {
+            trials: Some(2),
+            models: vec!["m9".into()],
+        };
+        let plan = Plan::build(&p, &options, |_, case| case.id != "y");
+        assert_eq!(lines(&plan), ["a::x m9 ×2", "b::z m9 ×2"]);
+    }
+
+    #[test]
+    fn suites_without_a_selected_case_are_left_out() {
+        let p = project(vec![suite("a", &["x"], &[], None), suite("b", &["z"], &[], None)]);
+        let plan = Plan::build(&p, &PlanOptions::default(), |s, _| s.name == "b");
+        assert_eq!(plan.suites.len(), 1);
+        assert_eq!(lines(&plan), ["b::z default ×1"]);
+    }
+}
