@@ -185,7 +185,13 @@ mod tests {
         let plan = Plan::build(&p, &PlanOptions::default(), |_, _| true);
         assert_eq!(
             lines(&plan),
-            ["a::x m1 ×3", "a::x m2 ×3", "a::y m1 ×3", "a::y m2 ×3", "b::z default ×1"]
+            [
+                "a::x m1 ×3",
+                "a::x m2 ×3",
+                "a::y m1 ×3",
+                "a::y m2 ×3",
+                "b::z default ×1"
+            ]
         );
         assert_eq!((plan.trial_count(), plan.case_count()), (13, 3));
         assert_eq!(plan.model_names(), ["default", "m1", "m2"]);
@@ -200,7 +206,10 @@ mod tests {
 
     #[test]
     fn suites_without_a_selected_case_are_left_out() {
-        let p = project(vec![suite("a", &["x"], &[], None), suite("b", &["z"], &[], None)]);
+        let p = project(vec![
+            suite("a", &["x"], &[], None),
+            suite("b", &["z"], &[], None),
+        ]);
         let plan = Plan::build(&p, &PlanOptions::default(), |s, _| s.name == "b");
         assert_eq!(plan.suites.len(), 1);
         assert_eq!(lines(&plan), ["b::z default ×1"]);

@@ -8,6 +8,11 @@ Usage: python3 misbehave.py MODE
   spans    sends spans naming its case (tool get_case with args {"case": ...}), sleeping between
            them so concurrent trials overlap; answers with the case id
   sleep    sleeps SECONDS (from $SLEEP, default 30), then answers
+  outfile  prints a banner on stdout and writes the answer to $TRACEVAL_OUTPUT
+  resource-only  exports to the receiver's base /v1/traces with no trial path or header, so
+           only the eval.* resource attributes can attribute the span
+  traceparent    exports with no trial path, header or eval.* attributes, as a child of
+           $TRACEPARENT, so only the trace id can attribute the span
 A marker from $TEST_MARKER is put in the argv of every process started, so a test can look for
 leftovers in /proc.
 """
@@ -56,5 +61,33 @@ elif mode == "spans":
 elif mode == "sleep":
     time.sleep(float(os.environ.get("SLEEP", "30")))
     print("slept")
+elif mode == "outfile":
+    print("Welcome to AgentKit 3.1 (banner)")
+    with open(os.environ["TRACEVAL_OUTPUT"], "w") as f:
+        f.write("the real answer")
+elif mode in ("resource-only", "traceparent"):
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    base = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"].split("/trial/")[0]
+    for k in ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
+        os.environ.pop(k, None)
+    if mode == "traceparent":
+        os.environ.pop("OTEL_RESOURCE_ATTRIBUTES", None)
+        parent = TraceContextTextMapPropagator().extract({"traceparent": os.environ["TRACEPARENT"]})
+    else:
+        parent = None
+    provider = TracerProvider(resource=Resource.create())
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=base + "/v1/traces")))
+    tracer = provider.get_tracer("misbehave")
+    with tracer.start_as_current_span("execute_tool get_case", context=parent, attributes={
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_case",
+            "gen_ai.tool.call.arguments": json.dumps({"case": case["case"]})}):
+        pass
+    provider.shutdown()
+    print(case["case"])
 else:
     sys.exit(f"unknown mode {mode}")

@@ -602,3 +602,43 @@ fn run_output_is_cargo_style() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!(redact(&run.stderr, &p));
 }
+
+#[test]
+fn the_answer_file_wins_over_a_banner_on_stdout() {
+    let p = TestProject::new("outfile");
+    p.file(
+        "suites/out.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"a\"\ninput = \"x\"\n[case.expect]\noutput-equals = \"the real answer\"\n",
+            p.misbehave("outfile")
+        ),
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.trial("a", 0)["output"], "the real answer");
+}
+
+/// Agents whose SDK ignores the trial endpoint and header are still attributed: by the `eval.*`
+/// resource attributes (percent-decoded by the SDK), or by the trace id of `TRACEPARENT`.
+#[test]
+fn spans_are_attributed_by_resource_attributes_or_by_traceparent() {
+    for (mode, same_trace) in [("resource-only", false), ("traceparent", true)] {
+        let p = TestProject::new(mode);
+        let mut suite = format!("trials = 2\n{}", p.misbehave(mode));
+        for id in ["plain", "a b, c=d %"] {
+            suite.push_str(&format!(
+                "\n[[case]]\nid = \"{id}\"\ninput = \"x\"\n[case.expect]\ntools = [{{ name = \"get_case\", args = {{ case = \"{id}\" }} }}]\n"
+            ));
+        }
+        p.file("suites/attr.toml", &suite);
+        let run = p.run(&["-j", "4"]);
+        assert_eq!(run.code, 0, "{mode}: {}", run.stderr);
+        for t in run.report()["trials"].as_array().unwrap() {
+            assert_eq!(t["metrics"]["span_count"], 2, "{mode}: {t:#}");
+            assert_eq!(t["metrics"]["tool_f1"], 1.0, "{mode}: {t:#}");
+            let agent_traces = t["agent_trace_ids"].as_array().unwrap().len();
+            assert_eq!(agent_traces, usize::from(!same_trace), "{mode}: {t:#}");
+        }
+        assert_eq!(run.report()["unattributed_spans"], 0, "{mode}");
+    }
+}
