@@ -46,6 +46,7 @@ pub mod cli;
 pub mod event;
 pub mod grade;
 pub mod metrics;
+pub mod model;
 pub mod report;
 pub mod runner;
 pub mod suite;

@@ -1,0 +1,5 @@
+//! LLMs for the builtin agent and for agents under test: the chat types every provider speaks,
+//! the scripted model (a deterministic fake LLM driven by a TOML script), and its
+//! OpenAI-compatible HTTP face (`traceval serve-model`).
+
+pub mod chat;
