@@ -205,6 +205,9 @@ pub struct TrialResult {
     /// The rendered span tree with offending spans marked; failing trials only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_tree: Option<String>,
+    /// With `--save-traces`: the trial's OTLP JSON file, relative to the traces directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_file: Option<String>,
 }
 
 impl TrialResult {

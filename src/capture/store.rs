@@ -7,7 +7,7 @@
 //! index is by trace, so linking later attributes them too.
 //!
 //! The store never empties itself (not on shutdown, not on drop of a producer); only
-//! [`SpanStore::clear`] does.
+//! [`SpanStore::clear`] and [`SpanStore::take_trial`] (a finished trial's spans) take spans out.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -102,10 +102,31 @@ struct State {
     traces: HashMap<TraceId, Vec<Arc<Span>>>,
     trial_of_trace: HashMap<TraceId, TrialKey>,
     traces_of_trial: HashMap<TrialKey, Vec<TraceId>>,
+    /// Spans that name a trial other than the one owning their trace id. Trace ids repeat
+    /// across processes when an agent seeds its random generator (the Python SDK draws ids
+    /// from `random`), so the trial a span's transport or resource names wins over the trace.
+    claimed: HashMap<(TrialKey, TraceId), Vec<Arc<Span>>>,
     span_count: usize,
 }
 
 impl State {
+    /// The spans of a trial: its own traces, and the spans it claimed in traces owned by
+    /// another trial.
+    fn trial_spans<'a>(&'a self, trial: &'a TrialKey) -> impl Iterator<Item = &'a Arc<Span>> + 'a {
+        self.traces_of_trial
+            .get(trial)
+            .into_iter()
+            .flatten()
+            .flat_map(move |t| {
+                let spans = if self.trial_of_trace.get(t) == Some(trial) {
+                    self.traces.get(t)
+                } else {
+                    self.claimed.get(&(trial.clone(), *t))
+                };
+                spans.into_iter().flatten()
+            })
+    }
+
     fn link(&mut self, trace: TraceId, trial: &TrialKey) {
         if self.trial_of_trace.contains_key(&trace) {
             return;
@@ -192,10 +213,25 @@ impl SpanStore {
             .collect();
         let mut state = self.state();
         for (key, span) in prepared {
-            if let Some(k) = key {
-                state.link(span.trace_id, &k);
-            }
             state.span_count += 1;
+            if let Some(k) = key {
+                match state.trial_of_trace.get(&span.trace_id) {
+                    Some(owner) if *owner != k => {
+                        let slot = state.claimed.entry((k.clone(), span.trace_id)).or_default();
+                        let first = slot.is_empty();
+                        slot.push(span.clone());
+                        if first {
+                            state
+                                .traces_of_trial
+                                .entry(k)
+                                .or_default()
+                                .push(span.trace_id);
+                        }
+                        continue;
+                    }
+                    _ => state.link(span.trace_id, &k),
+                }
+            }
             state.traces.entry(span.trace_id).or_default().push(span);
         }
         drop(state);
@@ -216,16 +252,28 @@ impl SpanStore {
 
     /// The spans of every trace linked to a trial.
     pub fn trial(&self, trial: &TrialKey) -> Vec<Arc<Span>> {
-        let state = self.state();
-        let Some(traces) = state.traces_of_trial.get(trial) else {
+        self.state().trial_spans(trial).cloned().collect()
+    }
+
+    /// Takes a trial's spans out of the store (a finished trial's, so a long run does not hold
+    /// every span until it ends). Its traces stay linked to it: a span arriving later is still
+    /// attributed to it, never to another trial or to nobody.
+    pub fn take_trial(&self, trial: &TrialKey) -> Vec<Arc<Span>> {
+        let mut state = self.state();
+        let Some(traces) = state.traces_of_trial.get(trial).cloned() else {
             return Vec::new();
         };
-        traces
-            .iter()
-            .filter_map(|t| state.traces.get(t))
-            .flatten()
-            .cloned()
-            .collect()
+        let mut out = Vec::new();
+        for t in traces {
+            let taken = if state.trial_of_trace.get(&t) == Some(trial) {
+                state.traces.remove(&t)
+            } else {
+                state.claimed.remove(&(trial.clone(), t))
+            };
+            out.extend(taken.into_iter().flatten());
+        }
+        state.span_count -= out.len();
+        out
     }
 
     /// The trace ids linked to a trial, in link order.
@@ -332,14 +380,7 @@ impl StoreView<'_> {
 
     /// Spans held for a trial.
     pub fn trial_len(&self, trial: &TrialKey) -> usize {
-        self.state
-            .traces_of_trial
-            .get(trial)
-            .into_iter()
-            .flatten()
-            .filter_map(|t| self.state.traces.get(t))
-            .map(Vec::len)
-            .sum()
+        self.state.trial_spans(trial).count()
     }
 }
 
@@ -410,6 +451,29 @@ mod tests {
         let key = TrialKey::new("from-path");
         store.insert([span(1, 1, &eval_resource("x"))], Some(&key));
         assert_eq!(store.trial(&key).len(), 1);
+    }
+
+    #[test]
+    fn a_trace_id_reused_by_another_trial_stays_with_the_trial_that_sent_it() {
+        let store = SpanStore::new();
+        let (a, b) = (TrialKey::new("a"), TrialKey::new("b"));
+        let r = Arc::default();
+        store.insert([span(1, 1, &r), span(1, 2, &r)], Some(&a));
+        store.insert([span(1, 3, &r)], Some(&b));
+        store.insert([span(1, 4, &r)], None);
+        let ids =
+            |k: &TrialKey| -> Vec<u8> { store.trial(k).iter().map(|s| s.span_id.0[0]).collect() };
+        assert_eq!(ids(&a), [1, 2, 4]);
+        assert_eq!(ids(&b), [3]);
+        assert_eq!(store.len(), 4);
+        assert_eq!(store.take_trial(&b).len(), 1);
+        assert_eq!(ids(&a), [1, 2, 4]);
+        assert_eq!(store.take_trial(&a).len(), 3);
+        assert_eq!(store.len(), 0);
+        // Still linked: a late span goes to its trial, not to the unattributed.
+        store.insert([span(1, 5, &r)], None);
+        assert_eq!(ids(&a), [5]);
+        assert!(store.unattributed_traces().is_empty());
     }
 
     #[test]

@@ -123,8 +123,12 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
             .unwrap_or_default(),
         None => Profile::default(),
     };
-    // `--model` names, like a suite's `models`, must be defined where the suites can see them.
-    for name in &select.models {
+    // `--model` names, like a suite's `models`, must be defined where the suites can see them,
+    // and named once (two identical groups would share trial keys).
+    for (i, name) in select.models.iter().enumerate() {
+        if select.models[..i].contains(name) {
+            return Err(CliError::Usage(format!("--model `{name}` is given twice")));
+        }
         if project.config.models.contains_key(name) {
             continue;
         }
@@ -161,7 +165,33 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
                 .as_ref()
                 .is_none_or(|s| s.contains(&suite.name, &case.id))
     });
+    for suite in &plan.suites {
+        check_program(suite)?;
+    }
     Ok((project, profile, plan))
+}
+
+/// A command agent's program must exist before any trial starts: a typo is a configuration
+/// error (exit 2), not N errored trials.
+fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
+    let crate::suite::Agent::Command(agent) = &suite.agent;
+    let program = &agent.program;
+    let found = if program.components().count() > 1 || program.is_absolute() {
+        program.is_file()
+    } else {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "suite `{}` ({}): agent program `{}` not found",
+            suite.name,
+            suite.path.display(),
+            program.display()
+        )))
+    }
 }
 
 /// `traceval list`: the plan, one line per case × model, on stdout.
@@ -193,11 +223,11 @@ pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
 /// `traceval run`: returns 0 when every trial passed, 1 when one failed, 130 when interrupted.
 pub fn run(args: &RunArgs) -> Result<i32, CliError> {
     let (project, profile, plan) = plan(&args.select)?;
-    if plan.groups.is_empty() {
-        return Err(CliError::Usage(
-            "no case matches the filter and shard".to_owned(),
-        ));
+    // An empty shard is legitimate (more CI jobs than cases); an empty filter is a typo.
+    if plan.groups.is_empty() && args.select.shard.is_none() {
+        return Err(CliError::Usage("no case matches the filter".to_owned()));
     }
+    raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -229,10 +259,26 @@ async fn run_async(
             CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
         })?;
     }
+    // Report locations are checked before any trial runs, not after the whole run.
+    for path in std::iter::once(&report_path).chain(&junit_path) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
+            })?;
+        }
+    }
     let scratch = std::env::temp_dir().join(format!("traceval-{run_id}"));
-    std::fs::create_dir_all(&scratch).map_err(|e| {
-        CliError::Infrastructure(format!("cannot create `{}`", scratch.display()), e)
-    })?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // Private: agents' answers pass through it.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(&scratch)
+            .map_err(|e| {
+                CliError::Infrastructure(format!("cannot create `{}`", scratch.display()), e)
+            })?;
+    }
 
     let store = SpanStore::new();
     let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
@@ -263,7 +309,9 @@ async fn run_async(
         endpoint: receiver.endpoint(),
     };
     let meta = RunMeta {
-        command: std::env::args().collect(),
+        command: std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
         git_commit: git_commit(&root),
         suites: plan
             .suites
@@ -307,13 +355,14 @@ async fn run_async(
     let _ = std::fs::remove_dir_all(&scratch);
 
     let report = builder.finish();
+    // The results are shown even when a file cannot be written.
+    terminal.summary(&report);
+    let mut err = terminal.into_inner();
     write_json(&report_path, &report).map_err(|e| CliError::Report(Box::new(e)))?;
     if let Some(path) = &junit_path {
         write_atomic(path, junit::to_junit(&report).as_bytes())
             .map_err(|e| CliError::Report(Box::new(e)))?;
     }
-    terminal.summary(&report);
-    let mut err = terminal.into_inner();
     let _ = writeln!(err, "{:>12} {}", "Report", display_path(&report_path));
     Ok(match summary.stopped {
         Some(StopReason::Interrupted) => 130,
@@ -326,18 +375,31 @@ fn display_path(path: &Path) -> String {
     path.strip_prefix(".").unwrap_or(path).display().to_string()
 }
 
+/// Resolves on Ctrl-C, SIGTERM (CI cancelling a job) or SIGHUP (a closed terminal).
 async fn wait_for_interrupt() {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: each running trial holds a few
+/// pipes and sockets, and `-j` at CPUs × 4 can pass the usual 1024 on a big machine.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
     }
 }
 

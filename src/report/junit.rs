@@ -122,6 +122,7 @@ mod tests {
                     metrics: TrialMetrics::default(),
                     warnings: vec![],
                     span_tree: (!passed).then(|| "eval.trial  [other]  1.5s\n".to_owned()),
+                    trace_file: None,
                 },
             )));
         }

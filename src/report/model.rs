@@ -45,7 +45,7 @@ pub struct Report {
     pub suites: Vec<SuiteInfo>,
     /// Where prices came from.
     pub pricing: PricingInfo,
-    /// Every finished trial, in plan order.
+    /// Every finished trial, sorted by suite, case, model and trial.
     pub trials: Vec<TrialResult>,
     /// Per case × model.
     pub cases: Vec<CaseAggregate>,
@@ -304,9 +304,9 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
     let (mut matched, mut expected, mut actual) = (0u64, 0u64, 0u64);
     for t in trials {
         if let (Some(m), Some(e)) = (t.metrics.tool_matched, t.metrics.tool_expected) {
-            matched += m;
-            expected += e;
-            actual += t.metrics.tool_calls.len() as u64;
+            matched = matched.saturating_add(m);
+            expected = expected.saturating_add(e);
+            actual = actual.saturating_add(t.metrics.tool_calls.len() as u64);
         }
     }
     let tool_f1_micro = (!f1s.is_empty()).then(|| {
@@ -361,12 +361,17 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
                 .flat_map(|t| t.metrics.tool_durations_ns.iter().copied())
                 .collect(),
         ),
-        input_tokens: trials.iter().map(|t| t.metrics.input_tokens).sum(),
-        output_tokens: trials.iter().map(|t| t.metrics.output_tokens).sum(),
-        cache_read_tokens: trials.iter().map(|t| t.metrics.cache_read_tokens).sum(),
+        // Saturating: token counts come from spans, and a span can say anything.
+        input_tokens: saturating_sum(trials.iter().map(|t| t.metrics.input_tokens)),
+        output_tokens: saturating_sum(trials.iter().map(|t| t.metrics.output_tokens)),
+        cache_read_tokens: saturating_sum(trials.iter().map(|t| t.metrics.cache_read_tokens)),
         cost_usd,
         unpriced_trials: unpriced,
     }
+}
+
+fn saturating_sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
 }
 
 fn to_ms(p: Percentiles) -> LatencyMs {
@@ -402,6 +407,7 @@ mod tests {
             metrics: TrialMetrics::default(),
             warnings: vec![],
             span_tree: None,
+            trace_file: None,
         }
     }
 

@@ -179,9 +179,11 @@ pub async fn run(
         if running.is_empty() {
             break;
         }
+        let interrupted = summary.stopped == Some(StopReason::Interrupted);
         let joined = tokio::select! {
             joined = running.join_next() => joined,
-            () = driver::cancelled(&mut cancel), if summary.stopped.is_none() => {
+            // An interruption wins over a fail-fast stop: the run ends now, exit 130.
+            () = driver::cancelled(&mut cancel), if !interrupted => {
                 summary.stopped = Some(StopReason::Interrupted);
                 continue;
             }
@@ -306,13 +308,12 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         timeout: job.timeout,
         traceparent: format!("00-{trace_id}-{span_id}-01"),
         endpoint: format!("{}/trial/{key}", options.endpoint),
-        output_path: options.scratch.join(format!("{key}.out")),
+        output_path: options.scratch.join(format!("{}.out", file_stem(&key))),
         cancel: shared.cancel.clone(),
     };
     let start_ns = now_ns();
-    let started = Instant::now();
     let outcome = job.driver.run(context).await;
-    let latency = started.elapsed();
+    let latency = outcome.duration;
     if outcome.exit == AgentExit::Cancelled {
         return None;
     }
@@ -325,13 +326,9 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         start_ns,
         start_ns + latency.as_nanos() as u64,
     ));
-    let spans = shared.store.trial(&key);
-    let tree = SpanTree::build_trial(&root, spans.iter().cloned());
-    let root_node = tree
-        .roots()
-        .find(|n| n.span().span_id == span_id && n.span().trace_id == trace_id)
-        .expect("the trial root is in its own tree")
-        .id();
+    // Taken out, not copied: a long run must not hold every span until it ends.
+    let spans = shared.store.take_trial(&key);
+    let (tree, root_node) = SpanTree::build_trial(&root, spans.iter().cloned());
     let view = GenAiView::new(&tree);
 
     let tool_score = case.expect.tools.as_ref().map(|expected| {
@@ -370,20 +367,28 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         .filter(|t| *t != trace_id)
         .collect();
     let agent_spans = tree.len() - 1;
-    if agent_spans == 0 && !matches!(outcome.exit, AgentExit::SpawnFailed { .. }) {
-        warnings.push(
-            "the agent sent no spans: it probably exited without shutting its tracer provider \
-             down (call shutdown() or force_flush() before exit), or its SDK was configured in \
-             code and ignores OTEL_EXPORTER_OTLP_ENDPOINT"
-                .to_owned(),
-        );
+    if agent_spans == 0 {
+        let why = match outcome.exit {
+            AgentExit::Code { .. } => Some(
+                "the agent sent no spans: it probably exited without shutting its tracer \
+                 provider down (call shutdown() or force_flush() before exit), or its SDK was \
+                 configured in code and ignores OTEL_EXPORTER_OTLP_ENDPOINT",
+            ),
+            AgentExit::Signal { .. } | AgentExit::TimedOut => {
+                Some("the agent sent no spans before it was stopped")
+            }
+            AgentExit::Cancelled | AgentExit::SpawnFailed { .. } => None,
+        };
+        warnings.extend(why.map(str::to_owned));
     }
+    let mut trace_file = None;
     if let Some(dir) = &options.save_traces {
         let mut all: Vec<&Span> = spans.iter().map(|s| &**s).collect();
         all.push(&root);
-        let path = dir.join(format!("{key}.otlp.jsonl"));
-        if let Err(e) = crate::capture::file::write(&path, all) {
-            warnings.push(format!("could not save the trace: {e}"));
+        let name = format!("{}.otlp.jsonl", file_stem(&key));
+        match crate::capture::file::write(&dir.join(&name), all) {
+            Ok(()) => trace_file = Some(name),
+            Err(e) => warnings.push(format!("could not save the trace: {e}")),
         }
     }
     let span_tree = (!passed).then(|| {
@@ -414,7 +419,14 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         metrics,
         warnings,
         span_tree,
+        trace_file,
     })
+}
+
+/// A short file name for a trial: case ids can be long or non-ASCII, and a file name holds at
+/// most 255 bytes. The report maps trials to their files.
+fn file_stem(key: &TrialKey) -> String {
+    format!("{:016x}", crate::suite::fnv1a64(key.as_str().as_bytes()))
 }
 
 fn root_span(

@@ -72,22 +72,31 @@ impl SpanTree {
         Self::build_inner(spans.into_iter().collect(), None)
     }
 
-    /// Builds the tree of one trial: `root` (the trial's root span) adopts the roots of every
-    /// other trace in `spans`, i.e. the agent's own traces when its SDK did not read
-    /// `TRACEPARENT`. Roots of `root`'s own trace whose parent is missing stay orphans. `spans`
-    /// may or may not contain `root` itself.
-    pub fn build_trial(root: &Arc<Span>, spans: impl IntoIterator<Item = Arc<Span>>) -> SpanTree {
-        let mut spans: Vec<Arc<Span>> = spans.into_iter().collect();
-        if !spans
+    /// Builds the tree of one trial: `root` (the trial's root span) is always a root of the
+    /// tree and adopts the roots of every other trace in `spans`, i.e. the agent's own traces
+    /// when its SDK did not read `TRACEPARENT`. Roots of `root`'s own trace whose parent is
+    /// missing stay orphans. A span in `spans` with `root`'s ids (an agent reusing the ids of
+    /// `TRACEPARENT`) is kept as a duplicate. Returns the tree and `root`'s node.
+    pub fn build_trial(
+        root: &Arc<Span>,
+        spans: impl IntoIterator<Item = Arc<Span>>,
+    ) -> (SpanTree, NodeId) {
+        let mut spans: Vec<Arc<Span>> = spans
+            .into_iter()
+            .filter(|s| !Arc::ptr_eq(s, root))
+            .collect();
+        spans.push(Arc::clone(root));
+        let tree = Self::build_inner(spans, Some(root));
+        let id = tree
+            .roots
             .iter()
-            .any(|s| s.trace_id == root.trace_id && s.span_id == root.span_id)
-        {
-            spans.push(Arc::clone(root));
-        }
-        Self::build_inner(spans, Some((root.trace_id, root.span_id)))
+            .copied()
+            .find(|&r| Arc::ptr_eq(&tree.nodes[r.ix()].span, root))
+            .expect("build_inner keeps the adopter as a root");
+        (tree, id)
     }
 
-    fn build_inner(mut spans: Vec<Arc<Span>>, adopter: Option<(TraceId, SpanId)>) -> SpanTree {
+    fn build_inner(mut spans: Vec<Arc<Span>>, adopter: Option<&Arc<Span>>) -> SpanTree {
         spans.sort_by(|a, b| {
             (
                 a.start_time_unix_nano,
@@ -107,7 +116,16 @@ impl SpanTree {
         let n = spans.len();
         let mut index: HashMap<(TraceId, SpanId), NodeId> = HashMap::with_capacity(n);
         let mut duplicates = Vec::new();
+        // The adopter owns its ids whatever its place in the order: a span claiming them is
+        // the duplicate.
+        let adopter_ix = adopter.and_then(|a| spans.iter().position(|s| Arc::ptr_eq(s, a)));
+        if let Some(i) = adopter_ix {
+            index.insert((spans[i].trace_id, spans[i].span_id), NodeId(i as u32));
+        }
         for (i, s) in spans.iter().enumerate() {
+            if Some(i) == adopter_ix {
+                continue;
+            }
             let id = NodeId(i as u32);
             match index.entry((s.trace_id, s.span_id)) {
                 std::collections::hash_map::Entry::Vacant(v) => {
@@ -125,7 +143,12 @@ impl SpanTree {
         let mut parent: Vec<Option<NodeId>> = Vec::with_capacity(n);
         let mut root_reason: Vec<Option<RootReason>> = Vec::with_capacity(n);
         for (i, s) in spans.iter().enumerate() {
-            match s.parent_span_id {
+            let parent_id = if Some(i) == adopter_ix {
+                None
+            } else {
+                s.parent_span_id
+            };
+            match parent_id {
                 None => {
                     parent.push(None);
                     root_reason.push(Some(RootReason::Root));
@@ -147,14 +170,15 @@ impl SpanTree {
             }
         }
         break_cycles(&mut parent, &mut root_reason);
-        if let Some(&adopter_id) = adopter.and_then(|key| index.get(&key)) {
+        if let Some(a) = adopter_ix {
+            let adopter_trace = spans[a].trace_id;
             for (i, s) in spans.iter().enumerate() {
                 let foreign_root = matches!(
                     root_reason[i],
                     Some(RootReason::Root | RootReason::MissingParent)
-                ) && Some(s.trace_id) != adopter.map(|a| a.0);
+                ) && s.trace_id != adopter_trace;
                 if foreign_root {
-                    parent[i] = Some(adopter_id);
+                    parent[i] = Some(NodeId(a as u32));
                     root_reason[i] = None;
                 }
             }
@@ -426,7 +450,7 @@ mod tests {
     #[test]
     fn a_trial_root_adopts_the_roots_of_other_traces_only() {
         let root = span(1, 1, None, 0, "eval.trial");
-        let tree = SpanTree::build_trial(
+        let (tree, root_id) = SpanTree::build_trial(
             &root,
             [
                 span(2, 2, None, 5, "agent"),
@@ -449,6 +473,31 @@ mod tests {
         );
         let orphans: Vec<_> = tree.orphans().map(|n| n.span().name.clone()).collect();
         assert_eq!(orphans, ["lost-in-trial-trace"]);
+        assert_eq!(tree.node(root_id).span().name, "eval.trial");
+    }
+
+    #[test]
+    fn an_agent_span_reusing_the_trial_root_ids_cannot_displace_it() {
+        let root = span(1, 1, None, 10, "eval.trial");
+        // Same ids as the root, an earlier start and a parent of its own.
+        let (tree, root_id) = SpanTree::build_trial(
+            &root,
+            [
+                span(1, 1, Some(2), 0, "impostor"),
+                span(1, 2, None, 0, "parent"),
+            ],
+        );
+        assert_eq!(tree.len(), 3);
+        let r = tree.node(root_id);
+        assert_eq!(
+            (r.span().name.as_str(), r.root_reason()),
+            ("eval.trial", Some(RootReason::Root))
+        );
+        assert_eq!(tree.duplicates().len(), 1);
+        assert_eq!(
+            tree.node(tree.duplicates()[0].duplicate).span().name,
+            "impostor"
+        );
     }
 
     #[test]

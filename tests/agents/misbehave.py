@@ -8,6 +8,8 @@ Usage: python3 misbehave.py MODE
   spans    sends spans naming its case (tool get_case with args {"case": ...}), sleeping between
            them so concurrent trials overlap; answers with the case id
   sleep    sleeps SECONDS (from $SLEEP, default 30), then answers
+  seeded   like spans, after random.seed(1234): every trial's spans get the same trace ids
+  daemon   answers, then starts a process in a new session that keeps stdout open for 5s
   outfile  prints a banner on stdout and writes the answer to $TRACEVAL_OUTPUT
   resource-only  exports to the receiver's base /v1/traces with no trial path or header, so
            only the eval.* resource attributes can attribute the span
@@ -40,7 +42,14 @@ elif mode == "garbage":
     sys.stderr.buffer.write(b"\x1b]0;title\x07\xff\n" * 3)
 elif mode == "nospans":
     print("an answer with no trace")
-elif mode == "spans":
+elif mode == "daemon":
+    print("answer before the daemon", flush=True)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)", marker],
+                     start_new_session=True)
+elif mode in ("spans", "seeded"):
+    if mode == "seeded":
+        import random
+        random.seed(1234)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

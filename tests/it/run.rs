@@ -642,3 +642,67 @@ fn spans_are_attributed_by_resource_attributes_or_by_traceparent() {
         assert_eq!(run.report()["unattributed_spans"], 0, "{mode}");
     }
 }
+
+/// The Python SDK draws ids from `random`: an agent that seeds it repeats trace ids in every
+/// trial. Each trial must still get exactly its own spans.
+#[test]
+fn trials_whose_agents_repeat_trace_ids_keep_their_own_spans() {
+    let p = TestProject::new("seeded");
+    let mut suite = format!("trials = 2\n{}", p.misbehave("seeded"));
+    for i in 0..2 {
+        suite.push_str(&format!("\n[[case]]\nid = \"c{i}\"\ninput = \"x\"\n"));
+    }
+    p.file("suites/seeded.toml", &suite);
+    let run = p.run(&["-j", "4"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let trials = run.report()["trials"].as_array().unwrap();
+    let first_ids: Vec<&Value> = trials.iter().map(|t| &t["agent_trace_ids"][0]).collect();
+    assert!(
+        first_ids.windows(2).all(|w| w[0] == w[1]),
+        "ids repeat: {first_ids:?}"
+    );
+    for t in trials {
+        assert_eq!(t["metrics"]["span_count"], 5, "{t:#}");
+        for c in t["metrics"]["tool_calls"].as_array().unwrap() {
+            assert_eq!(c["args"]["case"], t["case"], "{t:#}");
+        }
+    }
+}
+
+#[test]
+fn an_answer_survives_a_daemon_that_keeps_stdout_open() {
+    let p = TestProject::new("daemon");
+    p.file(
+        "suites/daemon.toml",
+        &format!(
+            "{}\n[[case]]\nid = \"d\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"answer before\"]\n",
+            p.misbehave("daemon")
+        ),
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let t = run.trial("d", 0);
+    assert!(
+        t["warnings"]
+            .to_string()
+            .contains("kept its stdout or stderr open"),
+        "{t:#}"
+    );
+}
+
+#[test]
+fn a_missing_agent_program_is_a_configuration_error() {
+    let p = TestProject::new("noprog");
+    p.file(
+        "suites/x.toml",
+        "[agent]\nkind = \"command\"\ncommand = [\"./no-such-agent\"]\n[[case]]\nid = \"a\"\ninput = \"x\"\n",
+    );
+    let run = p.run(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no-such-agent` not found"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.report.is_none());
+}

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -27,6 +28,8 @@ use crate::suite::CommandAgent;
 pub const MAX_OUTPUT: usize = 1 << 20;
 /// Bytes of stderr kept, from the end.
 pub const STDERR_TAIL: usize = 8 << 10;
+/// Largest input also passed in `TRACEVAL_INPUT` (stdin always has it).
+pub const MAX_ENV_INPUT: usize = 32 << 10;
 /// Time between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 /// How long to wait for the pipes to close once the process group is gone.
@@ -80,6 +83,7 @@ impl CommandDriver {
                     exit: AgentExit::SpawnFailed {
                         message: format!("`{}`: {e}", self.agent.program.display()),
                     },
+                    duration: Duration::ZERO,
                     output: String::new(),
                     stderr_tail: String::new(),
                     warnings: Vec::new(),
@@ -98,16 +102,21 @@ impl CommandDriver {
                 let _ = stdin.shutdown().await;
             })
         });
-        let stdout_task = child
-            .stdout
-            .take()
-            .map(|out| tokio::spawn(read_head(out, MAX_OUTPUT)));
-        let stderr_task = child
-            .stderr
-            .take()
-            .map(|err| tokio::spawn(read_tail(err, STDERR_TAIL)));
+        // Readers fill shared buffers, so what was read survives a reader stopped early (a
+        // daemon the agent started in a new session can keep a pipe open forever).
+        let stdout_buf = Arc::new(Mutex::new(Captured::default()));
+        let stderr_buf = Arc::new(Mutex::new(Captured::default()));
+        let stdout_task = child.stdout.take().map(|out| {
+            let buf = Arc::clone(&stdout_buf);
+            tokio::spawn(async move { read_head(out, MAX_OUTPUT, &buf).await })
+        });
+        let stderr_task = child.stderr.take().map(|err| {
+            let buf = Arc::clone(&stderr_buf);
+            tokio::spawn(async move { read_tail(err, STDERR_TAIL, &buf).await })
+        });
 
         let mut cancel = trial.cancel.clone();
+        let started = std::time::Instant::now();
         let exit = tokio::select! {
             status = child.wait() => exit_of(status),
             () = tokio::time::sleep(trial.timeout) => {
@@ -119,6 +128,7 @@ impl CommandDriver {
                 AgentExit::Cancelled
             }
         };
+        let duration = started.elapsed();
         // Whatever the agent left behind in its group goes with it.
         let mut warnings = Vec::new();
         if let Some(pid) = group
@@ -132,27 +142,41 @@ impl CommandDriver {
         if let Some(task) = stdin_task {
             task.abort();
         }
-        let (stdout, stdout_cut) = match stdout_task {
-            Some(task) => join_within(task, DRAIN).await.unwrap_or_default(),
-            None => (Vec::new(), false),
-        };
-        let stderr_tail = match stderr_task {
-            Some(task) => join_within(task, DRAIN)
-                .await
-                .map(|(b, _)| b)
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        // Both pipes drain at once, within one deadline.
+        let (out_done, err_done) = tokio::join!(
+            join_within(stdout_task, DRAIN),
+            join_within(stderr_task, DRAIN)
+        );
+        if !(out_done && err_done) {
+            warnings.push(
+                "a process outside the agent's process group kept its stdout or stderr open; \
+                 output was read until the agent had exited for 1s"
+                    .to_owned(),
+            );
+        }
+        let stdout = std::mem::take(&mut *lock(&stdout_buf));
+        let stderr_tail = std::mem::take(&mut *lock(&stderr_buf)).bytes;
 
         let (output, output_cut) = match read_output_file(&trial.output_path).await {
             Some(answer) => answer,
-            None => (stdout, stdout_cut),
+            None => (stdout.bytes, stdout.cut),
         };
         if output_cut {
             warnings.push(format!("the answer was cut at {MAX_OUTPUT} bytes"));
         }
+        if trial
+            .input
+            .as_str()
+            .map_or_else(|| trial.input.to_string().len(), str::len)
+            > MAX_ENV_INPUT
+        {
+            warnings.push(format!(
+                "the input is larger than {MAX_ENV_INPUT} bytes: it was passed on stdin only, not in TRACEVAL_INPUT"
+            ));
+        }
         AgentOutcome {
             exit,
+            duration,
             output: String::from_utf8_lossy(&output).into_owned(),
             stderr_tail: String::from_utf8_lossy(&stderr_tail).into_owned(),
             warnings,
@@ -224,7 +248,11 @@ pub fn agent_env(
         "TRACEVAL_OUTPUT",
         trial.output_path.to_string_lossy().into_owned(),
     );
-    set("TRACEVAL_INPUT", input);
+    // One environment variable holds at most 128 KiB on Linux, and a larger one makes the
+    // spawn fail: big inputs travel on stdin only.
+    if input.len() <= MAX_ENV_INPUT {
+        set("TRACEVAL_INPUT", input);
+    }
     set("TRACEVAL_SUITE", id.suite.clone());
     set("TRACEVAL_CASE", id.case.clone());
     set("TRACEVAL_TRIAL", id.trial.to_string());
@@ -301,64 +329,75 @@ async fn stop(child: &mut Child, group: Option<rustix::process::Pid>) {
     }
 }
 
-async fn join_within<T>(task: tokio::task::JoinHandle<T>, limit: Duration) -> Option<T> {
+/// Waits for a reader; stops it after `limit`. True when it finished on its own.
+async fn join_within(task: Option<tokio::task::JoinHandle<()>>, limit: Duration) -> bool {
+    let Some(task) = task else { return true };
     let abort = task.abort_handle();
     match timeout(limit, task).await {
-        Ok(Ok(v)) => Some(v),
-        // A process outside the group (setsid) still holds the pipe: stop reading.
-        _ => {
+        Ok(_) => true,
+        Err(_) => {
             abort.abort();
-            None
+            false
         }
     }
 }
 
-/// Reads everything, keeps the first `max` bytes. Returns the bytes and whether some were cut.
-async fn read_head(mut r: impl AsyncRead + Unpin, max: usize) -> (Vec<u8>, bool) {
-    let mut kept = Vec::new();
+/// Bytes read from a pipe, and whether some were dropped.
+#[derive(Debug, Default)]
+struct Captured {
+    bytes: Vec<u8>,
+    cut: bool,
+}
+
+fn lock(m: &Mutex<Captured>) -> std::sync::MutexGuard<'_, Captured> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads everything, keeps the first `max` bytes in `into`.
+async fn read_head(mut r: impl AsyncRead + Unpin, max: usize, into: &Mutex<Captured>) {
     let mut buf = vec![0u8; 16 << 10];
-    let mut cut = false;
     loop {
         match r.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                let room = max - kept.len();
+                let mut c = lock(into);
+                let room = max - c.bytes.len();
                 if n > room {
-                    cut = true;
+                    c.cut = true;
                 }
-                kept.extend_from_slice(&buf[..n.min(room)]);
+                c.bytes.extend_from_slice(&buf[..n.min(room)]);
             }
         }
     }
-    (kept, cut)
 }
 
-/// Reads everything, keeps the last `max` bytes.
-async fn read_tail(mut r: impl AsyncRead + Unpin, max: usize) -> (Vec<u8>, bool) {
-    let mut ring: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+/// Reads everything, keeps the last `max` bytes in `into`.
+async fn read_tail(mut r: impl AsyncRead + Unpin, max: usize, into: &Mutex<Captured>) {
     let mut buf = vec![0u8; 8 << 10];
-    let mut cut = false;
     loop {
         match r.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                ring.extend(&buf[..n]);
-                if ring.len() > max {
-                    cut = true;
-                    ring.drain(..ring.len() - max);
+                let mut c = lock(into);
+                c.bytes.extend_from_slice(&buf[..n]);
+                if c.bytes.len() > max {
+                    c.cut = true;
+                    let excess = c.bytes.len() - max;
+                    c.bytes.drain(..excess);
                 }
             }
         }
     }
-    (ring.into_iter().collect(), cut)
 }
 
 /// The answer from `TRACEVAL_OUTPUT`, when the agent wrote the file.
 async fn read_output_file(path: &PathBuf) -> Option<(Vec<u8>, bool)> {
     let file = tokio::fs::File::open(path).await.ok()?;
-    let out = read_head(file, MAX_OUTPUT).await;
+    let out = Mutex::new(Captured::default());
+    read_head(file, MAX_OUTPUT, &out).await;
     let _ = tokio::fs::remove_file(path).await;
-    Some(out)
+    let c = out.into_inner().unwrap_or_else(|p| p.into_inner());
+    Some((c.bytes, c.cut))
 }
 
 #[cfg(test)]
@@ -366,7 +405,6 @@ mod tests {
     use super::*;
     use crate::capture::TrialKey;
     use crate::event::TrialId;
-    use std::sync::Arc;
 
     fn trial() -> TrialContext {
         let (_tx, rx) = tokio::sync::watch::channel(false);
@@ -465,11 +503,22 @@ mod tests {
     #[tokio::test]
     async fn head_and_tail_readers_bound_what_they_keep() {
         let data: Vec<u8> = (0..100u8).collect();
-        let (head, cut) = read_head(&data[..], 10).await;
-        assert_eq!((head, cut), ((0..10).collect(), true));
-        let (tail, cut) = read_tail(&data[..], 10).await;
-        assert_eq!((tail, cut), ((90..100).collect(), true));
-        let (all, cut) = read_head(&data[..], 1000).await;
+        let read = |max, tail: bool| {
+            let data = data.clone();
+            async move {
+                let c = Mutex::new(Captured::default());
+                if tail {
+                    read_tail(&data[..], max, &c).await;
+                } else {
+                    read_head(&data[..], max, &c).await;
+                }
+                let c = c.into_inner().unwrap();
+                (c.bytes, c.cut)
+            }
+        };
+        assert_eq!(read(10, false).await, ((0..10).collect(), true));
+        assert_eq!(read(10, true).await, ((90..100).collect(), true));
+        let (all, cut) = read(1000, false).await;
         assert_eq!((all.len(), cut), (100, false));
     }
 }

@@ -54,6 +54,8 @@ pub struct TrialContext {
 pub struct AgentOutcome {
     /// How it ended.
     pub exit: AgentExit,
+    /// From start to exit (or to the kill), not counting the time spent draining its pipes.
+    pub duration: Duration,
     /// Its answer, bounded.
     pub output: String,
     /// The tail of its diagnostics, bounded.
