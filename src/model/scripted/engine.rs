@@ -23,7 +23,7 @@ pub struct CallContext<'a> {
     /// conversation's first user message, so that trials of one input cannot differ.
     pub identity: Option<&'a str>,
     /// 1 for the first try of this exact request, 2 for its first retry, and so on
-    /// (the caller counts them).
+    /// ([`super::Attempts`] counts them for callers that see only requests).
     pub attempt: u32,
 }
 

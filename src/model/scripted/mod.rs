@@ -115,12 +115,14 @@
 //! text and tool-call arguments, output the characters of the answer text or of its tool-call
 //! arguments, each divided by 4, rounded up, and at least 1; `cache-read` defaults to 0.
 //! Tool-call ids are `call_<turn>_<index>`; the response id is a hash of the seed, the identity
-//! and the turn. With `fail`, attempts 1 to `times` of a call ([`CallContext::attempt`]) end in [`ChatError::Http`] with the status and
+//! and the turn. With `fail`, attempts 1 to `times` of a call ([`CallContext::attempt`];
+//! [`Attempts`] counts them from the requests) end in [`ChatError::Http`] with the status and
 //! `retry-after`, and later attempts answer. Without `[fallback]`, a call no rule matches gets
 //! a final answer saying so, quoting the last user message.
 //!
 //! [`ChatError::Http`]: crate::model::chat::ChatError::Http
 
+mod attempts;
 mod engine;
 mod error;
 mod locate;
@@ -128,6 +130,7 @@ mod raw;
 mod script;
 mod template;
 
+pub use attempts::Attempts;
 pub use engine::{CallContext, Reply};
 pub use error::ScriptError;
 pub use script::Script;
