@@ -640,6 +640,32 @@ latency = "2s"
     }
 
     #[test]
+    fn the_documented_example_is_a_valid_script() {
+        // The annotated example of the module documentation, so that it cannot rot.
+        let docs = include_str!("mod.rs");
+        let lines: Vec<&str> = docs
+            .lines()
+            .map(|line| line.strip_prefix("//!").unwrap_or(line))
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .skip_while(|line| *line != "```toml")
+            .skip(1)
+            .take_while(|line| *line != "```")
+            .collect();
+        assert!(lines.len() > 20, "the example was not found: {lines:?}");
+        let script = Script::parse(&lines.join("\n"), Path::new("scripts/sunny.toml")).unwrap();
+        assert_eq!(script.model_name(), "sunny-1");
+        assert_eq!(script.rules.len(), 3);
+        assert!(script.fallback.is_some());
+    }
+
+    #[test]
+    fn scripts_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Script>();
+        shareable::<ScriptError>();
+    }
+
+    #[test]
     fn the_model_name_defaults_to_the_file_stem() {
         let cases = [
             ("scripts/sunny.toml", "sunny"),
