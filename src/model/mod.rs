@@ -3,3 +3,4 @@
 //! OpenAI-compatible HTTP face (`traceval serve-model`).
 
 pub mod chat;
+pub mod scripted;
