@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::capture::ReceiverError;
 use crate::capture::file::TraceFileError;
+use crate::model::scripted::ScriptError;
 use crate::report::WriteError;
 use crate::suite::SuiteLoadError;
 use crate::trace::render::clean;
@@ -30,6 +31,8 @@ enum Command {
     Run(run::RunArgs),
     /// Print the plan `run` would execute, without running anything.
     List(run::SelectArgs),
+    /// Serve a scripted model as an OpenAI-compatible API on 127.0.0.1.
+    ServeModel(run::ServeModelArgs),
 }
 
 /// Everything that stops a command, by exit code.
@@ -41,6 +44,9 @@ pub enum CliError {
     /// A suite or `traceval.toml` is invalid (exit 2).
     #[error("failed to load suites")]
     SuiteLoad(#[from] SuiteLoadError),
+    /// A scripted model's script is invalid (exit 2).
+    #[error("failed to load a model script")]
+    Script(#[from] ScriptError),
     /// The arguments do not make sense together (exit 2).
     #[error("{0}")]
     Usage(String),
@@ -62,7 +68,10 @@ impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::TraceFile(_) | CliError::SuiteLoad(_) | CliError::Usage(_) => 2,
+            CliError::TraceFile(_)
+            | CliError::SuiteLoad(_)
+            | CliError::Script(_)
+            | CliError::Usage(_) => 2,
             CliError::Output(_)
             | CliError::Receiver(_)
             | CliError::Report(_)
@@ -93,9 +102,12 @@ pub fn main() -> i32 {
                 let _ = writeln!(stderr, "  caused by: {}", clean(&c.to_string(), 500));
                 cause = c.source();
             }
-            if let CliError::SuiteLoad(load) = &e
-                && let Some(hint) = load.hint()
-            {
+            let hint = match &e {
+                CliError::SuiteLoad(load) => load.hint(),
+                CliError::Script(script) => script.hint(),
+                _ => None,
+            };
+            if let Some(hint) = hint {
                 let _ = writeln!(stderr, "  hint: {}", clean(hint, 500));
             }
             e.exit_code()
@@ -108,5 +120,6 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::List(args) => run::list(&args),
+        Command::ServeModel(args) => run::serve_model(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! `traceval run` and `traceval list`: arguments, resolved once into settings (flag > profile >
 //! suite > default), then the plan, the runner and the reporters.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,11 +12,13 @@ use clap::{Args, ValueEnum};
 use super::CliError;
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
 use crate::event::{RunEvent, StopReason};
+use crate::model::scripted::Script;
+use crate::model::server::ModelServer;
 use crate::report::model::SuiteInfo;
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{ReportBuilder, RunMeta, junit, write_atomic, write_json};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
-use crate::suite::model::Profile;
+use crate::suite::model::{ModelDef, Profile, Provider};
 use crate::suite::{Filter, Project, Shard, load_project};
 
 /// What to run: shared by `run` and `list`.
@@ -242,6 +245,9 @@ async fn run_async(
     plan: Plan,
 ) -> Result<i32, CliError> {
     let run_id: Arc<str> = uuid::Uuid::now_v7().to_string().into();
+    let seed = args
+        .seed
+        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
     let root = project.root.clone();
     let report_path = args
         .report
@@ -280,6 +286,17 @@ async fn run_async(
             })?;
     }
 
+    let scripts = load_scripts(&project, &plan)?;
+    let model_server = if scripts.is_empty() {
+        None
+    } else {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        Some(Arc::new(
+            ModelServer::start(addr, None, seed).await.map_err(|e| {
+                CliError::Infrastructure("cannot start the scripted-model server".into(), e)
+            })?,
+        ))
+    };
     let store = SpanStore::new();
     let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
         .await
@@ -300,13 +317,13 @@ async fn run_async(
         jobs,
         timeout: args.timeout.or(profile.timeout),
         fail_fast: args.fail_fast || profile.fail_fast.unwrap_or(false),
-        seed: args
-            .seed
-            .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0),
+        seed,
         scratch: scratch.clone(),
         save_traces: traces_dir,
         pricing: project.config.pricing.clone(),
         endpoint: receiver.endpoint(),
+        scripts,
+        model_server: model_server.clone(),
     };
     let meta = RunMeta {
         command: std::env::args_os()
@@ -352,6 +369,10 @@ async fn run_async(
     let summary = runner::run(&plan, &options, &store, cancel_rx, &mut emit).await;
     signals.abort();
     receiver.shutdown().await;
+    drop(options);
+    if let Some(server) = model_server.and_then(Arc::into_inner) {
+        server.shutdown().await;
+    }
     let _ = std::fs::remove_dir_all(&scratch);
 
     let report = builder.finish();
@@ -368,6 +389,74 @@ async fn run_async(
         Some(StopReason::Interrupted) => 130,
         _ if summary.failed > 0 => 1,
         _ => 0,
+    })
+}
+
+/// The script of every scripted model the plan runs, by (suite, model); each file loaded once.
+fn load_scripts(
+    project: &Project,
+    plan: &Plan,
+) -> Result<HashMap<(String, String), Arc<Script>>, CliError> {
+    let mut by_path: HashMap<PathBuf, Arc<Script>> = HashMap::new();
+    let mut scripts = HashMap::new();
+    for g in &plan.groups {
+        let suite = plan.suite(g);
+        let def = suite
+            .model_defs
+            .get(&*g.model)
+            .or_else(|| project.config.models.get(&*g.model));
+        let Some(ModelDef {
+            provider: Provider::Scripted { script },
+            ..
+        }) = def
+        else {
+            continue;
+        };
+        let loaded = match by_path.get(script) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let s = Arc::new(Script::load(script)?);
+                by_path.insert(script.clone(), Arc::clone(&s));
+                s
+            }
+        };
+        scripts.insert((suite.name.clone(), g.model.to_string()), loaded);
+    }
+    Ok(scripts)
+}
+
+/// `traceval serve-model`.
+#[derive(Debug, Args)]
+pub struct ServeModelArgs {
+    /// The script (TOML) of the scripted model.
+    script: PathBuf,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Seed for weighted variants.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// `traceval serve-model SCRIPT`: serves the scripted model as an OpenAI-compatible API on
+/// 127.0.0.1 until Ctrl-C, printing its base URL on stdout.
+pub fn serve_model(args: &ServeModelArgs) -> Result<i32, CliError> {
+    let script = Arc::new(Script::load(&args.script)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Infrastructure("cannot start the async runtime".into(), e))?;
+    runtime.block_on(async {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+        let server = ModelServer::start(addr, Some(script), args.seed)
+            .await
+            .map_err(|e| CliError::Infrastructure(format!("cannot listen on {addr}"), e))?;
+        let mut out = std::io::stdout();
+        writeln!(out, "{}", server.base_url()).map_err(CliError::Output)?;
+        out.flush().map_err(CliError::Output)?;
+        wait_for_interrupt().await;
+        server.shutdown().await;
+        Ok(0)
     })
 }
 

@@ -3,4 +3,6 @@
 //! OpenAI-compatible HTTP face (`traceval serve-model`).
 
 pub mod chat;
+pub mod openai_wire;
 pub mod scripted;
+pub mod server;

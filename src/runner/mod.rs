@@ -10,7 +10,7 @@
 pub mod driver;
 pub mod plan;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,6 +26,8 @@ use crate::event::{
 use crate::grade::tools::{ActualTool, score_tools};
 use crate::grade::{Evidence, grade};
 use crate::metrics::trial::trial_metrics;
+use crate::model::scripted::Script;
+use crate::model::server::{ModelServer, TrialModel};
 use crate::suite::model::{Agent, Price};
 use crate::suite::{Case, Suite};
 use crate::trace::render::{RenderOptions, render};
@@ -62,7 +64,15 @@ pub struct RunOptions {
     pub pricing: BTreeMap<String, Price>,
     /// The receiver's base endpoint, `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    /// Scripted models by (suite name, model name), served by `model_server`.
+    pub scripts: HashMap<(String, String), Arc<Script>>,
+    /// The server answering for scripted models, when the run has any.
+    pub model_server: Option<Arc<ModelServer>>,
 }
+
+/// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
+/// and SDKs refuse to start without one.
+pub const SCRIPTED_API_KEY: &str = "traceval-scripted";
 
 /// What the caller needs after the run besides the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +310,25 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
     );
     shared.store.link_trace(trace_id, &key);
 
+    // A scripted model answers this trial under its own path, so its identity picks variants
+    // and its retries are counted apart from other trials'.
+    let mut extra_env = Vec::new();
+    let script = options.scripts.get(&(id.suite.clone(), id.model.clone()));
+    if let (Some(script), Some(server)) = (script, &options.model_server) {
+        server.register(
+            key.as_str(),
+            TrialModel {
+                script: Arc::clone(script),
+                identity: format!("{}::{}#{}", id.suite, id.case, id.trial),
+            },
+        );
+        extra_env.push((
+            "OPENAI_BASE_URL".to_owned(),
+            server.trial_base_url(key.as_str()),
+        ));
+        extra_env.push(("OPENAI_API_KEY".to_owned(), SCRIPTED_API_KEY.to_owned()));
+    }
+
     let context = TrialContext {
         id: id.clone(),
         run_id: Arc::clone(&options.run_id),
@@ -310,10 +339,14 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         endpoint: format!("{}/trial/{key}", options.endpoint),
         output_path: options.scratch.join(format!("{}.out", file_stem(&key))),
         cancel: shared.cancel.clone(),
+        extra_env,
     };
     let start_ns = now_ns();
     let outcome = job.driver.run(context).await;
     let latency = outcome.duration;
+    if let Some(server) = &options.model_server {
+        server.unregister(key.as_str());
+    }
     if outcome.exit == AgentExit::Cancelled {
         return None;
     }

@@ -3,8 +3,8 @@
 exporter configured by nothing but the environment traceval sets (DESIGN.md section 3).
 
 Reads the case from stdin (`{"case", "input", "trial", "model"}`), runs a tool loop with one
-tool, `get_weather`, and prints the answer. Without `OPENAI_BASE_URL` it starts a local
-deterministic stub (openai_stub.py), so it runs offline with no key.
+tool, `get_weather`, and prints the answer. The model is whatever `OPENAI_BASE_URL` and
+`OPENAI_API_KEY` point at: with a scripted model, traceval's own server.
 """
 
 import json
@@ -17,9 +17,6 @@ from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import openai_stub  # noqa: E402
 
 WEATHER = {"Paris": "18 C and sunny", "Tokyo": "22 C and cloudy", "Berlin": "12 C and rainy"}
 TOOLS = [{
@@ -49,12 +46,8 @@ def main():
 
     import openai
 
-    base_url = os.environ.get("OPENAI_BASE_URL") or openai_stub.start()
-    client = openai.OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "offline"),
-                           max_retries=0)
+    client = openai.OpenAI(max_retries=0)  # reads OPENAI_BASE_URL and OPENAI_API_KEY
     model = os.environ.get("TRACEVAL_MODEL", "gpt-4o-mini")
-    if model == "default":
-        model = "gpt-4o-mini"
     messages = [{"role": "system", "content": "Answer weather questions with get_weather."},
                 {"role": "user", "content": case.get("input", "")}]
     answer = ""

@@ -3,6 +3,7 @@
 
 mod in_process;
 mod inspect;
+mod model;
 mod python;
 mod receiver;
 mod run;

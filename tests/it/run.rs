@@ -196,13 +196,13 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
             .contains("test result: ok. 4 passed; 0 failed; 0 errored")
     );
     assert!(
-        run.stderr.contains("PASS [") && run.stderr.contains("python-weather::paris (default) 2/2"),
+        run.stderr.contains("PASS [") && run.stderr.contains("python-weather::paris (sunny) 2/2"),
         "{}",
         run.stderr
     );
     let junit = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        junit.contains("<testsuite name=\"python-weather (default)\" tests=\"2\""),
+        junit.contains("<testsuite name=\"python-weather (sunny)\" tests=\"2\""),
         "{junit}"
     );
     // --save-traces: each trial's spans as OTLP JSON, readable by `inspect`.

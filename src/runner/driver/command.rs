@@ -39,17 +39,12 @@ const DRAIN: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct CommandDriver {
     agent: CommandAgent,
-    /// Extra variables set for every trial after the contract's (e.g. a scripted model's URL).
-    extra_env: BTreeMap<String, String>,
 }
 
 impl CommandDriver {
     /// A driver for this agent.
     pub fn new(agent: CommandAgent) -> CommandDriver {
-        CommandDriver {
-            agent,
-            extra_env: BTreeMap::new(),
-        }
+        CommandDriver { agent }
     }
 }
 
@@ -71,9 +66,7 @@ impl CommandDriver {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        for (k, v) in agent_env(&trial, &self.agent.env, &self.extra_env, |k| {
-            std::env::var_os(k)
-        }) {
+        for (k, v) in agent_env(&trial, &self.agent.env, |k| std::env::var_os(k)) {
             command.env(k, v);
         }
         let mut child = match command.spawn() {
@@ -189,7 +182,6 @@ impl CommandDriver {
 pub fn agent_env(
     trial: &TrialContext,
     suite_env: &BTreeMap<String, String>,
-    extra_env: &BTreeMap<String, String>,
     inherited: impl Fn(&str) -> Option<OsString>,
 ) -> Vec<(String, OsString)> {
     // The suite's `env` counts as inherited: the contract's variables merge with it too.
@@ -258,7 +250,7 @@ pub fn agent_env(
     set("TRACEVAL_TRIAL", id.trial.to_string());
     set("TRACEVAL_MODEL", id.model.clone());
     set("TRACEVAL_RUN_ID", trial.run_id.to_string());
-    for (k, v) in extra_env {
+    for (k, v) in &trial.extra_env {
         set(k, v.clone());
     }
     env
@@ -423,6 +415,7 @@ mod tests {
             endpoint: "http://127.0.0.1:9/trial/k".into(),
             output_path: "/tmp/out".into(),
             cancel: rx,
+            extra_env: vec![("OPENAI_BASE_URL".into(), "http://x/v1".into())],
         }
     }
 
@@ -441,7 +434,7 @@ mod tests {
             "OTEL_RESOURCE_ATTRIBUTES" => Some(OsString::from("team=search")),
             _ => None,
         };
-        let env = agent_env(&trial(), &BTreeMap::new(), &BTreeMap::new(), inherited);
+        let env = agent_env(&trial(), &BTreeMap::new(), inherited);
         let key = trial().key;
         assert_eq!(
             lookup(&env, "OTEL_EXPORTER_OTLP_HEADERS"),
@@ -460,6 +453,7 @@ mod tests {
             "http://127.0.0.1:9/trial/k/v1/traces"
         );
         assert_eq!(lookup(&env, "TRACEVAL_INPUT"), r#"{"q":1}"#);
+        assert_eq!(lookup(&env, "OPENAI_BASE_URL"), "http://x/v1");
     }
 
     #[test]
@@ -469,7 +463,7 @@ mod tests {
             "OTEL_EXPORTER_OTLP_TRACES_HEADERS" => Some(OsString::from("b=2")),
             _ => None,
         };
-        let env = agent_env(&trial(), &BTreeMap::new(), &BTreeMap::new(), inherited);
+        let env = agent_env(&trial(), &BTreeMap::new(), inherited);
         let key = trial().key;
         assert_eq!(
             lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
@@ -488,7 +482,7 @@ mod tests {
             ("OTEL_TRACES_EXPORTER".to_owned(), "none".to_owned()),
             ("LOG_LEVEL".to_owned(), "warn".to_owned()),
         ]);
-        let env = agent_env(&trial(), &suite_env, &BTreeMap::new(), |_| None);
+        let env = agent_env(&trial(), &suite_env, |_| None);
         assert!(lookup(&env, "OTEL_RESOURCE_ATTRIBUTES").starts_with("x=1,eval.run_id=r,"));
         assert_eq!(lookup(&env, "OTEL_TRACES_EXPORTER"), "otlp");
         assert_eq!(lookup(&env, "LOG_LEVEL"), "warn");

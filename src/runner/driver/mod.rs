@@ -47,6 +47,9 @@ pub struct TrialContext {
     pub output_path: PathBuf,
     /// Becomes `true` when the run is interrupted: stop the agent now.
     pub cancel: watch::Receiver<bool>,
+    /// Variables for this trial on top of the contract's, e.g. `OPENAI_BASE_URL` of a
+    /// scripted model.
+    pub extra_env: Vec<(String, String)>,
 }
 
 /// How the agent's run went, as seen from outside.

@@ -1,0 +1,129 @@
+//! The scripted model's HTTP face, `traceval serve-model`, driven by the official `openai`
+//! Python package (tests/agents/openai_client.py): tool calls, streaming, retries on 429.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::root;
+
+#[test]
+fn the_openai_python_sdk_works_against_serve_model_unchanged() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(["serve-model", "tests/agents/sunny.toml", "--seed", "7"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/v1"),
+        "{url}"
+    );
+
+    let out = Command::new("python3")
+        .arg(root().join("tests/agents/openai_client.py"))
+        .arg(&url)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        out.status.success(),
+        "{}\nhint: pip install -r tests/requirements.txt",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        seen["tool_call"],
+        json!({
+            "name": "get_weather",
+            "arguments": {"city": "Paris"},
+            "finish_reason": "tool_calls",
+            "usage": [120, 18],
+            "model": "sunny-1",
+        })
+    );
+    assert_eq!(seen["answer"], "It is 18 C and sunny in Paris.");
+    assert_eq!(seen["streamed_answer"], "It is 18 C and sunny in Paris.");
+    assert_eq!(seen["streamed_usage"], json!([165, 12]));
+    assert_eq!(
+        seen["streamed_tool_call"],
+        json!({"name": "get_weather", "arguments": {"city": "Paris"}})
+    );
+    assert_eq!(seen["after_retry"], "worked on the second try");
+    assert_eq!(seen["retries_taken"], 1);
+    assert_eq!(seen["models"], json!(["sunny-1"]));
+}
+
+#[test]
+fn a_bad_script_is_a_configuration_error() {
+    let dir = std::env::temp_dir().join(format!("tv-badscript-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("bad.toml");
+    std::fs::write(&script, "[[rule]]\nwhen.usr = 'x'\ntext = \"y\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .arg("serve-model")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:2:6: unknown key `rule[0].when.usr`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: did you mean `user`?"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
+    use std::sync::Arc;
+    use traceval::model::scripted::Script;
+    use traceval::model::server::ModelServer;
+    let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
+    let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
+        .await
+        .unwrap();
+    let base = server.base_url();
+    let trial = server.trial_base_url("nobody");
+    let statuses = tokio::task::spawn_blocking(move || {
+        let client = reqwest::blocking::Client::new();
+        let post = |url: String, body: &str| {
+            let r = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_owned())
+                .send()
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+            (status, body["error"]["type"].clone())
+        };
+        let ok = r#"{"model":"m","messages":[{"role":"user","content":"flaky"}]}"#;
+        vec![
+            post(format!("{base}/chat/completions"), "{not json"),
+            post(
+                format!("{base}/chat/completions"),
+                r#"{"messages":[{"role":"robot"}]}"#,
+            ),
+            post(format!("{trial}/chat/completions"), ok),
+            post(format!("{base}/chat/completions"), ok),
+            post(format!("{base}/chat/completions"), ok),
+        ]
+    })
+    .await
+    .unwrap();
+    let codes: Vec<u16> = statuses.iter().map(|(s, _)| *s).collect();
+    // Garbage, an unknown role, an unknown trial; then the scripted 429 and the retry's 200.
+    assert_eq!(codes, [400, 400, 404, 429, 200]);
+    assert_eq!(statuses[0].1, "invalid_request_error");
+    assert_eq!(statuses[3].1, "requests");
+    server.shutdown().await;
+}
