@@ -177,7 +177,9 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
 /// A command agent's program must exist before any trial starts: a typo is a configuration
 /// error (exit 2), not N errored trials.
 fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
-    let crate::suite::Agent::Command(agent) = &suite.agent;
+    let crate::suite::Agent::Command(agent) = &suite.agent else {
+        return Ok(());
+    };
     let program = &agent.program;
     let found = if program.components().count() > 1 || program.is_absolute() {
         program.is_file()
@@ -364,7 +366,7 @@ async fn run_async(
             let _ = serde_json::to_writer(&mut stdout, &event);
             let _ = stdout.write_all(b"\n");
         }
-        builder.on_event(&event);
+        builder.on_event(event);
     };
     let summary = runner::run(&plan, &options, &store, cancel_rx, &mut emit).await;
     signals.abort();

@@ -4,5 +4,6 @@
 
 pub mod chat;
 pub mod openai_wire;
+pub mod provider;
 pub mod scripted;
 pub mod server;

@@ -99,7 +99,7 @@ mod tests {
     fn one_testsuite_per_suite_and_model_and_the_first_failed_check_as_message() {
         let mut b = ReportBuilder::new(RunMeta::default());
         for (case, passed) in [("ok", true), ("bad <&>", false)] {
-            b.on_event(&crate::event::RunEvent::TrialFinished(Box::new(
+            b.on_event(crate::event::RunEvent::TrialFinished(Box::new(
                 TrialResult {
                     suite: "weather".into(),
                     case: case.into(),

@@ -186,17 +186,17 @@ impl ReportBuilder {
         }
     }
 
-    /// Takes one event in.
-    pub fn on_event(&mut self, event: &RunEvent) {
+    /// Takes one event in (by value: a long run's trials are moved, not copied).
+    pub fn on_event(&mut self, event: RunEvent) {
         match event {
             RunEvent::RunStarted(s) => {
-                self.run_id = s.run_id.clone();
-                self.started_at = s.started_at.clone();
+                self.run_id = s.run_id;
+                self.started_at = s.started_at;
                 self.seed = s.seed;
             }
-            RunEvent::TrialFinished(t) => self.trials.push((**t).clone()),
-            RunEvent::Warning(w) if w.trial.is_none() => self.warnings.push(w.clone()),
-            RunEvent::RunFinished(f) => self.finished = Some(f.clone()),
+            RunEvent::TrialFinished(t) => self.trials.push(*t),
+            RunEvent::Warning(w) if w.trial.is_none() => self.warnings.push(w),
+            RunEvent::RunFinished(f) => self.finished = Some(f),
             RunEvent::TrialStarted(_) | RunEvent::CaseFinished(_) | RunEvent::Warning(_) => {}
         }
     }

@@ -287,6 +287,7 @@ fn case_finished(plan: &Plan, g: usize, state: &GroupState) -> RunEvent {
 fn driver_for(suite: &Suite) -> Arc<dyn Driver> {
     match &suite.agent {
         Agent::Command(agent) => Arc::new(CommandDriver::new(agent.clone())),
+        Agent::Builtin(_) => unreachable!("the suite loader does not produce builtin agents yet"),
     }
 }
 

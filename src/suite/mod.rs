@@ -33,8 +33,8 @@ pub use error::SuiteLoadError;
 pub use filter::{Filter, FilterError};
 pub use load::load_suite;
 pub use model::{
-    Agent, Case, CommandAgent, Expect, ExpectedTool, ModelDef, Origin, Price, Profile, Project,
-    ProjectConfig, Provider, Suite,
+    Agent, ArgsCase, BuiltinAgent, Case, CommandAgent, Expect, ExpectedTool, ModelDef, Origin,
+    Price, Profile, Project, ProjectConfig, Provider, Suite, ToolDef, ToolResult,
 };
 pub use project::load_project;
 pub use shard::{Shard, ShardError, fnv1a64};

@@ -87,6 +87,70 @@ pub struct Suite {
 pub enum Agent {
     /// `kind = "command"`: a subprocess per trial (DESIGN.md section 3).
     Command(CommandAgent),
+    /// `kind = "builtin"`: traceval's own tool loop against the trial's model.
+    Builtin(BuiltinAgent),
+}
+
+/// `[agent] kind = "builtin"` plus the suite's `[[tool]]` tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltinAgent {
+    /// `name`: the agent's name in its `invoke_agent` span (default: the suite name).
+    pub name: String,
+    /// `system-prompt`.
+    pub system_prompt: Option<String>,
+    /// `max-turns`: model calls at most (default 10).
+    pub max_turns: u32,
+    /// `temperature`.
+    pub temperature: Option<f64>,
+    /// `[[tool]]` tables, in file order; names unique.
+    pub tools: Vec<ToolDef>,
+}
+
+/// One `[[tool]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolDef {
+    /// `name`.
+    pub name: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// `parameters`: a JSON schema (default `{"type": "object"}`).
+    pub parameters: Json,
+    /// What a call returns: exactly one of `returns`, `returns-by-args`, `command`, `error`.
+    pub result: ToolResult,
+}
+
+/// How a builtin agent's tool answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolResult {
+    /// `returns = …`: always this (a string is returned as is, other JSON as JSON text).
+    Returns(Json),
+    /// `returns-by-args = [{ args = {…}, returns = … }, …]`: the first entry whose `args` the
+    /// call's arguments contain (JSON subset) answers; an entry without `args` matches any call.
+    /// No match is a tool error.
+    ReturnsByArgs(Vec<ArgsCase>),
+    /// `command = [...]`: JSON arguments on stdin, the result from stdout; a non-zero exit or
+    /// the timeout is a tool error.
+    Command {
+        /// Program (resolved like an agent's `command`).
+        program: PathBuf,
+        /// Arguments.
+        args: Vec<String>,
+        /// Working directory (the suite directory).
+        cwd: PathBuf,
+        /// `timeout` (default 30s).
+        timeout: Duration,
+    },
+    /// `error = "message"`: the tool always fails with this message.
+    Error(String),
+}
+
+/// One entry of `returns-by-args`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArgsCase {
+    /// `args`: the subset to match; `None` matches any arguments.
+    pub args: Option<Json>,
+    /// `returns`.
+    pub returns: Json,
 }
 
 /// `[agent] kind = "command"`.
