@@ -12,13 +12,14 @@ use clap::{Args, ValueEnum};
 use super::CliError;
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
 use crate::event::{RunEvent, StopReason};
+use crate::model::provider::{ChatProvider, ScriptedProvider};
 use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
 use crate::report::model::SuiteInfo;
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{ReportBuilder, RunMeta, junit, write_atomic, write_json};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
-use crate::suite::model::{ModelDef, Profile, Provider};
+use crate::suite::model::{Profile, Provider};
 use crate::suite::{Filter, Project, Shard, load_project};
 
 /// What to run: shared by `run` and `list`.
@@ -288,7 +289,7 @@ async fn run_async(
             })?;
     }
 
-    let scripts = load_scripts(&project, &plan)?;
+    let (scripts, providers) = load_models(&project, &plan, seed)?;
     let model_server = if scripts.is_empty() {
         None
     } else {
@@ -326,6 +327,7 @@ async fn run_async(
         endpoint: receiver.endpoint(),
         scripts,
         model_server: model_server.clone(),
+        providers,
     };
     let meta = RunMeta {
         command: std::env::args_os()
@@ -394,37 +396,63 @@ async fn run_async(
     })
 }
 
-/// The script of every scripted model the plan runs, by (suite, model); each file loaded once.
-fn load_scripts(
-    project: &Project,
-    plan: &Plan,
-) -> Result<HashMap<(String, String), Arc<Script>>, CliError> {
+/// Scripted models served to command agents, by (suite, model), and the models builtin agents
+/// call, by (suite, model); each script file loaded once.
+type Models = (
+    HashMap<(String, String), Arc<Script>>,
+    HashMap<(String, String), Arc<dyn ChatProvider>>,
+);
+
+fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliError> {
     let mut by_path: HashMap<PathBuf, Arc<Script>> = HashMap::new();
     let mut scripts = HashMap::new();
+    let mut providers: HashMap<(String, String), Arc<dyn ChatProvider>> = HashMap::new();
     for g in &plan.groups {
         let suite = plan.suite(g);
+        let key = (suite.name.clone(), g.model.to_string());
+        if scripts.contains_key(&key) || providers.contains_key(&key) {
+            continue;
+        }
         let def = suite
             .model_defs
             .get(&*g.model)
             .or_else(|| project.config.models.get(&*g.model));
-        let Some(ModelDef {
-            provider: Provider::Scripted { script },
-            ..
-        }) = def
-        else {
-            continue;
-        };
-        let loaded = match by_path.get(script) {
-            Some(s) => Arc::clone(s),
-            None => {
-                let s = Arc::new(Script::load(script)?);
-                by_path.insert(script.clone(), Arc::clone(&s));
-                s
+        let builtin = matches!(suite.agent, crate::suite::Agent::Builtin(_));
+        match def.map(|d| &d.provider) {
+            Some(Provider::Scripted { script }) => {
+                let loaded = match by_path.get(script) {
+                    Some(s) => Arc::clone(s),
+                    None => {
+                        let s = Arc::new(Script::load(script)?);
+                        by_path.insert(script.clone(), Arc::clone(&s));
+                        s
+                    }
+                };
+                if builtin {
+                    providers.insert(key, Arc::new(ScriptedProvider::new(loaded, seed)));
+                } else {
+                    scripts.insert(key, loaded);
+                }
             }
-        };
-        scripts.insert((suite.name.clone(), g.model.to_string()), loaded);
+            Some(_) if builtin => {
+                return Err(CliError::Usage(format!(
+                    "suite `{}`: model `{}` needs the openai or anthropic provider, which this \
+                     version of traceval does not have yet; use a scripted model",
+                    suite.name, g.model
+                )));
+            }
+            None if builtin => {
+                return Err(CliError::Usage(format!(
+                    "suite `{}` ({}) uses the builtin agent, which needs a model: add \
+                     `models = [...]` with [model.NAME] definitions, or pass --model",
+                    suite.name,
+                    suite.path.display()
+                )));
+            }
+            _ => {}
+        }
     }
-    Ok(scripts)
+    Ok((scripts, providers))
 }
 
 /// `traceval serve-model`.

@@ -3,18 +3,65 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use super::chat::{ChatError, ChatRequest, ChatResponse};
+use super::scripted::{Attempts, CallContext, Script};
 
 /// A boxed future, so providers can be trait objects.
-pub type ChatFuture<'a> = Pin<Box<dyn Future<Output = Result<ChatResponse, ChatError>> + Send + 'a>>;
+pub type ChatFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<ChatResponse, ChatError>> + Send + 'a>>;
 
 /// One LLM API (or the scripted model).
-pub trait ChatProvider: Send + Sync {
+pub trait ChatProvider: Send + Sync + std::fmt::Debug {
     /// `gen_ai.provider.name`: `openai`, `anthropic`, `traceval.scripted`...
     fn provider_name(&self) -> &str;
 
     /// One attempt of one call. `identity` is the trial's stable identity (the scripted model
     /// picks variants and counts attempts by it; API providers ignore it).
     fn chat<'a>(&'a self, request: &'a ChatRequest, identity: &'a str) -> ChatFuture<'a>;
+}
+
+/// The scripted model in process: a [`Script`] answering directly, no HTTP. Its latency is
+/// slept asynchronously (it holds no thread) so spans show it.
+#[derive(Debug)]
+pub struct ScriptedProvider {
+    script: Arc<Script>,
+    seed: u64,
+    attempts: Attempts,
+}
+
+impl ScriptedProvider {
+    /// A provider answering from `script` with variants seeded by `seed`.
+    pub fn new(script: Arc<Script>, seed: u64) -> ScriptedProvider {
+        ScriptedProvider {
+            script,
+            seed,
+            attempts: Attempts::default(),
+        }
+    }
+}
+
+impl ChatProvider for ScriptedProvider {
+    fn provider_name(&self) -> &str {
+        "traceval.scripted"
+    }
+
+    fn chat<'a>(&'a self, request: &'a ChatRequest, identity: &'a str) -> ChatFuture<'a> {
+        Box::pin(async move {
+            let attempt = self.attempts.next(identity, request);
+            let reply = self.script.reply(
+                request,
+                &CallContext {
+                    seed: self.seed,
+                    identity: Some(identity),
+                    attempt,
+                },
+            );
+            if !reply.latency.is_zero() {
+                tokio::time::sleep(reply.latency).await;
+            }
+            reply.outcome
+        })
+    }
 }

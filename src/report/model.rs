@@ -464,7 +464,7 @@ mod tests {
     #[test]
     fn an_unfinished_run_reports_itself_interrupted() {
         let mut b = ReportBuilder::new(RunMeta::default());
-        b.on_event(&RunEvent::TrialFinished(Box::new(trial(
+        b.on_event(RunEvent::TrialFinished(Box::new(trial(
             "a", "m", 0, true, 1.0,
         ))));
         let r = b.finish();

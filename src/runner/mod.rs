@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::capture::otel::InProcess;
 use crate::capture::{SpanStore, TrialKey};
 use crate::event::{
     AgentExit, CaseFinished, RunEvent, RunFinished, RunStarted, StopReason, TrialId, TrialResult,
@@ -26,6 +27,7 @@ use crate::event::{
 use crate::grade::tools::{ActualTool, score_tools};
 use crate::grade::{Evidence, grade};
 use crate::metrics::trial::trial_metrics;
+use crate::model::provider::ChatProvider;
 use crate::model::scripted::Script;
 use crate::model::server::{ModelServer, TrialModel};
 use crate::suite::model::{Agent, Price};
@@ -34,6 +36,7 @@ use crate::trace::render::{RenderOptions, render};
 use crate::trace::{
     Attributes, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, TraceId,
 };
+use driver::builtin::BuiltinDriver;
 use driver::command::CommandDriver;
 use driver::{Driver, TrialContext};
 pub use plan::{Group, Plan, PlanOptions};
@@ -68,6 +71,8 @@ pub struct RunOptions {
     pub scripts: HashMap<(String, String), Arc<Script>>,
     /// The server answering for scripted models, when the run has any.
     pub model_server: Option<Arc<ModelServer>>,
+    /// Models the builtin agent calls, by (suite name, model name).
+    pub providers: HashMap<(String, String), Arc<dyn ChatProvider>>,
 }
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
@@ -117,7 +122,17 @@ pub async fn run(
         jobs: options.jobs,
     }));
 
-    let drivers: Vec<Arc<dyn Driver>> = plan.suites.iter().map(|s| driver_for(s)).collect();
+    // One in-process OpenTelemetry pipeline into the store, for builtin agents' spans.
+    let capture = plan
+        .suites
+        .iter()
+        .any(|s| matches!(s.agent, Agent::Builtin(_)))
+        .then(|| Arc::new(InProcess::new(store.clone())));
+    let drivers: Vec<Arc<dyn Driver>> = plan
+        .suites
+        .iter()
+        .map(|s| driver_for(s, capture.as_ref()))
+        .collect();
     let pricing: Vec<Arc<BTreeMap<String, Price>>> = plan
         .suites
         .iter()
@@ -255,6 +270,9 @@ pub async fn run(
         not_run,
         unattributed_spans,
     }));
+    if let Some(capture) = capture {
+        capture.shutdown(Duration::from_secs(1));
+    }
     summary
 }
 
@@ -284,10 +302,13 @@ fn case_finished(plan: &Plan, g: usize, state: &GroupState) -> RunEvent {
     })
 }
 
-fn driver_for(suite: &Suite) -> Arc<dyn Driver> {
+fn driver_for(suite: &Suite, capture: Option<&Arc<InProcess>>) -> Arc<dyn Driver> {
     match &suite.agent {
         Agent::Command(agent) => Arc::new(CommandDriver::new(agent.clone())),
-        Agent::Builtin(_) => unreachable!("the suite loader does not produce builtin agents yet"),
+        Agent::Builtin(agent) => Arc::new(BuiltinDriver::new(
+            agent.clone(),
+            Arc::clone(capture.expect("a capture exists when a suite is builtin")),
+        )),
     }
 }
 
@@ -341,6 +362,10 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         output_path: options.scratch.join(format!("{}.out", file_stem(&key))),
         cancel: shared.cancel.clone(),
         extra_env,
+        provider: options
+            .providers
+            .get(&(id.suite.clone(), id.model.clone()))
+            .cloned(),
     };
     let start_ns = now_ns();
     let outcome = job.driver.run(context).await;

@@ -421,6 +421,7 @@ mod tests {
             output_path: "/tmp/out".into(),
             cancel: rx,
             extra_env: vec![("OPENAI_BASE_URL".into(), "http://x/v1".into())],
+            provider: None,
         }
     }
 

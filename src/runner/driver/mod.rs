@@ -3,6 +3,7 @@
 //!
 //! Only the command driver exists so far; the builtin agent and replay plug in here.
 
+pub mod builtin;
 pub mod command;
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::capture::TrialKey;
 use crate::event::{AgentExit, TrialId};
+use crate::model::provider::ChatProvider;
 
 /// A boxed future, so drivers can be trait objects.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -27,7 +29,7 @@ pub trait Driver: Send + Sync + 'static {
 }
 
 /// What a driver knows about the trial it runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TrialContext {
     /// Suite, case, model and trial index.
     pub id: TrialId,
@@ -50,6 +52,8 @@ pub struct TrialContext {
     /// Variables for this trial on top of the contract's, e.g. `OPENAI_BASE_URL` of a
     /// scripted model.
     pub extra_env: Vec<(String, String)>,
+    /// The trial's model, when traceval calls it itself (the builtin agent).
+    pub provider: Option<Arc<dyn ChatProvider>>,
 }
 
 /// How the agent's run went, as seen from outside.

@@ -216,7 +216,9 @@ fn defaults_fill_what_a_minimal_suite_leaves_out() {
     assert_eq!(suite.name, "smoke");
     assert_eq!((suite.trials, suite.timeout), (None, None));
     assert!(suite.models.is_empty() && suite.model_defs.is_empty() && suite.pricing.is_empty());
-    let Agent::Command(agent) = &suite.agent;
+    let Agent::Command(agent) = &suite.agent else {
+        panic!("a command agent")
+    };
     // A bare program name is left for PATH lookup.
     assert_eq!(agent.program, PathBuf::from("python3"));
     assert_eq!(agent.args, ["agent.py"]);
