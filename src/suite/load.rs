@@ -81,6 +81,13 @@ pub(super) fn load_suite_in(
         check_models_defined(&doc, &models, &model_defs, shared)?;
     }
 
+    // A builtin agent can only call its own tools: an expected call of another is a typo.
+    let tool_names: Option<Vec<&str>> = match &agent {
+        Agent::Builtin(builtin) => Some(builtin.tools.iter().map(|t| t.name.as_str()).collect()),
+        Agent::Command(_) => None,
+    };
+    let tool_names = tool_names.as_deref();
+
     let mut cases = CaseList::default();
     for (i, mut raw) in raw.case.into_iter().enumerate() {
         raw.datetimes_to_strings();
@@ -89,7 +96,7 @@ pub(super) fn load_suite_in(
             path: path.to_path_buf(),
             line: doc.locate(&at).0,
         };
-        cases.push(&doc, &at, case(&doc, &at, raw, origin)?)?;
+        cases.push(&doc, &at, case(&doc, &at, raw, origin, tool_names)?)?;
     }
     let mut hash = fnv1a64(&bytes);
     if let Some(file) = raw.cases {
@@ -105,7 +112,7 @@ pub(super) fn load_suite_in(
             }
         })?;
         hash = fnv1a64_extend(hash, &data);
-        load_cases_file(&cases_path, &data, &mut cases)?;
+        load_cases_file(&cases_path, &data, &mut cases, tool_names)?;
     }
     if cases.cases.is_empty() {
         let message = "a suite needs at least one case: add a `[[case]]` table or a `cases` file";
@@ -210,7 +217,12 @@ impl CaseList {
 }
 
 /// A `cases` data file: one JSON case object per line; blank lines are skipped.
-fn load_cases_file(path: &Path, data: &[u8], cases: &mut CaseList) -> Result<()> {
+fn load_cases_file(
+    path: &Path,
+    data: &[u8],
+    cases: &mut CaseList,
+    tool_names: Option<&[&str]>,
+) -> Result<()> {
     let text = utf8(path, data)?;
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -224,12 +236,19 @@ fn load_cases_file(path: &Path, data: &[u8], cases: &mut CaseList) -> Result<()>
             line: i + 1,
         };
         let root = KeyPath::root();
-        cases.push(&doc, &root, case(&doc, &root, raw, origin)?)?;
+        cases.push(&doc, &root, case(&doc, &root, raw, origin, tool_names)?)?;
     }
     Ok(())
 }
 
-fn case(doc: &Doc<'_>, at: &KeyPath, raw: RawCase, origin: Origin) -> Result<Case> {
+/// One case; with `tool_names`, the tools of a builtin agent, which its expected calls must name.
+fn case(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    raw: RawCase,
+    origin: Origin,
+    tool_names: Option<&[&str]>,
+) -> Result<Case> {
     if raw.trace.is_some() {
         return Err(doc.unsupported_key(&at.key("trace")));
     }
@@ -241,12 +260,17 @@ fn case(doc: &Doc<'_>, at: &KeyPath, raw: RawCase, origin: Origin) -> Result<Cas
             .timeout
             .map(|text| duration(doc, &at.key("timeout"), &text))
             .transpose()?,
-        expect: expect(doc, &at.key("expect"), raw.expect)?,
+        expect: expect(doc, &at.key("expect"), raw.expect, tool_names)?,
         origin,
     })
 }
 
-fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect) -> Result<Expect> {
+fn expect(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    raw: RawExpect,
+    tool_names: Option<&[&str]>,
+) -> Result<Expect> {
     if let Some(key) = raw.unsupported().next() {
         return Err(doc.unsupported_key(&at.key(key)));
     }
@@ -271,7 +295,7 @@ fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect) -> Result<Expect> {
             tools
                 .into_iter()
                 .enumerate()
-                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool))
+                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool, tool_names))
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
@@ -302,15 +326,36 @@ fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect) -> Result<Expect> {
     })
 }
 
-fn expected_tool(doc: &Doc<'_>, at: &KeyPath, raw: super::raw::RawTool) -> Result<ExpectedTool> {
+fn expected_tool(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    raw: super::raw::RawTool,
+    tool_names: Option<&[&str]>,
+) -> Result<ExpectedTool> {
     if let Some(args) = &raw.args
         && !args.is_object()
     {
         let message = "must be a table of the arguments the call must contain";
         return Err(doc.invalid(&at.key("args"), message));
     }
+    let name = non_empty(doc, &at.key("name"), raw.name)?;
+    if let Some(known) = tool_names
+        && !known.contains(&name.as_str())
+    {
+        let message = match known {
+            [] => format!(
+                "`{name}` is not a tool of the builtin agent, which has no `[[tool]]` tables"
+            ),
+            known => format!(
+                "`{name}` is not a tool of the builtin agent: its tools are {}",
+                and_list(known)
+            ),
+        };
+        let hint = did_you_mean(&name, known.iter().copied());
+        return Err(doc.invalid_with_hint(&at.key("name"), message, hint));
+    }
     Ok(ExpectedTool {
-        name: non_empty(doc, &at.key("name"), raw.name)?,
+        name,
         args: raw.args,
     })
 }

@@ -966,6 +966,22 @@ fn bad_suites() -> Vec<Bad> {
             builtin_tool("name = \"x\"\nreturns = 1\ndescription = \" \""),
             "suite.toml:10:15: invalid `tool[0].description`: must not be empty",
         ),
+        // A builtin agent's cases can only expect calls of its tools.
+        bad(
+            format!("{BUILTIN}expect.tools = [{{ name = \"get_wether\" }}]\n[[tool]]\nname = \"get_weather\"\nreturns = 1\n[[tool]]\nname = \"search\"\nreturns = 2\n"),
+            "suite.toml:7:26: invalid `case[0].expect.tools[0].name`: `get_wether` is not a tool of the builtin agent: its tools are `get_weather` and `search`",
+        )
+        .hint("did you mean `get_weather`?"),
+        bad(
+            format!("{BUILTIN}expect.tools = [{{ name = \"search\" }}]\n"),
+            "suite.toml:7:26: invalid `case[0].expect.tools[0].name`: `search` is not a tool of the builtin agent, which has no `[[tool]]` tables",
+        ),
+        bad(
+            format!("cases = \"cases.jsonl\"\n{BUILTIN}[[tool]]\nname = \"search\"\nreturns = 1\n"),
+            "cases.jsonl:1:55: invalid `expect.tools[0].name`: `serch` is not a tool of the builtin agent: its tools are `search`",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"serch\"}]}}\n")
+        .hint("did you mean `search`?"),
         // Not TOML at all.
         bad(format!("trials = \n{BASE}"), "suite.toml:1:10: string values must be quoted, expected literal string"),
     ]
