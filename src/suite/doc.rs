@@ -240,9 +240,11 @@ impl<'a> Doc<'a> {
         };
         let actual = friendly_type(actual, false);
         let expected = friendly_type(expected, out_of_range);
-        // `[case]` for `[[case]]` is the likely slip of a first suite.
-        let hint = (found.path == KeyPath::root().key("case") && actual == "table")
-            .then(|| "write `[[case]]`, with two brackets, before each case".to_owned());
+        // `[case]` for `[[case]]` is the likely slip of a first suite; `[tool]` likewise.
+        let hint = ["case", "tool"]
+            .into_iter()
+            .find(|&key| found.path == KeyPath::root().key(key) && actual == "table")
+            .map(|key| format!("write `[[{key}]]`, with two brackets, before each {key}"));
         let message = if found.path == KeyPath::root() {
             format!("expected {expected}, found {actual}")
         } else {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use regex::Regex;
+use serde_json::{Value as Json, json};
 use toml::de::{DeTable, DeValue};
 
 use super::doc::{Doc, utf8};
@@ -14,14 +15,25 @@ use super::error::SuiteLoadError;
 use super::hint::did_you_mean;
 use super::locate::KeyPath;
 use super::model::{
-    Agent, Case, CommandAgent, Expect, ExpectedTool, ModelDef, Origin, Price, Provider, Suite,
+    Agent, ArgsCase, BuiltinAgent, Case, CommandAgent, Expect, ExpectedTool, ModelDef, Origin,
+    Price, Provider, Suite, ToolDef, ToolResult,
 };
 use super::raw::{
-    RawAgent, RawAgentKind, RawCase, RawExpect, RawModel, RawPrice, RawProvider, RawSuite,
+    RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawModel, RawPrice, RawProvider,
+    RawSuite, RawToolDef,
 };
 use super::shard::{fnv1a64, fnv1a64_extend};
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
+
+/// `agent.max-turns` when it is left out.
+const DEFAULT_MAX_TURNS: u32 = 10;
+
+/// A `[[tool]]` command's `timeout` when it is left out.
+const DEFAULT_TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The keys of a `[[tool]]` that say what a call returns; a tool has exactly one.
+const RESULT_KEYS: &str = "`returns`, `returns-by-args`, `command` or `error`";
 
 /// Loads and validates one suite file.
 ///
@@ -45,9 +57,6 @@ pub(super) fn load_suite_in(
     let raw: RawSuite = doc.deserialize(table)?;
     let root = KeyPath::root();
     let dir = suite_dir(path);
-    if raw.tool.is_some() {
-        return Err(doc.unsupported_key(&root.key("tool")));
-    }
 
     let name = match raw.name {
         Some(name) => non_empty(&doc, &root.key("name"), name)?,
@@ -65,12 +74,19 @@ pub(super) fn load_suite_in(
         .map(|text| duration(&doc, &root.key("timeout"), &text))
         .transpose()?;
     let models = model_names(&doc, &root.key("models"), raw.models)?;
-    let agent = agent(&doc, &dir, raw.agent)?;
+    let agent = agent(&doc, &dir, &name, raw.agent, raw.tool)?;
     let model_defs = model_defs(&doc, &root.key("model"), &dir, raw.model)?;
     let pricing = prices(&doc, &root.key("pricing"), raw.pricing)?;
     if let Some(shared) = shared_models {
         check_models_defined(&doc, &models, &model_defs, shared)?;
     }
+
+    // A builtin agent can only call its own tools: an expected call of another is a typo.
+    let tool_names: Option<Vec<&str>> = match &agent {
+        Agent::Builtin(builtin) => Some(builtin.tools.iter().map(|t| t.name.as_str()).collect()),
+        Agent::Command(_) => None,
+    };
+    let tool_names = tool_names.as_deref();
 
     let mut cases = CaseList::default();
     for (i, mut raw) in raw.case.into_iter().enumerate() {
@@ -80,7 +96,7 @@ pub(super) fn load_suite_in(
             path: path.to_path_buf(),
             line: doc.locate(&at).0,
         };
-        cases.push(&doc, &at, case(&doc, &at, raw, origin)?)?;
+        cases.push(&doc, &at, case(&doc, &at, raw, origin, tool_names)?)?;
     }
     let mut hash = fnv1a64(&bytes);
     if let Some(file) = raw.cases {
@@ -96,7 +112,7 @@ pub(super) fn load_suite_in(
             }
         })?;
         hash = fnv1a64_extend(hash, &data);
-        load_cases_file(&cases_path, &data, &mut cases)?;
+        load_cases_file(&cases_path, &data, &mut cases, tool_names)?;
     }
     if cases.cases.is_empty() {
         let message = "a suite needs at least one case: add a `[[case]]` table or a `cases` file";
@@ -158,15 +174,15 @@ fn suite_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Turns away agent kinds of the design that this version does not run, before their keys
-/// (`system-prompt`, `trace`, …) would be reported as unknown.
+/// Turns away the agent kind of the design that this version does not run (`replay`), before
+/// its keys would be reported as unknown.
 fn reject_unbuilt_agent_kinds(doc: &Doc<'_>, table: &DeTable<'_>) -> Result<()> {
     let kind = table
         .get("agent")
         .and_then(|agent| agent.get_ref().get("kind"))
         .map(|kind| kind.get_ref());
     if let Some(DeValue::String(kind)) = kind
-        && matches!(kind.as_ref(), "builtin" | "replay")
+        && kind.as_ref() == "replay"
     {
         let at = KeyPath::root().key("agent").key("kind");
         return Err(doc.unsupported(&at, format!("agent kind `{kind}`")));
@@ -201,7 +217,12 @@ impl CaseList {
 }
 
 /// A `cases` data file: one JSON case object per line; blank lines are skipped.
-fn load_cases_file(path: &Path, data: &[u8], cases: &mut CaseList) -> Result<()> {
+fn load_cases_file(
+    path: &Path,
+    data: &[u8],
+    cases: &mut CaseList,
+    tool_names: Option<&[&str]>,
+) -> Result<()> {
     let text = utf8(path, data)?;
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -215,12 +236,19 @@ fn load_cases_file(path: &Path, data: &[u8], cases: &mut CaseList) -> Result<()>
             line: i + 1,
         };
         let root = KeyPath::root();
-        cases.push(&doc, &root, case(&doc, &root, raw, origin)?)?;
+        cases.push(&doc, &root, case(&doc, &root, raw, origin, tool_names)?)?;
     }
     Ok(())
 }
 
-fn case(doc: &Doc<'_>, at: &KeyPath, raw: RawCase, origin: Origin) -> Result<Case> {
+/// One case; with `tool_names`, the tools of a builtin agent, which its expected calls must name.
+fn case(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    raw: RawCase,
+    origin: Origin,
+    tool_names: Option<&[&str]>,
+) -> Result<Case> {
     if raw.trace.is_some() {
         return Err(doc.unsupported_key(&at.key("trace")));
     }
@@ -232,12 +260,17 @@ fn case(doc: &Doc<'_>, at: &KeyPath, raw: RawCase, origin: Origin) -> Result<Cas
             .timeout
             .map(|text| duration(doc, &at.key("timeout"), &text))
             .transpose()?,
-        expect: expect(doc, &at.key("expect"), raw.expect)?,
+        expect: expect(doc, &at.key("expect"), raw.expect, tool_names)?,
         origin,
     })
 }
 
-fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect) -> Result<Expect> {
+fn expect(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    raw: RawExpect,
+    tool_names: Option<&[&str]>,
+) -> Result<Expect> {
     if let Some(key) = raw.unsupported().next() {
         return Err(doc.unsupported_key(&at.key(key)));
     }
@@ -262,7 +295,7 @@ fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect) -> Result<Expect> {
             tools
                 .into_iter()
                 .enumerate()
-                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool))
+                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool, tool_names))
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
@@ -293,52 +326,317 @@ fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect) -> Result<Expect> {
     })
 }
 
-fn expected_tool(doc: &Doc<'_>, at: &KeyPath, raw: super::raw::RawTool) -> Result<ExpectedTool> {
+fn expected_tool(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    raw: super::raw::RawTool,
+    tool_names: Option<&[&str]>,
+) -> Result<ExpectedTool> {
     if let Some(args) = &raw.args
         && !args.is_object()
     {
         let message = "must be a table of the arguments the call must contain";
         return Err(doc.invalid(&at.key("args"), message));
     }
+    let name = non_empty(doc, &at.key("name"), raw.name)?;
+    if let Some(known) = tool_names
+        && !known.contains(&name.as_str())
+    {
+        let message = match known {
+            [] => format!(
+                "`{name}` is not a tool of the builtin agent, which has no `[[tool]]` tables"
+            ),
+            known => format!(
+                "`{name}` is not a tool of the builtin agent: its tools are {}",
+                and_list(known)
+            ),
+        };
+        let hint = did_you_mean(&name, known.iter().copied());
+        return Err(doc.invalid_with_hint(&at.key("name"), message, hint));
+    }
     Ok(ExpectedTool {
-        name: non_empty(doc, &at.key("name"), raw.name)?,
+        name,
         args: raw.args,
     })
 }
 
-fn agent(doc: &Doc<'_>, dir: &Path, raw: RawAgent) -> Result<Agent> {
-    let at = KeyPath::root().key("agent");
+/// `[agent]`, and the suite's `[[tool]]` tables, which only a builtin agent has.
+fn agent(
+    doc: &Doc<'_>,
+    dir: &Path,
+    suite_name: &str,
+    raw: RawAgent,
+    tools: Option<Vec<RawToolDef>>,
+) -> Result<Agent> {
+    let root = KeyPath::root();
+    let at = root.key("agent");
+    if let Some(key) = raw.foreign_keys().next() {
+        let message = match raw.kind {
+            RawAgentKind::Builtin => {
+                "does not apply to agent kind `builtin`, which runs traceval's own tool loop \
+                 (`command`, `env` and `cwd` are for `kind = \"command\"`)"
+            }
+            RawAgentKind::Command => {
+                "does not apply to agent kind `command` (`name`, `system-prompt`, `max-turns` \
+                 and `temperature` are for `kind = \"builtin\"`)"
+            }
+        };
+        return Err(doc.invalid(&at.key(key), message));
+    }
     match raw.kind {
         RawAgentKind::Command => {
-            let mut command = raw.command.into_iter();
+            if tools.is_some() {
+                let message = "`tool` tables need `[agent] kind = \"builtin\"`; a command agent \
+                               brings its own tools";
+                return Err(doc.invalid(&root.key("tool"), message));
+            }
+            let Some(command) = raw.command else {
+                let why = "the program a command agent runs for each trial, e.g. [\"python3\", \"agent.py\"]";
+                return Err(doc.missing(&at.key("command"), why));
+            };
+            let mut command = command.into_iter();
             let program = command.next().filter(|program| !program.is_empty());
             let Some(program) = program else {
                 let message =
                     "must start with the program to run, e.g. [\"python3\", \"agent.py\"]";
                 return Err(doc.invalid(&at.key("command"), message));
             };
-            // As a shell would: a name with a slash is a path, any other name is looked up
-            // on PATH when the agent starts.
-            let program = if program.contains('/') {
-                dir.join(program)
-            } else {
-                PathBuf::from(program)
-            };
-            for name in raw.env.keys() {
+            let env = raw.env.unwrap_or_default();
+            for name in env.keys() {
                 if name.is_empty() || name.contains(['=', '\0']) {
                     let message = "an environment variable name must be non-empty, without `=`";
                     return Err(doc.invalid(&at.key("env").key(name), message));
                 }
             }
             Ok(Agent::Command(CommandAgent {
-                program,
+                program: program_path(dir, program),
                 args: command.collect(),
-                env: raw.env,
+                env,
                 cwd: raw
                     .cwd
                     .map_or_else(|| dir.to_path_buf(), |cwd| dir.join(cwd)),
             }))
         }
+        RawAgentKind::Builtin => {
+            let name = match raw.name {
+                Some(name) => non_empty(doc, &at.key("name"), name)?,
+                None => suite_name.to_owned(),
+            };
+            let system_prompt = raw
+                .system_prompt
+                .map(|prompt| non_empty(doc, &at.key("system-prompt"), prompt))
+                .transpose()?;
+            let max_turns = raw
+                .max_turns
+                .map(|turns| at_least_one(doc, &at.key("max-turns"), turns))
+                .transpose()?
+                .unwrap_or(DEFAULT_MAX_TURNS);
+            if let Some(temperature) = raw.temperature
+                && !(0.0..=2.0).contains(&temperature)
+            {
+                let message = format!("must be a number from 0 to 2, found {temperature}");
+                return Err(doc.invalid(&at.key("temperature"), message));
+            }
+            let tools = tool_defs(doc, &root.key("tool"), dir, tools.unwrap_or_default())?;
+            Ok(Agent::Builtin(BuiltinAgent {
+                name,
+                system_prompt,
+                max_turns,
+                temperature: raw.temperature,
+                tools,
+            }))
+        }
+    }
+}
+
+/// An agent's or a tool's program, as a shell would find it: a name with a slash is a path
+/// (relative ones against the suite directory), any other name is looked up on `PATH` when the
+/// program starts.
+fn program_path(dir: &Path, program: String) -> PathBuf {
+    if program.contains('/') {
+        dir.join(program)
+    } else {
+        PathBuf::from(program)
+    }
+}
+
+/// The `[[tool]]` tables of a builtin agent, in file order, names unique.
+fn tool_defs(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    dir: &Path,
+    raw: Vec<RawToolDef>,
+) -> Result<Vec<ToolDef>> {
+    let mut tools: Vec<ToolDef> = Vec::with_capacity(raw.len());
+    for (i, raw) in raw.into_iter().enumerate() {
+        let tool = tool_def(doc, &at.index(i), dir, raw)?;
+        if let Some(first) = tools.iter().position(|t| t.name == tool.name) {
+            let (line, _) = doc.locate(&at.index(first).key("name"));
+            let message = format!(
+                "tool `{}` is defined twice, first at line {line}; tool names must be unique",
+                tool.name
+            );
+            return Err(doc.invalid(&at.index(i).key("name"), message));
+        }
+        tools.push(tool);
+    }
+    Ok(tools)
+}
+
+fn tool_def(doc: &Doc<'_>, at: &KeyPath, dir: &Path, mut raw: RawToolDef) -> Result<ToolDef> {
+    raw.datetimes_to_strings();
+    let keys = raw.result_keys();
+    let name = tool_name(doc, &at.key("name"), raw.name)?;
+    let description = raw
+        .description
+        .map(|text| non_empty(doc, &at.key("description"), text))
+        .transpose()?;
+    let parameters = match raw.parameters {
+        None => json!({ "type": "object" }),
+        Some(schema) => parameters(doc, &at.key("parameters"), schema)?,
+    };
+    if keys.len() > 1 {
+        let message = format!(
+            "tool `{name}` has {}: give exactly one of {RESULT_KEYS}",
+            and_list(&keys)
+        );
+        // Shown at the second of them in the file: the first one may well be the intended.
+        let mut found: Vec<KeyPath> = keys.iter().map(|key| at.key(key)).collect();
+        found.sort_by_key(|key| doc.locate(key));
+        return Err(doc.invalid(&found[1], message));
+    }
+    let mut timeout = raw.timeout;
+    let result = if let Some(value) = raw.returns {
+        ToolResult::Returns(value)
+    } else if let Some(cases) = raw.returns_by_args {
+        ToolResult::ReturnsByArgs(args_cases(doc, &at.key("returns-by-args"), cases)?)
+    } else if let Some(command) = raw.command {
+        tool_command(doc, at, dir, command, timeout.take())?
+    } else if let Some(message) = raw.error {
+        ToolResult::Error(non_empty(doc, &at.key("error"), message)?)
+    } else {
+        let message = format!("tool `{name}` has no result: give one of {RESULT_KEYS}");
+        return Err(doc.invalid(at, message));
+    };
+    if timeout.is_some() {
+        let message = "applies only to a tool with `command`: it bounds the command's run";
+        return Err(doc.invalid(&at.key("timeout"), message));
+    }
+    Ok(ToolDef {
+        name,
+        description,
+        parameters,
+        result,
+    })
+}
+
+/// A tool name as LLM APIs accept it: 1 to 64 ASCII letters, digits, `_` or `-`.
+fn tool_name(doc: &Doc<'_>, at: &KeyPath, name: String) -> Result<String> {
+    if name.is_empty() {
+        return Err(doc.invalid(at, "must not be empty"));
+    }
+    let bad = name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+    let message = match bad {
+        Some(c) => format!(
+            "`{name}` contains {c:?}; LLM APIs accept only letters, digits, `_` and `-` in a tool name"
+        ),
+        None if name.len() > 64 => format!(
+            "`{name}` is {} characters long; LLM APIs accept at most 64 in a tool name",
+            name.len()
+        ),
+        None => return Ok(name),
+    };
+    Err(doc.invalid(at, message))
+}
+
+/// A tool's `parameters`: a JSON schema of an object, as LLM APIs take arguments.
+fn parameters(doc: &Doc<'_>, at: &KeyPath, schema: Json) -> Result<Json> {
+    let Some(object) = schema.as_object() else {
+        let message = "must be a table: the JSON schema of the arguments, e.g. \
+                       { type = \"object\", properties = { city = { type = \"string\" } } }";
+        return Err(doc.invalid(at, message));
+    };
+    if let Some(kind) = object.get("type")
+        && kind != "object"
+    {
+        let message = format!(
+            "must be \"object\", found {kind}: LLM APIs pass a tool's arguments as an object"
+        );
+        return Err(doc.invalid(&at.key("type"), message));
+    }
+    Ok(schema)
+}
+
+/// `returns-by-args`: at least one entry, each `args` a table, and no entry after one that
+/// matches every call (it could never answer).
+fn args_cases(doc: &Doc<'_>, at: &KeyPath, raw: Vec<RawArgsCase>) -> Result<Vec<ArgsCase>> {
+    if raw.is_empty() {
+        let message = "must have at least one entry, e.g. \
+                       [{ args = { city = \"Paris\" }, returns = \"sunny\" }]";
+        return Err(doc.invalid(at, message));
+    }
+    let mut catch_all = None;
+    let mut cases = Vec::with_capacity(raw.len());
+    for (i, case) in raw.into_iter().enumerate() {
+        if let Some(first) = catch_all {
+            let message = format!(
+                "is never used: `{}` before it matches every call, having no `args` or empty \
+                 ones; put that entry last",
+                at.index(first)
+            );
+            return Err(doc.invalid(&at.index(i), message));
+        }
+        match &case.args {
+            Some(args) if !args.is_object() => {
+                let message = "must be a table of the arguments a call must contain \
+                               (leave it out to match any call)";
+                return Err(doc.invalid(&at.index(i).key("args"), message));
+            }
+            Some(args) if args.as_object().is_some_and(|args| !args.is_empty()) => {}
+            _ => catch_all = Some(i),
+        }
+        cases.push(ArgsCase {
+            args: case.args,
+            returns: case.returns,
+        });
+    }
+    Ok(cases)
+}
+
+/// A tool's `command` and `timeout`; `at` is the tool.
+fn tool_command(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    dir: &Path,
+    command: Vec<String>,
+    timeout: Option<String>,
+) -> Result<ToolResult> {
+    let mut command = command.into_iter();
+    let Some(program) = command.next().filter(|program| !program.is_empty()) else {
+        let message = "must start with the program to run, e.g. [\"python3\", \"tools/lookup.py\"]";
+        return Err(doc.invalid(&at.key("command"), message));
+    };
+    let timeout = timeout
+        .map(|text| duration(doc, &at.key("timeout"), &text))
+        .transpose()?
+        .unwrap_or(DEFAULT_TOOL_TIMEOUT);
+    Ok(ToolResult::Command {
+        program: program_path(dir, program),
+        args: command.collect(),
+        cwd: dir.to_path_buf(),
+        timeout,
+    })
+}
+
+/// `` `a`, `b` and `c` ``.
+fn and_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 

@@ -13,10 +13,16 @@
 //! trace snapshots and data files live there and may be TOML too. A directory given on the
 //! command line is discovered the same way; a file given is loaded whatever its name.
 //!
+//! Agents are `kind = "command"` (a subprocess per trial) or `kind = "builtin"` (traceval's own
+//! tool loop, with `system-prompt`, `max-turns`, `temperature` and the suite's `[[tool]]`
+//! tables; see [`model::BuiltinAgent`] and [`model::ToolDef`]). A key of one kind under the
+//! other is an error, as is a `[[tool]]` table without a builtin agent. In a builtin suite,
+//! the calls a case expects (`expect.tools`) must name its tools.
+//!
 //! Keys of the design that this version does not implement yet (`expect.trajectory`,
-//! `expect.max-cost`, `expect.snapshot`, `[[case.expect.span]]`, `expect.judge`, `[[tool]]`, a
-//! case's `trace`, agent kinds `builtin` and `replay`) are an error, not ignored: an ignored
-//! expectation would be a false pass.
+//! `expect.max-cost`, `expect.snapshot`, `[[case.expect.span]]`, `expect.judge`, a case's
+//! `trace`, agent kind `replay`) are an error, not ignored: an ignored expectation would be a
+//! false pass.
 
 mod doc;
 mod error;

@@ -91,29 +91,33 @@ pub enum Agent {
     Builtin(BuiltinAgent),
 }
 
-/// `[agent] kind = "builtin"` plus the suite's `[[tool]]` tables.
+/// `[agent] kind = "builtin"` plus the suite's `[[tool]]` tables. The command kind's keys
+/// (`command`, `env`, `cwd`) are refused with it, as are `[[tool]]` tables without it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuiltinAgent {
-    /// `name`: the agent's name in its `invoke_agent` span (default: the suite name).
+    /// `name`: the agent's name in its `invoke_agent` span (default: the suite name); not
+    /// blank.
     pub name: String,
-    /// `system-prompt`.
+    /// `system-prompt`; not blank when given.
     pub system_prompt: Option<String>,
-    /// `max-turns`: model calls at most (default 10).
+    /// `max-turns`: model calls at most (default 10); at least 1.
     pub max_turns: u32,
-    /// `temperature`.
+    /// `temperature`: finite, from 0 to 2; `None` leaves the provider's default.
     pub temperature: Option<f64>,
-    /// `[[tool]]` tables, in file order; names unique.
+    /// `[[tool]]` tables, in file order; names unique. May be empty (an agent that only
+    /// answers).
     pub tools: Vec<ToolDef>,
 }
 
 /// One `[[tool]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolDef {
-    /// `name`.
+    /// `name`: 1 to 64 ASCII letters, digits, `_` or `-`, as LLM APIs accept.
     pub name: String,
-    /// `description`.
+    /// `description`; not blank when given.
     pub description: Option<String>,
-    /// `parameters`: a JSON schema (default `{"type": "object"}`).
+    /// `parameters`: a JSON schema (default `{"type": "object"}`). Always a JSON object, whose
+    /// `type`, when present, is `"object"`; otherwise passed on as written.
     pub parameters: Json,
     /// What a call returns: exactly one of `returns`, `returns-by-args`, `command`, `error`.
     pub result: ToolResult,
@@ -122,16 +126,19 @@ pub struct ToolDef {
 /// How a builtin agent's tool answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolResult {
-    /// `returns = …`: always this (a string is returned as is, other JSON as JSON text).
+    /// `returns = …`: always this (a string is returned as is, other JSON as JSON text). Any
+    /// TOML value; TOML datetimes become strings, here and in `returns-by-args`.
     Returns(Json),
     /// `returns-by-args = [{ args = {…}, returns = … }, …]`: the first entry whose `args` the
     /// call's arguments contain (JSON subset) answers; an entry without `args` matches any call.
-    /// No match is a tool error.
+    /// No match is a tool error. Never empty, and no entry follows one that matches any call
+    /// (it could never answer).
     ReturnsByArgs(Vec<ArgsCase>),
     /// `command = [...]`: JSON arguments on stdin, the result from stdout; a non-zero exit or
     /// the timeout is a tool error.
     Command {
-        /// Program (resolved like an agent's `command`).
+        /// Program (resolved like an agent's `command`: a name containing `/` against the suite
+        /// directory, any other name on `PATH`).
         program: PathBuf,
         /// Arguments.
         args: Vec<String>,
@@ -140,14 +147,15 @@ pub enum ToolResult {
         /// `timeout` (default 30s).
         timeout: Duration,
     },
-    /// `error = "message"`: the tool always fails with this message.
+    /// `error = "message"`: the tool always fails with this message (not blank).
     Error(String),
 }
 
 /// One entry of `returns-by-args`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArgsCase {
-    /// `args`: the subset to match; `None` matches any arguments.
+    /// `args`: the subset to match, always a JSON object; `None` (and an empty object) matches
+    /// any arguments.
     pub args: Option<Json>,
     /// `returns`.
     pub returns: Json,

@@ -380,6 +380,23 @@ trials = 1
     }
 
     #[test]
+    fn a_builtin_suite_runs_models_defined_in_traceval_toml() {
+        let dir = TestDir::new();
+        dir.write("traceval.toml", CONFIG);
+        let text = "models = [\"sunny\"]\n[agent]\nkind = \"builtin\"\nsystem-prompt = \"be brief\"\n[[case]]\nid = \"a\"\ninput = 1\n";
+        dir.write("suites/b.toml", text);
+        let project = load_project(dir.path(), &[]).unwrap();
+        let suite = &project.suites[0];
+        assert_eq!(suite.models, ["sunny"]);
+        assert!(suite.model_defs.is_empty());
+        let crate::suite::Agent::Builtin(agent) = &suite.agent else {
+            panic!("{:?}", suite.agent);
+        };
+        assert_eq!(agent.name, "b");
+        assert_eq!(agent.system_prompt.as_deref(), Some("be brief"));
+    }
+
+    #[test]
     fn project_errors_point_at_the_key() {
         let with_models = |models: &str| {
             let models =
@@ -388,7 +405,12 @@ trials = 1
         };
         // traceval.toml, the files under suites/, the error shown and its hint.
         type Case<'a> = (&'a str, &'a [(&'a str, String)], &'a str, Option<&'a str>);
-        let cases: [Case<'_>; 7] = [
+        let builtin = |models: &str| {
+            format!(
+                "models = {models}\n[agent]\nkind = \"builtin\"\n[[tool]]\nname = \"t\"\nreturns = 1\n[[case]]\nid = \"a\"\ninput = 1\n"
+            )
+        };
+        let cases: [Case<'_>; 9] = [
             (
                 "[profile.ci]\nfail_fast = true\n",
                 &[("s.toml", suite("s"))],
@@ -418,6 +440,19 @@ trials = 1
                 &[("s.toml", with_models("[\"local\", \"shared\", \"sharde\"]"))],
                 "suites/s.toml:2:30: invalid `models[2]`: model `sharde` is not defined: add a `[model.sharde]` table to the suite or to traceval.toml",
                 Some("did you mean `shared`?"),
+            ),
+            // A builtin suite's models are checked as any other's.
+            (
+                "[model.shared]\nprovider = \"anthropic\"\n",
+                &[("b.toml", builtin("[\"shared\", \"gpt\"]"))],
+                "suites/b.toml:1:21: invalid `models[1]`: model `gpt` is not defined: add a `[model.gpt]` table to the suite or to traceval.toml",
+                None,
+            ),
+            (
+                "[profile.ci]\nmodels = [\"local\"]\n",
+                &[("s.toml", with_models("[]")), ("b.toml", builtin("[]"))],
+                "traceval.toml:2:11: invalid `profile.ci.models[0]`: model `local` is defined neither in traceval.toml nor in suite `b` (suites/b.toml)",
+                None,
             ),
             (
                 "",

@@ -36,7 +36,7 @@ pub(super) struct RawSuite {
     pub(super) case: Vec<RawCase>,
     pub(super) cases: Option<String>,
     /// `[[tool]]`: tools of the builtin agent.
-    pub(super) tool: Option<IgnoredAny>,
+    pub(super) tool: Option<Vec<RawToolDef>>,
 }
 
 /// `traceval.toml`.
@@ -71,8 +71,9 @@ pub(super) struct RawProfile {
     pub(super) junit: Option<String>,
 }
 
-/// `[agent]`. Only the command kind is accepted here: other kinds are turned away before
-/// deserializing, as their keys would otherwise be reported as unknown.
+/// `[agent]`: the keys of every kind this version runs; which apply depends on `kind`, so that
+/// a key of the other kind is reported as such rather than as unknown. The replay kind is
+/// turned away before deserializing, as its keys would otherwise be reported as unknown.
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
@@ -81,17 +82,98 @@ pub(super) struct RawProfile {
 )]
 pub(super) struct RawAgent {
     pub(super) kind: RawAgentKind,
-    pub(super) command: Vec<String>,
-    #[serde(default)]
-    pub(super) env: BTreeMap<String, String>,
+    /// Command kind.
+    pub(super) command: Option<Vec<String>>,
+    pub(super) env: Option<BTreeMap<String, String>>,
     pub(super) cwd: Option<String>,
+    /// Builtin kind.
+    pub(super) name: Option<String>,
+    pub(super) system_prompt: Option<String>,
+    pub(super) max_turns: Option<u32>,
+    pub(super) temperature: Option<f64>,
+}
+
+impl RawAgent {
+    /// The keys present that only apply to the other kind than `kind`.
+    pub(super) fn foreign_keys(&self) -> impl Iterator<Item = &'static str> {
+        let builtin = matches!(self.kind, RawAgentKind::Builtin);
+        [
+            ("command", self.command.is_some() && builtin),
+            ("env", self.env.is_some() && builtin),
+            ("cwd", self.cwd.is_some() && builtin),
+            ("name", self.name.is_some() && !builtin),
+            ("system-prompt", self.system_prompt.is_some() && !builtin),
+            ("max-turns", self.max_turns.is_some() && !builtin),
+            ("temperature", self.temperature.is_some() && !builtin),
+        ]
+        .into_iter()
+        .filter_map(|(key, present)| present.then_some(key))
+    }
 }
 
 /// `agent.kind`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", expecting = "an agent kind")]
 pub(super) enum RawAgentKind {
     Command,
+    Builtin,
+}
+
+/// `[[tool]]`: a tool of the builtin agent, with every result key; exactly one of `returns`,
+/// `returns-by-args`, `command` and `error` is checked in [`super::load`].
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a tool table"
+)]
+pub(super) struct RawToolDef {
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    pub(super) parameters: Option<Json>,
+    pub(super) returns: Option<Json>,
+    pub(super) returns_by_args: Option<Vec<RawArgsCase>>,
+    pub(super) command: Option<Vec<String>>,
+    pub(super) timeout: Option<String>,
+    pub(super) error: Option<String>,
+}
+
+impl RawToolDef {
+    /// The result keys present, in the order they are documented.
+    pub(super) fn result_keys(&self) -> Vec<&'static str> {
+        [
+            ("returns", self.returns.is_some()),
+            ("returns-by-args", self.returns_by_args.is_some()),
+            ("command", self.command.is_some()),
+            ("error", self.error.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, present)| present.then_some(key))
+        .collect()
+    }
+
+    /// Undoes toml's datetime wrappers in the free-form values of a tool.
+    pub(super) fn datetimes_to_strings(&mut self) {
+        let by_args = self.returns_by_args.iter_mut().flatten();
+        let by_args = by_args.flat_map(|case| case.args.iter_mut().chain([&mut case.returns]));
+        self.parameters
+            .iter_mut()
+            .chain(self.returns.iter_mut())
+            .chain(by_args)
+            .for_each(replace_datetimes);
+    }
+}
+
+/// `tool.returns-by-args` entry.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a table with `returns` and optional `args`"
+)]
+pub(super) struct RawArgsCase {
+    pub(super) args: Option<Json>,
+    pub(super) returns: Json,
 }
 
 /// `[model.NAME]`: all providers' keys; which apply depends on `provider`.
