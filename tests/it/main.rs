@@ -2,6 +2,7 @@
 //! exporters (Rust and Python) against the real receiver, on 127.0.0.1 with port 0.
 
 mod in_process;
+mod demo;
 mod inspect;
 mod model;
 mod python;
@@ -58,4 +59,19 @@ pub async fn receiver() -> (SpanStore, Receiver) {
 /// A generous deadline: waits end on arrival, this only bounds a broken run.
 pub fn deadline() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(20)
+}
+
+/// Replaces what changes between runs (durations, ids, a temporary directory) with fixed
+/// tokens, for snapshots.
+pub fn redact(text: &str, dir: &Path, dir_token: &str) -> String {
+    let text = text.replace(&dir.display().to_string(), dir_token);
+    let rules = [
+        (r"\[\s*\d+\.\d{3}s\]", "[ duration ]"),
+        (r"\b\d+(\.\d+)?(ns|µs|ms|s)\b", "[t]"),
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[run-id]"),
+        (r"\b[0-9a-f]{32}\b", "[trace-id]"),
+    ];
+    rules.iter().fold(text, |t, (re, with)| {
+        regex::Regex::new(re).unwrap().replace_all(&t, *with).into_owned()
+    })
 }

@@ -554,26 +554,6 @@ fn fail_fast_stops_starting_trials_and_json_events_go_to_stdout() {
     );
 }
 
-/// Replaces what changes between runs (durations, ids, temp paths) with fixed tokens.
-fn redact(text: &str, project: &TestProject) -> String {
-    let text = text.replace(&project.dir.display().to_string(), "[project]");
-    let rules = [
-        (r"\[\s*\d+\.\d{3}s\]", "[ duration ]"),
-        (r"\b\d+(\.\d+)?(ns|µs|ms|s)\b", "[t]"),
-        (
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "[run-id]",
-        ),
-        (r"\b[0-9a-f]{32}\b", "[trace-id]"),
-    ];
-    rules.iter().fold(text, |t, (re, with)| {
-        regex::Regex::new(re)
-            .unwrap()
-            .replace_all(&t, *with)
-            .into_owned()
-    })
-}
-
 #[test]
 fn run_output_is_cargo_style() {
     let p = TestProject::new("snapshot");
@@ -600,7 +580,7 @@ fn run_output_is_cargo_style() {
     );
     let run = p.run(&["-j", "1"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    insta::assert_snapshot!(redact(&run.stderr, &p));
+    insta::assert_snapshot!(crate::redact(&run.stderr, &p.dir, "[project]"));
 }
 
 #[test]

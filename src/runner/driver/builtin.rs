@@ -216,20 +216,26 @@ impl Loop<'_> {
             "{}::{}#{}",
             self.trial.id.suite, self.trial.id.case, self.trial.id.trial
         );
+        // Attempt spans appear only when a call is retried: the first attempt's span is
+        // written (with its real times) once it has failed, so a clean call stays one span.
         let mut attempt = 1;
         let outcome = loop {
-            let mut attempt_span = self
-                .tracer
-                .span_builder("llm.retry_attempt")
-                .with_kind(SpanKind::Internal)
-                .with_attributes([KeyValue::new("llm.retry.attempt", i64::from(attempt))])
-                .start_with_context(self.tracer, &chat_cx);
+            let start = std::time::SystemTime::now();
             let result = self.provider.chat(request, &identity).await;
-            if let Err(e) = &result {
-                attempt_span.set_status(Status::error(e.to_string()));
-                attempt_span.set_attribute(KeyValue::new("error.type", e.error_type()));
+            if attempt > 1 || result.is_err() {
+                let mut attempt_span = self
+                    .tracer
+                    .span_builder("llm.retry_attempt")
+                    .with_kind(SpanKind::Internal)
+                    .with_start_time(start)
+                    .with_attributes([KeyValue::new("llm.retry.attempt", i64::from(attempt))])
+                    .start_with_context(self.tracer, &chat_cx);
+                if let Err(e) = &result {
+                    attempt_span.set_status(Status::error(e.to_string()));
+                    attempt_span.set_attribute(KeyValue::new("error.type", e.error_type()));
+                }
+                attempt_span.end_with_timestamp(std::time::SystemTime::now());
             }
-            attempt_span.end();
             match result {
                 Err(e) if attempt < MAX_ATTEMPTS && e.retryable() => {
                     tokio::time::sleep(backoff(attempt, &e)).await;
@@ -573,6 +579,12 @@ usage = { input = 200, output = 5 }
         let tree = SpanTree::build(spans);
         let view = GenAiView::new(&tree);
         // All under the (absent here) trial root span b7ad…: one orphan root, the agent.
+        // Attempt spans only for the retried call: the failed 429 and the retry.
+        let attempts = tree
+            .nodes()
+            .filter(|n| n.span().name == "llm.retry_attempt")
+            .count();
+        assert_eq!(attempts, 2);
         let roots: Vec<_> = tree.roots().map(|r| r.span().name.clone()).collect();
         assert_eq!(roots, ["invoke_agent weather-bot"]);
         assert_eq!(view.usage().llm_calls, 3);

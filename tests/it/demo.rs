@@ -1,0 +1,63 @@
+//! The bundled demo suites (`suites/demo`): builtin agent, scripted models, offline. The README's
+//! first command runs them; this test pins their output and report with a fixed seed.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::{redact, root};
+
+#[test]
+fn the_demo_suites_run_offline_and_their_results_are_pinned() {
+    let out = std::env::temp_dir().join(format!("tv-demo-{}", std::process::id()));
+    let report_path = out.join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(["run", "suites/demo", "--seed", "42", "-j", "1", "--report"])
+        .arg(&report_path)
+        .current_dir(root())
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The sloppy model fails some trials on purpose: exit code 1.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    insta::assert_snapshot!("demo_output", redact(&stderr, &out, "[out]"));
+
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let cases: Vec<Value> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            json!({
+                "case": format!("{}::{} ({})", c["suite"].as_str().unwrap(), c["case"].as_str().unwrap(), c["model"].as_str().unwrap()),
+                "passed": format!("{}/{}", c["passed"], c["n"]),
+                "pass_at_k": c["pass_at_k"],
+                "pass_hat_k": c["pass_hat_k"],
+            })
+        })
+        .collect();
+    let round = |v: &Value| v.as_f64().map(|f| (f * 1e6).round() / 1e6);
+    let models: Vec<Value> = report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            json!({
+                "model": m["model"],
+                "trials": m["trials"],
+                "passed": m["passed"],
+                "pass_rate_ci95": m["pass_rate_ci95"],
+                "pass_at_k": m["pass_at_k"],
+                "tool_f1_macro": round(&m["tool_f1_macro"]),
+                "tool_f1_micro": round(&m["tool_f1_micro"]),
+                "input_tokens": m["input_tokens"],
+                "output_tokens": m["output_tokens"],
+                "cost_usd": round(&m["cost_usd"]),
+            })
+        })
+        .collect();
+    insta::assert_json_snapshot!("demo_report", json!({ "cases": cases, "models": models }));
+    let _ = std::fs::remove_dir_all(&out);
+}
