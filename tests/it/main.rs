@@ -1,8 +1,8 @@
 //! Integration tests: one binary. They run the real `traceval` binary, real OpenTelemetry
 //! exporters (Rust and Python) against the real receiver, on 127.0.0.1 with port 0.
 
-mod in_process;
 mod demo;
+mod in_process;
 mod inspect;
 mod model;
 mod python;
@@ -68,10 +68,16 @@ pub fn redact(text: &str, dir: &Path, dir_token: &str) -> String {
     let rules = [
         (r"\[\s*\d+\.\d{3}s\]", "[ duration ]"),
         (r"\b\d+(\.\d+)?(ns|µs|ms|s)\b", "[t]"),
-        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[run-id]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[run-id]",
+        ),
         (r"\b[0-9a-f]{32}\b", "[trace-id]"),
     ];
     rules.iter().fold(text, |t, (re, with)| {
-        regex::Regex::new(re).unwrap().replace_all(&t, *with).into_owned()
+        regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&t, *with)
+            .into_owned()
     })
 }
