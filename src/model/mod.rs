@@ -5,5 +5,6 @@
 pub mod chat;
 pub mod openai_wire;
 pub mod provider;
+pub mod retry;
 pub mod scripted;
 pub mod server;
