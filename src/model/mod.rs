@@ -3,6 +3,7 @@
 //! OpenAI-compatible HTTP face (`traceval serve-model`).
 
 pub mod chat;
+pub mod http;
 pub mod openai_wire;
 pub mod provider;
 pub mod retry;
