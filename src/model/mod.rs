@@ -4,6 +4,7 @@
 
 pub mod chat;
 pub mod http;
+pub mod openai;
 pub mod openai_wire;
 pub mod provider;
 pub mod retry;
