@@ -2,6 +2,7 @@
 //! the scripted model (a deterministic fake LLM driven by a TOML script), and its
 //! OpenAI-compatible HTTP face (`traceval serve-model`).
 
+pub mod anthropic;
 pub mod chat;
 pub mod http;
 pub mod openai;
