@@ -187,8 +187,11 @@ impl AnthropicProvider {
     async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, ChatError> {
         let model = model_of(request, &self.config.model);
         let body = request_json(request, model, self.config.max_tokens);
-        let message: MessageResponse = self.endpoint.post(&body).await?;
-        Ok(message.into_chat(model))
+        self.endpoint
+            .post(&body, |message: MessageResponse| {
+                Ok(message.into_chat(model))
+            })
+            .await
     }
 }
 

@@ -213,15 +213,20 @@ impl Endpoint {
         &self.url
     }
 
-    /// Posts `body` as JSON and parses a 2xx answer as `T`. Timeouts become
-    /// [`ChatError::Timeout`], connection and transfer failures [`ChatError::Network`], other
-    /// statuses [`ChatError::Http`] (with `retry-after-ms` / `Retry-After` and the body's
-    /// message), and a body that is not JSON or not a `T` [`ChatError::Malformed`].
-    pub(crate) async fn post<T: DeserializeOwned>(
+    /// Posts `body` as JSON, parses a 2xx answer as `T` and converts it with `convert`.
+    /// Timeouts become [`ChatError::Timeout`], connection and transfer failures
+    /// [`ChatError::Network`], other statuses [`ChatError::Http`] (with `retry-after-ms` /
+    /// `Retry-After` and the body's message), and a body that is not JSON or not a `T`
+    /// [`ChatError::Malformed`]. Every error, `convert`'s included, has the key scrubbed.
+    pub(crate) async fn post<T: DeserializeOwned, R>(
         &self,
         body: &impl Serialize,
-    ) -> Result<T, ChatError> {
-        self.exchange(body).await.map_err(|e| self.scrub(e))
+        convert: impl FnOnce(T) -> Result<R, ChatError>,
+    ) -> Result<R, ChatError> {
+        self.exchange(body)
+            .await
+            .and_then(convert)
+            .map_err(|e| self.scrub(e))
     }
 
     async fn exchange<T: DeserializeOwned>(&self, body: &impl Serialize) -> Result<T, ChatError> {
@@ -526,7 +531,8 @@ mod tests {
             }
             m
         };
-        let cases: &[(&[(&str, &str)], Option<Duration>)] = &[
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Headers, Option<Duration>)] = &[
             (&[], None),
             (&[("retry-after", "7")], Some(Duration::from_secs(7))),
             (

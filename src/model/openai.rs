@@ -180,8 +180,9 @@ impl OpenAiProvider {
     async fn call(&self, request: &ChatRequest) -> Result<ChatResponse, ChatError> {
         let model = model_of(request, &self.config.model);
         let body = request_json(request, model);
-        let completion: Completion = self.endpoint.post(&body).await?;
-        completion.into_chat(model)
+        self.endpoint
+            .post(&body, |completion: Completion| completion.into_chat(model))
+            .await
     }
 }
 
