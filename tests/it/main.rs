@@ -4,6 +4,7 @@
 mod in_process;
 mod inspect;
 mod model;
+mod providers;
 mod python;
 mod receiver;
 mod run;
