@@ -5,6 +5,7 @@ mod demo;
 mod in_process;
 mod inspect;
 mod model;
+mod providers;
 mod python;
 mod receiver;
 mod run;
