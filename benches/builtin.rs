@@ -153,9 +153,8 @@ fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize) -> Measured {
 }
 
 fn main() {
-    let trials = env_usize("TRACEVAL_BENCH_TRIALS", 10_000)
-        .div_ceil(TRIALS_PER_CASE)
-        * TRIALS_PER_CASE;
+    let trials =
+        env_usize("TRACEVAL_BENCH_TRIALS", 10_000).div_ceil(TRIALS_PER_CASE) * TRIALS_PER_CASE;
     let jobs = env_usize("TRACEVAL_BENCH_JOBS", 64);
     let traceval = PathBuf::from(env!("CARGO_BIN_EXE_traceval"));
     let root = std::env::temp_dir().join(format!("traceval-bench-builtin-{}", std::process::id()));

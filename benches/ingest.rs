@@ -199,6 +199,7 @@ fn per_sec(n: usize, d: Duration) -> f64 {
 }
 
 fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let target: usize = std::env::var("TRACEVAL_BENCH_SPANS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -82,6 +82,9 @@ impl CliError {
 
 /// Runs the command line and returns the exit code.
 pub fn main() -> i32 {
+    // reqwest is built without a default TLS provider (ring instead of aws-lc: a lighter
+    // build); building a client before one is installed panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

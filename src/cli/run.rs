@@ -12,6 +12,8 @@ use clap::{Args, ValueEnum};
 use super::CliError;
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
 use crate::event::{RunEvent, StopReason};
+use crate::model::anthropic::AnthropicProvider;
+use crate::model::openai::OpenAiProvider;
 use crate::model::provider::{ChatProvider, ScriptedProvider};
 use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
@@ -434,12 +436,36 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
                     scripts.insert(key, loaded);
                 }
             }
-            Some(_) if builtin => {
-                return Err(CliError::Usage(format!(
-                    "suite `{}`: model `{}` needs the openai or anthropic provider, which this \
-                     version of traceval does not have yet; use a scripted model",
-                    suite.name, g.model
-                )));
+            Some(provider @ (Provider::OpenAi { .. } | Provider::Anthropic { .. })) if builtin => {
+                let model = def
+                    .and_then(|d| d.model.clone())
+                    .unwrap_or_else(|| g.model.to_string());
+                let built: Result<Arc<dyn ChatProvider>, _> = match provider {
+                    Provider::OpenAi {
+                        base_url,
+                        api_key_env,
+                    } => {
+                        OpenAiProvider::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
+                            .map(|p| Arc::new(p) as Arc<dyn ChatProvider>)
+                    }
+                    Provider::Anthropic {
+                        base_url,
+                        api_key_env,
+                    } => AnthropicProvider::from_env(
+                        api_key_env.as_deref(),
+                        base_url.as_deref(),
+                        model,
+                    )
+                    .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
+                    Provider::Scripted { .. } => unreachable!("matched above"),
+                };
+                let built = built.map_err(|e| {
+                    CliError::Usage(format!(
+                        "model `{}` of suite `{}`: {e}",
+                        g.model, suite.name
+                    ))
+                })?;
+                providers.insert(key, built);
             }
             None if builtin => {
                 return Err(CliError::Usage(format!(

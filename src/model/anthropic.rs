@@ -196,6 +196,10 @@ impl AnthropicProvider {
 }
 
 impl ChatProvider for AnthropicProvider {
+    fn model_name(&self) -> Option<&str> {
+        Some(&self.config.model)
+    }
+
     fn provider_name(&self) -> &str {
         "anthropic"
     }

@@ -187,6 +187,10 @@ impl OpenAiProvider {
 }
 
 impl ChatProvider for OpenAiProvider {
+    fn model_name(&self) -> Option<&str> {
+        Some(&self.config.model)
+    }
+
     fn provider_name(&self) -> &str {
         "openai"
     }

@@ -17,6 +17,12 @@ pub trait ChatProvider: Send + Sync + std::fmt::Debug {
     /// `gen_ai.provider.name`: `openai`, `anthropic`, `traceval.scripted`...
     fn provider_name(&self) -> &str;
 
+    /// The model this provider is configured to call, when it has one: the builtin agent asks
+    /// for it by this name (a `[model.NAME]` table's `model` key), else by the table name.
+    fn model_name(&self) -> Option<&str> {
+        None
+    }
+
     /// One attempt of one call. `identity` is the trial's stable identity (the scripted model
     /// picks variants and counts attempts by it; API providers ignore it).
     fn chat<'a>(&'a self, request: &'a ChatRequest, identity: &'a str) -> ChatFuture<'a>;

@@ -48,8 +48,15 @@ pub fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-/// A store and a receiver serving into it.
+/// Installs the ring TLS provider, as `traceval` does at startup: reqwest (and so the OTLP HTTP
+/// exporter) panics when building a client without one.
+pub fn tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A store and a receiver serving into it (and TLS set up for the clients that talk to it).
 pub async fn receiver() -> (SpanStore, Receiver) {
+    tls();
     let store = SpanStore::new();
     let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
         .await

@@ -87,6 +87,7 @@ async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     use std::sync::Arc;
     use traceval::model::scripted::Script;
     use traceval::model::server::ModelServer;
+    crate::tls();
     let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
     let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
         .await

@@ -25,12 +25,11 @@ use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled};
 use crate::capture::otel::InProcess;
 use crate::event::AgentExit;
 use crate::grade::tools::json_contains;
-use crate::model::chat::{ChatError, ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec};
+use crate::model::chat::{ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec};
 use crate::model::provider::ChatProvider;
+use crate::model::retry::RetryPolicy;
 use crate::suite::{BuiltinAgent, ToolDef, ToolResult};
 
-/// Attempts per model call, the first included.
-const MAX_ATTEMPTS: u32 = 4;
 /// Largest tool output kept (a command tool's stdout).
 const MAX_TOOL_OUTPUT: usize = 256 << 10;
 
@@ -141,7 +140,11 @@ impl Loop<'_> {
 
     async fn turns(&self, cx: &Context) -> Result<String, String> {
         let mut request = ChatRequest {
-            model: self.trial.id.model.clone(),
+            model: self
+                .provider
+                .model_name()
+                .unwrap_or(&self.trial.id.model)
+                .to_owned(),
             messages: Vec::new(),
             tools: self
                 .agent
@@ -236,12 +239,16 @@ impl Loop<'_> {
                 }
                 attempt_span.end_with_timestamp(std::time::SystemTime::now());
             }
-            match result {
-                Err(e) if attempt < MAX_ATTEMPTS && e.retryable() => {
-                    tokio::time::sleep(backoff(attempt, &e)).await;
+            let delay = match &result {
+                Err(e) => RetryPolicy::default().delay(attempt, e, jitter(&identity, attempt)),
+                Ok(_) => None,
+            };
+            match (result, delay) {
+                (Err(_), Some(delay)) => {
+                    tokio::time::sleep(delay).await;
                     attempt += 1;
                 }
-                other => break other,
+                (other, _) => break other,
             }
         };
         match outcome {
@@ -406,17 +413,11 @@ async fn run_command_tool(
     }
 }
 
-/// Exponential backoff from 200 ms, at most 5 s, or what the server asked for.
-fn backoff(attempt: u32, error: &ChatError) -> Duration {
-    if let ChatError::Http {
-        retry_after: Some(after),
-        ..
-    } = error
-    {
-        return (*after).min(Duration::from_secs(20));
-    }
-    let exp = Duration::from_millis(200).saturating_mul(1 << (attempt - 1).min(5));
-    exp.min(Duration::from_secs(5))
+/// Backoff jitter in [0, 1), derived from the trial and the attempt: timing varies between
+/// trials, results never depend on it, and a rerun waits the same.
+fn jitter(identity: &str, attempt: u32) -> f64 {
+    let h = crate::suite::fnv1a64(format!("{identity}#{attempt}").as_bytes());
+    (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn saturating_i64(n: u64) -> i64 {
