@@ -1,5 +1,7 @@
-//! The bundled demo suites (`suites/demo`): builtin agent, scripted models, offline. The README's
-//! first command runs them; this test pins their output and report with a fixed seed.
+//! `traceval run` with no arguments, as the README's first command runs it: every bundled suite
+//! (the demo suites with the builtin agent and scripted models, and the Python reference agent
+//! against a scripted model traceval serves), offline. Output and report are pinned with a
+//! fixed seed.
 
 use std::process::Command;
 
@@ -8,11 +10,11 @@ use serde_json::{Value, json};
 use crate::{redact, root};
 
 #[test]
-fn the_demo_suites_run_offline_and_their_results_are_pinned() {
+fn traceval_run_with_no_arguments_runs_every_bundled_suite_offline() {
     let out = std::env::temp_dir().join(format!("tv-demo-{}", std::process::id()));
     let report_path = out.join("report.json");
     let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .args(["run", "suites/demo", "--seed", "42", "-j", "1", "--report"])
+        .args(["run", "--seed", "42", "-j", "1", "--report"])
         .arg(&report_path)
         .current_dir(root())
         .env_remove("CI")

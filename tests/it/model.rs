@@ -128,3 +128,105 @@ async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     assert_eq!(statuses[3].1, "requests");
     server.shutdown().await;
 }
+
+/// The builtin agent calls an OpenAI-compatible server with an API key from the environment;
+/// the key must appear in no span, report, JUnit file, event or log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_never_reaches_spans_reports_or_logs() {
+    use std::sync::Arc;
+    use traceval::model::scripted::Script;
+    use traceval::model::server::ModelServer;
+    const SECRET: &str = "sk-live-TRACEVAL-SECRET-0123456789abcdef";
+    let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
+    let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("tv-secret-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("suites")).unwrap();
+    std::fs::write(
+        dir.join("suites/secret.toml"),
+        format!(
+            r#"models = ["real"]
+[agent]
+kind = "builtin"
+[[tool]]
+name = "get_weather"
+returns = "18 C and sunny"
+[model.real]
+provider = "openai"
+model = "gpt-4o-mini"
+base-url = "{}"
+api-key-env = "TV_TEST_SECRET_KEY"
+[[case]]
+id = "paris"
+input = "What's the weather in Paris?"
+[case.expect]
+output-contains = ["Paris"]
+tools = [{{ name = "get_weather", args = {{ city = "Paris" }} }}]
+"#,
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let dir2 = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_traceval"))
+            .args([
+                "run",
+                "--save-traces",
+                "--message-format",
+                "json",
+                "--junit",
+                "junit.xml",
+                "--report",
+                "report.json",
+            ])
+            .current_dir(&dir2)
+            .env("TV_TEST_SECRET_KEY", SECRET)
+            .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    server.shutdown().await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let mut haystacks = vec![
+        (
+            "stdout".to_owned(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ),
+        ("stderr".to_owned(), stderr.into_owned()),
+    ];
+    let mut files = vec![dir.join("report.json"), dir.join("junit.xml")];
+    for run in std::fs::read_dir(dir.join("reports")).unwrap().flatten() {
+        for trace in std::fs::read_dir(run.path().join("traces"))
+            .unwrap()
+            .flatten()
+        {
+            files.push(trace.path());
+        }
+    }
+    assert_eq!(files.len(), 3, "report, JUnit and one saved trace");
+    for f in files {
+        haystacks.push((
+            f.display().to_string(),
+            std::fs::read_to_string(&f).unwrap(),
+        ));
+    }
+    // The trace really holds the conversation (content capture is on): the check has teeth.
+    assert!(
+        haystacks[4].1.contains("gen_ai.input.messages"),
+        "{}",
+        haystacks[4].1
+    );
+    for (name, text) in &haystacks {
+        assert!(!text.contains(SECRET), "the key leaked into {name}");
+        assert!(
+            !text.contains("TRACEVAL-SECRET"),
+            "part of the key leaked into {name}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
