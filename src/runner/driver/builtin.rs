@@ -622,6 +622,36 @@ usage = { input = 200, output = 5 }
     }
 
     #[tokio::test]
+    async fn command_tools_get_their_arguments_on_stdin_and_are_timed_out() {
+        let tool = |script: &str, timeout_ms: u64| ToolDef {
+            name: "t".into(),
+            description: None,
+            parameters: json!({"type": "object"}),
+            result: ToolResult::Command {
+                program: "sh".into(),
+                args: vec!["-c".into(), script.into()],
+                cwd: std::env::temp_dir(),
+                timeout: Duration::from_millis(timeout_ms),
+            },
+        };
+        let args = json!({"city": "Paris"});
+        assert_eq!(
+            execute(&tool("read x; echo \"got $x\"", 5000), &args).await,
+            Ok(r#"got {"city":"Paris"}"#.to_owned())
+        );
+        let failed = execute(&tool("echo oops >&2; exit 3", 5000), &args).await;
+        assert!(
+            failed.as_ref().is_err_and(|e| e.contains("oops")),
+            "{failed:?}"
+        );
+        let slow = execute(&tool("sleep 5", 50), &args).await;
+        assert!(
+            slow.as_ref().is_err_and(|e| e.starts_with("timed out")),
+            "{slow:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn running_out_of_turns_fails_with_a_reason() {
         let store = SpanStore::new();
         let capture = Arc::new(InProcess::new(store.clone()));
