@@ -177,29 +177,40 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
     Ok((project, profile, plan))
 }
 
-/// A command agent's program must exist before any trial starts: a typo is a configuration
-/// error (exit 2), not N errored trials.
+/// A command agent's program, and a builtin agent's command tools, must exist before any trial
+/// starts: a typo is a configuration error (exit 2), not N errored trials.
 fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
-    let crate::suite::Agent::Command(agent) = &suite.agent else {
-        return Ok(());
+    let programs: Vec<(&Path, String)> = match &suite.agent {
+        crate::suite::Agent::Command(agent) => vec![(&agent.program, "agent program".to_owned())],
+        crate::suite::Agent::Builtin(agent) => agent
+            .tools
+            .iter()
+            .filter_map(|t| match &t.result {
+                crate::suite::ToolResult::Command { program, .. } => {
+                    Some((program.as_path(), format!("program of tool `{}`", t.name)))
+                }
+                _ => None,
+            })
+            .collect(),
     };
-    let program = &agent.program;
-    let found = if program.components().count() > 1 || program.is_absolute() {
-        program.is_file()
-    } else {
-        std::env::var_os("PATH")
-            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-    };
-    if found {
-        Ok(())
-    } else {
-        Err(CliError::Usage(format!(
-            "suite `{}` ({}): agent program `{}` not found",
-            suite.name,
-            suite.path.display(),
-            program.display()
-        )))
+    for (program, what) in programs {
+        let found = if program.components().count() > 1 || program.is_absolute() {
+            program.is_file()
+        } else {
+            std::env::var_os("PATH").is_some_and(|path| {
+                std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+            })
+        };
+        if !found {
+            return Err(CliError::Usage(format!(
+                "suite `{}` ({}): {what} `{}` not found",
+                suite.name,
+                suite.path.display(),
+                program.display()
+            )));
+        }
     }
+    Ok(())
 }
 
 /// `traceval list`: the plan, one line per case × model, on stdout.

@@ -374,9 +374,14 @@ async fn run_command_tool(
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start `{}`: {e}", program.display()))?;
+    // Its own process group, so a timeout stops whatever the tool started too.
+    let group = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
     let mut stdin = child.stdin.take();
     let input = args.to_string();
     let work = async {
@@ -398,7 +403,11 @@ async fn run_command_tool(
         let status = child.wait().await;
         (out, err, status)
     };
-    match tokio::time::timeout(limit, work).await {
+    let result = tokio::time::timeout(limit, work).await;
+    if let Some(pid) = group {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    match result {
         Err(_) => Err(format!("timed out after {limit:?}")),
         Ok((out, err, Ok(status))) if status.success() => {
             let _ = err;
@@ -644,7 +653,7 @@ usage = { input = 200, output = 5 }
             failed.as_ref().is_err_and(|e| e.contains("oops")),
             "{failed:?}"
         );
-        let slow = execute(&tool("sleep 5", 50), &args).await;
+        let slow = execute(&tool("sleep 5 & sleep 5", 50), &args).await;
         assert!(
             slow.as_ref().is_err_and(|e| e.starts_with("timed out")),
             "{slow:?}"
