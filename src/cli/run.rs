@@ -12,8 +12,8 @@ use clap::{Args, ValueEnum};
 use super::CliError;
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
 use crate::event::{RunEvent, StopReason};
-use crate::model::anthropic::AnthropicProvider;
-use crate::model::openai::OpenAiProvider;
+use crate::model::anthropic::{AnthropicConfig, AnthropicProvider};
+use crate::model::openai::{OpenAiConfig, OpenAiProvider};
 use crate::model::provider::{ChatProvider, ScriptedProvider};
 use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
@@ -455,18 +455,40 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
                     Provider::OpenAi {
                         base_url,
                         api_key_env,
-                    } => {
-                        OpenAiProvider::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
-                            .map(|p| Arc::new(p) as Arc<dyn ChatProvider>)
-                    }
+                        organization,
+                        headers,
+                        timeout,
+                    } => OpenAiConfig::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
+                        .and_then(|mut config| {
+                            config.organization.clone_from(organization);
+                            config.extra_headers = headers.clone().into_iter().collect();
+                            if let Some(t) = timeout {
+                                config.timeout = *t;
+                            }
+                            OpenAiProvider::new(config)
+                        })
+                        .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
                     Provider::Anthropic {
                         base_url,
                         api_key_env,
-                    } => AnthropicProvider::from_env(
+                        headers,
+                        timeout,
+                        max_tokens,
+                    } => AnthropicConfig::from_env(
                         api_key_env.as_deref(),
                         base_url.as_deref(),
                         model,
                     )
+                    .and_then(|mut config| {
+                        config.extra_headers = headers.clone().into_iter().collect();
+                        if let Some(t) = timeout {
+                            config.timeout = *t;
+                        }
+                        if let Some(m) = max_tokens {
+                            config.max_tokens = *m;
+                        }
+                        AnthropicProvider::new(config)
+                    })
                     .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
                     Provider::Scripted { .. } => unreachable!("matched above"),
                 };

@@ -674,6 +674,22 @@ fn model_def(doc: &Doc<'_>, at: &KeyPath, dir: &Path, raw: RawModel) -> Result<M
             "api-key-env",
             raw.api_key_env.is_some() && raw.provider == RawProvider::Scripted,
         ),
+        (
+            "organization",
+            raw.organization.is_some() && raw.provider != RawProvider::OpenAi,
+        ),
+        (
+            "headers",
+            raw.headers.is_some() && raw.provider == RawProvider::Scripted,
+        ),
+        (
+            "timeout",
+            raw.timeout.is_some() && raw.provider == RawProvider::Scripted,
+        ),
+        (
+            "max-tokens",
+            raw.max_tokens.is_some() && raw.provider != RawProvider::Anthropic,
+        ),
     ];
     if let Some((key, _)) = foreign.into_iter().find(|&(_, present)| present) {
         let message = format!("does not apply to provider `{provider_name}`");
@@ -685,7 +701,27 @@ fn model_def(doc: &Doc<'_>, at: &KeyPath, dir: &Path, raw: RawModel) -> Result<M
         let message = format!("`{url}` is not an http:// or https:// URL");
         return Err(doc.invalid(&at.key("base-url"), message));
     }
-    for (key, value) in [("model", &raw.model), ("api-key-env", &raw.api_key_env)] {
+    let timeout = raw
+        .timeout
+        .as_deref()
+        .map(|text| duration(doc, &at.key("timeout"), text))
+        .transpose()?;
+    if raw.max_tokens == Some(0) {
+        return Err(doc.invalid(&at.key("max-tokens"), "must be at least 1"));
+    }
+    let headers = raw.headers.unwrap_or_default();
+    if let Some(name) = headers
+        .keys()
+        .find(|name| name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':'))
+    {
+        let message = format!("`{name}` is not a valid HTTP header name");
+        return Err(doc.invalid(&at.key("headers"), message));
+    }
+    for (key, value) in [
+        ("model", &raw.model),
+        ("api-key-env", &raw.api_key_env),
+        ("organization", &raw.organization),
+    ] {
         if value.as_ref().is_some_and(|value| value.is_empty()) {
             return Err(doc.invalid(&at.key(key), "must not be empty"));
         }
@@ -703,10 +739,16 @@ fn model_def(doc: &Doc<'_>, at: &KeyPath, dir: &Path, raw: RawModel) -> Result<M
         RawProvider::OpenAi => Provider::OpenAi {
             base_url: raw.base_url,
             api_key_env: raw.api_key_env,
+            organization: raw.organization,
+            headers,
+            timeout,
         },
         RawProvider::Anthropic => Provider::Anthropic {
             base_url: raw.base_url,
             api_key_env: raw.api_key_env,
+            headers,
+            timeout,
+            max_tokens: raw.max_tokens,
         },
     };
     Ok(ModelDef {

@@ -198,6 +198,12 @@ pub enum Provider {
         base_url: Option<String>,
         /// `api-key-env`: the environment variable holding the key (never the key itself).
         api_key_env: Option<String>,
+        /// `organization` (the `OpenAI-Organization` header).
+        organization: Option<String>,
+        /// `headers`: extra request headers (values are never printed).
+        headers: BTreeMap<String, String>,
+        /// `timeout`: per request (default 60s).
+        timeout: Option<Duration>,
     },
     /// `provider = "anthropic"`.
     Anthropic {
@@ -205,6 +211,12 @@ pub enum Provider {
         base_url: Option<String>,
         /// `api-key-env`.
         api_key_env: Option<String>,
+        /// `headers`: extra request headers.
+        headers: BTreeMap<String, String>,
+        /// `timeout`: per request (default 60s).
+        timeout: Option<Duration>,
+        /// `max-tokens` (default 1024; the Messages API requires one).
+        max_tokens: Option<u32>,
     },
 }
 

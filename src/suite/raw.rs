@@ -189,6 +189,10 @@ pub(super) struct RawModel {
     pub(super) script: Option<String>,
     pub(super) base_url: Option<String>,
     pub(super) api_key_env: Option<String>,
+    pub(super) organization: Option<String>,
+    pub(super) headers: Option<BTreeMap<String, String>>,
+    pub(super) timeout: Option<String>,
+    pub(super) max_tokens: Option<u32>,
 }
 
 /// `model.NAME.provider`.

@@ -29,10 +29,14 @@ script = "scripts/sunny.toml"
 provider = "openai"
 base-url = "https://api.openai.com/v1"
 api-key-env = "OPENAI_API_KEY"
+organization = "org-42"
+headers = { "X-Team" = "evals" }
+timeout = "90s"
 
 [model.claude]
 provider = "anthropic"
 model = "claude-sonnet-4"
+max-tokens = 2048
 
 [pricing."gpt-4o-mini"]
 input = 0.15
@@ -113,6 +117,9 @@ fn a_full_suite_loads_into_the_model() {
                 provider: Provider::OpenAi {
                     base_url: Some("https://api.openai.com/v1".to_owned()),
                     api_key_env: Some("OPENAI_API_KEY".to_owned()),
+                    organization: Some("org-42".to_owned()),
+                    headers: BTreeMap::from([("X-Team".to_owned(), "evals".to_owned())]),
+                    timeout: Some(Duration::from_secs(90)),
                 },
                 model: None,
             },
@@ -123,6 +130,9 @@ fn a_full_suite_loads_into_the_model() {
                 provider: Provider::Anthropic {
                     base_url: None,
                     api_key_env: None,
+                    headers: BTreeMap::new(),
+                    timeout: None,
+                    max_tokens: Some(2048),
                 },
                 model: Some("claude-sonnet-4".to_owned()),
             },
@@ -151,8 +161,8 @@ fn a_full_suite_loads_into_the_model() {
     assert_eq!(
         origins,
         [
-            (path.clone(), 34),
-            (path.clone(), 52),
+            (path.clone(), 38),
+            (path.clone(), 56),
             (data.clone(), 1),
             (data, 3)
         ]
@@ -730,6 +740,22 @@ fn bad_suites() -> Vec<Bad> {
         bad(
             format!("[model.m]\nprovider = \"scripted\"\nscript = \"s.toml\"\nbase-url = \"http://x\"\n{BASE}"),
             "suite.toml:4:12: invalid `model.m.base-url`: does not apply to provider `scripted`",
+        ),
+        bad(
+            format!("[model.m]\nprovider = \"anthropic\"\norganization = \"o\"\n{BASE}"),
+            "suite.toml:3:16: invalid `model.m.organization`: does not apply to provider `anthropic`",
+        ),
+        bad(
+            format!("[model.m]\nprovider = \"openai\"\nmax-tokens = 5\n{BASE}"),
+            "suite.toml:3:14: invalid `model.m.max-tokens`: does not apply to provider `openai`",
+        ),
+        bad(
+            format!("[model.m]\nprovider = \"openai\"\nheaders = {{ \"a b\" = \"x\" }}\n{BASE}"),
+            "suite.toml:3:11: invalid `model.m.headers`: `a b` is not a valid HTTP header name",
+        ),
+        bad(
+            format!("[model.m]\nprovider = \"openai\"\ntimeout = \"soon\"\n{BASE}"),
+            "suite.toml:3:11: invalid `model.m.timeout`: `soon` is not a duration (expected number at 0); write e.g. \"30s\", \"1500ms\" or \"2m\"",
         ),
         bad(
             format!("[model.m]\nprovider = \"openai\"\nscript = \"s.toml\"\n{BASE}"),
