@@ -3,11 +3,13 @@
 //! This module depends on nothing else in the crate, so it can become a crate of its own.
 
 pub mod genai;
+pub mod query;
 pub mod render;
 pub mod span;
 pub mod tree;
 
 pub use genai::{GenAiView, Kind};
+pub use query::{Selector, SelectorError};
 pub use span::{
     Attributes, Event, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
     TraceId, Value,

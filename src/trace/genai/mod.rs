@@ -17,6 +17,7 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
+use super::query::{Selector, SelectorError};
 use super::span::{Span, Value};
 use super::tree::{NodeId, NodeRef, SpanTree};
 use convention::Match;
@@ -105,6 +106,12 @@ fn name_from_span(span: &Span) -> String {
         .filter(|rest| !rest.is_empty())
         .unwrap_or(&span.name)
         .to_owned()
+}
+
+/// The tool name of a tool span: the first tool-name attribute, else the span name after a
+/// conventional prefix.
+pub(crate) fn tool_name(span: &Span) -> String {
+    first_str(span, convention::TOOL_NAME).unwrap_or_else(|| name_from_span(span))
 }
 
 /// One LLM call.
@@ -366,6 +373,12 @@ impl<'t> GenAiView<'t> {
     /// The agent of a node, if it is one.
     pub fn agent(&self, node: NodeId) -> Option<&AgentSpan> {
         self.slot_of(node, Kind::Agent).map(|i| &self.agents[i])
+    }
+
+    /// The nodes matching a selector, in tree order; see [`query`](super::query) for the
+    /// syntax. Parses the selector each time: keep a [`Selector`] to run one many times.
+    pub fn select(&self, selector: &str) -> Result<Vec<NodeId>, SelectorError> {
+        Ok(Selector::parse(selector)?.select(self))
     }
 
     /// The tree this view reads.
