@@ -45,6 +45,7 @@ pub mod capture;
 pub mod cli;
 pub mod event;
 pub mod grade;
+mod hash;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -22,7 +22,7 @@ use super::raw::{
     RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawModel, RawPrice, RawProvider,
     RawSuite, RawToolDef,
 };
-use super::shard::{fnv1a64, fnv1a64_extend};
+use crate::hash::{fnv1a64, fnv1a64_extend};
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
 

@@ -35,6 +35,7 @@ mod project;
 mod raw;
 mod shard;
 
+pub use crate::hash::fnv1a64;
 pub use error::SuiteLoadError;
 pub use filter::{Filter, FilterError};
 pub use load::load_suite;
@@ -43,7 +44,7 @@ pub use model::{
     Price, Profile, Project, ProjectConfig, Provider, Suite, ToolDef, ToolResult,
 };
 pub use project::load_project;
-pub use shard::{Shard, ShardError, fnv1a64};
+pub use shard::{Shard, ShardError};
 
 #[cfg(test)]
 mod testdir;
