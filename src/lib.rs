@@ -51,4 +51,5 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod suite;
+mod toml_doc;
 pub mod trace;

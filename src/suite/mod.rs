@@ -27,9 +27,7 @@
 mod doc;
 mod error;
 mod filter;
-mod hint;
 mod load;
-mod locate;
 pub mod model;
 mod project;
 mod raw;

@@ -1,12 +1,12 @@
 //! "Did you mean" hints and readable wording for serde's messages.
 //!
-//! The raw structs are the single list of allowed keys: rather than repeat it here, the hint
-//! reads the alternatives out of serde's `unknown field` and `unknown variant` messages, whose
-//! format serde has kept since 1.0.
+//! A loader's raw serde structs are the single list of its allowed keys: rather than repeat
+//! it, the hint reads the alternatives out of serde's `unknown field` and `unknown variant`
+//! messages, whose format serde has kept since 1.0.
 
 /// The allowed key or value closest to `unknown`, as a hint, when it looks like a typo of it:
 /// the same key up to case, `_` for `-` and spaces, or at most two edits away.
-pub(super) fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     unknown: &str,
     allowed: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
