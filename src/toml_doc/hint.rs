@@ -140,6 +140,24 @@ mod tests {
     }
 
     #[test]
+    fn near_script_keys_are_suggested() {
+        let keys = ["user", "turn", "tool-result", "tool-called"];
+        let cases = [
+            ("usr", Some("user")),
+            ("tool_result", Some("tool-result")),
+            ("Turn", Some("turn")),
+            ("tool-calld", Some("tool-called")),
+            ("assistant", None),
+            // Two edits turn any two-letter name into any other.
+            ("tu", None),
+        ];
+        for (unknown, expected) in cases {
+            let expected = expected.map(|key| format!("did you mean `{key}`?"));
+            assert_eq!(did_you_mean(unknown, keys), expected, "{unknown}");
+        }
+    }
+
+    #[test]
     fn edit_distances() {
         let cases = [
             ("", "", 0),

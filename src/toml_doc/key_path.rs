@@ -110,6 +110,10 @@ mod tests {
                 "expect.tools[0].name",
             ),
             (path(&["env", ""]), "env.\"\""),
+            (
+                path(&["rule", "0", "tool-calls", "1", "args", "a b"]),
+                "rule[0].tool-calls[1].args.\"a b\"",
+            ),
         ];
         for (path, expected) in cases {
             assert_eq!(path.to_string(), expected);
