@@ -45,14 +45,7 @@ macro_rules! impl_located_error {
                 message: String,
                 hint: Option<String>,
             ) -> Self {
-                $error::Parse {
-                    path: at.path,
-                    line: at.line,
-                    column: at.column,
-                    key,
-                    message,
-                    hint,
-                }
+                $crate::toml_doc::impl_located_error!(@at $error::Parse, at, key, message, hint)
             }
 
             fn unknown_key(
@@ -60,13 +53,7 @@ macro_rules! impl_located_error {
                 key: String,
                 hint: Option<String>,
             ) -> Self {
-                $error::UnknownKey {
-                    path: at.path,
-                    line: at.line,
-                    column: at.column,
-                    key,
-                    hint,
-                }
+                $crate::toml_doc::impl_located_error!(@at $error::UnknownKey, at, key, hint)
             }
 
             fn invalid(
@@ -75,14 +62,7 @@ macro_rules! impl_located_error {
                 message: String,
                 hint: Option<String>,
             ) -> Self {
-                $error::Invalid {
-                    path: at.path,
-                    line: at.line,
-                    column: at.column,
-                    key,
-                    message,
-                    hint,
-                }
+                $crate::toml_doc::impl_located_error!(@at $error::Invalid, at, key, message, hint)
             }
 
             fn regex(
@@ -90,14 +70,17 @@ macro_rules! impl_located_error {
                 key: String,
                 source: regex::Error,
             ) -> Self {
-                $error::Regex {
-                    path: at.path,
-                    line: at.line,
-                    column: at.column,
-                    key,
-                    source,
-                }
+                $crate::toml_doc::impl_located_error!(@at $error::Regex, at, key, source)
             }
+        }
+    };
+    // One variant, its location spread into `path`, `line` and `column`.
+    (@at $error:ident :: $variant:ident, $at:ident, $($field:ident),*) => {
+        $error::$variant {
+            path: $at.path,
+            line: $at.line,
+            column: $at.column,
+            $($field),*
         }
     };
 }

@@ -108,6 +108,8 @@ pub(super) fn friendly_type(description: &str, with_range: bool) -> &str {
 mod tests {
     use super::*;
 
+    const WHEN_KEYS: [&str; 4] = ["user", "turn", "tool-result", "tool-called"];
+
     const EXPECT_KEYS: [&str; 6] = [
         "output-equals",
         "output-contains",
@@ -120,41 +122,30 @@ mod tests {
     #[test]
     fn near_keys_are_suggested() {
         let cases = [
-            ("spanz", Some("span")),
-            ("output_contains", Some("output-contains")),
-            ("Output-Equals", Some("output-equals")),
-            ("max_llm_call", Some("max-llm-calls")),
-            ("tool", Some("tools")),
-            ("exitcode", Some("exit-code")),
-            ("output", None),
-            ("snapshot", None),
+            (&EXPECT_KEYS[..], "spanz", Some("span")),
+            (&EXPECT_KEYS, "output_contains", Some("output-contains")),
+            (&EXPECT_KEYS, "Output-Equals", Some("output-equals")),
+            (&EXPECT_KEYS, "max_llm_call", Some("max-llm-calls")),
+            (&EXPECT_KEYS, "tool", Some("tools")),
+            (&EXPECT_KEYS, "exitcode", Some("exit-code")),
+            (&EXPECT_KEYS, "output", None),
+            (&EXPECT_KEYS, "snapshot", None),
             // Two edits away, but the key is only two letters long.
-            ("sp", None),
+            (&EXPECT_KEYS, "sp", None),
+            // A script's `when` keys.
+            (&WHEN_KEYS, "usr", Some("user")),
+            (&WHEN_KEYS, "tool_result", Some("tool-result")),
+            (&WHEN_KEYS, "Turn", Some("turn")),
+            (&WHEN_KEYS, "tool-calld", Some("tool-called")),
+            (&WHEN_KEYS, "assistant", None),
+            (&WHEN_KEYS, "tu", None),
         ];
-        for (unknown, expected) in cases {
-            let hint = did_you_mean(unknown, EXPECT_KEYS);
+        for (keys, unknown, expected) in cases {
+            let hint = did_you_mean(unknown, keys.iter().copied());
             let expected = expected.map(|key| format!("did you mean `{key}`?"));
             assert_eq!(hint, expected, "{unknown}");
         }
         assert_eq!(did_you_mean("a", []), None);
-    }
-
-    #[test]
-    fn near_script_keys_are_suggested() {
-        let keys = ["user", "turn", "tool-result", "tool-called"];
-        let cases = [
-            ("usr", Some("user")),
-            ("tool_result", Some("tool-result")),
-            ("Turn", Some("turn")),
-            ("tool-calld", Some("tool-called")),
-            ("assistant", None),
-            // Two edits turn any two-letter name into any other.
-            ("tu", None),
-        ];
-        for (unknown, expected) in cases {
-            let expected = expected.map(|key| format!("did you mean `{key}`?"));
-            assert_eq!(did_you_mean(unknown, keys), expected, "{unknown}");
-        }
     }
 
     #[test]
