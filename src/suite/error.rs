@@ -180,3 +180,5 @@ fn list(paths: &[PathBuf]) -> String {
         .collect();
     quoted.join(", ")
 }
+
+crate::toml_doc::impl_located_error!(SuiteLoadError, array_tables = ["case", "tool"]);

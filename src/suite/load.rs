@@ -10,10 +10,8 @@ use regex::Regex;
 use serde_json::{Value as Json, json};
 use toml::de::{DeTable, DeValue};
 
-use super::doc::{Doc, utf8};
+use super::doc::Doc;
 use super::error::SuiteLoadError;
-use super::hint::did_you_mean;
-use super::locate::KeyPath;
 use super::model::{
     Agent, ArgsCase, BuiltinAgent, Case, CommandAgent, Expect, ExpectedTool, ModelDef, Origin,
     Price, Provider, Suite, ToolDef, ToolResult,
@@ -22,7 +20,8 @@ use super::raw::{
     RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawModel, RawPrice, RawProvider,
     RawSuite, RawToolDef,
 };
-use super::shard::{fnv1a64, fnv1a64_extend};
+use crate::hash::{fnv1a64, fnv1a64_extend};
+use crate::toml_doc::{KeyPath, did_you_mean};
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
 
@@ -51,7 +50,7 @@ pub(super) fn load_suite_in(
     shared_models: Option<&BTreeMap<String, ModelDef>>,
 ) -> Result<Suite> {
     let bytes = read(path)?;
-    let text = utf8(path, &bytes)?;
+    let text = Doc::utf8(path, &bytes)?;
     let (doc, table) = Doc::toml(path, text)?;
     reject_unbuilt_agent_kinds(&doc, table.get_ref())?;
     let raw: RawSuite = doc.deserialize(table)?;
@@ -223,7 +222,7 @@ fn load_cases_file(
     cases: &mut CaseList,
     tool_names: Option<&[&str]>,
 ) -> Result<()> {
-    let text = utf8(path, data)?;
+    let text = Doc::utf8(path, data)?;
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.trim().is_empty() {

@@ -27,14 +27,13 @@
 mod doc;
 mod error;
 mod filter;
-mod hint;
 mod load;
-mod locate;
 pub mod model;
 mod project;
 mod raw;
 mod shard;
 
+pub use crate::hash::fnv1a64;
 pub use error::SuiteLoadError;
 pub use filter::{Filter, FilterError};
 pub use load::load_suite;
@@ -43,7 +42,7 @@ pub use model::{
     Price, Profile, Project, ProjectConfig, Provider, Suite, ToolDef, ToolResult,
 };
 pub use project::load_project;
-pub use shard::{Shard, ShardError, fnv1a64};
+pub use shard::{Shard, ShardError};
 
 #[cfg(test)]
 mod testdir;

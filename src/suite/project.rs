@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use super::doc::{Doc, utf8};
+use super::doc::Doc;
 use super::error::SuiteLoadError;
 use super::load::{at_least_one, duration, load_suite_in, model_defs, model_names, prices};
-use super::locate::KeyPath;
 use super::model::{Profile, Project, ProjectConfig, Suite};
 use super::raw::{RawConfig, RawProfile};
+use crate::toml_doc::KeyPath;
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
 
@@ -39,7 +39,7 @@ pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     };
     let (config, config_doc) = match &config_bytes {
         Some(bytes) => {
-            let text = utf8(&config_path, bytes)?;
+            let text = Doc::utf8(&config_path, bytes)?;
             let (doc, table) = Doc::toml(&config_path, text)?;
             let raw: RawConfig = doc.deserialize(table)?;
             (config(&doc, root, raw)?, Some(doc))

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::script::{Answer, Body, Content, Script, SeedBy, When};
 use super::template::Values;
+use crate::hash::fnv1a64;
 use crate::model::chat::{
     ChatError, ChatRequest, ChatResponse, FinishReason, Message, Role, TokenUsage, ToolCall,
 };
@@ -316,13 +317,6 @@ fn variant_hash(seed: u64, key: &str, rule: u64, turn: u64) -> u64 {
 fn response_id(seed: u64, identity: &str, turn: usize) -> String {
     let hash = splitmix64(splitmix64(seed) ^ fnv1a64(identity.as_bytes())) ^ turn as u64;
     format!("chatcmpl-{:016x}", splitmix64(hash))
-}
-
-/// 64-bit FNV-1a: offset basis `0xcbf29ce484222325`, prime `0x100000001b3`.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// The finalizer of SplitMix64 (Steele, Lea and Flood 2014) applied to `x` plus its increment:

@@ -104,3 +104,6 @@ impl ScriptError {
         }
     }
 }
+
+// No array-table hint: a script's `[rule]` for `[[rule]]` keeps the error it always had.
+crate::toml_doc::impl_located_error!(ScriptError, array_tables = []);

@@ -125,7 +125,6 @@
 mod attempts;
 mod engine;
 mod error;
-mod locate;
 mod raw;
 mod script;
 mod template;

@@ -7,15 +7,18 @@ use std::time::Duration;
 use regex::Regex;
 
 use super::error::ScriptError;
-use super::locate::{Doc, KeyPath};
 use super::raw::{
     RawAnswer, RawFail, RawFinishReason, RawRule, RawScript, RawSeedBy, RawToolCall, RawVariant,
     RawWhen, datetimes_to_strings,
 };
 use super::template::{BUILTINS, JsonTemplate, Scope, Template, TemplateError};
 use crate::model::chat::FinishReason;
+use crate::toml_doc::{self, KeyPath};
 
 type Result<T> = std::result::Result<T, ScriptError>;
+
+/// A script being loaded.
+type Doc<'a> = toml_doc::Doc<'a, ScriptError>;
 
 /// A scripted model: rules matched against the conversation, each answering with text or tool
 /// calls. Built by [`Script::load`] or [`Script::parse`]; answers with [`Script::reply`].
@@ -115,33 +118,14 @@ impl Script {
             path: path.to_path_buf(),
             source,
         })?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
-            // The valid prefix is text, so its last line and column can be counted.
-            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
-            let line = valid.lines().count().max(1) + usize::from(valid.ends_with('\n'));
-            let column = valid
-                .rsplit('\n')
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .count()
-                + 1;
-            ScriptError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                key: None,
-                message: "the file is not valid UTF-8".to_owned(),
-                hint: None,
-            }
-        })?;
+        let text = Doc::utf8(path, &bytes)?;
         Script::parse(text, path)
     }
 
     /// Validates the script `text`; `path` names it in errors and gives the default model
     /// name (its file stem).
     pub fn parse(text: &str, path: &Path) -> Result<Script> {
-        let (doc, table) = Doc::parse(path, text)?;
+        let (doc, table) = Doc::toml(path, text)?;
         let raw: RawScript = doc.deserialize(table)?;
         let root = KeyPath::root();
 

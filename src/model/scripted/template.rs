@@ -10,7 +10,7 @@
 use regex::{Captures, Regex};
 use serde_json::{Map, Value as Json};
 
-use super::locate::{KeyPath, did_you_mean};
+use crate::toml_doc::{KeyPath, did_you_mean};
 
 /// The names built into every template.
 pub(super) const BUILTINS: [&str; 2] = ["user", "tool_result"];

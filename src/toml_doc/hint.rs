@@ -1,12 +1,12 @@
 //! "Did you mean" hints and readable wording for serde's messages.
 //!
-//! The raw structs are the single list of allowed keys: rather than repeat it here, the hint
-//! reads the alternatives out of serde's `unknown field` and `unknown variant` messages, whose
-//! format serde has kept since 1.0.
+//! A loader's raw serde structs are the single list of its allowed keys: rather than repeat
+//! it, the hint reads the alternatives out of serde's `unknown field` and `unknown variant`
+//! messages, whose format serde has kept since 1.0.
 
 /// The allowed key or value closest to `unknown`, as a hint, when it looks like a typo of it:
 /// the same key up to case, `_` for `-` and spaces, or at most two edits away.
-pub(super) fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     unknown: &str,
     allowed: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
@@ -108,6 +108,8 @@ pub(super) fn friendly_type(description: &str, with_range: bool) -> &str {
 mod tests {
     use super::*;
 
+    const WHEN_KEYS: [&str; 4] = ["user", "turn", "tool-result", "tool-called"];
+
     const EXPECT_KEYS: [&str; 6] = [
         "output-equals",
         "output-contains",
@@ -120,19 +122,26 @@ mod tests {
     #[test]
     fn near_keys_are_suggested() {
         let cases = [
-            ("spanz", Some("span")),
-            ("output_contains", Some("output-contains")),
-            ("Output-Equals", Some("output-equals")),
-            ("max_llm_call", Some("max-llm-calls")),
-            ("tool", Some("tools")),
-            ("exitcode", Some("exit-code")),
-            ("output", None),
-            ("snapshot", None),
+            (&EXPECT_KEYS[..], "spanz", Some("span")),
+            (&EXPECT_KEYS, "output_contains", Some("output-contains")),
+            (&EXPECT_KEYS, "Output-Equals", Some("output-equals")),
+            (&EXPECT_KEYS, "max_llm_call", Some("max-llm-calls")),
+            (&EXPECT_KEYS, "tool", Some("tools")),
+            (&EXPECT_KEYS, "exitcode", Some("exit-code")),
+            (&EXPECT_KEYS, "output", None),
+            (&EXPECT_KEYS, "snapshot", None),
             // Two edits away, but the key is only two letters long.
-            ("sp", None),
+            (&EXPECT_KEYS, "sp", None),
+            // A script's `when` keys.
+            (&WHEN_KEYS, "usr", Some("user")),
+            (&WHEN_KEYS, "tool_result", Some("tool-result")),
+            (&WHEN_KEYS, "Turn", Some("turn")),
+            (&WHEN_KEYS, "tool-calld", Some("tool-called")),
+            (&WHEN_KEYS, "assistant", None),
+            (&WHEN_KEYS, "tu", None),
         ];
-        for (unknown, expected) in cases {
-            let hint = did_you_mean(unknown, EXPECT_KEYS);
+        for (keys, unknown, expected) in cases {
+            let hint = did_you_mean(unknown, keys.iter().copied());
             let expected = expected.map(|key| format!("did you mean `{key}`?"));
             assert_eq!(hint, expected, "{unknown}");
         }
