@@ -322,6 +322,7 @@ fn expect(
         tools,
         min_tool_f1: raw.min_tool_f1,
         exit_code: raw.exit_code,
+        spans: Vec::new(),
     })
 }
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use regex::Regex;
+
+use crate::trace::query::Selector;
 use serde_json::Value as Json;
 
 /// Everything `traceval run` loads: the project configuration and the suites.
@@ -285,6 +287,111 @@ pub struct Expect {
     pub min_tool_f1: Option<f64>,
     /// `exit-code`: the agent's expected exit code (default 0).
     pub exit_code: Option<i32>,
+    /// `[[case.expect.span]]`: span assertions, in file order.
+    pub spans: Vec<SpanAssertion>,
+}
+
+/// One `[[case.expect.span]]` (DESIGN.md section 5): the spans `select` matches must satisfy
+/// every check given. Without any check it asserts that at least one span matches.
+#[derive(Debug, Clone)]
+pub struct SpanAssertion {
+    /// `select`, parsed.
+    pub select: Selector,
+    /// `count`: `3`, `"0"` (must not happen), or a comparison such as `">= 1"`.
+    pub count: Option<Count>,
+    /// `max-duration`: every matched span is at most this long.
+    pub max_duration: Option<Duration>,
+    /// `status`: every matched span has this status (`ok`, `error` or `unset`).
+    pub status: Option<String>,
+    /// `attrs`: every matched span has these attributes with these values (JSON equality;
+    /// numbers compare by value).
+    pub attrs: BTreeMap<String, Json>,
+    /// `before`: every matched span starts before every span this selector matches (and
+    /// that selector matches at least one span).
+    pub before: Option<Selector>,
+    /// `after`: every matched span starts after every span this selector matches (and that
+    /// selector matches at least one span).
+    pub after: Option<Selector>,
+}
+
+/// A `count` of a span assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    /// The comparison.
+    pub op: CountOp,
+    /// The number compared with.
+    pub n: u64,
+}
+
+/// How a [`Count`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountOp {
+    /// `3` or `"== 3"`.
+    Eq,
+    /// `"!= 3"`.
+    Ne,
+    /// `"< 3"`.
+    Lt,
+    /// `"<= 3"`.
+    Le,
+    /// `"> 3"`.
+    Gt,
+    /// `">= 3"`.
+    Ge,
+}
+
+impl Count {
+    /// True when `actual` satisfies the count.
+    pub fn holds(self, actual: u64) -> bool {
+        match self.op {
+            CountOp::Eq => actual == self.n,
+            CountOp::Ne => actual != self.n,
+            CountOp::Lt => actual < self.n,
+            CountOp::Le => actual <= self.n,
+            CountOp::Gt => actual > self.n,
+            CountOp::Ge => actual >= self.n,
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            CountOp::Eq => "",
+            CountOp::Ne => "!= ",
+            CountOp::Lt => "< ",
+            CountOp::Le => "<= ",
+            CountOp::Gt => "> ",
+            CountOp::Ge => ">= ",
+        };
+        write!(f, "{op}{}", self.n)
+    }
+}
+
+impl std::str::FromStr for Count {
+    type Err = String;
+
+    /// `3`, `== 3`, `!= 3`, `< 3`, `<= 3`, `> 3`, `>= 3` (spaces optional).
+    fn from_str(s: &str) -> Result<Count, String> {
+        let s = s.trim();
+        let (op, rest) = [
+            ("==", CountOp::Eq),
+            ("!=", CountOp::Ne),
+            ("<=", CountOp::Le),
+            (">=", CountOp::Ge),
+            ("<", CountOp::Lt),
+            (">", CountOp::Gt),
+        ]
+        .iter()
+        .find_map(|(p, op)| s.strip_prefix(p).map(|rest| (*op, rest)))
+        .unwrap_or((CountOp::Eq, s));
+        rest.trim()
+            .parse::<u64>()
+            .map(|n| Count { op, n })
+            .map_err(|_| {
+                format!("`{s}` is not a count: write a number or a comparison such as \">= 1\"")
+            })
+    }
 }
 
 /// One entry of `expect.tools`.
