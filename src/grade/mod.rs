@@ -5,6 +5,7 @@
 //! mark them in the rendered tree. A trial passes when every check passes.
 
 pub mod output;
+pub mod span;
 pub mod tools;
 
 use std::collections::HashSet;
@@ -172,5 +173,6 @@ pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
                 .extend(score.unexpected.iter().map(|&i| calls[i].node));
         }
     }
+    span::check(&expect.spans, view, &mut graded);
     graded
 }
