@@ -181,4 +181,7 @@ fn list(paths: &[PathBuf]) -> String {
     quoted.join(", ")
 }
 
-crate::toml_doc::impl_located_error!(SuiteLoadError, array_tables = ["case", "tool"]);
+crate::toml_doc::impl_located_error!(
+    SuiteLoadError,
+    array_tables = ["case", "tool", "case.expect.span"]
+);

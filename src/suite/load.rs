@@ -13,15 +13,16 @@ use toml::de::{DeTable, DeValue};
 use super::doc::Doc;
 use super::error::SuiteLoadError;
 use super::model::{
-    Agent, ArgsCase, BuiltinAgent, Case, CommandAgent, Expect, ExpectedTool, ModelDef, Origin,
-    Price, Provider, Suite, ToolDef, ToolResult,
+    Agent, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, Expect, ExpectedTool, ModelDef,
+    Origin, Price, Provider, SpanAssertion, Suite, ToolDef, ToolResult,
 };
 use super::raw::{
     RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawModel, RawPrice, RawProvider,
-    RawSuite, RawToolDef,
+    RawSpan, RawSuite, RawToolDef,
 };
 use crate::hash::{fnv1a64, fnv1a64_extend};
 use crate::toml_doc::{KeyPath, did_you_mean};
+use crate::trace::query::Selector;
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
 
@@ -298,6 +299,18 @@ fn expect(
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
+    let spans = raw
+        .span
+        .map(|spans| {
+            let at = at.key("span");
+            spans
+                .into_iter()
+                .enumerate()
+                .map(|(i, span)| span_assertion(doc, &at.index(i), span))
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
     if let Some(f1) = raw.min_tool_f1 {
         let at = at.key("min-tool-f1");
         if !(0.0..=1.0).contains(&f1) {
@@ -322,8 +335,91 @@ fn expect(
         tools,
         min_tool_f1: raw.min_tool_f1,
         exit_code: raw.exit_code,
-        spans: Vec::new(),
+        spans,
     })
+}
+
+/// The span statuses a span assertion's `status` can require.
+const SPAN_STATUSES: [&str; 3] = ["ok", "error", "unset"];
+
+/// One `[[case.expect.span]]`.
+fn span_assertion(doc: &Doc<'_>, at: &KeyPath, raw: RawSpan) -> Result<SpanAssertion> {
+    let select = selector(doc, &at.key("select"), &raw.select)?;
+    let count = raw
+        .count
+        .map(|count| {
+            count
+                .0
+                .parse::<Count>()
+                .map_err(|message| doc.invalid(&at.key("count"), message))
+        })
+        .transpose()?;
+    let max_duration = raw
+        .max_duration
+        .map(|text| duration(doc, &at.key("max-duration"), &text))
+        .transpose()?;
+    if let Some(status) = &raw.status
+        && !SPAN_STATUSES.contains(&status.as_str())
+    {
+        let message = format!("must be `ok`, `error` or `unset`, found `{status}`");
+        let hint = did_you_mean(status, SPAN_STATUSES);
+        return Err(doc.invalid_with_hint(&at.key("status"), message, hint));
+    }
+    let attrs = raw.attrs.unwrap_or_default();
+    for (name, value) in &attrs {
+        span_attr(doc, &at.key("attrs").key(name), name, value)?;
+    }
+    let before = raw
+        .before
+        .map(|text| selector(doc, &at.key("before"), &text))
+        .transpose()?;
+    let after = raw
+        .after
+        .map(|text| selector(doc, &at.key("after"), &text))
+        .transpose()?;
+    Ok(SpanAssertion {
+        select,
+        count,
+        max_duration,
+        status: raw.status,
+        attrs,
+        before,
+        after,
+    })
+}
+
+/// A selector (`select`, `before`, `after`); a parse error is shown at the key, with the
+/// selector's own message and column.
+fn selector(doc: &Doc<'_>, at: &KeyPath, text: &str) -> Result<Selector> {
+    Selector::parse(text).map_err(|e| doc.invalid_in_string(at, e.column, e.to_string(), None))
+}
+
+/// One of a span assertion's `attrs`: a value a span attribute can have, a string, number or
+/// boolean or an array of them.
+fn span_attr(doc: &Doc<'_>, at: &KeyPath, name: &str, value: &Json) -> Result<()> {
+    let scalar = |value: &Json| matches!(value, Json::String(_) | Json::Number(_) | Json::Bool(_));
+    let ok = match value {
+        Json::Array(items) => items.iter().all(scalar),
+        value => scalar(value),
+    };
+    if ok {
+        return Ok(());
+    }
+    let message = "must be a string, number or boolean, or an array of them: span attributes \
+                   hold no tables or nulls";
+    // `gen_ai.request.model = …` unquoted is a table of tables in TOML.
+    let hint = value.is_object().then(|| {
+        let mut dotted = name.to_owned();
+        let mut value = value;
+        while let Json::Object(table) = value
+            && let [(key, inner)] = table.iter().collect::<Vec<_>>()[..]
+        {
+            dotted = format!("{dotted}.{key}");
+            value = inner;
+        }
+        format!("quote a dotted attribute name: `\"{dotted}\" = …`")
+    });
+    Err(doc.invalid_with_hint(at, message, hint))
 }
 
 fn expected_tool(

@@ -19,10 +19,12 @@
 //! other is an error, as is a `[[tool]]` table without a builtin agent. In a builtin suite,
 //! the calls a case expects (`expect.tools`) must name its tools.
 //!
+//! `[[case.expect.span]]` tables load into [`model::SpanAssertion`]s: their selectors are
+//! parsed here, so that a bad one is reported at its key and column before any trial runs.
+//!
 //! Keys of the design that this version does not implement yet (`expect.trajectory`,
-//! `expect.max-cost`, `expect.snapshot`, `[[case.expect.span]]`, `expect.judge`, a case's
-//! `trace`, agent kind `replay`) are an error, not ignored: an ignored expectation would be a
-//! false pass.
+//! `expect.max-cost`, `expect.snapshot`, `expect.judge`, a case's `trace`, agent kind
+//! `replay`) are an error, not ignored: an ignored expectation would be a false pass.
 
 mod doc;
 mod error;

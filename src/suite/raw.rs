@@ -249,6 +249,10 @@ impl RawCase {
         tools
             .filter_map(|tool| tool.args.as_mut())
             .for_each(replace_datetimes);
+        let spans = self.expect.span.iter_mut().flatten();
+        spans
+            .flat_map(|span| span.attrs.iter_mut().flat_map(BTreeMap::values_mut))
+            .for_each(replace_datetimes);
     }
 }
 
@@ -274,7 +278,7 @@ pub(super) struct RawExpect {
     pub(super) trajectory: Option<IgnoredAny>,
     pub(super) max_cost: Option<IgnoredAny>,
     pub(super) snapshot: Option<IgnoredAny>,
-    pub(super) span: Option<IgnoredAny>,
+    pub(super) span: Option<Vec<RawSpan>>,
     pub(super) judge: Option<IgnoredAny>,
 }
 
@@ -285,7 +289,6 @@ impl RawExpect {
             ("trajectory", self.trajectory.is_some()),
             ("max-cost", self.max_cost.is_some()),
             ("snapshot", self.snapshot.is_some()),
-            ("span", self.span.is_some()),
             ("judge", self.judge.is_some()),
         ]
         .into_iter()
@@ -303,6 +306,63 @@ impl RawExpect {
 pub(super) struct RawTool {
     pub(super) name: String,
     pub(super) args: Option<Json>,
+}
+
+/// `[[case.expect.span]]`: a span assertion; [`super::load`] parses the selectors and checks
+/// the values.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a span assertion table with `select`"
+)]
+pub(super) struct RawSpan {
+    pub(super) select: String,
+    pub(super) count: Option<RawCount>,
+    pub(super) max_duration: Option<String>,
+    pub(super) status: Option<String>,
+    pub(super) attrs: Option<BTreeMap<String, Json>>,
+    pub(super) before: Option<String>,
+    pub(super) after: Option<String>,
+}
+
+/// A span assertion's `count` as written: an integer or a string such as `">= 1"`, kept as
+/// text (a float keeps its point, a negative integer its sign) so that one parser,
+/// [`Count`](super::model::Count)'s, judges every form.
+#[derive(Debug, PartialEq)]
+pub(super) struct RawCount(pub(super) String);
+
+impl<'de> Deserialize<'de> for RawCount {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawCountVisitor;
+
+        impl Visitor<'_> for RawCountVisitor {
+            type Value = RawCount;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count: an integer or a comparison such as \">= 1\"")
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawCount, E> {
+                Ok(RawCount(value.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawCount, E> {
+                Ok(RawCount(value.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<RawCount, E> {
+                // `{:?}` keeps the point of `1.0`, which is not a count.
+                Ok(RawCount(format!("{value:?}")))
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawCount, E> {
+                Ok(RawCount(value.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(RawCountVisitor)
+    }
 }
 
 /// A string or an array of strings (`output-contains`).

@@ -99,6 +99,13 @@ impl<'a, E: LocatedError> Doc<'a, E> {
             let text = e.to_string();
             let message = text.strip_suffix(&position).unwrap_or(&text);
             if e.is_data() {
+                // A container of the wrong type is only peeked at: serde_json then points at
+                // the separator or space before it, where the value is meant.
+                let skipped = self.text.as_bytes().get(offset..).map_or(0, |rest| {
+                    let before = rest.iter().position(|b| !b" \t\r\n:,".contains(b));
+                    before.unwrap_or(0)
+                });
+                let offset = offset + skipped;
                 self.serde_error(message, offset..offset + 1)
             } else {
                 self.parse_error(offset, None, message.to_owned(), None)
@@ -175,6 +182,27 @@ impl<'a, E: LocatedError> Doc<'a, E> {
         )
     }
 
+    /// [`Doc::invalid_with_hint`] about the character at 1-based `column` (in characters) of
+    /// the string value at `path`, such as the column a selector error reports: the error
+    /// points at that character when the string is written on one line with no escape before
+    /// it, else at the value.
+    pub(crate) fn invalid_in_string(
+        &self,
+        path: &KeyPath,
+        column: usize,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> E {
+        let span = self.index().value_span(path);
+        let offset = char_in_string(&self.text[span.clone()], column).unwrap_or(0);
+        E::invalid(
+            self.location(span.start + offset),
+            path.to_string(),
+            message.into(),
+            hint,
+        )
+    }
+
     /// A regex at `path` that does not compile.
     pub(crate) fn regex(&self, path: &KeyPath, source: regex::Error) -> E {
         E::regex(self.location_of(path), path.to_string(), source)
@@ -227,12 +255,16 @@ impl<'a, E: LocatedError> Doc<'a, E> {
         };
         let actual = friendly_type(actual, false);
         let expected = friendly_type(expected, out_of_range);
-        // `[case]` for `[[case]]` is the likely slip of a first suite; `[tool]` likewise.
+        // `[case]` for `[[case]]` is the likely slip of a first suite; `[tool]` and
+        // `[case.expect.span]` likewise.
         let hint = E::ARRAY_TABLES
             .iter()
             .copied()
-            .find(|&key| found.path == KeyPath::root().key(key) && actual == "table")
-            .map(|key| format!("write `[[{key}]]`, with two brackets, before each {key}"));
+            .find(|&keys| found.path.has_keys(keys) && actual == "table")
+            .map(|keys| {
+                let each = keys.rsplit('.').next().unwrap_or(keys);
+                format!("write `[[{keys}]]`, with two brackets, before each {each}")
+            });
         let message = if found.path == KeyPath::root() {
             format!("expected {expected}, found {actual}")
         } else {
@@ -255,5 +287,58 @@ impl<'a, E: LocatedError> Doc<'a, E> {
             };
             E::parse(at, None, "the file is not valid UTF-8".to_owned(), None)
         })
+    }
+}
+
+/// The byte offset, within `source`, the text of a quoted one-line string (TOML or JSON), of
+/// the character at 1-based `column` of the string's value (one past its end is the closing
+/// quote); `None` for a multi-line string, or when a line break or an escape comes first and
+/// the source's characters are no longer the value's.
+fn char_in_string(source: &str, column: usize) -> Option<usize> {
+    if source.starts_with("'''") || source.starts_with("\"\"\"") {
+        return None;
+    }
+    let quote = source.chars().next().filter(|&c| c == '\'' || c == '"')?;
+    let mut offset = quote.len_utf8();
+    for c in source[offset..].chars().take(column.checked_sub(1)?) {
+        if c == quote || c == '\n' || (quote == '"' && c == '\\') {
+            return None;
+        }
+        offset += c.len_utf8();
+    }
+    Some(offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::char_in_string;
+
+    #[test]
+    fn columns_of_a_string_value_map_to_its_source() {
+        let cases = [
+            ("'tool[x'", 1, Some(1)),
+            ("'tool[x'", 6, Some(6)),
+            // One past the end: the closing quote.
+            ("'tool[x'", 7, Some(7)),
+            ("'tool[x'", 8, None),
+            ("\"é[x\"", 2, Some(3)),
+            // An escape before the column: the source no longer lines up.
+            ("\"a\\\"b\"", 4, None),
+            // An escape after it does not matter.
+            ("\"ab\\\"\"", 2, Some(2)),
+            ("'a\\b'", 4, Some(4)),
+            ("'''tool'''", 1, None),
+            ("\"\"\"tool\"\"\"", 1, None),
+            ("'ab'", 5, None),
+            ("tool", 1, None),
+            ("'ab'", 0, None),
+        ];
+        for (source, column, expected) in cases {
+            assert_eq!(
+                char_in_string(source, column),
+                expected,
+                "{source} {column}"
+            );
+        }
     }
 }

@@ -15,7 +15,8 @@ pub(crate) struct Location {
 
 /// A loader's error type, as far as a [`Doc`](super::Doc) needs to build it.
 pub(crate) trait LocatedError {
-    /// Root keys that take arrays of tables: `[case]` written for `[[case]]` gets a hint.
+    /// Dotted keys (indices left out) that take arrays of tables: `[case]` written for
+    /// `[[case]]` gets a hint, and `[case.expect.span]` for `[[case.expect.span]]`.
     const ARRAY_TABLES: &'static [&'static str];
 
     /// Bad syntax, a wrong type or a missing key.

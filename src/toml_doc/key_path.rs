@@ -41,6 +41,16 @@ impl KeyPath {
         }
     }
 
+    /// True when the keys of the path, its indices left out, are the dotted `keys`: the path
+    /// `case[0].expect.span` is `case.expect.span`.
+    pub(crate) fn has_keys(&self, keys: &str) -> bool {
+        let mine = self.0.iter().filter_map(|segment| match segment {
+            Segment::Key(key) => Some(key.as_str()),
+            Segment::Index(_) => None,
+        });
+        mine.eq(keys.split('.'))
+    }
+
     pub(super) fn depth(&self) -> usize {
         self.0.len()
     }
@@ -91,6 +101,25 @@ pub(super) fn path(parts: &[&str]) -> KeyPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_compared_without_indices() {
+        let cases = [
+            (
+                path(&["case", "0", "expect", "span"]),
+                "case.expect.span",
+                true,
+            ),
+            (path(&["case"]), "case", true),
+            (path(&["case", "0"]), "case", true),
+            (path(&["case", "0", "expect"]), "case.expect.span", false),
+            (path(&["expect", "span"]), "case.expect.span", false),
+            (path(&[]), "", false),
+        ];
+        for (path, keys, expected) in cases {
+            assert_eq!(path.has_keys(keys), expected, "{path} {keys}");
+        }
+    }
 
     #[test]
     fn key_paths_display_like_toml() {

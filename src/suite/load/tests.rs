@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
+use crate::suite::model::CountOp;
 use crate::suite::testdir::TestDir;
 
 const FULL_SUITE: &str = r#"name = "weather"
@@ -216,6 +217,137 @@ fn a_full_suite_loads_into_the_model() {
     let hash = fnv1a64(&[FULL_SUITE.as_bytes(), FULL_CASES.as_bytes()].concat());
     assert_eq!(suite.content_hash, format!("{hash:016x}"));
     assert_eq!(suite.content_hash.len(), 16);
+}
+
+const SPAN_SUITE: &str = r#"cases = "spans.jsonl"
+
+[agent]
+kind = "command"
+command = ["./agent"]
+
+[[case]]
+id = "weather"
+input = "Weather in Paris?"
+
+[[case.expect.span]]
+select = 'tool[name="get_weather"]'
+count = 1
+max-duration = "2s"
+status = "ok"
+attrs = { "gen_ai.request.model" = "gpt-4o-mini", retries = 0, cached = false, tags = ["a", "b"], at = 2024-05-01 }
+before = 'llm:last'
+after = 'tool[name="search"]'
+
+[[case.expect.span]]
+select = "llm"
+count = ">= 1"
+
+[[case.expect.span]]
+select = """tool[name="delete"], tool[name~="^rm"]"""
+count = "0"
+
+[[case]]
+id = "no-spans"
+input = "hi"
+[case.expect]
+output-contains = "hi"
+"#;
+
+const SPAN_CASES: &str = r#"{"id": "jsonl", "input": 1, "expect": {"span": [{"select": "agent > tool", "count": "!= 0", "max-duration": "500ms", "status": "error", "attrs": {"n": 1.5}}, {"select": "llm:nth(2)", "count": 2, "after": "tool"}]}}
+"#;
+
+fn selector(text: &str) -> Selector {
+    Selector::parse(text).unwrap()
+}
+
+#[test]
+fn span_assertions_load_into_the_model() {
+    let dir = TestDir::new();
+    let path = dir.write("suite.toml", SPAN_SUITE);
+    dir.write("spans.jsonl", SPAN_CASES);
+    let suite = load_suite(&path).unwrap();
+    let ids: Vec<&str> = suite.cases.iter().map(|case| case.id.as_str()).collect();
+    assert_eq!(ids, ["weather", "no-spans", "jsonl"]);
+
+    let spans = &suite.cases[0].expect.spans;
+    assert_eq!(spans.len(), 3);
+    let weather = &spans[0];
+    assert_eq!(weather.select, selector(r#"tool[name="get_weather"]"#));
+    assert_eq!(weather.select.to_string(), r#"tool[name="get_weather"]"#);
+    assert_eq!(
+        weather.count,
+        Some(Count {
+            op: CountOp::Eq,
+            n: 1
+        })
+    );
+    assert_eq!(weather.max_duration, Some(Duration::from_secs(2)));
+    assert_eq!(weather.status.as_deref(), Some("ok"));
+    let attrs = BTreeMap::from([
+        ("gen_ai.request.model".to_owned(), json!("gpt-4o-mini")),
+        ("retries".to_owned(), json!(0)),
+        ("cached".to_owned(), json!(false)),
+        ("tags".to_owned(), json!(["a", "b"])),
+        // TOML dates become their text, as in a case's input.
+        ("at".to_owned(), json!("2024-05-01")),
+    ]);
+    assert_eq!(weather.attrs, attrs);
+    assert_eq!(weather.before, Some(selector("llm:last")));
+    assert_eq!(weather.after, Some(selector(r#"tool[name="search"]"#)));
+
+    let llm = &spans[1];
+    assert_eq!(llm.select, selector("llm"));
+    assert_eq!(
+        llm.count,
+        Some(Count {
+            op: CountOp::Ge,
+            n: 1
+        })
+    );
+    assert_eq!(
+        (&llm.max_duration, &llm.status, &llm.before, &llm.after),
+        (&None, &None, &None, &None)
+    );
+    assert!(llm.attrs.is_empty());
+    assert_eq!(
+        spans[2].select,
+        selector(r#"tool[name="delete"], tool[name~="^rm"]"#)
+    );
+    assert_eq!(
+        spans[2].count,
+        Some(Count {
+            op: CountOp::Eq,
+            n: 0
+        })
+    );
+
+    assert!(suite.cases[1].expect.spans.is_empty());
+
+    let spans = &suite.cases[2].expect.spans;
+    assert_eq!(spans.len(), 2);
+    assert_eq!(spans[0].select, selector("agent > tool"));
+    assert_eq!(
+        spans[0].count,
+        Some(Count {
+            op: CountOp::Ne,
+            n: 0
+        })
+    );
+    assert_eq!(spans[0].max_duration, Some(Duration::from_millis(500)));
+    assert_eq!(spans[0].status.as_deref(), Some("error"));
+    assert_eq!(
+        spans[0].attrs,
+        BTreeMap::from([("n".to_owned(), json!(1.5))])
+    );
+    assert_eq!(spans[1].select, selector("llm:nth(2)"));
+    assert_eq!(
+        spans[1].count,
+        Some(Count {
+            op: CountOp::Eq,
+            n: 2
+        })
+    );
+    assert_eq!(spans[1].after, Some(selector("tool")));
 }
 
 #[test]
@@ -536,6 +668,11 @@ impl Bad {
     }
 }
 
+/// [`BASE`] with one `[[case.expect.span]]` table from line 8 on, holding `keys` from line 9 on.
+fn span(keys: &str) -> String {
+    format!("{BASE}[[case.expect.span]]\n{keys}\n")
+}
+
 fn with_cases(rest: &str) -> String {
     format!("cases = \"cases.jsonl\"\n{BASE}{rest}")
 }
@@ -707,10 +844,6 @@ fn bad_suites() -> Vec<Bad> {
         bad(
             format!("{BASE}[case.expect]\ntrajectory = \"in-order\"\n"),
             "suite.toml:9:14: `case[0].expect.trajectory` is not supported yet by this version of traceval",
-        ),
-        bad(
-            format!("{BASE}[[case.expect.span]]\nselect = \"tool\"\ncount = 1\n"),
-            "suite.toml:8:1: `case[0].expect.span` is not supported yet by this version of traceval",
         ),
         bad(
             with_cases(""),
@@ -1008,6 +1141,122 @@ fn bad_suites() -> Vec<Bad> {
         )
         .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"serch\"}]}}\n")
         .hint("did you mean `search`?"),
+        // Span assertions: selectors, shown at the selector's column when the string allows.
+        bad(
+            span("select = 'tool[name=\"x\"'"),
+            "suite.toml:9:24: invalid `case[0].expect.span[0].select`: selector error at column 14: expected `]`",
+        ),
+        bad(
+            span("select = \"tool[name=\\\"x\\\"\""),
+            "suite.toml:9:10: invalid `case[0].expect.span[0].select`: selector error at column 14: expected `]`",
+        ),
+        bad(
+            span("select = \"\""),
+            "suite.toml:9:11: invalid `case[0].expect.span[0].select`: selector error at column 1: …",
+        ),
+        bad(
+            span("select = \"tool\"\nbefore = \"llm:lst\""),
+            "suite.toml:10:14: invalid `case[0].expect.span[0].before`: selector error at column 4: unknown pseudo-class `:lst`; expected `:first`, `:last` or `:nth(n)`",
+        ),
+        bad(
+            span("select = \"tool\"\n[[case.expect.span]]\nselect = \"tool\"\nafter = \"\"\"\nllm >\"\"\""),
+            "suite.toml:12:9: invalid `case[0].expect.span[1].after`: selector error at column …",
+        ),
+        bad(span("count = 1"), "suite.toml:8:1: missing required key `case[0].expect.span[0].select`"),
+        // Counts.
+        bad(
+            span("select = \"tool\"\ncount = -1"),
+            "suite.toml:10:9: invalid `case[0].expect.span[0].count`: `-1` is not a count: write a number or a comparison such as \">= 1\"",
+        ),
+        bad(
+            span("select = \"tool\"\ncount = 1.0"),
+            "suite.toml:10:9: invalid `case[0].expect.span[0].count`: `1.0` is not a count: write a number or a comparison such as \">= 1\"",
+        ),
+        bad(
+            span("select = \"tool\"\ncount = \"about 3\""),
+            "suite.toml:10:9: invalid `case[0].expect.span[0].count`: `about 3` is not a count: write a number or a comparison such as \">= 1\"",
+        ),
+        bad(
+            span("select = \"tool\"\ncount = \"=> 1\""),
+            "suite.toml:10:9: invalid `case[0].expect.span[0].count`: `=> 1` is not a count: write a number or a comparison such as \">= 1\"",
+        ),
+        bad(
+            span("select = \"tool\"\ncount = true"),
+            "suite.toml:10:9: `case[0].expect.span[0].count` must be a count: an integer or a comparison such as \">= 1\", found boolean `true`",
+        ),
+        // Status, durations, attributes.
+        bad(
+            span("select = \"tool\"\nstatus = \"okay\""),
+            "suite.toml:10:10: invalid `case[0].expect.span[0].status`: must be `ok`, `error` or `unset`, found `okay`",
+        )
+        .hint("did you mean `ok`?"),
+        bad(
+            span("select = \"tool\"\nstatus = \"ERROR\""),
+            "suite.toml:10:10: invalid `case[0].expect.span[0].status`: must be `ok`, `error` or `unset`, found `ERROR`",
+        )
+        .hint("did you mean `error`?"),
+        bad(
+            span("select = \"tool\"\nstatus = \"failed\""),
+            "suite.toml:10:10: invalid `case[0].expect.span[0].status`: must be `ok`, `error` or `unset`, found `failed`",
+        ),
+        bad(
+            span("select = \"tool\"\nmax-duration = \"0ms\""),
+            "suite.toml:10:16: invalid `case[0].expect.span[0].max-duration`: `0ms` is zero; a duration must be positive",
+        ),
+        bad(
+            span("select = \"tool\"\nmax-duration = \"soon\""),
+            "suite.toml:10:16: invalid `case[0].expect.span[0].max-duration`: `soon` is not a duration …",
+        ),
+        bad(
+            span("select = \"tool\"\nattrs = { gen_ai.request.model = \"gpt-4o\" }"),
+            "suite.toml:10:11: invalid `case[0].expect.span[0].attrs.gen_ai`: must be a string, number or boolean, or an array of them: span attributes hold no tables or nulls",
+        )
+        .hint("quote a dotted attribute name: `\"gen_ai.request.model\" = …`"),
+        bad(
+            span("select = \"tool\"\nattrs = { n = [1, [2]] }"),
+            "suite.toml:10:15: invalid `case[0].expect.span[0].attrs.n`: must be a string, number or boolean, or an array of them: span attributes hold no tables or nulls",
+        ),
+        // Unknown keys, and one bracket pair for two.
+        bad(
+            span("selector = \"tool\""),
+            "suite.toml:9:1: unknown key `case[0].expect.span[0].selector`",
+        )
+        .hint("did you mean `select`?"),
+        bad(
+            span("select = \"tool\"\nmax_duration = \"1s\""),
+            "suite.toml:10:1: unknown key `case[0].expect.span[0].max_duration`",
+        )
+        .hint("did you mean `max-duration`?"),
+        bad(
+            span("select = \"tool\"\nattr = { a = 1 }"),
+            "suite.toml:10:1: unknown key `case[0].expect.span[0].attr`",
+        )
+        .hint("did you mean `attrs`?"),
+        bad(
+            format!("{BASE}[case.expect.span]\nselect = \"tool\"\n"),
+            "suite.toml:8:1: `case[0].expect.span` must be an array, found table",
+        )
+        .hint("write `[[case.expect.span]]`, with two brackets, before each span"),
+        bad(
+            format!("{BASE}expect.span = \"tool\"\n"),
+            "suite.toml:8:15: `case[0].expect.span` must be an array, found string \"tool\"",
+        ),
+        // Span assertions in a cases file.
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:62: invalid `expect.span[0].select`: selector error at column 6: expected an attribute name, found `[`",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"span\": [{\"select\": \"tool[[\"}]}}\n"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:73: invalid `expect.span[0].count`: `-2` is not a count: write a number or a comparison such as \">= 1\"",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"span\": [{\"select\": \"tool\", \"count\": -2}]}}\n"),
+        bad(with_cases(""), "cases.jsonl:1:64: unknown key `expect.span[0].selector`")
+            .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"span\": [{\"select\": \"tool\", \"selector\": 1}]}}\n")
+            .hint("did you mean `select`?"),
+        bad(with_cases(""), "cases.jsonl:1:44: `expect.span` must be an array, found table")
+            .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"span\": {\"select\": \"tool\"}}}\n"),
         // Not TOML at all.
         bad(format!("trials = \n{BASE}"), "suite.toml:1:10: string values must be quoted, expected literal string"),
     ]
