@@ -336,6 +336,7 @@ fn expect(
         min_tool_f1: raw.min_tool_f1,
         exit_code: raw.exit_code,
         spans,
+        trajectory: None,
     })
 }
 

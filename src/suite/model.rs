@@ -289,6 +289,60 @@ pub struct Expect {
     pub exit_code: Option<i32>,
     /// `[[case.expect.span]]`: span assertions, in file order.
     pub spans: Vec<SpanAssertion>,
+    /// `trajectory`: how the actual tool calls must line up with `tools` (which it needs).
+    pub trajectory: Option<Trajectory>,
+}
+
+/// `trajectory = "in-order"` or `trajectory = { mode = "in-order", args = "subset",
+/// tool-args = { search = "ignore" } }`: the order-aware comparison of the trial's tool calls
+/// with `expect.tools` (DESIGN.md section 6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trajectory {
+    /// `mode`.
+    pub mode: TrajectoryMode,
+    /// `args`: how arguments are compared (default `subset`).
+    pub args: ArgMode,
+    /// `tool-args`: per-tool overrides of `args`.
+    pub tool_args: BTreeMap<String, ArgMode>,
+}
+
+/// How the sequence of actual tool calls must relate to the expected one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrajectoryMode {
+    /// `exact`: the same calls in the same order, nothing else.
+    Exact,
+    /// `in-order`: the expected calls appear in this order, other calls may come between.
+    InOrder,
+    /// `any-order`: the same calls (as a multiset), in any order.
+    AnyOrder,
+    /// `subset`: every actual call is an expected one (nothing unexpected; some may be missing).
+    Subset,
+    /// `superset`: every expected call happened (extra calls allowed).
+    Superset,
+}
+
+impl TrajectoryMode {
+    /// The suite spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrajectoryMode::Exact => "exact",
+            TrajectoryMode::InOrder => "in-order",
+            TrajectoryMode::AnyOrder => "any-order",
+            TrajectoryMode::Subset => "subset",
+            TrajectoryMode::Superset => "superset",
+        }
+    }
+}
+
+/// How an expected call's arguments are compared with an actual call's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgMode {
+    /// `exact`: equal JSON (numbers by value).
+    Exact,
+    /// `subset`: the actual arguments contain the expected ones (the default).
+    Subset,
+    /// `ignore`: names only.
+    Ignore,
 }
 
 /// One `[[case.expect.span]]` (DESIGN.md section 5): the spans `select` matches must satisfy
