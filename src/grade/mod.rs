@@ -7,6 +7,7 @@
 pub mod output;
 pub mod span;
 pub mod tools;
+pub mod trajectory;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -172,6 +173,28 @@ pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
                 .marked
                 .extend(score.unexpected.iter().map(|&i| calls[i].node));
         }
+    }
+    if let (Some(t), Some(expected)) = (&expect.trajectory, &expect.tools) {
+        let calls: Vec<trajectory::Call<'_>> = view
+            .tool_calls()
+            .iter()
+            .map(|c| trajectory::Call {
+                name: &c.name,
+                args: c.arguments.as_ref(),
+            })
+            .collect();
+        let verdict = trajectory::judge(t, expected, &calls);
+        if !verdict.passed {
+            graded
+                .marked
+                .extend(view.tool_calls().iter().map(|c| c.node));
+        }
+        graded.checks.push(CheckResult {
+            name: "trajectory".to_owned(),
+            passed: verdict.passed,
+            message: verdict.message,
+            score: Some(verdict.score),
+        });
     }
     span::check(&expect.spans, view, &mut graded);
     graded

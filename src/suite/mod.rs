@@ -40,9 +40,9 @@ pub use error::SuiteLoadError;
 pub use filter::{Filter, FilterError};
 pub use load::load_suite;
 pub use model::{
-    Agent, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, CountOp, Expect, ExpectedTool,
-    ModelDef, Origin, Price, Profile, Project, ProjectConfig, Provider, SpanAssertion, Suite,
-    ToolDef, ToolResult,
+    Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, CountOp, Expect,
+    ExpectedTool, ModelDef, Origin, Price, Profile, Project, ProjectConfig, Provider,
+    SpanAssertion, Suite, ToolDef, ToolResult, Trajectory, TrajectoryMode,
 };
 pub use project::load_project;
 pub use shard::{Shard, ShardError};
