@@ -13,12 +13,13 @@ use toml::de::{DeTable, DeValue};
 use super::doc::Doc;
 use super::error::SuiteLoadError;
 use super::model::{
-    Agent, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, Expect, ExpectedTool, ModelDef,
-    Origin, Price, Provider, SpanAssertion, Suite, ToolDef, ToolResult,
+    Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, Expect, ExpectedTool,
+    ModelDef, Origin, Price, Provider, SpanAssertion, Suite, ToolDef, ToolResult, Trajectory,
+    TrajectoryMode,
 };
 use super::raw::{
     RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawModel, RawPrice, RawProvider,
-    RawSpan, RawSuite, RawToolDef,
+    RawSpan, RawSuite, RawToolDef, RawTrajectory,
 };
 use crate::hash::{fnv1a64, fnv1a64_extend};
 use crate::toml_doc::{KeyPath, did_you_mean};
@@ -311,6 +312,10 @@ fn expect(
         })
         .transpose()?
         .unwrap_or_default();
+    let trajectory = raw
+        .trajectory
+        .map(|raw| trajectory(doc, &at.key("trajectory"), raw, tools.as_deref()))
+        .transpose()?;
     if let Some(f1) = raw.min_tool_f1 {
         let at = at.key("min-tool-f1");
         if !(0.0..=1.0).contains(&f1) {
@@ -336,8 +341,112 @@ fn expect(
         min_tool_f1: raw.min_tool_f1,
         exit_code: raw.exit_code,
         spans,
-        trajectory: None,
+        trajectory,
     })
+}
+
+/// The modes `trajectory` (or its `mode`) can name.
+const TRAJECTORY_MODES: [TrajectoryMode; 5] = [
+    TrajectoryMode::Exact,
+    TrajectoryMode::InOrder,
+    TrajectoryMode::AnyOrder,
+    TrajectoryMode::Subset,
+    TrajectoryMode::Superset,
+];
+
+/// The spellings of a trajectory's `args` and of its `tool-args` values.
+const ARG_MODES: [(&str, ArgMode); 3] = [
+    ("exact", ArgMode::Exact),
+    ("subset", ArgMode::Subset),
+    ("ignore", ArgMode::Ignore),
+];
+
+/// `expect.trajectory`, a mode alone or a table; `tools`, the case's expected calls, are what
+/// it compares the actual calls with, so it needs them, and `tool-args` must name them.
+fn trajectory(
+    doc: &Doc<'_>,
+    at: &KeyPath,
+    raw: RawTrajectory,
+    tools: Option<&[ExpectedTool]>,
+) -> Result<Trajectory> {
+    let (mode_at, mode, args, tool_args) = match raw {
+        RawTrajectory::Mode(mode) => (at.clone(), mode, None, None),
+        RawTrajectory::Table(table) => {
+            let mode_at = at.key("mode");
+            let Some(mode) = table.mode else {
+                let why = "how the calls must line up with `tools`: `exact`, `in-order`, \
+                           `any-order`, `subset` or `superset`";
+                return Err(doc.missing(&mode_at, why));
+            };
+            (mode_at, mode, table.args, table.tool_args)
+        }
+    };
+    let mode = trajectory_mode(doc, &mode_at, &mode)?;
+    let args = args
+        .map(|text| arg_mode(doc, &at.key("args"), &text))
+        .transpose()?
+        .unwrap_or(ArgMode::Subset);
+    let tool_args = tool_args
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(tool, text)| {
+            let mode = arg_mode(doc, &at.key("tool-args").key(&tool), &text)?;
+            Ok((tool, mode))
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    let Some(tools) = tools else {
+        let message = "compares the tool calls with `tools`; add the expected calls";
+        return Err(doc.invalid(at, message));
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for tool in tools {
+        if !names.contains(&tool.name.as_str()) {
+            names.push(&tool.name);
+        }
+    }
+    if let Some(tool) = tool_args
+        .keys()
+        .find(|tool| !names.contains(&tool.as_str()))
+    {
+        let message = match names.as_slice() {
+            [] => format!("`{tool}` is not an expected call: `tools` is empty"),
+            names => format!(
+                "`{tool}` is not an expected call: `tools` names {}",
+                and_list(names)
+            ),
+        };
+        let hint = did_you_mean(tool, names.iter().copied());
+        return Err(doc.invalid_with_hint(&at.key("tool-args").key(tool), message, hint));
+    }
+    Ok(Trajectory {
+        mode,
+        args,
+        tool_args,
+    })
+}
+
+/// A trajectory mode as written.
+fn trajectory_mode(doc: &Doc<'_>, at: &KeyPath, text: &str) -> Result<TrajectoryMode> {
+    if let Some(mode) = TRAJECTORY_MODES
+        .into_iter()
+        .find(|mode| mode.as_str() == text)
+    {
+        return Ok(mode);
+    }
+    let message =
+        format!("must be `exact`, `in-order`, `any-order`, `subset` or `superset`, found `{text}`");
+    let hint = did_you_mean(text, TRAJECTORY_MODES.map(TrajectoryMode::as_str));
+    Err(doc.invalid_with_hint(at, message, hint))
+}
+
+/// How arguments are compared (`args`, a `tool-args` value), as written.
+fn arg_mode(doc: &Doc<'_>, at: &KeyPath, text: &str) -> Result<ArgMode> {
+    if let Some((_, mode)) = ARG_MODES.into_iter().find(|(name, _)| *name == text) {
+        return Ok(mode);
+    }
+    let message = format!("must be `exact`, `subset` or `ignore`, found `{text}`");
+    let hint = did_you_mean(text, ARG_MODES.map(|(name, _)| name));
+    Err(doc.invalid_with_hint(at, message, hint))
 }
 
 /// The span statuses a span assertion's `status` can require.

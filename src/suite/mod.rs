@@ -22,9 +22,13 @@
 //! `[[case.expect.span]]` tables load into [`model::SpanAssertion`]s: their selectors are
 //! parsed here, so that a bad one is reported at its key and column before any trial runs.
 //!
-//! Keys of the design that this version does not implement yet (`expect.trajectory`,
-//! `expect.max-cost`, `expect.snapshot`, `expect.judge`, a case's `trace`, agent kind
-//! `replay`) are an error, not ignored: an ignored expectation would be a false pass.
+//! `expect.trajectory` (a mode such as `"in-order"`, or a table with `mode`, `args` and
+//! `tool-args`) loads into a [`model::Trajectory`]; it needs the case's `tools`, and each
+//! `tool-args` key must name one of them.
+//!
+//! Keys of the design that this version does not implement yet (`expect.max-cost`,
+//! `expect.snapshot`, `expect.judge`, a case's `trace`, agent kind `replay`) are an error,
+//! not ignored: an ignored expectation would be a false pass.
 
 mod doc;
 mod error;

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
 /// A suite file.
@@ -275,7 +276,7 @@ pub(super) struct RawExpect {
     pub(super) tools: Option<Vec<RawTool>>,
     pub(super) min_tool_f1: Option<f64>,
     pub(super) exit_code: Option<i32>,
-    pub(super) trajectory: Option<IgnoredAny>,
+    pub(super) trajectory: Option<RawTrajectory>,
     pub(super) max_cost: Option<IgnoredAny>,
     pub(super) snapshot: Option<IgnoredAny>,
     pub(super) span: Option<Vec<RawSpan>>,
@@ -286,7 +287,6 @@ impl RawExpect {
     /// The keys present that this version cannot check yet.
     pub(super) fn unsupported(&self) -> impl Iterator<Item = &'static str> {
         [
-            ("trajectory", self.trajectory.is_some()),
             ("max-cost", self.max_cost.is_some()),
             ("snapshot", self.snapshot.is_some()),
             ("judge", self.judge.is_some()),
@@ -306,6 +306,55 @@ impl RawExpect {
 pub(super) struct RawTool {
     pub(super) name: String,
     pub(super) args: Option<Json>,
+}
+
+/// `expect.trajectory`: a mode alone (`trajectory = "in-order"`) or a table with `mode`,
+/// `args` and `tool-args`; [`super::load`] checks the spellings and the tool names.
+#[derive(Debug)]
+pub(super) enum RawTrajectory {
+    Mode(String),
+    Table(RawTrajectoryTable),
+}
+
+impl<'de> Deserialize<'de> for RawTrajectory {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawTrajectoryVisitor;
+
+        impl<'de> Visitor<'de> for RawTrajectoryVisitor {
+            type Value = RawTrajectory;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a trajectory mode such as \"in-order\" or a table with `mode`")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawTrajectory, E> {
+                Ok(RawTrajectory::Mode(value.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTrajectory, A::Error> {
+                // The derived table keeps serde's unknown-key and type messages, and with them
+                // the hints.
+                let table = RawTrajectoryTable::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(RawTrajectory::Table(table))
+            }
+        }
+
+        deserializer.deserialize_any(RawTrajectoryVisitor)
+    }
+}
+
+/// The table form of `expect.trajectory`. `mode` is required; it is optional here so that
+/// [`super::load`] can say what it is for.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a trajectory table with `mode`"
+)]
+pub(super) struct RawTrajectoryTable {
+    pub(super) mode: Option<String>,
+    pub(super) args: Option<String>,
+    pub(super) tool_args: Option<BTreeMap<String, String>>,
 }
 
 /// `[[case.expect.span]]`: a span assertion; [`super::load`] parses the selectors and checks

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::suite::model::CountOp;
+use crate::suite::model::{ArgMode, CountOp, Trajectory, TrajectoryMode};
 use crate::suite::testdir::TestDir;
 
 const FULL_SUITE: &str = r#"name = "weather"
@@ -350,6 +350,109 @@ fn span_assertions_load_into_the_model() {
     assert_eq!(spans[1].after, Some(selector("tool")));
 }
 
+const TRAJECTORY_SUITE: &str = r#"cases = "trajectories.jsonl"
+
+[agent]
+kind = "command"
+command = ["./agent"]
+
+[[case]]
+id = "mode-only"
+input = "Find doc-1"
+[case.expect]
+tools = [{ name = "search" }, { name = "read", args = { id = "doc-1" } }]
+trajectory = "in-order"
+
+[[case]]
+id = "table"
+input = "Find doc-1"
+[case.expect]
+tools = [{ name = "search" }, { name = "read", args = { id = "doc-1" } }, { name = "search" }]
+trajectory = { mode = "any-order", args = "exact", tool-args = { search = "ignore", read = "subset" } }
+
+[[case]]
+id = "table-header"
+input = "Find doc-1"
+[case.expect]
+tools = []
+[case.expect.trajectory]
+mode = "exact"
+
+[[case]]
+id = "none"
+input = "hi"
+[case.expect]
+tools = [{ name = "search" }]
+"#;
+
+const TRAJECTORY_CASES: &str = r#"{"id": "jsonl-mode", "input": 1, "expect": {"tools": [{"name": "search"}], "trajectory": "superset"}}
+{"id": "jsonl-table", "input": 2, "expect": {"tools": [{"name": "search"}, {"name": "read"}], "trajectory": {"mode": "subset", "tool-args": {"read": "exact"}}}}
+{"id": "jsonl-args", "input": 3, "expect": {"tools": [{"name": "search"}], "trajectory": {"mode": "in-order", "args": "ignore"}}}
+"#;
+
+#[test]
+fn trajectories_load_into_the_model() {
+    let dir = TestDir::new();
+    let path = dir.write("suite.toml", TRAJECTORY_SUITE);
+    dir.write("trajectories.jsonl", TRAJECTORY_CASES);
+    let suite = load_suite(&path).unwrap();
+    let loaded: Vec<(&str, Option<&Trajectory>)> = suite
+        .cases
+        .iter()
+        .map(|case| (case.id.as_str(), case.expect.trajectory.as_ref()))
+        .collect();
+    let trajectory = |mode, args, tool_args: &[(&str, ArgMode)]| Trajectory {
+        mode,
+        args,
+        tool_args: tool_args
+            .iter()
+            .map(|&(tool, mode)| (tool.to_owned(), mode))
+            .collect(),
+    };
+    let expected = [
+        (
+            "mode-only",
+            Some(trajectory(TrajectoryMode::InOrder, ArgMode::Subset, &[])),
+        ),
+        (
+            "table",
+            Some(trajectory(
+                TrajectoryMode::AnyOrder,
+                ArgMode::Exact,
+                &[("read", ArgMode::Subset), ("search", ArgMode::Ignore)],
+            )),
+        ),
+        (
+            "table-header",
+            Some(trajectory(TrajectoryMode::Exact, ArgMode::Subset, &[])),
+        ),
+        ("none", None),
+        (
+            "jsonl-mode",
+            Some(trajectory(TrajectoryMode::Superset, ArgMode::Subset, &[])),
+        ),
+        (
+            "jsonl-table",
+            Some(trajectory(
+                TrajectoryMode::Subset,
+                ArgMode::Subset,
+                &[("read", ArgMode::Exact)],
+            )),
+        ),
+        (
+            "jsonl-args",
+            Some(trajectory(TrajectoryMode::InOrder, ArgMode::Ignore, &[])),
+        ),
+    ];
+    let expected: Vec<(&str, Option<&Trajectory>)> = expected
+        .iter()
+        .map(|(id, trajectory)| (*id, trajectory.as_ref()))
+        .collect();
+    assert_eq!(loaded, expected);
+    // The expected calls themselves are untouched.
+    assert_eq!(suite.cases[1].expect.tools.as_ref().map(Vec::len), Some(3));
+}
+
 #[test]
 fn defaults_fill_what_a_minimal_suite_leaves_out() {
     let dir = TestDir::new();
@@ -673,6 +776,14 @@ fn span(keys: &str) -> String {
     format!("{BASE}[[case.expect.span]]\n{keys}\n")
 }
 
+/// [`BASE`] with a `[case.expect]` table from line 8 on: `tools` naming `search` and `read` on
+/// line 9, then `keys` from line 10 on.
+fn trajectory(keys: &str) -> String {
+    format!(
+        "{BASE}[case.expect]\ntools = [{{ name = \"search\" }}, {{ name = \"read\", args = {{ id = \"doc-1\" }} }}]\n{keys}\n"
+    )
+}
+
 fn with_cases(rest: &str) -> String {
     format!("cases = \"cases.jsonl\"\n{BASE}{rest}")
 }
@@ -841,10 +952,6 @@ fn bad_suites() -> Vec<Bad> {
         bad(with_cases(""), "cases.jsonl:1:3: a case must be a JSON object, e.g. {\"id\": \"paris\", \"input\": \"…\"}")
             .cases("  [\"b\", 1]\n"),
         // Keys and agent kinds of the design that this version does not implement.
-        bad(
-            format!("{BASE}[case.expect]\ntrajectory = \"in-order\"\n"),
-            "suite.toml:9:14: `case[0].expect.trajectory` is not supported yet by this version of traceval",
-        ),
         bad(
             with_cases(""),
             "cases.jsonl:1:48: `expect.max-cost` is not supported yet by this version of traceval",
@@ -1257,6 +1364,140 @@ fn bad_suites() -> Vec<Bad> {
             .hint("did you mean `select`?"),
         bad(with_cases(""), "cases.jsonl:1:44: `expect.span` must be an array, found table")
             .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"span\": {\"select\": \"tool\"}}}\n"),
+        // Trajectories: the modes, spelled as documented.
+        bad(
+            trajectory("trajectory = \"inorder\""),
+            "suite.toml:10:14: invalid `case[0].expect.trajectory`: must be `exact`, `in-order`, `any-order`, `subset` or `superset`, found `inorder`",
+        )
+        .hint("did you mean `in-order`?"),
+        bad(
+            trajectory("trajectory = \"in_order\""),
+            "suite.toml:10:14: invalid `case[0].expect.trajectory`: must be `exact`, `in-order`, `any-order`, `subset` or `superset`, found `in_order`",
+        )
+        .hint("did you mean `in-order`?"),
+        bad(
+            trajectory("trajectory = \"sequence\""),
+            "suite.toml:10:14: invalid `case[0].expect.trajectory`: must be `exact`, `in-order`, `any-order`, `subset` or `superset`, found `sequence`",
+        ),
+        bad(
+            trajectory("trajectory = { mode = \"exakt\" }"),
+            "suite.toml:10:23: invalid `case[0].expect.trajectory.mode`: must be `exact`, `in-order`, `any-order`, `subset` or `superset`, found `exakt`",
+        )
+        .hint("did you mean `exact`?"),
+        bad(
+            trajectory("[case.expect.trajectory]\nmode = \"AnyOrder\""),
+            "suite.toml:11:8: invalid `case[0].expect.trajectory.mode`: must be `exact`, `in-order`, `any-order`, `subset` or `superset`, found `AnyOrder`",
+        )
+        .hint("did you mean `any-order`?"),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", args = \"exakt\" }"),
+            "suite.toml:10:39: invalid `case[0].expect.trajectory.args`: must be `exact`, `subset` or `ignore`, found `exakt`",
+        )
+        .hint("did you mean `exact`?"),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", args = \"names\" }"),
+            "suite.toml:10:39: invalid `case[0].expect.trajectory.args`: must be `exact`, `subset` or `ignore`, found `names`",
+        ),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", tool-args = { search = \"ignored\" } }"),
+            "suite.toml:10:55: invalid `case[0].expect.trajectory.tool-args.search`: must be `exact`, `subset` or `ignore`, found `ignored`",
+        )
+        .hint("did you mean `ignore`?"),
+        // Trajectories need the expected calls, and `tool-args` must name them.
+        bad(
+            format!("{BASE}[case.expect]\ntrajectory = \"in-order\"\n"),
+            "suite.toml:9:14: invalid `case[0].expect.trajectory`: compares the tool calls with `tools`; add the expected calls",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\ntrajectory = {{ mode = \"exact\", args = \"ignore\" }}\n"),
+            "suite.toml:9:14: invalid `case[0].expect.trajectory`: compares the tool calls with `tools`; add the expected calls",
+        ),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", tool-args = { serch = \"ignore\" } }"),
+            "suite.toml:10:54: invalid `case[0].expect.trajectory.tool-args.serch`: `serch` is not an expected call: `tools` names `search` and `read`",
+        )
+        .hint("did you mean `search`?"),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", tool-args = { write = \"exact\" } }"),
+            "suite.toml:10:54: invalid `case[0].expect.trajectory.tool-args.write`: `write` is not an expected call: `tools` names `search` and `read`",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\ntools = []\ntrajectory = {{ mode = \"exact\", tool-args = {{ search = \"exact\" }} }}\n"),
+            "suite.toml:10:55: invalid `case[0].expect.trajectory.tool-args.search`: `search` is not an expected call: `tools` is empty",
+        ),
+        // The table form: `mode` is required, other keys are errors.
+        bad(
+            trajectory("trajectory = { args = \"exact\" }"),
+            "suite.toml:10:14: missing required key `case[0].expect.trajectory.mode`: how the calls must line up with `tools`: `exact`, `in-order`, `any-order`, `subset` or `superset`",
+        ),
+        bad(
+            trajectory("trajectory = {}"),
+            "suite.toml:10:14: missing required key `case[0].expect.trajectory.mode`: …",
+        ),
+        bad(
+            trajectory("trajectory = { modes = \"exact\" }"),
+            "suite.toml:10:16: unknown key `case[0].expect.trajectory.modes`",
+        )
+        .hint("did you mean `mode`?"),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", arg = \"exact\" }"),
+            "suite.toml:10:32: unknown key `case[0].expect.trajectory.arg`",
+        )
+        .hint("did you mean `args`?"),
+        bad(
+            trajectory("[case.expect.trajectory]\nmode = \"exact\"\ntool_args = { search = \"ignore\" }"),
+            "suite.toml:12:1: unknown key `case[0].expect.trajectory.tool_args`",
+        )
+        .hint("did you mean `tool-args`?"),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", order = \"strict\" }"),
+            "suite.toml:10:32: unknown key `case[0].expect.trajectory.order`",
+        ),
+        // Types.
+        bad(
+            trajectory("trajectory = true"),
+            "suite.toml:10:14: `case[0].expect.trajectory` must be a trajectory mode such as \"in-order\" or a table with `mode`, found boolean `true`",
+        ),
+        bad(
+            trajectory("trajectory = { mode = 1 }"),
+            "suite.toml:10:23: `case[0].expect.trajectory.mode` must be a string, found integer `1`",
+        ),
+        bad(
+            trajectory("trajectory = { mode = \"exact\", tool-args = [\"search\"] }"),
+            "suite.toml:10:44: `case[0].expect.trajectory.tool-args` must be a table, found array",
+        ),
+        // Trajectories in a cases file.
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:81: invalid `expect.trajectory`: must be `exact`, `in-order`, `any-order`, `subset` or `superset`, found `inorder`",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"search\"}], \"trajectory\": \"inorder\"}}\n")
+        .hint("did you mean `in-order`?"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:107: invalid `expect.trajectory.args`: must be `exact`, `subset` or `ignore`, found `exakt`",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"search\"}], \"trajectory\": {\"mode\": \"exact\", \"args\": \"exakt\"}}}\n")
+        .hint("did you mean `exact`?"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:50: invalid `expect.trajectory`: compares the tool calls with `tools`; add the expected calls",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"trajectory\": \"exact\"}}\n"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:122: invalid `expect.trajectory.tool-args.serch`: `serch` is not an expected call: `tools` names `search`",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"search\"}], \"trajectory\": {\"mode\": \"exact\", \"tool-args\": {\"serch\": \"ignore\"}}}}\n")
+        .hint("did you mean `search`?"),
+        bad(with_cases(""), "cases.jsonl:1:82: unknown key `expect.trajectory.mod`")
+            .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"search\"}], \"trajectory\": {\"mod\": \"exact\"}}}\n")
+            .hint("did you mean `mode`?"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:81: missing required key `expect.trajectory.mode`: …",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"search\"}], \"trajectory\": {\"args\": \"exact\"}}}\n"),
         // Not TOML at all.
         bad(format!("trials = \n{BASE}"), "suite.toml:1:10: string values must be quoted, expected literal string"),
     ]
