@@ -145,7 +145,7 @@ pub fn score_tools(expected: &[ExpectedTool], actual: &[ActualTool<'_>]) -> Tool
 /// Kuhn's augmenting-path algorithm. `fits[i]` lists the right vertices left vertex `i` may
 /// take, ascending. Returns, per right vertex, the left vertex it is matched with.
 /// O(left · edges), which is nothing next to the size of the trace the calls came from.
-fn max_matching(fits: &[Vec<usize>], right: usize) -> Vec<Option<usize>> {
+pub(crate) fn max_matching(fits: &[Vec<usize>], right: usize) -> Vec<Option<usize>> {
     let mut owner = vec![None; right];
     let mut seen = vec![false; right];
     for i in 0..fits.len() {

@@ -120,12 +120,12 @@ where
     row[actual.len()]
 }
 
-/// Size of a maximum matching between expected and actual calls (augmenting paths).
+/// Size of a maximum matching between expected and actual calls.
 fn max_matching<F>(expected: &[ExpectedTool], actual: &[Call<'_>], matches: &F) -> usize
 where
     F: Fn(&ExpectedTool, &Call<'_>) -> bool,
 {
-    let edges: Vec<Vec<usize>> = expected
+    let fits: Vec<Vec<usize>> = expected
         .iter()
         .map(|e| {
             (0..actual.len())
@@ -133,27 +133,9 @@ where
                 .collect()
         })
         .collect();
-    let mut owner: Vec<Option<usize>> = vec![None; actual.len()];
-    fn augment(
-        i: usize,
-        edges: &[Vec<usize>],
-        owner: &mut [Option<usize>],
-        seen: &mut [bool],
-    ) -> bool {
-        for &j in &edges[i] {
-            if seen[j] {
-                continue;
-            }
-            seen[j] = true;
-            if owner[j].is_none_or(|k| augment(k, edges, owner, seen)) {
-                owner[j] = Some(i);
-                return true;
-            }
-        }
-        false
-    }
-    (0..expected.len())
-        .filter(|&i| augment(i, &edges, &mut owner, &mut vec![false; actual.len()]))
+    super::tools::max_matching(&fits, actual.len())
+        .iter()
+        .filter(|owner| owner.is_some())
         .count()
 }
 
