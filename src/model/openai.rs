@@ -248,17 +248,7 @@ fn message_json(m: &Message) -> Json {
         Role::Assistant => {
             let mut out = json!({"role": "assistant", "content": m.content});
             if !m.tool_calls.is_empty() {
-                out["tool_calls"] = m
-                    .tool_calls
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "id": c.id,
-                            "type": "function",
-                            "function": {"name": c.name, "arguments": c.arguments},
-                        })
-                    })
-                    .collect();
+                out["tool_calls"] = super::openai_wire::tool_calls_json(&m.tool_calls);
             }
             out
         }

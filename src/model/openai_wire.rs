@@ -165,7 +165,9 @@ fn content_text(content: &Json) -> Option<String> {
     }
 }
 
-fn tool_calls_json(calls: &[ToolCall]) -> Json {
+/// Tool calls in the OpenAI wire shape (`{id, type: "function", function: {name, arguments}}`),
+/// as both the scripted server's responses and the openai provider's requests carry them.
+pub(crate) fn tool_calls_json(calls: &[ToolCall]) -> Json {
     calls
         .iter()
         .map(|c| {
