@@ -45,6 +45,9 @@ pub struct RunStarted {
     pub trials: usize,
     /// Concurrent trials at most.
     pub jobs: usize,
+    /// Suites left out because they say `ignore`.
+    #[serde(default)]
+    pub ignored_suites: usize,
 }
 
 /// Which trial: suite, case, model and trial index (0-based).

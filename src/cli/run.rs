@@ -47,6 +47,10 @@ pub struct SelectArgs {
     /// The `[profile.NAME]` of `traceval.toml` to use (default: `ci` when `CI` is set).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Also run the suites that say `ignore` (a suite file named on the command line always
+    /// runs).
+    #[arg(long)]
+    pub include_ignored: bool,
 }
 
 /// `traceval run`.
@@ -113,7 +117,11 @@ fn in_ci() -> bool {
 
 /// The project, its profile and the plan, from the selection arguments.
 fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
-    let project = load_project(&select.project, &select.paths)?;
+    let mut project = load_project(&select.project, &select.paths)?;
+    if select.include_ignored {
+        project.suites.append(&mut project.ignored);
+        project.suites.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     let profile = match &select.profile {
         Some(name) => project
             .config
@@ -215,7 +223,7 @@ fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
 
 /// `traceval list`: the plan, one line per case × model, on stdout.
 pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
-    let (_, _, plan) = plan(select)?;
+    let (project, _, plan) = plan(select)?;
     let mut out = std::io::stdout().lock();
     for g in &plan.groups {
         writeln!(
@@ -236,6 +244,19 @@ pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
         plan.trial_count()
     )
     .map_err(CliError::Output)?;
+    for suite in &project.ignored {
+        let reason = match suite.ignore.as_deref() {
+            Some("") | None => String::new(),
+            Some(reason) => format!(": {}", crate::trace::render::clean(reason, 200)),
+        };
+        writeln!(
+            out,
+            "ignored suite {} ({}){reason}",
+            crate::trace::render::clean(&suite.name, 80),
+            suite.path.display()
+        )
+        .map_err(CliError::Output)?;
+    }
     Ok(0)
 }
 

@@ -83,8 +83,13 @@ impl<W: Write> Terminal<W> {
             RunEvent::RunStarted(s) => {
                 let plural =
                     |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                let ignored = if s.ignored_suites > 0 {
+                    format!(" ({} ignored)", s.ignored_suites)
+                } else {
+                    String::new()
+                };
                 let text = format!(
-                    "{} {}: {} × {}, {} ({} at a time)",
+                    "{} {}{ignored}: {} × {}, {} ({} at a time)",
                     self.verb("Running", "32"),
                     plural(s.suites, "suite"),
                     plural(s.cases, "case"),

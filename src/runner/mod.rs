@@ -120,6 +120,7 @@ pub async fn run(
         groups: plan.groups.len(),
         trials: plan.trial_count(),
         jobs: options.jobs,
+        ignored_suites: plan.ignored.len(),
     }));
 
     // One in-process OpenTelemetry pipeline into the store, for builtin agents' spans.

@@ -18,8 +18,8 @@ use super::model::{
     TrajectoryMode,
 };
 use super::raw::{
-    RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawModel, RawPrice, RawProvider,
-    RawSpan, RawSuite, RawToolDef, RawTrajectory,
+    RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawIgnore, RawModel, RawPrice,
+    RawProvider, RawSpan, RawSuite, RawToolDef, RawTrajectory,
 };
 use crate::hash::{fnv1a64, fnv1a64_extend};
 use crate::toml_doc::{KeyPath, did_you_mean};
@@ -75,6 +75,17 @@ pub(super) fn load_suite_in(
         .map(|text| duration(&doc, &root.key("timeout"), &text))
         .transpose()?;
     let models = model_names(&doc, &root.key("models"), raw.models)?;
+    let ignore = match raw.ignore {
+        None | Some(RawIgnore::Flag(false)) => None,
+        Some(RawIgnore::Flag(true)) => Some(String::new()),
+        Some(RawIgnore::Reason(reason)) => {
+            if reason.trim().is_empty() {
+                let message = "must be `true` or say why the suite is ignored";
+                return Err(doc.invalid(&root.key("ignore"), message));
+            }
+            Some(reason)
+        }
+    };
     let agent = agent(&doc, &dir, &name, raw.agent, raw.tool)?;
     let model_defs = model_defs(&doc, &root.key("model"), &dir, raw.model)?;
     let pricing = prices(&doc, &root.key("pricing"), raw.pricing)?;
@@ -126,6 +137,7 @@ pub(super) fn load_suite_in(
         dir,
         description: raw.description,
         tags: raw.tags,
+        ignore,
         trials,
         timeout,
         models,

@@ -20,6 +20,8 @@ pub struct Project {
     pub config: ProjectConfig,
     /// The suites, in path order.
     pub suites: Vec<Suite>,
+    /// Discovered suites with `ignore`, left out of the run (`--include-ignored` runs them).
+    pub ignored: Vec<Suite>,
 }
 
 /// The optional `traceval.toml` at the project root.
@@ -65,6 +67,9 @@ pub struct Suite {
     pub description: Option<String>,
     /// `tags`.
     pub tags: Vec<String>,
+    /// `ignore`: `Some` when the suite is left out of discovered runs, with the reason (empty
+    /// for `ignore = true`). A suite named by its file path, or `--include-ignored`, runs it.
+    pub ignore: Option<String>,
     /// `trials`: k, trials per case per model.
     pub trials: Option<u32>,
     /// `timeout` per trial.
@@ -343,6 +348,17 @@ pub enum ArgMode {
     Subset,
     /// `ignore`: names only.
     Ignore,
+}
+
+impl ArgMode {
+    /// The suite spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArgMode::Exact => "exact",
+            ArgMode::Subset => "subset",
+            ArgMode::Ignore => "ignore",
+        }
+    }
 }
 
 /// One `[[case.expect.span]]` (DESIGN.md section 5): the spans `select` matches must satisfy

@@ -25,6 +25,10 @@ const NOT_SUITE_DIRS: [&str; 3] = ["scripts", "snapshots", "data"];
 /// an error. Besides each suite's own checks, the names in each suite's `models` must be
 /// defined in the suite or in `traceval.toml`, the models of each profile in `traceval.toml`
 /// or in every suite, and no two suites may share a name.
+///
+/// A discovered suite with `ignore` goes to [`Project::ignored`] instead of
+/// [`Project::suites`] (it is still loaded and checked); a suite file named in `paths` always
+/// runs, like a test named on cargo's command line with `--ignored`.
 pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     let config_path = root.join("traceval.toml");
     let config_bytes = match std::fs::read(&config_path) {
@@ -56,10 +60,14 @@ pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     if let Some(doc) = &config_doc {
         check_profile_models(doc, &config, &suites)?;
     }
+    let (ignored, suites): (Vec<Suite>, Vec<Suite>) = suites
+        .into_iter()
+        .partition(|suite| suite.ignore.is_some() && !paths.contains(&suite.path));
     Ok(Project {
         root: root.to_path_buf(),
         config,
         suites,
+        ignored,
     })
 }
 
@@ -278,6 +286,34 @@ mod tests {
         let paths = [single.clone(), dir.path().join("other"), single];
         let project = load_project(dir.path(), &paths).unwrap();
         assert_eq!(names(&project), ["one", "a", "b"]);
+    }
+
+    #[test]
+    fn ignored_suites_are_loaded_but_left_out_unless_named() {
+        let dir = TestDir::new();
+        dir.write("suites/a.toml", &suite("a"));
+        let reasoned = format!("ignore = \"needs a key\"\n{}", suite("b"));
+        let b = dir.write("suites/b.toml", &reasoned);
+        dir.write("suites/c.toml", &format!("ignore = true\n{}", suite("c")));
+        dir.write("suites/d.toml", &format!("ignore = false\n{}", suite("d")));
+        let project = load_project(dir.path(), &[]).unwrap();
+        assert_eq!(names(&project), ["a", "d"]);
+        let ignored: Vec<_> = project
+            .ignored
+            .iter()
+            .map(|s| (s.name.as_str(), s.ignore.as_deref()))
+            .collect();
+        assert_eq!(ignored, [("b", Some("needs a key")), ("c", Some(""))]);
+
+        // Named by its file, an ignored suite runs; found in a named directory, it does not.
+        let project = load_project(dir.path(), &[b]).unwrap();
+        assert_eq!((names(&project), project.ignored.len()), (vec!["b"], 0));
+        let project = load_project(dir.path(), &[dir.path().join("suites")]).unwrap();
+        assert_eq!(project.ignored.len(), 2);
+
+        // Ignored is not unchecked: a broken ignored suite is still an error.
+        dir.write("suites/e.toml", "ignore = true\ntrials = 0\n");
+        assert!(load_project(dir.path(), &[]).is_err());
     }
 
     #[test]

@@ -38,6 +38,39 @@ pub(super) struct RawSuite {
     pub(super) cases: Option<String>,
     /// `[[tool]]`: tools of the builtin agent.
     pub(super) tool: Option<Vec<RawToolDef>>,
+    /// `ignore = true` or `ignore = "reason"`.
+    pub(super) ignore: Option<RawIgnore>,
+}
+
+/// `ignore`: `true`/`false`, or the reason the suite is ignored.
+#[derive(Debug)]
+pub(super) enum RawIgnore {
+    Flag(bool),
+    Reason(String),
+}
+
+impl<'de> Deserialize<'de> for RawIgnore {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawIgnoreVisitor;
+
+        impl Visitor<'_> for RawIgnoreVisitor {
+            type Value = RawIgnore;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`true`, `false` or the reason as a string")
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<RawIgnore, E> {
+                Ok(RawIgnore::Flag(value))
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawIgnore, E> {
+                Ok(RawIgnore::Reason(value.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(RawIgnoreVisitor)
+    }
 }
 
 /// `traceval.toml`.

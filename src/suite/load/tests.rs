@@ -814,6 +814,14 @@ fn bad_suites() -> Vec<Bad> {
         ),
         // Wrong types and out-of-range values.
         bad(
+            format!("ignore = \"  \"\n{BASE}"),
+            "suite.toml:1:10: invalid `ignore`: must be `true` or say why the suite is ignored",
+        ),
+        bad(
+            format!("ignore = 1\n{BASE}"),
+            "suite.toml:1:10: `ignore` must be `true`, `false` or the reason as a string, found integer `1`",
+        ),
+        bad(
             format!("trials = \"five\"\n{BASE}"),
             "suite.toml:1:10: `trials` must be a non-negative integer, found string \"five\"",
         ),
