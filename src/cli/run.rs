@@ -413,7 +413,10 @@ async fn run_async(
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
-    let report = builder.finish();
+    // Aggregation runs on rayon's pool: off the async workers.
+    let report = tokio::task::spawn_blocking(move || builder.finish())
+        .await
+        .map_err(|e| CliError::Infrastructure("aggregating the report failed".into(), e.into()))?;
     // The results are shown even when a file cannot be written.
     terminal.summary(&report);
     let mut err = terminal.into_inner();

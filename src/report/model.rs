@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{RunEvent, StopReason, TrialResult, Warning};
@@ -202,11 +203,16 @@ impl ReportBuilder {
     }
 
     /// The report so far (a run that never finished is reported as interrupted).
+    ///
+    /// The sort and the aggregates run on rayon's pool, so call it off an async runtime's
+    /// workers (e.g. in `spawn_blocking`) when a runtime is live.
     pub fn finish(self) -> Report {
         let mut trials = self.trials;
-        trials.sort_by(|a, b| {
+        trials.par_sort_by(|a, b| {
             (&a.suite, &a.case, &a.model, a.trial).cmp(&(&b.suite, &b.case, &b.model, b.trial))
         });
+        let (cases, models) =
+            rayon::join(|| case_aggregates(&trials), || model_aggregates(&trials));
         let finished = self.finished;
         let stopped = match &finished {
             Some(f) => f.stopped,
@@ -230,8 +236,8 @@ impl ReportBuilder {
                 source: "suites and traceval.toml".to_owned(),
                 date: None,
             },
-            cases: case_aggregates(&trials),
-            models: model_aggregates(&trials),
+            cases,
+            models,
             trials,
             warnings: self.warnings,
         }
@@ -240,8 +246,11 @@ impl ReportBuilder {
 
 /// Per case × model aggregates of sorted trials.
 pub fn case_aggregates(trials: &[TrialResult]) -> Vec<CaseAggregate> {
-    trials
+    let groups: Vec<&[TrialResult]> = trials
         .chunk_by(|a, b| (&a.suite, &a.case, &a.model) == (&b.suite, &b.case, &b.model))
+        .collect();
+    groups
+        .into_par_iter()
         .map(|group| {
             let n = group.len() as u64;
             let c = group.iter().filter(|t| t.passed).count() as u64;
@@ -273,7 +282,7 @@ pub fn model_aggregates(trials: &[TrialResult]) -> Vec<ModelAggregate> {
         by_model.entry(&t.model).or_default().push(t);
     }
     by_model
-        .into_iter()
+        .into_par_iter()
         .map(|(model, ts)| model_aggregate(model, &ts))
         .collect()
 }
