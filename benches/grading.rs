@@ -187,7 +187,7 @@ fn record(
     spans.push(agent);
 
     let mut at = t0 + 2 * ms;
-    for turn in 0..6 {
+    for (turn, &(name, args)) in TOOLS.iter().enumerate() {
         let chat_len = 80 * ms + (seq % 7) * ms;
         let chat = make_span(
             &mut ids,
@@ -248,7 +248,6 @@ fn record(
             ));
         }
         at += chat_len + ms;
-        let (name, args) = TOOLS[turn];
         let mut args = args.replace("{i}", &case.to_string());
         let mut name = name.to_owned();
         if mistake == 0 && turn == 3 {
