@@ -26,7 +26,7 @@ use crate::event::{
 };
 use crate::grade::tools::{ActualTool, score_tools};
 use crate::grade::{Evidence, grade};
-use crate::metrics::cost::Pricing;
+use crate::metrics::cost::{Cost, Pricing};
 use crate::metrics::trial::trial_metrics;
 use crate::model::provider::ChatProvider;
 use crate::model::scripted::Script;
@@ -404,6 +404,11 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             .collect();
         score_tools(expected, &actual)
     });
+    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
+    let cost = Cost {
+        usd: metrics.cost_usd,
+        unpriced_models: metrics.unpriced_models.clone(),
+    };
     let graded = grade(
         &case.expect,
         &Evidence {
@@ -413,9 +418,9 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             root: root_node,
             latency,
             tools: tool_score.as_ref(),
+            cost: &cost,
         },
     );
-    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
     let error = match &outcome.exit {
         AgentExit::Code { .. } => None,
         other => Some(format!("the agent {}", other.describe())),
