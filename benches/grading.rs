@@ -19,7 +19,6 @@
 //! Target: grading + aggregation under 2 s on the 2-core machine. Peak RSS is the growth over
 //! the input (the spans), read as `VmHWM` after resetting it through `/proc/self/clear_refs`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,7 +28,7 @@ use traceval::grade::tools::{ActualTool, score_tools};
 use traceval::grade::{Evidence, grade};
 use traceval::metrics::trial::trial_metrics;
 use traceval::report::model::{Report, ReportBuilder, RunMeta};
-use traceval::suite::model::Price;
+use traceval::metrics::cost::{Cost, Pricing};
 use traceval::suite::{Case, load_suite};
 use traceval::trace::render::{RenderOptions, render};
 use traceval::trace::{
@@ -296,7 +295,7 @@ fn grade_trial(
     case: &Case,
     model: &str,
     r: &Recorded,
-    pricing: &BTreeMap<String, Price>,
+    pricing: &Pricing,
 ) -> TrialResult {
     let root = &r.spans[0];
     let (tree, root_node) = SpanTree::build_trial(root, r.spans[1..].iter().cloned());
@@ -315,6 +314,11 @@ fn grade_trial(
     let exit = AgentExit::Code { code: 0 };
     let latency =
         std::time::Duration::from_nanos(root.end_time_unix_nano - root.start_time_unix_nano);
+    let metrics = trial_metrics(&view, pricing, tool_score.as_ref());
+    let cost = Cost {
+        usd: metrics.cost_usd,
+        unpriced_models: metrics.unpriced_models.clone(),
+    };
     let graded = grade(
         &case.expect,
         &Evidence {
@@ -324,9 +328,9 @@ fn grade_trial(
             root: root_node,
             latency,
             tools: tool_score.as_ref(),
+            cost: &cost,
         },
     );
-    let metrics = trial_metrics(&view, pricing, tool_score.as_ref());
     let passed = graded.passed();
     let span_tree = (!passed).then(|| {
         render(
@@ -393,6 +397,7 @@ fn main() {
     let path = dir.join("bench.toml");
     std::fs::write(&path, text).unwrap();
     let suite = load_suite(&path).expect("the bench suite loads");
+    let pricing = Pricing::new(suite.pricing.clone());
     let _ = std::fs::remove_dir_all(&dir);
 
     let shared = (Arc::new(Resource::default()), Arc::new(Scope::default()));
@@ -428,7 +433,7 @@ fn main() {
                 &suite.cases[r.case],
                 MODELS[r.model],
                 r,
-                &suite.pricing,
+                &pricing,
             )
         })
         .collect();

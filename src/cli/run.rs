@@ -17,7 +17,7 @@ use crate::model::openai::{OpenAiConfig, OpenAiProvider};
 use crate::model::provider::{ChatProvider, ScriptedProvider};
 use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
-use crate::report::model::SuiteInfo;
+use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{ReportBuilder, RunMeta, junit, write_atomic, write_json};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
@@ -377,6 +377,7 @@ async fn run_async(
                 content_hash: s.content_hash.clone(),
             })
             .collect(),
+        pricing: pricing_info(&project, &plan),
     };
 
     let stderr_tty = std::io::stderr().is_terminal();
@@ -431,6 +432,27 @@ async fn run_async(
         _ if summary.failed > 0 => 1,
         _ => 0,
     })
+}
+
+/// The prices in effect: the built-in table under every `[pricing.*]` entry of
+/// `traceval.toml` and of the suites in the plan.
+fn pricing_info(project: &Project, plan: &Plan) -> PricingInfo {
+    let config = project
+        .config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string());
+    let shared = project.config.pricing.iter().map(|(model, price)| {
+        let file = config.clone().unwrap_or_else(|| "traceval.toml".to_owned());
+        PriceOverride::new(model, file, price)
+    });
+    let suites = plan.suites.iter().flat_map(|s| {
+        let file = s.path.display().to_string();
+        s.pricing
+            .iter()
+            .map(move |(model, price)| PriceOverride::new(model, file.clone(), price))
+    });
+    PricingInfo::new(shared.chain(suites).collect())
 }
 
 /// Scripted models served to command agents, by (suite, model), and the models builtin agents

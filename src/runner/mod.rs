@@ -26,6 +26,7 @@ use crate::event::{
 };
 use crate::grade::tools::{ActualTool, score_tools};
 use crate::grade::{Evidence, grade};
+use crate::metrics::cost::{Cost, Pricing};
 use crate::metrics::trial::trial_metrics;
 use crate::model::provider::ChatProvider;
 use crate::model::scripted::Script;
@@ -63,7 +64,8 @@ pub struct RunOptions {
     pub scratch: PathBuf,
     /// Write each trial's spans as OTLP JSON here (created by the caller).
     pub save_traces: Option<PathBuf>,
-    /// `[pricing.*]` of `traceval.toml`; a suite's own entries win over these.
+    /// `[pricing.*]` of `traceval.toml`; a suite's own entries win over these, and both win
+    /// over the built-in price table.
     pub pricing: BTreeMap<String, Price>,
     /// The receiver's base endpoint, `http://127.0.0.1:PORT`.
     pub endpoint: String,
@@ -96,7 +98,7 @@ struct Job {
     suite: Arc<Suite>,
     case: usize,
     driver: Arc<dyn Driver>,
-    pricing: Arc<BTreeMap<String, Price>>,
+    pricing: Arc<Pricing>,
     timeout: Duration,
 }
 
@@ -134,13 +136,14 @@ pub async fn run(
         .iter()
         .map(|s| driver_for(s, capture.as_ref()))
         .collect();
-    let pricing: Vec<Arc<BTreeMap<String, Price>>> = plan
+    // A suite's own entries over traceval.toml's, both over the built-in table.
+    let pricing: Vec<Arc<Pricing>> = plan
         .suites
         .iter()
         .map(|s| {
             let mut p = options.pricing.clone();
             p.extend(s.pricing.iter().map(|(k, v)| (k.clone(), *v)));
-            Arc::new(p)
+            Arc::new(Pricing::new(p))
         })
         .collect();
     let mut pending = plan
@@ -402,6 +405,11 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             .collect();
         score_tools(expected, &actual)
     });
+    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
+    let cost = Cost {
+        usd: metrics.cost_usd,
+        unpriced_models: metrics.unpriced_models.clone(),
+    };
     let graded = grade(
         &case.expect,
         &Evidence {
@@ -411,9 +419,9 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             root: root_node,
             latency,
             tools: tool_score.as_ref(),
+            cost: &cost,
         },
     );
-    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
     let error = match &outcome.exit {
         AgentExit::Code { .. } => None,
         other => Some(format!("the agent {}", other.describe())),

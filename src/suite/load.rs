@@ -328,6 +328,12 @@ fn expect(
         .trajectory
         .map(|raw| trajectory(doc, &at.key("trajectory"), raw, tools.as_deref()))
         .transpose()?;
+    if let Some(usd) = raw.max_cost
+        && !(usd.is_finite() && usd >= 0.0)
+    {
+        let message = format!("must be a cost in USD per trial, 0 or more, found {usd}");
+        return Err(doc.invalid(&at.key("max-cost"), message));
+    }
     if let Some(f1) = raw.min_tool_f1 {
         let at = at.key("min-tool-f1");
         if !(0.0..=1.0).contains(&f1) {
@@ -348,6 +354,7 @@ fn expect(
         max_latency,
         max_llm_calls: raw.max_llm_calls,
         max_tool_calls: raw.max_tool_calls,
+        max_cost: raw.max_cost,
         no_error_spans: raw.no_error_spans.unwrap_or(false),
         tools,
         min_tool_f1: raw.min_tool_f1,

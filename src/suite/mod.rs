@@ -26,9 +26,12 @@
 //! `tool-args`) loads into a [`model::Trajectory`]; it needs the case's `tools`, and each
 //! `tool-args` key must name one of them.
 //!
-//! Keys of the design that this version does not implement yet (`expect.max-cost`,
-//! `expect.snapshot`, `expect.judge`, a case's `trace`, agent kind `replay`) are an error,
-//! not ignored: an ignored expectation would be a false pass.
+//! `expect.max-cost` is a limit in USD on a trial's cost; a trial whose cost is unknown (a model
+//! without a price) fails it.
+//!
+//! Keys of the design that this version does not implement yet (`expect.snapshot`,
+//! `expect.judge`, a case's `trace`, agent kind `replay`) are an error, not ignored: an ignored
+//! expectation would be a false pass.
 
 mod doc;
 mod error;

@@ -284,6 +284,8 @@ pub struct Expect {
     pub max_llm_calls: Option<u64>,
     /// `max-tool-calls`.
     pub max_tool_calls: Option<u64>,
+    /// `max-cost`: USD per trial, 0 or more; an unpriced trial fails it.
+    pub max_cost: Option<f64>,
     /// `no-error-spans = true`.
     pub no_error_spans: bool,
     /// `tools`: expected tool calls; `None` when absent (metric absent, not zero).

@@ -310,7 +310,7 @@ pub(super) struct RawExpect {
     pub(super) min_tool_f1: Option<f64>,
     pub(super) exit_code: Option<i32>,
     pub(super) trajectory: Option<RawTrajectory>,
-    pub(super) max_cost: Option<IgnoredAny>,
+    pub(super) max_cost: Option<f64>,
     pub(super) snapshot: Option<IgnoredAny>,
     pub(super) span: Option<Vec<RawSpan>>,
     pub(super) judge: Option<IgnoredAny>,
@@ -320,7 +320,6 @@ impl RawExpect {
     /// The keys present that this version cannot check yet.
     pub(super) fn unsupported(&self) -> impl Iterator<Item = &'static str> {
         [
-            ("max-cost", self.max_cost.is_some()),
             ("snapshot", self.snapshot.is_some()),
             ("judge", self.judge.is_some()),
         ]

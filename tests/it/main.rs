@@ -6,6 +6,7 @@ mod demo;
 mod in_process;
 mod inspect;
 mod model;
+mod pricing;
 mod providers;
 mod python;
 mod receiver;

@@ -58,6 +58,7 @@ output-json = { city = "Paris" }
 max-latency = "2m"
 max-llm-calls = 4
 max-tool-calls = 2
+max-cost = 0.01
 no-error-spans = true
 tools = [{ name = "get_weather", args = { city = "Paris" } }, { name = "log" }]
 min-tool-f1 = 0.5
@@ -68,9 +69,10 @@ id = "structured"
 input = { city = "Tokyo", when = 2024-05-01, days = [1, 2] }
 [case.expect]
 output-contains = "Tokyo"
+max-cost = 0
 "#;
 
-const FULL_CASES: &str = r#"{"id": "oslo", "input": "Weather in Oslo?", "tags": ["nordic"], "timeout": "5s", "expect": {"output-contains": "Oslo", "tools": [{"name": "get_weather"}], "exit-code": 0}}
+const FULL_CASES: &str = r#"{"id": "oslo", "input": "Weather in Oslo?", "tags": ["nordic"], "timeout": "5s", "expect": {"output-contains": "Oslo", "tools": [{"name": "get_weather"}], "exit-code": 0, "max-cost": 2}}
 
 {"id": "null-input", "input": null}
 "#;
@@ -163,7 +165,7 @@ fn a_full_suite_loads_into_the_model() {
         origins,
         [
             (path.clone(), 38),
-            (path.clone(), 56),
+            (path.clone(), 57),
             (data.clone(), 1),
             (data, 3)
         ]
@@ -184,6 +186,7 @@ fn a_full_suite_loads_into_the_model() {
     assert_eq!(expect.max_latency, Some(Duration::from_secs(120)));
     assert_eq!(expect.max_llm_calls, Some(4));
     assert_eq!(expect.max_tool_calls, Some(2));
+    assert_eq!(expect.max_cost, Some(0.01));
     assert!(expect.no_error_spans);
     let expected_tools = vec![
         ExpectedTool {
@@ -206,12 +209,16 @@ fn a_full_suite_loads_into_the_model() {
     assert_eq!(structured.expect.output_contains, ["Tokyo"]);
     assert_eq!(structured.expect.tools, None);
     assert!(!structured.expect.no_error_spans);
+    // An integer is a number of dollars; 0 is a limit too (no paid call at all).
+    assert_eq!(structured.expect.max_cost, Some(0.0));
 
     let oslo = &suite.cases[2];
     assert_eq!(oslo.tags, ["nordic"]);
     assert_eq!(oslo.timeout, Some(Duration::from_secs(5)));
     assert_eq!(oslo.expect.output_contains, ["Oslo"]);
     assert_eq!(oslo.expect.exit_code, Some(0));
+    assert_eq!(oslo.expect.max_cost, Some(2.0));
+    assert_eq!(suite.cases[3].expect.max_cost, None);
     assert_eq!(suite.cases[3].input, json!(null));
 
     let hash = fnv1a64(&[FULL_SUITE.as_bytes(), FULL_CASES.as_bytes()].concat());
@@ -962,9 +969,41 @@ fn bad_suites() -> Vec<Bad> {
         // Keys and agent kinds of the design that this version does not implement.
         bad(
             with_cases(""),
-            "cases.jsonl:1:48: `expect.max-cost` is not supported yet by this version of traceval",
+            "cases.jsonl:1:48: `expect.snapshot` is not supported yet by this version of traceval",
         )
-        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"max-cost\": 0.01}}\n"),
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"snapshot\": true}}\n"),
+        // Cost limits.
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = -0.01\n"),
+            "suite.toml:9:12: invalid `case[0].expect.max-cost`: must be a cost in USD per trial, 0 or more, found -0.01",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = nan\n"),
+            "suite.toml:9:12: invalid `case[0].expect.max-cost`: must be a cost in USD per trial, 0 or more, found NaN",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = inf\n"),
+            "suite.toml:9:12: invalid `case[0].expect.max-cost`: must be a cost in USD per trial, 0 or more, found inf",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = \"$0.01\"\n"),
+            "suite.toml:9:12: `case[0].expect.max-cost` must be a number, found string \"$0.01\"",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax_cost = 0.01\n"),
+            "suite.toml:9:1: unknown key `case[0].expect.max_cost`",
+        )
+        .hint("did you mean `max-cost`?"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:48: invalid `expect.max-cost`: must be a cost in USD per trial, 0 or more, found -1",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"max-cost\": -1}}\n"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:48: `expect.max-cost` must be a number, found string \"0.01\"",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"max-cost\": \"0.01\"}}\n"),
         bad(
             "[agent]\nkind = \"replay\"\n\n[[case]]\nid = \"a\"\ninput = 1\ntrace = \"a.json\"\n",
             "suite.toml:2:8: agent kind `replay` is not supported yet by this version of traceval",
