@@ -280,7 +280,7 @@ pub(super) struct RawExpect {
     pub(super) max_cost: Option<IgnoredAny>,
     pub(super) snapshot: Option<IgnoredAny>,
     pub(super) span: Option<Vec<RawSpan>>,
-    pub(super) judge: Option<IgnoredAny>,
+    pub(super) judge: Option<Vec<RawJudge>>,
 }
 
 impl RawExpect {
@@ -289,11 +289,25 @@ impl RawExpect {
         [
             ("max-cost", self.max_cost.is_some()),
             ("snapshot", self.snapshot.is_some()),
-            ("judge", self.judge.is_some()),
         ]
         .into_iter()
         .filter_map(|(key, present)| present.then_some(key))
     }
+}
+
+/// `[[case.expect.judge]]`: an LLM judge; [`super::load`] checks the values and the model.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a judge table with `model` and `rubric`"
+)]
+pub(super) struct RawJudge {
+    pub(super) name: Option<String>,
+    pub(super) model: String,
+    pub(super) rubric: String,
+    pub(super) threshold: Option<f64>,
+    pub(super) samples: Option<u32>,
 }
 
 /// `expect.tools` entry.
