@@ -4,6 +4,7 @@
 //! one [`CheckResult`] per check plus the spans a failed check is about, so failure output can
 //! mark them in the rendered tree. A trial passes when every check passes.
 
+pub mod judge;
 pub mod output;
 pub mod span;
 pub mod tools;

@@ -479,6 +479,8 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         warnings,
         span_tree,
         trace_file,
+        judges: Vec::new(),
+        judge_trace_file: None,
     })
 }
 
