@@ -8,6 +8,7 @@
 //! tree in which the root adopts the agent's own traces. Grading and metrics read that tree.
 
 pub mod driver;
+mod model_call;
 pub mod plan;
 
 use std::collections::{BTreeMap, HashMap};
