@@ -213,7 +213,7 @@ pub fn decide(judge: &Judge, outcomes: &[SampleOutcome]) -> (CheckResult, Vec<Ju
     if n > 1 {
         let _ = write!(message, "{votes}/{n} samples passed");
         if !passed {
-            message.push_str(" (more than half must)");
+            let _ = write!(message, " ({} needed)", n / 2 + 1);
         }
         message.push_str(", ");
     }
@@ -453,7 +453,7 @@ mod tests {
         assert!(!check.passed, "1 of 2 is a tie");
         assert_eq!(
             check.message,
-            "1/2 samples passed (more than half must), mean score 0.55 (threshold 0.50) from `strict`: bad"
+            "1/2 samples passed (2 needed), mean score 0.55 (threshold 0.50) from `strict`: bad"
         );
     }
 
@@ -482,7 +482,7 @@ mod tests {
         assert!(!check.passed, "1 pass, 1 fail, 1 error");
         assert_eq!(
             check.message,
-            "1/3 samples passed (more than half must), mean score 0.50 (threshold 0.50) from \
+            "1/3 samples passed (2 needed), mean score 0.50 (threshold 0.50) from \
              `strict`: bad; 1 sample(s) without a verdict, first (sample 2): timed out after 1s"
         );
         assert_eq!(check.score, Some(0.5), "the mean of the verdicts given");

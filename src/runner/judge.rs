@@ -33,7 +33,6 @@ use crate::model::chat::{ChatRequest, Message, Role};
 use crate::model::provider::ChatProvider;
 use crate::suite::Judge;
 use crate::suite::model::Price;
-use crate::trace::render::format_duration;
 use crate::trace::{GenAiView, Span, SpanId, SpanTree, TraceId};
 
 /// What the judges of one trial need besides the case.
@@ -209,7 +208,7 @@ impl Judging<'_> {
         match tokio::time::timeout(self.timeout, caller.chat(cx, request)).await {
             Err(_) => Err(format!(
                 "timed out after {}",
-                format_duration(self.timeout.as_nanos() as u64)
+                humantime::format_duration(self.timeout)
             )),
             Ok(Err(e)) => Err(e),
             Ok(Ok(response)) => parse_verdict(response.message.content.as_deref().unwrap_or("")),

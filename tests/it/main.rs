@@ -4,6 +4,7 @@
 mod demo;
 mod in_process;
 mod inspect;
+mod judge;
 mod model;
 mod providers;
 mod python;
