@@ -520,6 +520,9 @@ fn api_provider(
     }
 }
 
+/// Judge models by (suite, model).
+type JudgeProviders = HashMap<(String, String), Arc<dyn ChatProvider>>;
+
 /// The models the suites' LLM judges call, by (suite, model), for the cases the plan runs. A
 /// judge gets its own provider even when the agent runs the same model, so the two never
 /// share attempt counts.
@@ -527,9 +530,9 @@ fn load_judges(
     project: &Project,
     plan: &Plan,
     seed: u64,
-) -> Result<HashMap<(String, String), Arc<dyn ChatProvider>>, CliError> {
+) -> Result<JudgeProviders, CliError> {
     let mut by_path: HashMap<PathBuf, Arc<Script>> = HashMap::new();
-    let mut judges: HashMap<(String, String), Arc<dyn ChatProvider>> = HashMap::new();
+    let mut judges: JudgeProviders = HashMap::new();
     for g in &plan.groups {
         let suite = plan.suite(g);
         for judge in &plan.case(g).expect.judges {

@@ -215,3 +215,109 @@ impl Judging<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::SpanStore;
+    use crate::event::ToolCallRecord;
+    use crate::model::provider::ScriptedProvider;
+    use crate::model::scripted::Script;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn judges_trace_apart_from_the_trial_and_link_to_its_root() {
+        let store = SpanStore::new();
+        let capture = InProcess::new(store.clone());
+        let script = Script::parse(
+            "[[rule]]\nwhen.user = '(?s)## Tool calls \\(1\\)\\n1\\. search'\n\
+             text = '{\"score\": 1, \"explanation\": \"searched\"}'\n\
+             usage = { input = 40, output = 8 }\n",
+            std::path::Path::new("judge.toml"),
+        )
+        .unwrap();
+        let provider: Arc<dyn ChatProvider> = Arc::new(ScriptedProvider::new(Arc::new(script), 1));
+        let providers = HashMap::from([(("s".to_owned(), "j".to_owned()), provider)]);
+        let id = TrialId {
+            suite: "s".into(),
+            case: "c".into(),
+            model: "m".into(),
+            trial: 0,
+        };
+        let key = TrialKey::from_parts("r", "s", "c", "m", 0);
+        let root = (TraceId([7; 16]), SpanId([9; 8]));
+        let judging = Judging {
+            capture: &capture,
+            providers: &providers,
+            pricing: &BTreeMap::new(),
+            run_id: "r",
+            id: &id,
+            key: &key,
+            trial_root: root,
+            timeout: Duration::from_secs(5),
+            capture_content: false,
+        };
+        let judges = [Judge {
+            name: "judge".into(),
+            model: "j".into(),
+            rubric: "Searches first.".into(),
+            threshold: 0.5,
+            samples: 3,
+        }];
+        let calls = [ToolCallRecord {
+            name: "search".into(),
+            args: Some(json!({"q": "x"})),
+        }];
+        let input = json!("q");
+        let evidence = JudgeEvidence {
+            input: &input,
+            output: "answer",
+            tool_calls: &calls,
+        };
+        let judged = judging.run(&judges, &evidence).await;
+
+        assert_eq!(judged.checks.len(), 1);
+        assert!(judged.checks[0].passed, "{:?}", judged.checks[0]);
+        assert_eq!(
+            judged.checks[0].message,
+            "3/3 samples passed, mean score 1.00 (threshold 0.50) from `j`: searched"
+        );
+        let record = &judged.records[0];
+        assert_eq!((record.llm_calls, record.input_tokens), (3, 120));
+        assert_eq!(record.cost_usd, None, "no price: unpriced, never $0");
+        assert!(record.unpriced);
+        // One root and three calls, taken out of the store; nothing filed under the trial.
+        assert_eq!(judged.spans.len(), 4);
+        assert!(store.is_empty());
+        assert!(store.trial(&key).is_empty());
+        assert_eq!(store.trial_traces(&key), Vec::<TraceId>::new());
+        let root_span = judged
+            .spans
+            .iter()
+            .find(|s| s.name == "eval.judge")
+            .unwrap();
+        assert_ne!(root_span.trace_id, root.0);
+        assert_eq!(
+            record.trace_id.as_deref(),
+            Some(root_span.trace_id.to_string().as_str())
+        );
+        assert_eq!(root_span.links.len(), 1);
+        assert_eq!(
+            (root_span.links[0].trace_id, root_span.links[0].span_id),
+            root
+        );
+        let attr = |k: &str| root_span.attributes.get(k).map(ToString::to_string);
+        assert_eq!(attr("eval.judge.votes").as_deref(), Some("3"));
+        assert_eq!(attr("eval.case").as_deref(), Some("c"));
+        assert_eq!(
+            attr("gen_ai.evaluation.score.label").as_deref(),
+            Some("pass")
+        );
+        let chats = judged
+            .spans
+            .iter()
+            .filter(|s| s.name == "chat j" && s.parent_span_id == Some(root_span.span_id))
+            .count();
+        assert_eq!(chats, 3);
+    }
+}
