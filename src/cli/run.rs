@@ -526,11 +526,7 @@ type JudgeProviders = HashMap<(String, String), Arc<dyn ChatProvider>>;
 /// The models the suites' LLM judges call, by (suite, model), for the cases the plan runs. A
 /// judge gets its own provider even when the agent runs the same model, so the two never
 /// share attempt counts.
-fn load_judges(
-    project: &Project,
-    plan: &Plan,
-    seed: u64,
-) -> Result<JudgeProviders, CliError> {
+fn load_judges(project: &Project, plan: &Plan, seed: u64) -> Result<JudgeProviders, CliError> {
     let mut by_path: HashMap<PathBuf, Arc<Script>> = HashMap::new();
     let mut judges: JudgeProviders = HashMap::new();
     for g in &plan.groups {
