@@ -299,7 +299,9 @@ pub struct Expect {
 pub const DEFAULT_JUDGE_THRESHOLD: f64 = 0.5;
 
 /// One `[[case.expect.judge]]`: a model grades the trial's answer against a rubric, `samples`
-/// times, and the check passes when more than half of the samples pass (a tie fails).
+/// times, and the check passes when more than half of the samples pass (a tie fails). Each
+/// sample has the trial's timeout to answer, retries included; one without a verdict is a
+/// failed vote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judge {
     /// `name`: the check's name in the report (default `judge`); unique within the case.
