@@ -26,9 +26,9 @@ use rayon::prelude::*;
 use traceval::event::{AgentExit, RunEvent, TrialResult};
 use traceval::grade::tools::{ActualTool, score_tools};
 use traceval::grade::{Evidence, grade};
+use traceval::metrics::cost::{Cost, Pricing};
 use traceval::metrics::trial::trial_metrics;
 use traceval::report::model::{Report, ReportBuilder, RunMeta};
-use traceval::metrics::cost::{Cost, Pricing};
 use traceval::suite::{Case, load_suite};
 use traceval::trace::render::{RenderOptions, render};
 use traceval::trace::{
@@ -359,6 +359,8 @@ fn grade_trial(
         warnings: vec![],
         span_tree,
         trace_file: None,
+        judges: vec![],
+        judge_trace_file: None,
     }
 }
 

@@ -324,6 +324,7 @@ async fn run_async(
     }
 
     let (scripts, providers) = load_models(&project, &plan, seed)?;
+    let judge_providers = load_judges(&project, &plan, seed)?;
     let model_server = if scripts.is_empty() {
         None
     } else {
@@ -362,6 +363,7 @@ async fn run_async(
         scripts,
         model_server: model_server.clone(),
         providers,
+        judge_providers,
     };
     let meta = RunMeta {
         command: std::env::args_os()
@@ -497,47 +499,7 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
                 let model = def
                     .and_then(|d| d.model.clone())
                     .unwrap_or_else(|| g.model.to_string());
-                let built: Result<Arc<dyn ChatProvider>, _> = match provider {
-                    Provider::OpenAi {
-                        base_url,
-                        api_key_env,
-                        organization,
-                        headers,
-                        timeout,
-                    } => OpenAiConfig::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
-                        .and_then(|mut config| {
-                            config.organization.clone_from(organization);
-                            config.extra_headers = headers.clone().into_iter().collect();
-                            if let Some(t) = timeout {
-                                config.timeout = *t;
-                            }
-                            OpenAiProvider::new(config)
-                        })
-                        .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
-                    Provider::Anthropic {
-                        base_url,
-                        api_key_env,
-                        headers,
-                        timeout,
-                        max_tokens,
-                    } => AnthropicConfig::from_env(
-                        api_key_env.as_deref(),
-                        base_url.as_deref(),
-                        model,
-                    )
-                    .and_then(|mut config| {
-                        config.extra_headers = headers.clone().into_iter().collect();
-                        if let Some(t) = timeout {
-                            config.timeout = *t;
-                        }
-                        if let Some(m) = max_tokens {
-                            config.max_tokens = *m;
-                        }
-                        AnthropicProvider::new(config)
-                    })
-                    .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
-                    Provider::Scripted { .. } => unreachable!("matched above"),
-                };
+                let built = api_provider(provider, model);
                 let built = built.map_err(|e| {
                     CliError::Usage(format!(
                         "model `{}` of suite `{}`: {e}",
@@ -558,6 +520,102 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
         }
     }
     Ok((scripts, providers))
+}
+
+/// The provider of an OpenAI or Anthropic model definition, asking for `model`.
+fn api_provider(
+    provider: &Provider,
+    model: String,
+) -> Result<Arc<dyn ChatProvider>, crate::model::http::ProviderError> {
+    match provider {
+        Provider::OpenAi {
+            base_url,
+            api_key_env,
+            organization,
+            headers,
+            timeout,
+        } => OpenAiConfig::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
+            .and_then(|mut config| {
+                config.organization.clone_from(organization);
+                config.extra_headers = headers.clone().into_iter().collect();
+                if let Some(t) = timeout {
+                    config.timeout = *t;
+                }
+                OpenAiProvider::new(config)
+            })
+            .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
+        Provider::Anthropic {
+            base_url,
+            api_key_env,
+            headers,
+            timeout,
+            max_tokens,
+        } => AnthropicConfig::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
+            .and_then(|mut config| {
+                config.extra_headers = headers.clone().into_iter().collect();
+                if let Some(t) = timeout {
+                    config.timeout = *t;
+                }
+                if let Some(m) = max_tokens {
+                    config.max_tokens = *m;
+                }
+                AnthropicProvider::new(config)
+            })
+            .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
+        Provider::Scripted { .. } => unreachable!("scripted models are served in process"),
+    }
+}
+
+/// Judge models by (suite, model).
+type JudgeProviders = HashMap<(String, String), Arc<dyn ChatProvider>>;
+
+/// The models the suites' LLM judges call, by (suite, model), for the cases the plan runs. A
+/// judge gets its own provider even when the agent runs the same model, so the two never
+/// share attempt counts.
+fn load_judges(project: &Project, plan: &Plan, seed: u64) -> Result<JudgeProviders, CliError> {
+    let mut by_path: HashMap<PathBuf, Arc<Script>> = HashMap::new();
+    let mut judges: JudgeProviders = HashMap::new();
+    for g in &plan.groups {
+        let suite = plan.suite(g);
+        for judge in &plan.case(g).expect.judges {
+            let key = (suite.name.clone(), judge.model.clone());
+            if judges.contains_key(&key) {
+                continue;
+            }
+            // The loader checked that the name is defined in one of the two.
+            let Some(def) = suite
+                .model_defs
+                .get(&judge.model)
+                .or_else(|| project.config.models.get(&judge.model))
+            else {
+                continue;
+            };
+            let provider: Arc<dyn ChatProvider> = match &def.provider {
+                Provider::Scripted { script } => {
+                    let loaded = match by_path.get(script) {
+                        Some(s) => Arc::clone(s),
+                        None => {
+                            let s = Arc::new(Script::load(script)?);
+                            by_path.insert(script.clone(), Arc::clone(&s));
+                            s
+                        }
+                    };
+                    Arc::new(ScriptedProvider::new(loaded, seed))
+                }
+                provider => {
+                    let model = def.model.clone().unwrap_or_else(|| judge.model.clone());
+                    api_provider(provider, model).map_err(|e| {
+                        CliError::Usage(format!(
+                            "judge model `{}` of suite `{}`: {e}",
+                            judge.model, suite.name
+                        ))
+                    })?
+                }
+            };
+            judges.insert(key, provider);
+        }
+    }
+    Ok(judges)
 }
 
 /// `traceval serve-model`.

@@ -3,8 +3,12 @@
 //! [`grade`] runs every check a case's `[case.expect]` asks for, in a fixed order, and returns
 //! one [`CheckResult`] per check plus the spans a failed check is about, so failure output can
 //! mark them in the rendered tree. A trial passes when every check passes.
+//!
+//! LLM judges are checks too, but they call a model: [`judge`] holds their pure part (prompt,
+//! verdict, vote) and the runner calls the model and appends their checks after [`grade`]'s.
 
 mod cost;
+pub mod judge;
 pub mod output;
 pub mod span;
 pub mod tools;

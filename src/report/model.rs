@@ -481,6 +481,8 @@ mod tests {
             warnings: vec![],
             span_tree: None,
             trace_file: None,
+            judges: Vec::new(),
+            judge_trace_file: None,
         }
     }
 

@@ -8,6 +8,8 @@
 //! tree in which the root adopts the agent's own traces. Grading and metrics read that tree.
 
 pub mod driver;
+mod judge;
+mod model_call;
 pub mod plan;
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,9 +23,10 @@ use tokio::task::JoinSet;
 use crate::capture::otel::InProcess;
 use crate::capture::{SpanStore, TrialKey};
 use crate::event::{
-    AgentExit, CaseFinished, RunEvent, RunFinished, RunStarted, StopReason, TrialId, TrialResult,
-    Warning,
+    AgentExit, CaseFinished, CheckResult, RunEvent, RunFinished, RunStarted, StopReason, TrialId,
+    TrialResult, Warning,
 };
+use crate::grade::judge::JudgeEvidence;
 use crate::grade::tools::{ActualTool, score_tools};
 use crate::grade::{Evidence, grade};
 use crate::metrics::cost::{Cost, Pricing};
@@ -75,6 +78,8 @@ pub struct RunOptions {
     pub model_server: Option<Arc<ModelServer>>,
     /// Models the builtin agent calls, by (suite name, model name).
     pub providers: HashMap<(String, String), Arc<dyn ChatProvider>>,
+    /// Models the suites' LLM judges call, by (suite name, model name).
+    pub judge_providers: HashMap<(String, String), Arc<dyn ChatProvider>>,
 }
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
@@ -125,11 +130,15 @@ pub async fn run(
         ignored_suites: plan.ignored.len(),
     }));
 
-    // One in-process OpenTelemetry pipeline into the store, for builtin agents' spans.
+    // One in-process OpenTelemetry pipeline into the store, for builtin agents' and judges'
+    // spans.
     let capture = plan
         .suites
         .iter()
-        .any(|s| matches!(s.agent, Agent::Builtin(_)))
+        .any(|s| {
+            matches!(s.agent, Agent::Builtin(_))
+                || s.cases.iter().any(|c| !c.expect.judges.is_empty())
+        })
         .then(|| Arc::new(InProcess::new(store.clone())));
     let drivers: Vec<Arc<dyn Driver>> = plan
         .suites
@@ -164,6 +173,9 @@ pub async fn run(
         options: options.clone(),
         store: store.clone(),
         cancel: cancel.clone(),
+        capture: capture.clone(),
+        capture_content: std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+            .is_ok_and(|v| v.eq_ignore_ascii_case("true")),
     });
     let mut running: JoinSet<(usize, Instant, Option<TrialResult>)> = JoinSet::new();
     let mut summary = RunSummary {
@@ -320,6 +332,10 @@ struct Shared {
     options: RunOptions,
     store: SpanStore,
     cancel: watch::Receiver<bool>,
+    /// The in-process pipeline, when a suite has a builtin agent or judges.
+    capture: Option<Arc<InProcess>>,
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` is `true`.
+    capture_content: bool,
 }
 
 /// Runs, then grades, one trial. `None` when the run was interrupted while it ran.
@@ -410,7 +426,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         usd: metrics.cost_usd,
         unpriced_models: metrics.unpriced_models.clone(),
     };
-    let graded = grade(
+    let mut graded = grade(
         &case.expect,
         &Evidence {
             output: &outcome.output,
@@ -422,6 +438,50 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             cost: &cost,
         },
     );
+    // LLM judges are the last step of grading; their calls are not the agent's (module
+    // `judge`).
+    let judged = match (&outcome.exit, &shared.capture) {
+        _ if case.expect.judges.is_empty() => judge::Judged::default(),
+        (AgentExit::Code { .. }, Some(capture)) => {
+            let judging = judge::Judging {
+                capture,
+                providers: &options.judge_providers,
+                pricing: &job.pricing,
+                run_id: &options.run_id,
+                id,
+                key: &key,
+                trial_root: (trace_id, span_id),
+                timeout: job.timeout,
+                capture_content: shared.capture_content,
+            };
+            let evidence = JudgeEvidence {
+                input: &case.input,
+                output: &outcome.output,
+                tool_calls: &metrics.tool_calls,
+            };
+            let mut cancel = shared.cancel.clone();
+            tokio::select! {
+                judged = judging.run(&case.expect.judges, &evidence) => judged,
+                () = driver::cancelled(&mut cancel) => return None,
+            }
+        }
+        // An agent that did not finish gave nothing to judge; the check fails, never passes.
+        (other, _) => judge::Judged {
+            checks: case
+                .expect
+                .judges
+                .iter()
+                .map(|j| CheckResult {
+                    name: j.name.clone(),
+                    passed: false,
+                    message: format!("not judged: the agent {}", other.describe()),
+                    score: None,
+                })
+                .collect(),
+            ..judge::Judged::default()
+        },
+    };
+    graded.checks.extend(judged.checks);
     let error = match &outcome.exit {
         AgentExit::Code { .. } => None,
         other => Some(format!("the agent {}", other.describe())),
@@ -459,6 +519,16 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             Err(e) => warnings.push(format!("could not save the trace: {e}")),
         }
     }
+    let mut judge_trace_file = None;
+    if let Some(dir) = &options.save_traces
+        && !judged.spans.is_empty()
+    {
+        let name = format!("{}.judge.otlp.jsonl", file_stem(&key));
+        match crate::capture::file::write(&dir.join(&name), judged.spans.iter().map(|s| &**s)) {
+            Ok(()) => judge_trace_file = Some(name),
+            Err(e) => warnings.push(format!("could not save the judges' trace: {e}")),
+        }
+    }
     let span_tree = (!passed).then(|| {
         let text = render(
             &view,
@@ -488,6 +558,8 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         warnings,
         span_tree,
         trace_file,
+        judges: judged.records,
+        judge_trace_file,
     })
 }
 

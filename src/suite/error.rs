@@ -183,5 +183,5 @@ fn list(paths: &[PathBuf]) -> String {
 
 crate::toml_doc::impl_located_error!(
     SuiteLoadError,
-    array_tables = ["case", "tool", "case.expect.span"]
+    array_tables = ["case", "tool", "case.expect.span", "case.expect.judge"]
 );

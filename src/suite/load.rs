@@ -99,6 +99,19 @@ pub(super) fn load_suite_in(
         Agent::Command(_) => None,
     };
     let tool_names = tool_names.as_deref();
+    // Judges may call any model of the suite or of traceval.toml; standalone, like `models`,
+    // their names are not checked (traceval.toml may define them).
+    let model_names: Option<Vec<&str>> = shared_models.map(|shared| {
+        model_defs
+            .keys()
+            .chain(shared.keys())
+            .map(String::as_str)
+            .collect()
+    });
+    let scope = Scope {
+        tool_names,
+        models: model_names.as_deref(),
+    };
 
     let mut cases = CaseList::default();
     for (i, mut raw) in raw.case.into_iter().enumerate() {
@@ -108,7 +121,7 @@ pub(super) fn load_suite_in(
             path: path.to_path_buf(),
             line: doc.locate(&at).0,
         };
-        cases.push(&doc, &at, case(&doc, &at, raw, origin, tool_names)?)?;
+        cases.push(&doc, &at, case(&doc, &at, raw, origin, scope)?)?;
     }
     let mut hash = fnv1a64(&bytes);
     if let Some(file) = raw.cases {
@@ -124,7 +137,7 @@ pub(super) fn load_suite_in(
             }
         })?;
         hash = fnv1a64_extend(hash, &data);
-        load_cases_file(&cases_path, &data, &mut cases, tool_names)?;
+        load_cases_file(&cases_path, &data, &mut cases, scope)?;
     }
     if cases.cases.is_empty() {
         let message = "a suite needs at least one case: add a `[[case]]` table or a `cases` file";
@@ -230,12 +243,7 @@ impl CaseList {
 }
 
 /// A `cases` data file: one JSON case object per line; blank lines are skipped.
-fn load_cases_file(
-    path: &Path,
-    data: &[u8],
-    cases: &mut CaseList,
-    tool_names: Option<&[&str]>,
-) -> Result<()> {
+fn load_cases_file(path: &Path, data: &[u8], cases: &mut CaseList, scope: Scope<'_>) -> Result<()> {
     let text = Doc::utf8(path, data)?;
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -249,18 +257,28 @@ fn load_cases_file(
             line: i + 1,
         };
         let root = KeyPath::root();
-        cases.push(&doc, &root, case(&doc, &root, raw, origin, tool_names)?)?;
+        cases.push(&doc, &root, case(&doc, &root, raw, origin, scope)?)?;
     }
     Ok(())
 }
 
-/// One case; with `tool_names`, the tools of a builtin agent, which its expected calls must name.
+/// What a case's names may refer to.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    /// The tools of a builtin agent, which its expected calls must name.
+    tool_names: Option<&'a [&'a str]>,
+    /// The models of the suite and of traceval.toml, which its judges must name (`None`:
+    /// not checked).
+    models: Option<&'a [&'a str]>,
+}
+
+/// One case.
 fn case(
     doc: &Doc<'_>,
     at: &KeyPath,
     raw: RawCase,
     origin: Origin,
-    tool_names: Option<&[&str]>,
+    scope: Scope<'_>,
 ) -> Result<Case> {
     if raw.trace.is_some() {
         return Err(doc.unsupported_key(&at.key("trace")));
@@ -273,17 +291,12 @@ fn case(
             .timeout
             .map(|text| duration(doc, &at.key("timeout"), &text))
             .transpose()?,
-        expect: expect(doc, &at.key("expect"), raw.expect, tool_names)?,
+        expect: expect(doc, &at.key("expect"), raw.expect, scope)?,
         origin,
     })
 }
 
-fn expect(
-    doc: &Doc<'_>,
-    at: &KeyPath,
-    raw: RawExpect,
-    tool_names: Option<&[&str]>,
-) -> Result<Expect> {
+fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect, scope: Scope<'_>) -> Result<Expect> {
     if let Some(key) = raw.unsupported().next() {
         return Err(doc.unsupported_key(&at.key(key)));
     }
@@ -308,7 +321,7 @@ fn expect(
             tools
                 .into_iter()
                 .enumerate()
-                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool, tool_names))
+                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool, scope.tool_names))
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
@@ -334,6 +347,11 @@ fn expect(
         let message = format!("must be a cost in USD per trial, 0 or more, found {usd}");
         return Err(doc.invalid(&at.key("max-cost"), message));
     }
+    let judges = raw
+        .judge
+        .map(|judges| judge::judges(doc, &at.key("judge"), judges, scope.models))
+        .transpose()?
+        .unwrap_or_default();
     if let Some(f1) = raw.min_tool_f1 {
         let at = at.key("min-tool-f1");
         if !(0.0..=1.0).contains(&f1) {
@@ -361,6 +379,7 @@ fn expect(
         exit_code: raw.exit_code,
         spans,
         trajectory,
+        judges,
     })
 }
 
@@ -1066,5 +1085,6 @@ fn non_empty(doc: &Doc<'_>, at: &KeyPath, value: String) -> Result<String> {
     Ok(value)
 }
 
+mod judge;
 #[cfg(test)]
 mod tests;

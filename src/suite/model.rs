@@ -298,6 +298,30 @@ pub struct Expect {
     pub spans: Vec<SpanAssertion>,
     /// `trajectory`: how the actual tool calls must line up with `tools` (which it needs).
     pub trajectory: Option<Trajectory>,
+    /// `[[case.expect.judge]]`: LLM judges, in file order; names unique.
+    pub judges: Vec<Judge>,
+}
+
+/// `threshold` of a judge when it is left out: a sample passes with a score of 0.5 or more.
+pub const DEFAULT_JUDGE_THRESHOLD: f64 = 0.5;
+
+/// One `[[case.expect.judge]]`: a model grades the trial's answer against a rubric, `samples`
+/// times, and the check passes when more than half of the samples pass (a tie fails). Each
+/// sample has the trial's timeout to answer, retries included; one without a verdict is a
+/// failed vote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judge {
+    /// `name`: the check's name in the report (default `judge`); unique within the case.
+    pub name: String,
+    /// `model`: a `[model.NAME]` of the suite or of traceval.toml, of any provider.
+    pub model: String,
+    /// `rubric`: what the answer must do to pass, in words; not blank.
+    pub rubric: String,
+    /// `threshold`: the score, from 0 to 1, a sample must reach to pass (default
+    /// [`DEFAULT_JUDGE_THRESHOLD`]).
+    pub threshold: f64,
+    /// `samples`: how many verdicts to ask for (default 1); at least 1.
+    pub samples: u32,
 }
 
 /// `trajectory = "in-order"` or `trajectory = { mode = "in-order", args = "subset",

@@ -446,7 +446,15 @@ trials = 1
                 "models = {models}\n[agent]\nkind = \"builtin\"\n[[tool]]\nname = \"t\"\nreturns = 1\n[[case]]\nid = \"a\"\ninput = 1\n"
             )
         };
-        let cases: [Case<'_>; 9] = [
+        // A judge of a suite with its own model `local`; `model` names the judge's model.
+        let judged = |model: &str| {
+            format!(
+                "{}[[case.expect.judge]]\nmodel = \"{model}\"\nrubric = \"x\"\n",
+                with_models("[]")
+            )
+        };
+        let judged_jsonl = format!("cases = \"c.jsonl\"\n{}", with_models("[]"));
+        let cases: [Case<'_>; 12] = [
             (
                 "[profile.ci]\nfail_fast = true\n",
                 &[("s.toml", suite("s"))],
@@ -488,6 +496,32 @@ trials = 1
                 "[profile.ci]\nmodels = [\"local\"]\n",
                 &[("s.toml", with_models("[]")), ("b.toml", builtin("[]"))],
                 "traceval.toml:2:11: invalid `profile.ci.models[0]`: model `local` is defined neither in traceval.toml nor in suite `b` (suites/b.toml)",
+                None,
+            ),
+            // A judge's model is checked like the names in `models`, in a suite and in its
+            // cases file.
+            (
+                "[model.shared]\nprovider = \"anthropic\"\n",
+                &[("s.toml", judged("sharde"))],
+                "suites/s.toml:12:9: invalid `case[0].expect.judge[0].model`: model `sharde` is not defined: add a `[model.sharde]` table to the suite or to traceval.toml (any provider: scripted, openai or anthropic)",
+                Some("did you mean `shared`?"),
+            ),
+            (
+                "",
+                &[("s.toml", judged("locl"))],
+                "suites/s.toml:12:9: invalid `case[0].expect.judge[0].model`: model `locl` is not defined: add a `[model.locl]` table to the suite or to traceval.toml (any provider: scripted, openai or anthropic)",
+                Some("did you mean `local`?"),
+            ),
+            (
+                "[model.shared]\nprovider = \"anthropic\"\n",
+                &[
+                    ("s.toml", judged_jsonl.clone()),
+                    (
+                        "c.jsonl",
+                        r#"{"id": "b", "input": 1, "expect": {"judge": [{"model": "shared", "rubric": "x"}, {"name": "j2", "model": "gone", "rubric": "y"}]}}"#.to_owned(),
+                    ),
+                ],
+                "suites/c.jsonl:1:106: invalid `expect.judge[1].model`: model `gone` is not defined: add a `[model.gone]` table to the suite or to traceval.toml (any provider: scripted, openai or anthropic)",
                 None,
             ),
             (

@@ -313,19 +313,31 @@ pub(super) struct RawExpect {
     pub(super) max_cost: Option<f64>,
     pub(super) snapshot: Option<IgnoredAny>,
     pub(super) span: Option<Vec<RawSpan>>,
-    pub(super) judge: Option<IgnoredAny>,
+    pub(super) judge: Option<Vec<RawJudge>>,
 }
 
 impl RawExpect {
     /// The keys present that this version cannot check yet.
     pub(super) fn unsupported(&self) -> impl Iterator<Item = &'static str> {
-        [
-            ("snapshot", self.snapshot.is_some()),
-            ("judge", self.judge.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(key, present)| present.then_some(key))
+        [("snapshot", self.snapshot.is_some())]
+            .into_iter()
+            .filter_map(|(key, present)| present.then_some(key))
     }
+}
+
+/// `[[case.expect.judge]]`: an LLM judge; [`super::load`] checks the values and the model.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a judge table with `model` and `rubric`"
+)]
+pub(super) struct RawJudge {
+    pub(super) name: Option<String>,
+    pub(super) model: String,
+    pub(super) rubric: String,
+    pub(super) threshold: Option<f64>,
+    pub(super) samples: Option<u32>,
 }
 
 /// `expect.tools` entry.

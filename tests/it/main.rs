@@ -5,6 +5,7 @@ mod assertions;
 mod demo;
 mod in_process;
 mod inspect;
+mod judge;
 mod model;
 mod pricing;
 mod providers;

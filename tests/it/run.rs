@@ -58,6 +58,11 @@ impl TestProject {
         Run::new(output, self.report_path())
     }
 
+    /// The project directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn report_path(&self) -> PathBuf {
         self.dir.join("out/report.json")
     }
