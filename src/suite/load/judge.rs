@@ -11,6 +11,9 @@ const DEFAULT_NAME: &str = "judge";
 
 /// A case's judges, in file order, names unique; with `models` (the models of the suite and of
 /// traceval.toml), each judge's `model` must be one of them.
+/// The most samples one judge may take per trial.
+pub const MAX_JUDGE_SAMPLES: u32 = 25;
+
 pub(super) fn judges(
     doc: &Doc<'_>,
     at: &KeyPath,
@@ -72,6 +75,14 @@ fn judge(doc: &Doc<'_>, at: &KeyPath, raw: RawJudge, models: Option<&[&str]>) ->
         .map(|n| at_least_one(doc, &at.key("samples"), n))
         .transpose()?
         .unwrap_or(1);
+    // Every sample is a model call per trial: a typo such as `samples = 1000` must not turn
+    // into a thousand paid calls.
+    if samples > MAX_JUDGE_SAMPLES {
+        let message = format!(
+            "must be at most {MAX_JUDGE_SAMPLES} (each sample is one model call per trial), found {samples}"
+        );
+        return Err(doc.invalid(&at.key("samples"), message));
+    }
     Ok(Judge {
         name,
         model: raw.model,

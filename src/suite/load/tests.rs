@@ -1652,6 +1652,10 @@ fn bad_suites() -> Vec<Bad> {
             "suite.toml:11:11: invalid `case[0].expect.judge[0].samples`: must be at least 1",
         ),
         bad(
+            judge("model = \"m\"\nrubric = \"x\"\nsamples = 26"),
+            "suite.toml:11:11: invalid `case[0].expect.judge[0].samples`: must be at most 25 (each sample is one model call per trial), found 26",
+        ),
+        bad(
             judge("model = \"m\"\nrubric = \"x\"\nsamples = -3"),
             "suite.toml:11:11: `case[0].expect.judge[0].samples` must be a non-negative integer up to 4294967295, found integer `-3`",
         ),
