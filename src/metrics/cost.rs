@@ -4,7 +4,7 @@
 //! - a cost recorded on a call's span wins over any price;
 //! - otherwise the call is priced by its model from [`Pricing`]: the user's `[pricing."MODEL"]`
 //!   entries (a suite's over `traceval.toml`'s) looked up with [`price_for`], then the built-in
-//!   [`PriceTable`]. A user entry always wins, even a prefix entry over an exact built-in one;
+//!   [`PriceTable`], the most specific entry winning ([`Pricing::price`]);
 //! - a call that used tokens but has neither makes the whole trial *unpriced*: its cost is
 //!   unknown and reported as such, never summed as $0 (an unpriced model would otherwise look
 //!   free next to a priced one);
@@ -115,9 +115,14 @@ impl Pricing {
         &self.user
     }
 
-    /// The price of `model`: a user entry for the name as given, else for the name without
-    /// its provider prefix (`openai/gpt-4o` → `gpt-4o`), each by [`price_for`]'s rule; else the
-    /// built-in entry ([`PriceTable::lookup`]).
+    /// The price of `model`, from the most specific entry that names it.
+    ///
+    /// A user entry matches the name as given or without its provider prefix (`openai/gpt-4o`
+    /// → `gpt-4o`), by [`price_for`]'s rule; a built-in entry by [`PriceTable::lookup`]. An
+    /// exact user entry wins; otherwise the longer entry name wins, and a user entry wins a
+    /// tie. So `[pricing."gpt-4o"]` overrides `gpt-4o` and its dated snapshots, but not
+    /// `gpt-4o-mini`, which the built-in table names more precisely: a family entry must not
+    /// silently price a sibling model at the family's price.
     pub fn price(&self, model: &str) -> Option<PriceMatch<'_>> {
         let bare = without_provider(model);
         let names: &[&str] = if bare == model {
@@ -125,21 +130,29 @@ impl Pricing {
         } else {
             &[model, bare]
         };
-        for name in names {
-            if let Some((entry, price)) = price_entry(&self.user, name) {
-                return Some(PriceMatch {
-                    price,
-                    entry,
-                    source: PriceSource::User,
-                });
-            }
+        let user = names.iter().find_map(|name| {
+            price_entry(&self.user, name).map(|(entry, price)| PriceMatch {
+                price,
+                entry,
+                source: PriceSource::User,
+            })
+        });
+        if user.is_some_and(|u| names.contains(&u.entry)) {
+            return user;
         }
-        let e = self.builtin?.lookup(model)?;
-        Some(PriceMatch {
-            price: &e.price,
-            entry: &e.name,
-            source: PriceSource::Builtin,
-        })
+        let builtin = self
+            .builtin
+            .and_then(|t| t.lookup(model))
+            .map(|e| PriceMatch {
+                price: &e.price,
+                entry: &e.name,
+                source: PriceSource::Builtin,
+            });
+        match (user, builtin) {
+            (Some(u), Some(b)) if b.entry.len() > u.entry.len() => Some(b),
+            (Some(u), _) => Some(u),
+            (None, b) => b,
+        }
     }
 }
 
@@ -480,17 +493,34 @@ mod tests {
     #[test]
     fn user_entries_win_over_the_builtin_table_which_wins_over_nothing() {
         let user = BTreeMap::from([
-            // A prefix entry: it beats the built-in exact `gpt-4o-mini` too.
+            // A family entry: it prices `gpt-4o` and its snapshots, not the built-in's more
+            // specific `gpt-4o-mini`.
             ("gpt-4o".to_owned(), price(1.0, 2.0)),
             ("my-finetune".to_owned(), price(4.0, 8.0)),
+            // Same length as the built-in entry it overrides: the user's wins the tie.
+            ("claude-3-5-haiku".to_owned(), price(0.5, 1.0)),
         ]);
         let p = Pricing::new(user);
         // (model, entry, source)
         let cases = [
             ("gpt-4o", Some(("gpt-4o", PriceSource::User))),
-            ("gpt-4o-mini", Some(("gpt-4o", PriceSource::User))),
+            ("gpt-4o-mini", Some(("gpt-4o-mini", PriceSource::Builtin))),
+            (
+                "gpt-4o-mini-2024-07-18",
+                Some(("gpt-4o-mini", PriceSource::Builtin)),
+            ),
             ("gpt-4o-2024-08-06", Some(("gpt-4o", PriceSource::User))),
-            ("openai/gpt-4o-mini", Some(("gpt-4o", PriceSource::User))),
+            ("openai/gpt-4o", Some(("gpt-4o", PriceSource::User))),
+            (
+                "openai/gpt-4o-mini",
+                Some(("gpt-4o-mini", PriceSource::Builtin)),
+            ),
+            (
+                "claude-3-5-haiku-20241022",
+                Some(("claude-3-5-haiku", PriceSource::User)),
+            ),
+            // A user entry the built-in table knows nothing about.
+            ("gpt-4o-audio-preview", Some(("gpt-4o", PriceSource::User))),
             ("my-finetune-v3", Some(("my-finetune", PriceSource::User))),
             (
                 "claude-sonnet-4-20250514",
@@ -506,7 +536,10 @@ mod tests {
             let got = p.price(model).map(|m| (m.entry, m.source));
             assert_eq!(got, want, "{model}");
         }
-        assert_eq!(p.price("gpt-4o-mini").unwrap().price, &price(1.0, 2.0));
+        assert_eq!(
+            p.price("gpt-4o-2024-08-06").unwrap().price,
+            &price(1.0, 2.0)
+        );
         // Without user entries the built-in one prices it; without either, nothing does.
         let builtin = Pricing::new(BTreeMap::new());
         let mini = builtin.price("gpt-4o-mini-2024-07-18").unwrap();

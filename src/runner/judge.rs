@@ -133,9 +133,9 @@ impl Judging<'_> {
                             Message::text(Role::User, user_message(&judge.rubric, evidence)),
                         ],
                         tools: Vec::new(),
-                        // One sample: as deterministic as the provider allows. Several: the
-                        // provider's default temperature, or every sample would say the same.
-                        temperature: (judge.samples == 1).then_some(0.0),
+                        // Only when asked: reasoning models reject any temperature but their
+                        // default, and several samples at 0 would all say the same.
+                        temperature: judge.temperature,
                     };
                     let samples = (0..judge.samples).map(|sample| {
                         self.sample(&**provider, &cx, &request, judge, sample, &tracer)
@@ -263,6 +263,7 @@ mod tests {
             rubric: "Searches first.".into(),
             threshold: 0.5,
             samples: 3,
+            temperature: None,
         }];
         let calls = [ToolCallRecord {
             name: "search".into(),

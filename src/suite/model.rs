@@ -322,6 +322,9 @@ pub struct Judge {
     pub threshold: f64,
     /// `samples`: how many verdicts to ask for (default 1); at least 1.
     pub samples: u32,
+    /// `temperature` sent with each sample; `None` (the default) sends none, so the provider's
+    /// default applies (reasoning models such as o3 or gpt-5 accept no other).
+    pub temperature: Option<f64>,
 }
 
 /// `trajectory = "in-order"` or `trajectory = { mode = "in-order", args = "subset",

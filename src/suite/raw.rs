@@ -338,6 +338,7 @@ pub(super) struct RawJudge {
     pub(super) rubric: String,
     pub(super) threshold: Option<f64>,
     pub(super) samples: Option<u32>,
+    pub(super) temperature: Option<f64>,
 }
 
 /// `expect.tools` entry.

@@ -9,11 +9,11 @@ use crate::toml_doc::{KeyPath, did_you_mean};
 /// A judge's check name when it has no `name`.
 const DEFAULT_NAME: &str = "judge";
 
-/// A case's judges, in file order, names unique; with `models` (the models of the suite and of
-/// traceval.toml), each judge's `model` must be one of them.
 /// The most samples one judge may take per trial.
 pub const MAX_JUDGE_SAMPLES: u32 = 25;
 
+/// A case's judges, in file order, names unique; with `models` (the models of the suite and of
+/// traceval.toml), each judge's `model` must be one of them.
 pub(super) fn judges(
     doc: &Doc<'_>,
     at: &KeyPath,
@@ -83,11 +83,19 @@ fn judge(doc: &Doc<'_>, at: &KeyPath, raw: RawJudge, models: Option<&[&str]>) ->
         );
         return Err(doc.invalid(&at.key("samples"), message));
     }
+    let temperature = match raw.temperature {
+        Some(t) if !(t.is_finite() && (0.0..=2.0).contains(&t)) => {
+            let message = format!("must be from 0 to 2, found {t}");
+            return Err(doc.invalid(&at.key("temperature"), message));
+        }
+        t => t,
+    };
     Ok(Judge {
         name,
         model: raw.model,
         rubric,
         threshold,
         samples,
+        temperature,
     })
 }

@@ -498,6 +498,7 @@ fn judges_load_into_the_model() {
         rubric: rubric.to_owned(),
         threshold,
         samples,
+        temperature: None,
     };
     let loaded: Vec<(&str, &[Judge])> = suite
         .cases
