@@ -1653,6 +1653,10 @@ fn bad_suites() -> Vec<Bad> {
             "suite.toml:11:11: invalid `case[0].expect.judge[0].samples`: must be at least 1",
         ),
         bad(
+            judge("model = \"m\"\nrubric = \"x\"\ntemperature = 3.5"),
+            "suite.toml:11:15: invalid `case[0].expect.judge[0].temperature`: must be from 0 to 2, found 3.5",
+        ),
+        bad(
             judge("model = \"m\"\nrubric = \"x\"\nsamples = 26"),
             "suite.toml:11:11: invalid `case[0].expect.judge[0].samples`: must be at most 25 (each sample is one model call per trial), found 26",
         ),
