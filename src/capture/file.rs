@@ -14,6 +14,15 @@ use serde_json::value::RawValue;
 use super::convert::{JsonRequestError, decode_request, encode_request, request_from_json};
 use crate::trace::Span;
 
+/// The name of the root span traceval opens for every trial; `--save-traces` writes it with
+/// the trial's spans, so that a replay finds the trial's identity and latency on it.
+pub const TRIAL_ROOT: &str = "eval.trial";
+
+/// True for a trial root as traceval records one: a span named [`TRIAL_ROOT`] without a parent.
+pub fn is_trial_root(span: &Span) -> bool {
+    span.name == TRIAL_ROOT && span.parent_span_id.is_none()
+}
+
 /// What a trace file held.
 #[derive(Debug, Default)]
 pub struct TraceFile {
