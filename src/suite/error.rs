@@ -64,7 +64,7 @@ pub enum SuiteLoadError {
         column: usize,
         /// The key.
         key: String,
-        /// What is not supported, e.g. ``agent kind `replay` `` or `` `expect.max-cost` ``.
+        /// What is not supported, e.g. `` `expect.max-cost` ``.
         feature: String,
     },
     /// A value of the right type that is not acceptable (a zero duration, an empty command,
