@@ -275,6 +275,11 @@ mod tests {
             .filter(|(a, b)| a.attributes != b.attributes)
             .map(|(a, b)| (a.attr("gen_ai.usage.cost"), b.attr("gen_ai.usage.cost")))
             .collect();
-        assert!(changed.is_empty(), "{} changed, e.g. {:?}", changed.len(), changed.first());
+        assert!(
+            changed.is_empty(),
+            "{} changed, e.g. {:?}",
+            changed.len(),
+            changed.first()
+        );
     }
 }

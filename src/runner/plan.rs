@@ -348,4 +348,94 @@ mod tests {
         assert_eq!(plan.suites.len(), 1);
         assert_eq!(lines(&plan), ["b::z default ×1"]);
     }
+
+    fn id(suite: &str, case: &str, model: &str, trial: u32) -> TrialId {
+        TrialId {
+            suite: suite.into(),
+            case: case.into(),
+            model: model.into(),
+            trial,
+        }
+    }
+
+    #[test]
+    fn a_replay_keeps_the_recorded_trials_and_reports_the_rest() {
+        let p = project(vec![
+            suite("a", &["x", "y", "new"], &["m1"], Some(3)),
+            suite("b", &["z"], &[], None),
+        ]);
+        let options = PlanOptions {
+            suite_models: [("a".to_owned(), vec!["m1".to_owned(), "m2".to_owned()])].into(),
+            ..PlanOptions::default()
+        };
+        // `b` is left out by the selection (as --filter would).
+        let mut plan = Plan::build(&p, &options, |s, _| s.name == "a");
+        let recorded = [
+            id("a", "x", "m1", 2),
+            id("a", "x", "m1", 0),
+            id("a", "x", "m2", 0),
+            id("a", "y", "m1", 0),
+            id("a", "y", "m1", 1),
+            id("a", "y", "m1", 2),
+            id("a", "gone", "m1", 0),
+            id("a", "x", "m3", 0),
+            id("b", "z", "default", 0),
+            id("c", "w", "m", 0),
+            id("c", "w", "m", 1),
+        ];
+        let warnings = plan.keep_recorded(&p, &recorded, "run R");
+        assert_eq!(lines(&plan), ["a::x m1 ×2", "a::x m2 ×1", "a::y m1 ×3"]);
+        let indices: Vec<u32> = plan.groups[0].trial_indices().collect();
+        assert_eq!(indices, [0, 2], "the recorded indices, gaps kept");
+        assert_eq!(plan.trial_count(), 6);
+        let skipped: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}::{} {} ×{}: {}",
+                    s.suite, s.case, s.model, s.trials, s.reason
+                )
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                "a::y m2 ×3: run R has no trial of it",
+                "a::new m1 ×3: run R has no trial of it",
+                "a::new m2 ×3: run R has no trial of it",
+            ]
+        );
+        assert_eq!(
+            warnings,
+            [
+                "a::gone (m1): 1 recorded trial(s) not replayed: the case is no longer in the suite",
+                "a::x (m3): 1 recorded trial(s) not replayed: the model is not in the plan (pass --model to replay it)",
+                "suite `c`: 2 recorded trial(s) not replayed: no suite of that name is loaded",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_replay_suite_replays_each_case_once_per_model() {
+        let mut s = suite("r", &["x"], &["m1", "m2"], None);
+        s.agent = Agent::Replay(crate::suite::model::ReplayAgent::default());
+        let p = project(vec![s, suite("c", &["y"], &[], None)]);
+        let options = PlanOptions {
+            trials: Some(5),
+            ..PlanOptions::default()
+        };
+        let plan = Plan::build(&p, &options, |_, _| true);
+        assert_eq!(
+            lines(&plan),
+            ["r::x m1 ×1", "r::x m2 ×1", "c::y default ×5"]
+        );
+        let mut plan = plan;
+        // Suites left without a group are dropped and the groups renumbered.
+        let warnings = plan.keep_recorded(&p, &[id("c", "y", "default", 4)], "run R");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(lines(&plan), ["c::y default ×1"]);
+        assert_eq!(plan.suites.len(), 1);
+        assert_eq!(plan.groups[0].trial_indices().collect::<Vec<_>>(), [4]);
+    }
 }

@@ -287,3 +287,120 @@ fn message_text(messages: &str) -> Option<String> {
         .collect();
     (!text.is_empty()).then(|| text.concat())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{Attributes, KeyValue, SpanId, TraceId};
+
+    fn span(id: u8, parent: Option<u8>, name: &str, start: u64, end: u64) -> Span {
+        let mut s = Span::new(TraceId([1; 16]), SpanId([id; 8]), name);
+        s.parent_span_id = parent.map(|p| SpanId([p; 8]));
+        s.start_time_unix_nano = start;
+        s.end_time_unix_nano = end;
+        s
+    }
+
+    fn with(mut s: Span, key: &str, value: &str) -> Span {
+        s.attributes = Attributes(vec![KeyValue::new(key, value)]);
+        s
+    }
+
+    #[test]
+    fn a_recorded_trial_root_is_the_root_and_gives_the_latency() {
+        let spans = [
+            span(2, Some(1), "invoke_agent", 1_100, 1_900),
+            span(1, None, "eval.trial", 1_000, 2_000_000_123),
+        ];
+        let (recording, latency) = Recording::new(spans);
+        assert_eq!(recording.root.as_ref().unwrap().name, "eval.trial");
+        assert_eq!(recording.spans.len(), 1);
+        assert_eq!(latency, Duration::from_nanos(2_000_000_123 - 1_000));
+        // An `eval.trial` with a parent is an agent's span like any other.
+        let (recording, latency) = Recording::new([
+            span(1, Some(9), "eval.trial", 500, 700),
+            span(2, None, "agent", 400, 900),
+        ]);
+        assert!(recording.root.is_none());
+        assert_eq!(recording.spans.len(), 2);
+        assert_eq!(
+            (recording.start_ns, latency),
+            (400, Duration::from_nanos(500))
+        );
+    }
+
+    #[test]
+    fn trace_files_named_by_a_report_stay_in_the_traces_directory() {
+        let dir = Path::new("/runs/r/traces");
+        assert_eq!(
+            trace_path(dir, "00ab.otlp.jsonl").unwrap(),
+            dir.join("00ab.otlp.jsonl")
+        );
+        assert_eq!(trace_path(dir, "a/b.jsonl").unwrap(), dir.join("a/b.jsonl"));
+        for bad in [
+            "../r2/traces/x.jsonl",
+            "a/../../x",
+            "/etc/passwd",
+            "./x",
+            "",
+        ] {
+            let e = trace_path(dir, bad).unwrap_err();
+            assert!(e.contains("not a plain relative path"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_recorded_answer_is_read_from_the_outermost_agent_or_root_span() {
+        let cases: [(Vec<Span>, Option<&str>); 5] = [
+            // OpenInference on the agent span; a chat span's output is not the answer.
+            (
+                vec![
+                    with(
+                        span(1, None, "agent", 0, 9),
+                        "output.value",
+                        "18 C in Paris",
+                    ),
+                    with(
+                        span(2, Some(1), "ChatCompletion", 1, 2),
+                        "output.value",
+                        "{}",
+                    ),
+                ],
+                Some("18 C in Paris"),
+            ),
+            // OpenLLMetry writes the answer as a JSON string.
+            (
+                vec![with(
+                    span(1, None, "workflow", 0, 9),
+                    "traceloop.entity.output",
+                    "\"It is sunny\"",
+                )],
+                Some("It is sunny"),
+            ),
+            // OTel GenAI output messages on an agent span: the last message's text parts.
+            (
+                vec![
+                    span(1, None, "root", 0, 9),
+                    with(
+                        span(2, Some(1), "invoke_agent weather", 1, 8),
+                        "gen_ai.output.messages",
+                        r#"[{"role":"assistant","parts":[{"type":"text","content":"first"}]},{"role":"assistant","parts":[{"type":"text","content":"It is "},{"type":"tool_call","name":"t"},{"type":"text","content":"18 C"}]}]"#,
+                    ),
+                ],
+                Some("It is 18 C"),
+            ),
+            // Not an agent span (no GenAI kind), not a root: not the answer.
+            (
+                vec![
+                    span(1, None, "root", 0, 9),
+                    with(span(2, Some(1), "step", 1, 2), "output.value", "partial"),
+                ],
+                None,
+            ),
+            (vec![span(1, None, "root", 0, 9)], None),
+        ];
+        for (i, (spans, answer)) in cases.into_iter().enumerate() {
+            assert_eq!(recorded_answer(&spans).as_deref(), answer, "case {i}");
+        }
+    }
+}

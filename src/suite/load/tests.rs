@@ -813,7 +813,8 @@ impl Bad {
 }
 
 /// A replay suite whose case replays `trace.json` (the value of `trace` at line 7, column 9).
-const REPLAY: &str = "[agent]\nkind = \"replay\"\n\n[[case]]\nid = \"a\"\ninput = 1\ntrace = \"trace.json\"\n";
+const REPLAY: &str =
+    "[agent]\nkind = \"replay\"\n\n[[case]]\nid = \"a\"\ninput = 1\ntrace = \"trace.json\"\n";
 
 /// A trace of one span, as a file holds it.
 const ONE_SPAN: &str = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"chat","startTimeUnixNano":"1000","endTimeUnixNano":"2000"}]}]}]}"#;
