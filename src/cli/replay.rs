@@ -1,6 +1,8 @@
 //! `traceval run --replay RUN`: the recorded run to re-grade, read and checked before anything
 //! runs. RUN is the run's directory (`reports/<run-id>/`, holding `traces/`) or its report
-//! (`reports/<run-id>.json`, whose traces are in `reports/<run-id>/traces/` beside it).
+//! (`reports/<run-id>.json`), whose traces are in `<run-id>/traces/` beside it, or, for a report
+//! written elsewhere with `--report`, where `--save-traces` put them: `reports/<run-id>/traces/`
+//! under the project root.
 //!
 //! A report that cannot be read, or a run that saved no trace at all, is a usage error (exit 2):
 //! there is nothing to replay. A single trial whose trace is missing or unreadable errors on its
@@ -36,8 +38,9 @@ pub(super) struct Replay {
     pub(super) notices: Vec<String>,
 }
 
-/// Reads the report of the run at `given` (a run directory or a report file).
-pub(super) fn load(given: &Path) -> Result<Recorded, CliError> {
+/// Reads the report of the run at `given` (a run directory or a report file) of the project at
+/// `root`.
+pub(super) fn load(given: &Path, root: &Path) -> Result<Recorded, CliError> {
     let usage = |message: String| CliError::Usage(message);
     let (path, dir) = if given.is_dir() {
         let name = given.file_name().ok_or_else(|| {
@@ -77,9 +80,12 @@ pub(super) fn load(given: &Path) -> Result<Recorded, CliError> {
             .components()
             .all(|c| matches!(c, std::path::Component::Normal(_)))
         && !report.run_id.contains('/');
-    let dir = match dir {
-        Some(dir) => dir,
-        None if plain_id => path.with_file_name(&report.run_id),
+    let candidates = match dir {
+        Some(dir) => vec![dir.join("traces")],
+        None if plain_id => vec![
+            path.with_file_name(&report.run_id).join("traces"),
+            root.join("reports").join(&report.run_id).join("traces"),
+        ],
         None => {
             return Err(usage(format!(
                 "--replay: `{}` has an invalid run id",
@@ -87,7 +93,6 @@ pub(super) fn load(given: &Path) -> Result<Recorded, CliError> {
             )));
         }
     };
-    let traces_dir = dir.join("traces");
     if report.trials.iter().all(|t| t.trace_file.is_none()) {
         return Err(usage(format!(
             "--replay: run {} saved no traces (`{}` lists none): only a run made with \
@@ -96,13 +101,17 @@ pub(super) fn load(given: &Path) -> Result<Recorded, CliError> {
             path.display()
         )));
     }
-    if !traces_dir.is_dir() {
+    let Some(traces_dir) = candidates.iter().find(|dir| dir.is_dir()).cloned() else {
+        let looked: Vec<String> = candidates
+            .iter()
+            .map(|dir| format!("`{}`", dir.display()))
+            .collect();
         return Err(usage(format!(
-            "--replay: the traces of run {} are not in `{}`",
+            "--replay: the saved traces of run {} are not in {}",
             report.run_id,
-            traces_dir.display()
+            looked.join(" or ")
         )));
-    }
+    };
     Ok(Recorded {
         report,
         path,

@@ -274,7 +274,11 @@ pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
 
 /// `traceval run`: returns 0 when every trial passed, 1 when one failed, 130 when interrupted.
 pub fn run(args: &RunArgs) -> Result<i32, CliError> {
-    let replay = args.replay.as_deref().map(replay::load).transpose()?;
+    let replay = args
+        .replay
+        .as_deref()
+        .map(|run| replay::load(run, &args.select.project))
+        .transpose()?;
     let (project, profile, mut plan) = plan(&args.select, replay.as_ref().map(|r| &r.report))?;
     // An empty shard is legitimate (more CI jobs than cases); an empty filter is a typo.
     if plan.groups.is_empty() && args.select.shard.is_none() {

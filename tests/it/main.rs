@@ -8,6 +8,7 @@ mod model;
 mod providers;
 mod python;
 mod receiver;
+mod replay;
 mod run;
 
 use std::path::{Path, PathBuf};
