@@ -285,6 +285,16 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
         return Err(CliError::Usage("no case matches the filter".to_owned()));
     }
     let replay = replay.map(|r| r.into_plan(&project, &mut plan));
+    if let Some(replay) = &replay
+        && plan.groups.is_empty()
+        && args.select.shard.is_none()
+    {
+        return Err(CliError::Usage(format!(
+            "--replay: no recorded trial of run {} is in the plan: its suites, cases and \
+             models are not the ones selected",
+            replay.source.run_id
+        )));
+    }
     raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

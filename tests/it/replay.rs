@@ -127,7 +127,7 @@ fn a_replay_of_saved_traces_gives_the_live_verdicts_and_metrics_exactly() {
     assert!(all.iter().any(|t| t["span_tree"].is_string()));
 
     // Replayed from the run directory, with the same suites: the same report.
-    let replay = project.run(&["--replay", &format!("reports/{run_id}")]);
+    let replay = project.run(&["--replay", &format!("reports/{run_id}/")]);
     assert_eq!(replay.code, 1, "{}", replay.stderr);
     assert!(
         replay.stderr.contains(&format!(
@@ -273,6 +273,23 @@ fn a_trial_whose_trace_cannot_be_replayed_errors_alone() {
         missing.stderr.contains("cannot read the report"),
         "{}",
         missing.stderr
+    );
+    // The run's report where `reports/<run-id>/` expects it; a plan without its trials.
+    std::fs::copy(
+        project.report_path(),
+        project.path().join(format!("reports/{run_id}.json")),
+    )
+    .unwrap();
+    let elsewhere = project.run(&[
+        "suites/demo/support.toml",
+        "--replay",
+        &format!("reports/{run_id}"),
+    ]);
+    assert_eq!(elsewhere.code, 2, "{}", elsewhere.stderr);
+    assert!(
+        elsewhere.stderr.contains("no recorded trial of run"),
+        "{}",
+        elsewhere.stderr
     );
 
     // Three trials' traces go missing in three ways; the report's paths are data.
