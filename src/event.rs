@@ -45,6 +45,9 @@ pub struct RunStarted {
     pub trials: usize,
     /// Concurrent trials at most.
     pub jobs: usize,
+    /// Suites left out because they say `ignore`.
+    #[serde(default)]
+    pub ignored_suites: usize,
 }
 
 /// Which trial: suite, case, model and trial index (0-based).
@@ -208,6 +211,51 @@ pub struct TrialResult {
     /// With `--save-traces`: the trial's OTLP JSON file, relative to the traces directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_file: Option<String>,
+    /// What the case's LLM judges did, one per `[[case.expect.judge]]`; their verdicts are
+    /// among `checks`. Their calls are in their own traces, never in `metrics`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judges: Vec<JudgeRecord>,
+    /// With `--save-traces` and judges: the judges' spans as OTLP JSON, relative to the traces
+    /// directory (apart from `trace_file`, so a re-grade of that file never counts them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_trace_file: Option<String>,
+}
+
+/// One LLM judge of one trial: its samples and what its own calls cost. None of it is in the
+/// trial's `metrics`, which count the agent alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeRecord {
+    /// The check it decided (`judge`, or its `name`).
+    pub name: String,
+    /// The judge's model, as the suite names it.
+    pub model: String,
+    /// Its own trace (root span `eval.judge`, linked to the trial root), when it ran.
+    pub trace_id: Option<String>,
+    /// One entry per sample, in order.
+    pub samples: Vec<JudgeSample>,
+    /// LLM calls the judge made (retries are inside a call).
+    pub llm_calls: u64,
+    /// Input tokens of those calls.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Their cost in USD; `None` when unpriced (never summed as 0).
+    pub cost_usd: Option<f64>,
+    /// True when a call had usage but no price.
+    pub unpriced: bool,
+}
+
+/// One verdict of a judge: a score and why, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeSample {
+    /// The score reached the threshold.
+    pub passed: bool,
+    /// The score in [0, 1], when the judge gave a readable verdict.
+    pub score: Option<f64>,
+    /// The judge's explanation (bounded).
+    pub explanation: Option<String>,
+    /// Why there is no verdict: the call failed or timed out, or the answer was unreadable.
+    pub error: Option<String>,
 }
 
 impl TrialResult {

@@ -18,7 +18,7 @@ use crate::model::openai::{OpenAiConfig, OpenAiProvider};
 use crate::model::provider::{ChatProvider, ScriptedProvider};
 use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
-use crate::report::model::SuiteInfo;
+use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{Report, ReportBuilder, RunMeta, junit, write_atomic, write_json};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
@@ -48,6 +48,10 @@ pub struct SelectArgs {
     /// The `[profile.NAME]` of `traceval.toml` to use (default: `ci` when `CI` is set).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Also run the suites that say `ignore` (a suite file named on the command line always
+    /// runs).
+    #[arg(long)]
+    pub include_ignored: bool,
 }
 
 /// `traceval run`.
@@ -124,7 +128,11 @@ fn plan(
     select: &SelectArgs,
     replay: Option<&Report>,
 ) -> Result<(Project, Profile, Plan), CliError> {
-    let project = load_project(&select.project, &select.paths)?;
+    let mut project = load_project(&select.project, &select.paths)?;
+    if select.include_ignored {
+        project.suites.append(&mut project.ignored);
+        project.suites.sort_by(|a, b| a.path.cmp(&b.path));
+    }
     let profile = match &select.profile {
         Some(name) => project
             .config
@@ -248,7 +256,7 @@ fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
 
 /// `traceval list`: the plan, one line per case × model, on stdout.
 pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
-    let (_, _, plan) = plan(select, None)?;
+    let (project, _, plan) = plan(select, None)?;
     let mut out = std::io::stdout().lock();
     for g in &plan.groups {
         writeln!(
@@ -269,6 +277,19 @@ pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
         plan.trial_count()
     )
     .map_err(CliError::Output)?;
+    for suite in &project.ignored {
+        let reason = match suite.ignore.as_deref() {
+            Some("") | None => String::new(),
+            Some(reason) => format!(": {}", crate::trace::render::clean(reason, 200)),
+        };
+        writeln!(
+            out,
+            "ignored suite {} ({}){reason}",
+            crate::trace::render::clean(&suite.name, 80),
+            suite.path.display()
+        )
+        .map_err(CliError::Output)?;
+    }
     Ok(0)
 }
 
@@ -354,11 +375,13 @@ async fn run_async(
             })?;
     }
 
+    // A replay runs no agent, so calls none of their models; its judges still judge.
     let (scripts, providers) = if replay.is_some() {
         Models::default()
     } else {
         load_models(&project, &plan, seed)?
     };
+    let judge_providers = load_judges(&project, &plan, seed)?;
     let model_server = if scripts.is_empty() {
         None
     } else {
@@ -412,6 +435,7 @@ async fn run_async(
         scripts,
         model_server: model_server.clone(),
         providers,
+        judge_providers,
         notices: replay
             .as_ref()
             .map(|r| r.notices.clone())
@@ -432,6 +456,7 @@ async fn run_async(
                 content_hash: s.content_hash.clone(),
             })
             .collect(),
+        pricing: pricing_info(&project, &plan),
         replayed_from: replay.as_ref().map(|r| r.source.clone()),
     };
 
@@ -481,7 +506,10 @@ async fn run_async(
     }
     let _ = std::fs::remove_dir_all(&scratch);
 
-    let report = builder.finish();
+    // Aggregation runs on rayon's pool: off the async workers.
+    let report = tokio::task::spawn_blocking(move || builder.finish())
+        .await
+        .map_err(|e| CliError::Infrastructure("aggregating the report failed".into(), e.into()))?;
     // The results are shown even when a file cannot be written.
     terminal.summary(&report);
     let mut err = terminal.into_inner();
@@ -496,6 +524,27 @@ async fn run_async(
         _ if summary.failed > 0 => 1,
         _ => 0,
     })
+}
+
+/// The prices in effect: the built-in table under every `[pricing.*]` entry of
+/// `traceval.toml` and of the suites in the plan.
+fn pricing_info(project: &Project, plan: &Plan) -> PricingInfo {
+    let config = project
+        .config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string());
+    let shared = project.config.pricing.iter().map(|(model, price)| {
+        let file = config.clone().unwrap_or_else(|| "traceval.toml".to_owned());
+        PriceOverride::new(model, file, price)
+    });
+    let suites = plan.suites.iter().flat_map(|s| {
+        let file = s.path.display().to_string();
+        s.pricing
+            .iter()
+            .map(move |(model, price)| PriceOverride::new(model, file.clone(), price))
+    });
+    PricingInfo::new(shared.chain(suites).collect())
 }
 
 /// Scripted models served to command agents, by (suite, model), and the models builtin agents
@@ -544,47 +593,7 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
                 let model = def
                     .and_then(|d| d.model.clone())
                     .unwrap_or_else(|| g.model.to_string());
-                let built: Result<Arc<dyn ChatProvider>, _> = match provider {
-                    Provider::OpenAi {
-                        base_url,
-                        api_key_env,
-                        organization,
-                        headers,
-                        timeout,
-                    } => OpenAiConfig::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
-                        .and_then(|mut config| {
-                            config.organization.clone_from(organization);
-                            config.extra_headers = headers.clone().into_iter().collect();
-                            if let Some(t) = timeout {
-                                config.timeout = *t;
-                            }
-                            OpenAiProvider::new(config)
-                        })
-                        .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
-                    Provider::Anthropic {
-                        base_url,
-                        api_key_env,
-                        headers,
-                        timeout,
-                        max_tokens,
-                    } => AnthropicConfig::from_env(
-                        api_key_env.as_deref(),
-                        base_url.as_deref(),
-                        model,
-                    )
-                    .and_then(|mut config| {
-                        config.extra_headers = headers.clone().into_iter().collect();
-                        if let Some(t) = timeout {
-                            config.timeout = *t;
-                        }
-                        if let Some(m) = max_tokens {
-                            config.max_tokens = *m;
-                        }
-                        AnthropicProvider::new(config)
-                    })
-                    .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
-                    Provider::Scripted { .. } => unreachable!("matched above"),
-                };
+                let built = api_provider(provider, model);
                 let built = built.map_err(|e| {
                     CliError::Usage(format!(
                         "model `{}` of suite `{}`: {e}",
@@ -605,6 +614,102 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
         }
     }
     Ok((scripts, providers))
+}
+
+/// The provider of an OpenAI or Anthropic model definition, asking for `model`.
+fn api_provider(
+    provider: &Provider,
+    model: String,
+) -> Result<Arc<dyn ChatProvider>, crate::model::http::ProviderError> {
+    match provider {
+        Provider::OpenAi {
+            base_url,
+            api_key_env,
+            organization,
+            headers,
+            timeout,
+        } => OpenAiConfig::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
+            .and_then(|mut config| {
+                config.organization.clone_from(organization);
+                config.extra_headers = headers.clone().into_iter().collect();
+                if let Some(t) = timeout {
+                    config.timeout = *t;
+                }
+                OpenAiProvider::new(config)
+            })
+            .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
+        Provider::Anthropic {
+            base_url,
+            api_key_env,
+            headers,
+            timeout,
+            max_tokens,
+        } => AnthropicConfig::from_env(api_key_env.as_deref(), base_url.as_deref(), model)
+            .and_then(|mut config| {
+                config.extra_headers = headers.clone().into_iter().collect();
+                if let Some(t) = timeout {
+                    config.timeout = *t;
+                }
+                if let Some(m) = max_tokens {
+                    config.max_tokens = *m;
+                }
+                AnthropicProvider::new(config)
+            })
+            .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
+        Provider::Scripted { .. } => unreachable!("scripted models are served in process"),
+    }
+}
+
+/// Judge models by (suite, model).
+type JudgeProviders = HashMap<(String, String), Arc<dyn ChatProvider>>;
+
+/// The models the suites' LLM judges call, by (suite, model), for the cases the plan runs. A
+/// judge gets its own provider even when the agent runs the same model, so the two never
+/// share attempt counts.
+fn load_judges(project: &Project, plan: &Plan, seed: u64) -> Result<JudgeProviders, CliError> {
+    let mut by_path: HashMap<PathBuf, Arc<Script>> = HashMap::new();
+    let mut judges: JudgeProviders = HashMap::new();
+    for g in &plan.groups {
+        let suite = plan.suite(g);
+        for judge in &plan.case(g).expect.judges {
+            let key = (suite.name.clone(), judge.model.clone());
+            if judges.contains_key(&key) {
+                continue;
+            }
+            // The loader checked that the name is defined in one of the two.
+            let Some(def) = suite
+                .model_defs
+                .get(&judge.model)
+                .or_else(|| project.config.models.get(&judge.model))
+            else {
+                continue;
+            };
+            let provider: Arc<dyn ChatProvider> = match &def.provider {
+                Provider::Scripted { script } => {
+                    let loaded = match by_path.get(script) {
+                        Some(s) => Arc::clone(s),
+                        None => {
+                            let s = Arc::new(Script::load(script)?);
+                            by_path.insert(script.clone(), Arc::clone(&s));
+                            s
+                        }
+                    };
+                    Arc::new(ScriptedProvider::new(loaded, seed))
+                }
+                provider => {
+                    let model = def.model.clone().unwrap_or_else(|| judge.model.clone());
+                    api_provider(provider, model).map_err(|e| {
+                        CliError::Usage(format!(
+                            "judge model `{}` of suite `{}`: {e}",
+                            judge.model, suite.name
+                        ))
+                    })?
+                }
+            };
+            judges.insert(key, provider);
+        }
+    }
+    Ok(judges)
 }
 
 /// `traceval serve-model`.

@@ -3,7 +3,12 @@
 //! [`grade`] runs every check a case's `[case.expect]` asks for, in a fixed order, and returns
 //! one [`CheckResult`] per check plus the spans a failed check is about, so failure output can
 //! mark them in the rendered tree. A trial passes when every check passes.
+//!
+//! LLM judges are checks too, but they call a model: [`judge`] holds their pure part (prompt,
+//! verdict, vote) and the runner calls the model and appends their checks after [`grade`]'s.
 
+mod cost;
+pub mod judge;
 pub mod output;
 pub mod span;
 pub mod tools;
@@ -13,6 +18,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::event::{AgentExit, CheckResult};
+use crate::metrics::cost::Cost;
 use crate::suite::Expect;
 use crate::trace::render::format_duration;
 use crate::trace::{GenAiView, NodeId};
@@ -33,6 +39,8 @@ pub struct Evidence<'a> {
     pub latency: Duration,
     /// The tool score against `expect.tools`, when the case has it.
     pub tools: Option<&'a ToolScore>,
+    /// The trial's cost (unknown when a model had no price).
+    pub cost: &'a Cost,
 }
 
 /// The checks of one trial and the spans the failed ones point at.
@@ -118,6 +126,9 @@ pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
         if !ok {
             graded.marked.extend(calls.iter().map(|c| c.node));
         }
+    }
+    if let Some(limit) = expect.max_cost {
+        cost::check(limit, evidence.cost, view, &mut graded);
     }
     if expect.no_error_spans {
         let errors = view.error_spans();

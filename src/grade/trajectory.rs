@@ -12,6 +12,7 @@
 
 use serde_json::Value as Json;
 
+use super::output::describe_call;
 use super::tools::json_contains;
 use crate::suite::{ArgMode, ExpectedTool, Trajectory, TrajectoryMode};
 
@@ -64,6 +65,9 @@ pub fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> 
     let names = |calls: &mut dyn Iterator<Item = &str>| calls.collect::<Vec<_>>().join(" → ");
     let seen = names(&mut actual.iter().map(|c| c.name));
     let want = names(&mut expected.iter().map(|e| e.name.as_str()));
+    // One maximum matching serves the multiset modes and explains every failure.
+    let owner = max_matching(expected, actual, &matches);
+    let m = owner.iter().filter(|o| o.is_some()).count();
     let (passed, score) = match t.mode {
         TrajectoryMode::Exact => {
             let lcs = lcs(expected, actual, &matches);
@@ -74,29 +78,89 @@ pub fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> 
             let lcs = lcs(expected, actual, &matches);
             (lcs == ne, f1(lcs))
         }
-        TrajectoryMode::AnyOrder => {
-            let m = max_matching(expected, actual, &matches);
-            (m == ne && m == na, f1(m))
-        }
+        TrajectoryMode::AnyOrder => (m == ne && m == na, f1(m)),
         TrajectoryMode::Subset => {
-            let ok = max_matching(expected, actual, &matches) == na;
+            let ok = m == na;
             (ok, if ok { 1.0 } else { 0.0 })
         }
         TrajectoryMode::Superset => {
-            let ok = max_matching(expected, actual, &matches) == ne;
+            let ok = m == ne;
             (ok, if ok { 1.0 } else { 0.0 })
         }
     };
-    let message = format!(
+    let mut message = format!(
         "{} trajectory {} (score {score:.2}): expected [{want}], got [{seen}]",
         t.mode.as_str(),
         if passed { "holds" } else { "does not hold" },
     );
+    if !passed {
+        message.push_str(&why_not(t, expected, actual, &owner));
+    }
     TrajectoryScore {
         passed,
         score,
         message: crate::trace::render::clean(&message, 600),
     }
+}
+
+/// What a failed trajectory lacks, from a maximum matching (`owner[j]` is the expected call
+/// actual call `j` stands for): expected calls nothing matched (with the argument mode, as
+/// names alone often look identical), calls the mode does not allow, or, when every call is
+/// accounted for, the order.
+fn why_not(
+    t: &Trajectory,
+    expected: &[ExpectedTool],
+    actual: &[Call<'_>],
+    owner: &[Option<usize>],
+) -> String {
+    let mut taken = vec![false; expected.len()];
+    for i in owner.iter().flatten() {
+        taken[*i] = true;
+    }
+    let missing: Vec<String> = expected
+        .iter()
+        .zip(&taken)
+        .filter(|(_, taken)| !**taken)
+        .map(|(e, _)| {
+            let mode = t.tool_args.get(&e.name).copied().unwrap_or(t.args);
+            let call = describe_call(&e.name, e.args.as_ref());
+            match mode {
+                ArgMode::Subset => call,
+                other => format!("{call} (arguments: {})", other.as_str()),
+            }
+        })
+        .collect();
+    let unexpected: Vec<String> = actual
+        .iter()
+        .zip(owner)
+        .filter(|(_, owner)| owner.is_none())
+        .map(|(a, _)| describe_call(a.name, a.args))
+        .collect();
+    let (show_missing, show_unexpected) = match t.mode {
+        TrajectoryMode::Exact | TrajectoryMode::AnyOrder => (true, true),
+        TrajectoryMode::InOrder | TrajectoryMode::Superset => (true, false),
+        TrajectoryMode::Subset => (false, true),
+    };
+    let list = |calls: &[String]| {
+        const SHOWN: usize = 3;
+        let mut text = calls[..calls.len().min(SHOWN)].join(", ");
+        if calls.len() > SHOWN {
+            text.push_str(&format!(" and {} more", calls.len() - SHOWN));
+        }
+        text
+    };
+    let mut parts = Vec::new();
+    if show_missing && !missing.is_empty() {
+        parts.push(format!("no call matches {}", list(&missing)));
+    }
+    if show_unexpected && !unexpected.is_empty() {
+        parts.push(format!("not expected: {}", list(&unexpected)));
+    }
+    if parts.is_empty() {
+        // Every expected call has a partner: the order is what differs.
+        parts.push("the calls are there, the order differs".to_owned());
+    }
+    format!("; {}", parts.join("; "))
 }
 
 /// Length of the longest common subsequence under `matches`.
@@ -120,8 +184,12 @@ where
     row[actual.len()]
 }
 
-/// Size of a maximum matching between expected and actual calls.
-fn max_matching<F>(expected: &[ExpectedTool], actual: &[Call<'_>], matches: &F) -> usize
+/// A maximum matching between expected and actual calls: per actual call, its expected one.
+fn max_matching<F>(
+    expected: &[ExpectedTool],
+    actual: &[Call<'_>],
+    matches: &F,
+) -> Vec<Option<usize>>
 where
     F: Fn(&ExpectedTool, &Call<'_>) -> bool,
 {
@@ -134,9 +202,6 @@ where
         })
         .collect();
     super::tools::max_matching(&fits, actual.len())
-        .iter()
-        .filter(|owner| owner.is_some())
-        .count()
 }
 
 #[cfg(test)]
@@ -216,7 +281,16 @@ mod tests {
         let mut traj = t(TrajectoryMode::Exact);
         assert!(judge(&traj, &expected, &actual).passed, "subset by default");
         traj.args = ArgMode::Exact;
-        assert!(!judge(&traj, &expected, &actual).passed);
+        let r = judge(&traj, &expected, &actual);
+        assert_eq!(
+            (r.passed, r.message.as_str()),
+            (
+                false,
+                "exact trajectory does not hold (score 0.00): expected [read], got [read]; \
+                 no call matches read({\"id\":1}) (arguments: exact); \
+                 not expected: read({\"id\":1,\"page\":2})"
+            )
+        );
         traj.tool_args.insert("read".into(), ArgMode::Ignore);
         assert!(judge(&traj, &expected, &actual).passed);
         let other = json!({"id": 9});
@@ -231,8 +305,41 @@ mod tests {
             (r.passed, r.message.as_str()),
             (
                 false,
-                "exact trajectory does not hold (score 0.00): expected [read], got [read]"
+                "exact trajectory does not hold (score 0.00): expected [read], got [read]; \
+                 no call matches read({\"id\":1}); not expected: read({\"id\":9})"
             )
         );
+    }
+
+    #[test]
+    fn a_failure_says_what_is_missing_unexpected_or_out_of_order() {
+        let names = |ns: &[&'static str]| -> Vec<Call<'static>> {
+            ns.iter().map(|&name| Call { name, args: None }).collect()
+        };
+        let want = |ns: &[&str]| -> Vec<ExpectedTool> { ns.iter().map(|n| e(n, None)).collect() };
+        let why = |mode, expected: &[&str], actual: &[&'static str]| {
+            let r = judge(&t(mode), &want(expected), &names(actual));
+            assert!(!r.passed);
+            r.message.split("; ").skip(1).collect::<Vec<_>>().join("; ")
+        };
+        use TrajectoryMode::*;
+        assert_eq!(
+            why(Exact, &["a", "b"], &["b", "a"]),
+            "the calls are there, the order differs"
+        );
+        assert_eq!(
+            why(InOrder, &["a", "b"], &["b", "x", "a"]),
+            "the calls are there, the order differs"
+        );
+        assert_eq!(why(InOrder, &["a", "c"], &["a", "x"]), "no call matches c");
+        assert_eq!(
+            why(AnyOrder, &["a", "a"], &["a", "b"]),
+            "no call matches a; not expected: b"
+        );
+        assert_eq!(
+            why(Subset, &["a"], &["a", "b", "c", "d", "e"]),
+            "not expected: b, c, d and 1 more"
+        );
+        assert_eq!(why(Superset, &["a", "z"], &["a", "b"]), "no call matches z");
     }
 }

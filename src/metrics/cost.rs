@@ -1,8 +1,10 @@
 //! The cost of a trial in USD, from its LLM calls and a price table (DESIGN.md section 4).
 //!
 //! Rules:
-//! - a cost recorded on a call's span wins over the price table;
-//! - otherwise the call is priced by its model with [`price_for`];
+//! - a cost recorded on a call's span wins over any price;
+//! - otherwise the call is priced by its model from [`Pricing`]: the user's `[pricing."MODEL"]`
+//!   entries (a suite's over `traceval.toml`'s) looked up with [`price_for`], then the built-in
+//!   [`PriceTable`]. A user entry always wins, even a prefix entry over an exact built-in one;
 //! - a call that used tokens but has neither makes the whole trial *unpriced*: its cost is
 //!   unknown and reported as such, never summed as $0 (an unpriced model would otherwise look
 //!   free next to a priced one);
@@ -21,6 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::price_table::{PriceTable, without_provider};
 use crate::suite::model::Price;
 use crate::trace::genai::LlmCall;
 
@@ -39,8 +42,16 @@ const PER_TOKENS: f64 = 1_000_000.0;
 /// `gpt-4o` in the table, `gpt-4o-mini` gets the `gpt-4o` price, so a table should list every
 /// family it is used with. Names are compared exactly (case included).
 pub fn price_for<'a>(pricing: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
-    if let Some(price) = pricing.get(model) {
-        return Some(price);
+    price_entry(pricing, model).map(|(_, price)| price)
+}
+
+/// [`price_for`], with the key that matched.
+fn price_entry<'a>(
+    pricing: &'a BTreeMap<String, Price>,
+    model: &str,
+) -> Option<(&'a str, &'a Price)> {
+    if let Some((key, price)) = pricing.get_key_value(model) {
+        return Some((key, price));
     }
     pricing
         .iter()
@@ -51,7 +62,95 @@ pub fn price_for<'a>(pricing: &'a BTreeMap<String, Price>, model: &str) -> Optio
                     .is_some_and(|rest| rest.starts_with('-'))
         })
         .max_by_key(|(key, _)| key.len())
-        .map(|(_, price)| price)
+        .map(|(key, price)| (key.as_str(), price))
+}
+
+/// Where a price came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSource {
+    /// A `[pricing."MODEL"]` entry of the suite or `traceval.toml`.
+    User,
+    /// The built-in [`PriceTable`].
+    Builtin,
+}
+
+/// A model's price and the entry that gave it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceMatch<'a> {
+    /// USD per 1M tokens.
+    pub price: &'a Price,
+    /// The entry's name (the `[pricing]` key, or the built-in model name).
+    pub entry: &'a str,
+    /// Which table it is in.
+    pub source: PriceSource,
+}
+
+/// The prices one suite's trials are costed with, in precedence order: the user's
+/// `[pricing."MODEL"]` entries, then the built-in table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pricing {
+    user: BTreeMap<String, Price>,
+    builtin: Option<&'static PriceTable>,
+}
+
+impl Pricing {
+    /// The user's entries over the built-in table.
+    pub fn new(user: BTreeMap<String, Price>) -> Pricing {
+        Pricing {
+            user,
+            builtin: Some(PriceTable::builtin()),
+        }
+    }
+
+    /// The user's entries alone: every other model is unpriced.
+    pub fn user_only(user: BTreeMap<String, Price>) -> Pricing {
+        Pricing {
+            user,
+            builtin: None,
+        }
+    }
+
+    /// The user's entries.
+    pub fn user(&self) -> &BTreeMap<String, Price> {
+        &self.user
+    }
+
+    /// The price of `model`: a user entry for the name as given, else for the name without
+    /// its provider prefix (`openai/gpt-4o` → `gpt-4o`), each by [`price_for`]'s rule; else the
+    /// built-in entry ([`PriceTable::lookup`]).
+    pub fn price(&self, model: &str) -> Option<PriceMatch<'_>> {
+        let bare = without_provider(model);
+        let names: &[&str] = if bare == model {
+            &[model]
+        } else {
+            &[model, bare]
+        };
+        for name in names {
+            if let Some((entry, price)) = price_entry(&self.user, name) {
+                return Some(PriceMatch {
+                    price,
+                    entry,
+                    source: PriceSource::User,
+                });
+            }
+        }
+        let e = self.builtin?.lookup(model)?;
+        Some(PriceMatch {
+            price: &e.price,
+            entry: &e.name,
+            source: PriceSource::Builtin,
+        })
+    }
+}
+
+/// An amount in USD for messages: 4 decimals, or 3 significant digits below a cent, so that
+/// a small cost never reads as `$0.0000`.
+pub fn format_usd(usd: f64) -> String {
+    if !usd.is_finite() || usd == 0.0 || usd.abs() >= 0.01 {
+        return format!("${usd:.4}");
+    }
+    let decimals = ((-usd.abs().log10()).ceil() as usize + 2).min(12);
+    format!("${usd:.decimals$}")
 }
 
 /// What pricing needs from one LLM call.
@@ -127,15 +226,15 @@ impl CallCost<'_> {
 
 /// The cost of one call in USD: the recorded cost, else its price, else 0 when it used no
 /// tokens. `None` when it is unpriced.
-pub fn call_cost(call: &CallCost<'_>, pricing: &BTreeMap<String, Price>) -> Option<f64> {
+pub fn call_cost(call: &CallCost<'_>, pricing: &Pricing) -> Option<f64> {
     if let Some(usd) = call.recorded() {
         return Some(usd);
     }
     if !call.uses_tokens() {
         return Some(0.0);
     }
-    let price = price_for(pricing, call.model?)?;
-    Some(call.at(price))
+    let found = pricing.price(call.model?)?;
+    Some(call.at(found.price))
 }
 
 /// The cost of a trial.
@@ -149,7 +248,7 @@ pub struct Cost {
 }
 
 /// The cost of a trial's LLM calls (see the module docs). A trial without calls costs 0.
-pub fn trial_cost(calls: &[CallCost<'_>], pricing: &BTreeMap<String, Price>) -> Cost {
+pub fn trial_cost(calls: &[CallCost<'_>], pricing: &Pricing) -> Cost {
     let mut usd = 0.0;
     let mut unpriced = BTreeSet::new();
     for call in calls {
@@ -178,7 +277,7 @@ mod tests {
         }
     }
 
-    fn table() -> BTreeMap<String, Price> {
+    fn user_table() -> BTreeMap<String, Price> {
         BTreeMap::from([
             ("gpt-4o".to_owned(), price(2.5, 10.0)),
             (
@@ -202,6 +301,11 @@ mod tests {
         ])
     }
 
+    /// The table above alone: the rules, without the built-in prices.
+    fn table() -> Pricing {
+        Pricing::user_only(user_table())
+    }
+
     fn call(model: &str, input: u64, output: u64) -> CallCost<'_> {
         CallCost {
             model: Some(model),
@@ -217,7 +321,7 @@ mod tests {
 
     #[test]
     fn price_lookup_prefers_exact_then_longest_dash_prefix() {
-        let t = table();
+        let t = user_table();
         // (model, key whose price it gets)
         let cases = [
             ("gpt-4o", Some("gpt-4o")),
@@ -370,6 +474,124 @@ mod tests {
         for (i, (c, usd)) in cases.iter().enumerate() {
             let got = trial_cost(std::slice::from_ref(c), &t).usd.unwrap();
             assert!(close(got, *usd), "case {i}: {got} != {usd}");
+        }
+    }
+
+    #[test]
+    fn user_entries_win_over_the_builtin_table_which_wins_over_nothing() {
+        let user = BTreeMap::from([
+            // A prefix entry: it beats the built-in exact `gpt-4o-mini` too.
+            ("gpt-4o".to_owned(), price(1.0, 2.0)),
+            ("my-finetune".to_owned(), price(4.0, 8.0)),
+        ]);
+        let p = Pricing::new(user);
+        // (model, entry, source)
+        let cases = [
+            ("gpt-4o", Some(("gpt-4o", PriceSource::User))),
+            ("gpt-4o-mini", Some(("gpt-4o", PriceSource::User))),
+            ("gpt-4o-2024-08-06", Some(("gpt-4o", PriceSource::User))),
+            ("openai/gpt-4o-mini", Some(("gpt-4o", PriceSource::User))),
+            ("my-finetune-v3", Some(("my-finetune", PriceSource::User))),
+            (
+                "claude-sonnet-4-20250514",
+                Some(("claude-sonnet-4", PriceSource::Builtin)),
+            ),
+            (
+                "models/gemini-1.5-pro",
+                Some(("gemini-1.5-pro", PriceSource::Builtin)),
+            ),
+            ("llama-3.1-70b", None),
+        ];
+        for (model, want) in cases {
+            let got = p.price(model).map(|m| (m.entry, m.source));
+            assert_eq!(got, want, "{model}");
+        }
+        assert_eq!(p.price("gpt-4o-mini").unwrap().price, &price(1.0, 2.0));
+        // Without user entries the built-in one prices it; without either, nothing does.
+        let builtin = Pricing::new(BTreeMap::new());
+        let mini = builtin.price("gpt-4o-mini-2024-07-18").unwrap();
+        assert_eq!((mini.price.input, mini.price.output), (0.15, 0.60));
+        assert_eq!(
+            Pricing::user_only(BTreeMap::new()).price("gpt-4o-mini"),
+            None
+        );
+    }
+
+    #[test]
+    fn calls_cost_the_builtin_prices() {
+        let p = Pricing::new(BTreeMap::new());
+        let cached = |model, input, output, read, write| CallCost {
+            cache_read_tokens: read,
+            cache_write_tokens: write,
+            ..call(model, input, output)
+        };
+        // (call, usd), each computed by hand from prices.toml
+        let cases = [
+            // tests/fixtures/oai_v2/weather: 285 in, 30 out at gpt-4o-mini's 0.15 / 0.60:
+            // 42.75e-6 + 18e-6 (the fixture's cost_usd_reference)
+            (call("gpt-4o-mini-2024-07-18", 285, 30), 6.075e-5),
+            // claude-sonnet-4 at 3 / 15, cache read 0.30, write 3.75: 10_000 in = 1_000 plain
+            // + 6_000 read + 3_000 written, 2_000 out:
+            // (1_000×3 + 6_000×0.3 + 3_000×3.75 + 2_000×15) / 1M = 46_050 / 1M
+            (
+                cached(
+                    "claude-sonnet-4-20250514",
+                    10_000,
+                    2_000,
+                    Some(6_000),
+                    Some(3_000),
+                ),
+                0.046_05,
+            ),
+            // gpt-4.1 at 2 / 8, cache read 0.50: (2_000×2 + 8_000×0.5 + 500×8) / 1M
+            (
+                cached("gpt-4.1-2025-04-14", 10_000, 500, Some(8_000), None),
+                0.012,
+            ),
+            // OpenAI has no cache-write price: written tokens cost the input price,
+            // 1_000 × 2.5 / 1M.
+            (cached("gpt-4o", 1_000, 0, None, Some(1_000)), 0.0025),
+            // Gemini 2.5 Pro at its base tier, 1.25 / 10; cached tokens at the input price (the
+            // table has no cache-read price for Google): (4_000×1.25 + 1_000×10) / 1M
+            (
+                cached("models/gemini-2.5-pro", 4_000, 1_000, Some(3_000), None),
+                0.015,
+            ),
+            // mistral-large-latest at 2 / 6: (1_000×2 + 1_000×6) / 1M
+            (call("mistral-large-latest", 1_000, 1_000), 0.008),
+        ];
+        for (i, (c, usd)) in cases.iter().enumerate() {
+            let got = call_cost(c, &p).unwrap();
+            assert!(close(got, *usd), "case {i}: {got} != {usd}");
+        }
+        // A recorded cost still wins over the built-in price.
+        let recorded = CallCost {
+            recorded_usd: Some(0.5),
+            ..call("gpt-4o", 1_000, 1_000)
+        };
+        assert_eq!(call_cost(&recorded, &p), Some(0.5));
+        // A model in neither table is unpriced, never $0.
+        let cost = trial_cost(&[call("gpt-4o", 1, 1), call("llama-3", 1, 1)], &p);
+        assert_eq!(
+            (cost.usd, cost.unpriced_models),
+            (None, vec!["llama-3".to_owned()])
+        );
+    }
+
+    #[test]
+    fn usd_amounts_keep_three_significant_digits_below_a_cent() {
+        let cases = [
+            (0.0, "$0.0000"),
+            (0.0379, "$0.0379"),
+            (1.5, "$1.5000"),
+            (0.01, "$0.0100"),
+            (0.001, "$0.00100"),
+            (6.08e-5, "$0.0000608"),
+            (0.000_123_4, "$0.000123"),
+            (1e-20, "$0.000000000000"),
+        ];
+        for (usd, text) in cases {
+            assert_eq!(format_usd(usd), text, "{usd}");
         }
     }
 

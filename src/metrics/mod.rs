@@ -7,15 +7,21 @@
 //! - [`pass_at_k`], [`pass_hat_k`] and their tables for one case;
 //! - [`wilson`] intervals for a pass rate;
 //! - [`nearest_rank`] percentiles and the [`Percentiles`] reports show;
-//! - [`trial_cost`] from LLM calls and a price table, with *unpriced* trials kept apart.
+//! - [`trial_cost`] from LLM calls and [`Pricing`] (the suite's `[pricing.*]`, then the
+//!   built-in [`PriceTable`]), with *unpriced* trials kept apart.
 
 pub mod cost;
 pub mod interval;
 pub mod passk;
 pub mod percentile;
+pub mod price_table;
 pub mod trial;
 
-pub use cost::{CallCost, Cost, UNNAMED_MODEL, call_cost, price_for, trial_cost};
+pub use cost::{
+    CallCost, Cost, PriceMatch, PriceSource, Pricing, UNNAMED_MODEL, call_cost, format_usd,
+    price_for, trial_cost,
+};
 pub use interval::{Z95, wilson};
 pub use passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
 pub use percentile::{Percentiles, nearest_rank};
+pub use price_table::{PriceEntry, PriceTable};

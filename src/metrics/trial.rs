@@ -1,17 +1,14 @@
 //! Per-trial numbers, read from the trial's span tree (DESIGN.md section 7, `metrics`).
 
-use std::collections::BTreeMap;
-
-use super::cost::{CallCost, trial_cost};
+use super::cost::{CallCost, Pricing, trial_cost};
 use crate::event::{ToolCallRecord, TrialMetrics};
 use crate::grade::tools::ToolScore;
-use crate::suite::model::Price;
 use crate::trace::GenAiView;
 
 /// The metrics of one trial.
 pub fn trial_metrics(
     view: &GenAiView<'_>,
-    pricing: &BTreeMap<String, Price>,
+    pricing: &Pricing,
     tools: Option<&ToolScore>,
 ) -> TrialMetrics {
     let usage = view.usage();
@@ -57,5 +54,58 @@ pub fn trial_metrics(
             .map(|c| c.duration_ns)
             .collect(),
         tool_durations_ns: view.tool_calls().iter().map(|t| t.duration_ns).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::trace::SpanTree;
+
+    fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                fixtures(&path, out);
+            } else if path.to_string_lossy().ends_with(".otlp.jsonl") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Real traces of four instrumentation libraries (gpt-4o-mini, answered as
+    /// gpt-4o-mini-2024-07-18), priced by the built-in table alone, cost what their ground truth
+    /// says: the stub's token log at the reference price.
+    #[test]
+    fn real_traces_are_priced_by_the_builtin_table() {
+        let mut files = Vec::new();
+        fixtures(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+            &mut files,
+        );
+        assert!(files.len() >= 42, "found {} fixtures", files.len());
+        let pricing = Pricing::new(BTreeMap::new());
+        for file in files {
+            let truth_path = file.to_string_lossy().replace(".otlp.jsonl", ".truth.json");
+            let truth: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&truth_path).unwrap()).unwrap();
+            let spans = crate::capture::file::read(&file).unwrap().spans;
+            let tree = SpanTree::build(spans.into_iter().map(Arc::new));
+            let view = GenAiView::new(&tree);
+            let metrics = trial_metrics(&view, &pricing, None);
+            let want = truth["cost_usd_reference"].as_f64().unwrap();
+            let got = metrics.cost_usd.unwrap_or_else(|| {
+                panic!("{}: unpriced {:?}", file.display(), metrics.unpriced_models)
+            });
+            assert!(
+                (got - want).abs() < 1e-12,
+                "{}: {got} != {want}",
+                file.display()
+            );
+        }
     }
 }

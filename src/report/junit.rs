@@ -123,6 +123,8 @@ mod tests {
                     warnings: vec![],
                     span_tree: (!passed).then(|| "eval.trial  [other]  1.5s\n".to_owned()),
                     trace_file: None,
+                    judges: Vec::new(),
+                    judge_trace_file: None,
                 },
             )));
         }

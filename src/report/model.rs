@@ -4,12 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{RunEvent, StopReason, TrialResult, Warning};
 use crate::metrics::interval::{Z95, wilson};
 use crate::metrics::passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
 use crate::metrics::percentile::Percentiles;
+use crate::metrics::price_table::PriceTable;
+use crate::suite::model::Price;
 
 /// The report format's version; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -78,13 +81,68 @@ pub struct SuiteInfo {
     pub content_hash: String,
 }
 
-/// Where prices came from.
+/// Where prices came from. A cost recorded on a span wins over every price; then the entries
+/// in `overrides`; then the built-in table that `source` and `date` describe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PricingInfo {
-    /// `suites and traceval.toml`, the only source so far.
+    /// Where the built-in price table's numbers come from (the vendors' pricing pages).
     pub source: String,
-    /// Date of the price table, when it has one.
+    /// When the built-in table's prices were taken (`YYYY-MM`).
     pub date: Option<String>,
+    /// The `[pricing."MODEL"]` entries of `traceval.toml` and of the suites run, which win over
+    /// the built-in table (a suite's own entries only for that suite's trials).
+    #[serde(default)]
+    pub overrides: Vec<PriceOverride>,
+}
+
+impl PricingInfo {
+    /// The built-in table under `overrides`.
+    pub fn new(overrides: Vec<PriceOverride>) -> PricingInfo {
+        let table = PriceTable::builtin();
+        PricingInfo {
+            source: table.source(),
+            date: Some(table.date().to_owned()),
+            overrides,
+        }
+    }
+}
+
+impl Default for PricingInfo {
+    /// The built-in table alone.
+    fn default() -> PricingInfo {
+        PricingInfo::new(Vec::new())
+    }
+}
+
+/// One `[pricing."MODEL"]` entry in effect in a run, USD per 1M tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceOverride {
+    /// The entry's name (it also prices the names it is a prefix of, followed by `-`).
+    pub model: String,
+    /// The file that defines it: `traceval.toml` or a suite.
+    pub defined_in: String,
+    /// `input`.
+    pub input: f64,
+    /// `output`.
+    pub output: f64,
+    /// `input-cache-read`.
+    pub input_cache_read: Option<f64>,
+    /// `input-cache-write`.
+    pub input_cache_write: Option<f64>,
+}
+
+impl PriceOverride {
+    /// The entry `model` = `price` of the file `defined_in`.
+    pub fn new(model: &str, defined_in: String, price: &Price) -> PriceOverride {
+        PriceOverride {
+            model: model.to_owned(),
+            defined_in,
+            input: price.input,
+            output: price.output,
+            input_cache_read: price.input_cache_read,
+            input_cache_write: price.input_cache_write,
+        }
+    }
 }
 
 /// One case × model over its trials.
@@ -164,6 +222,9 @@ pub struct ModelAggregate {
     pub cost_usd: Option<f64>,
     /// Trials without a price.
     pub unpriced_trials: u64,
+    /// The models that had no price, over every trial, sorted.
+    #[serde(default)]
+    pub unpriced_models: Vec<String>,
 }
 
 /// What a report needs that the events do not carry.
@@ -175,6 +236,8 @@ pub struct RunMeta {
     pub git_commit: Option<String>,
     /// The suites in the plan.
     pub suites: Vec<SuiteInfo>,
+    /// The prices in effect.
+    pub pricing: PricingInfo,
     /// The run a replay re-grades.
     pub replayed_from: Option<ReplaySource>,
 }
@@ -216,11 +279,16 @@ impl ReportBuilder {
     }
 
     /// The report so far (a run that never finished is reported as interrupted).
+    ///
+    /// The sort and the aggregates run on rayon's pool, so call it off an async runtime's
+    /// workers (e.g. in `spawn_blocking`) when a runtime is live.
     pub fn finish(self) -> Report {
         let mut trials = self.trials;
-        trials.sort_by(|a, b| {
+        trials.par_sort_by(|a, b| {
             (&a.suite, &a.case, &a.model, a.trial).cmp(&(&b.suite, &b.case, &b.model, b.trial))
         });
+        let (cases, models) =
+            rayon::join(|| case_aggregates(&trials), || model_aggregates(&trials));
         let finished = self.finished;
         let stopped = match &finished {
             Some(f) => f.stopped,
@@ -240,12 +308,9 @@ impl ReportBuilder {
             not_run: finished.as_ref().map_or(0, |f| f.not_run),
             unattributed_spans: finished.as_ref().map_or(0, |f| f.unattributed_spans),
             suites: self.meta.suites,
-            pricing: PricingInfo {
-                source: "suites and traceval.toml".to_owned(),
-                date: None,
-            },
-            cases: case_aggregates(&trials),
-            models: model_aggregates(&trials),
+            pricing: self.meta.pricing,
+            cases,
+            models,
             trials,
             warnings: self.warnings,
             replayed_from: self.meta.replayed_from,
@@ -255,8 +320,11 @@ impl ReportBuilder {
 
 /// Per case × model aggregates of sorted trials.
 pub fn case_aggregates(trials: &[TrialResult]) -> Vec<CaseAggregate> {
-    trials
+    let groups: Vec<&[TrialResult]> = trials
         .chunk_by(|a, b| (&a.suite, &a.case, &a.model) == (&b.suite, &b.case, &b.model))
+        .collect();
+    groups
+        .into_par_iter()
         .map(|group| {
             let n = group.len() as u64;
             let c = group.iter().filter(|t| t.passed).count() as u64;
@@ -288,7 +356,7 @@ pub fn model_aggregates(trials: &[TrialResult]) -> Vec<ModelAggregate> {
         by_model.entry(&t.model).or_default().push(t);
     }
     by_model
-        .into_iter()
+        .into_par_iter()
         .map(|(model, ts)| model_aggregate(model, &ts))
         .collect()
 }
@@ -340,6 +408,10 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
             .filter_map(|t| t.metrics.cost_usd)
             .sum::<f64>()
     });
+    let unpriced_models: std::collections::BTreeSet<&String> = trials
+        .iter()
+        .flat_map(|t| &t.metrics.unpriced_models)
+        .collect();
     let latency = |values: Vec<u64>| Percentiles::of(values).map(to_ms);
 
     ModelAggregate {
@@ -382,6 +454,7 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
         cache_read_tokens: saturating_sum(trials.iter().map(|t| t.metrics.cache_read_tokens)),
         cost_usd,
         unpriced_trials: unpriced,
+        unpriced_models: unpriced_models.into_iter().cloned().collect(),
     }
 }
 
@@ -423,6 +496,8 @@ mod tests {
             warnings: vec![],
             span_tree: None,
             trace_file: None,
+            judges: Vec::new(),
+            judge_trace_file: None,
         }
     }
 
@@ -448,6 +523,7 @@ mod tests {
         trials[1].metrics.tool_expected = Some(1);
         trials[1].metrics.tool_calls = trials[0].metrics.tool_calls[..1].to_vec();
         trials[2].metrics.unpriced = true;
+        trials[2].metrics.unpriced_models = vec!["llama-3".into()];
 
         let cases = case_aggregates(&trials);
         assert_eq!(cases.len(), 2);
@@ -469,11 +545,63 @@ mod tests {
         assert!((m.tool_f1_micro.unwrap() - 4.0 / 6.0).abs() < 1e-12);
         // one unpriced trial: no total posing as complete.
         assert_eq!((m.cost_usd, m.unpriced_trials), (None, 1));
+        assert_eq!(m.unpriced_models, ["llama-3"]);
         // nearest rank over 100, 200, 300, 400, 50×4: sorted 50,50,50,50,100,200,300,400.
         let lat = m.latency_ms.unwrap();
         assert_eq!((lat.p50, lat.p90, lat.p99), (50.0, 400.0, 400.0));
         let [lo, hi] = m.pass_rate_ci95.unwrap();
         assert!(lo < 0.75 && hi > 0.75 && lo > 0.0 && hi < 1.0);
+    }
+
+    #[test]
+    fn the_report_records_the_price_table_and_the_overrides() {
+        let price = Price {
+            input: 2.5,
+            output: 10.0,
+            input_cache_read: None,
+            input_cache_write: None,
+        };
+        let meta = RunMeta {
+            pricing: PricingInfo::new(vec![PriceOverride::new(
+                "careful-1",
+                "suites/demo/weather.toml".into(),
+                &price,
+            )]),
+            ..RunMeta::default()
+        };
+        let r = ReportBuilder::new(meta).finish();
+        let json = serde_json::to_value(&r).unwrap();
+        let table = PriceTable::builtin();
+        assert_eq!(json["pricing"]["date"], table.date());
+        assert!(
+            json["pricing"]["source"]
+                .as_str()
+                .unwrap()
+                .contains("https://openai.com/api/pricing")
+        );
+        assert_eq!(
+            json["pricing"]["overrides"],
+            serde_json::json!([{
+                "model": "careful-1",
+                "defined_in": "suites/demo/weather.toml",
+                "input": 2.5,
+                "output": 10.0,
+                "input_cache_read": null,
+                "input_cache_write": null,
+            }])
+        );
+        // A report written before `overrides` existed still reads.
+        let old: PricingInfo = serde_json::from_value(serde_json::json!({
+            "source": "suites and traceval.toml",
+            "date": null,
+        }))
+        .unwrap();
+        assert!(old.overrides.is_empty());
+        // Without a meta, the built-in table is still what the report names.
+        assert_eq!(
+            RunMeta::default().pricing.date.as_deref(),
+            Some(table.date())
+        );
     }
 
     #[test]

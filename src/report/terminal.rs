@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::Report;
 use super::model::{LatencyMs, ModelAggregate};
 use crate::event::{RunEvent, StopReason, TrialResult};
+use crate::metrics::cost::format_usd;
 use crate::trace::render::clean;
 
 /// Failing trials shown in full; the rest are listed by name.
@@ -83,8 +84,13 @@ impl<W: Write> Terminal<W> {
             RunEvent::RunStarted(s) => {
                 let plural =
                     |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+                let ignored = if s.ignored_suites > 0 {
+                    format!(" ({} ignored)", s.ignored_suites)
+                } else {
+                    String::new()
+                };
                 let text = format!(
-                    "{} {}: {} × {}, {} ({} at a time)",
+                    "{} {}{ignored}: {} × {}, {} ({} at a time)",
                     self.verb("Running", "32"),
                     plural(s.suites, "suite"),
                     plural(s.cases, "case"),
@@ -294,10 +300,35 @@ pub fn headline(m: &ModelAggregate) -> String {
         m.input_tokens, m.output_tokens
     ));
     parts.push(match m.cost_usd {
-        Some(c) => format!("cost ${c:.4}"),
-        None => format!("cost unpriced ({} trials)", m.unpriced_trials),
+        Some(c) => format!("cost {}", format_usd(c)),
+        None => unpriced(m),
     });
     format!("  {}: {}", clean(&m.model, 80), parts.join(" · "))
+}
+
+/// Names of unpriced models shown in a headline; the report has them all.
+const MAX_UNPRICED_NAMES: usize = 3;
+
+/// The cost part of a headline when some trial is unpriced: no sum, which would pose as the
+/// total, and the models to add a `[pricing."MODEL"]` entry for.
+fn unpriced(m: &ModelAggregate) -> String {
+    let mut text = format!(
+        "cost unpriced in {} of {} trials",
+        m.unpriced_trials, m.trials
+    );
+    if !m.unpriced_models.is_empty() {
+        let mut names: Vec<String> = m
+            .unpriced_models
+            .iter()
+            .take(MAX_UNPRICED_NAMES)
+            .map(|n| clean(n, 80))
+            .collect();
+        if m.unpriced_models.len() > MAX_UNPRICED_NAMES {
+            names.push("…".to_owned());
+        }
+        text.push_str(&format!(" (no price for {})", names.join(", ")));
+    }
+    text
 }
 
 fn seconds(ms: f64) -> String {
@@ -306,5 +337,67 @@ fn seconds(ms: f64) -> String {
         format!("{:.0}ms", ms)
     } else {
         format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn model(cost_usd: Option<f64>, unpriced_trials: u64, unpriced: &[&str]) -> ModelAggregate {
+        ModelAggregate {
+            model: "m".into(),
+            trials: 5,
+            passed: 5,
+            failed: 0,
+            errored: 0,
+            pass_rate: 1.0,
+            pass_rate_ci95: None,
+            pass_at_k: BTreeMap::new(),
+            pass_hat_k: BTreeMap::new(),
+            tool_f1_macro: None,
+            tool_f1_micro: None,
+            latency_ms: None,
+            llm_latency_ms: None,
+            tool_latency_ms: None,
+            input_tokens: 10,
+            output_tokens: 2,
+            cache_read_tokens: 0,
+            cost_usd,
+            unpriced_trials,
+            unpriced_models: unpriced.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn headlines_show_cost_or_say_why_there_is_none() {
+        let cases = [
+            (model(Some(0.0379), 0, &[]), "cost $0.0379"),
+            // Small but priced: never rounded to what reads as $0.
+            (model(Some(0.000_060_8), 0, &[]), "cost $0.0000608"),
+            (
+                model(None, 3, &["llama-3"]),
+                "cost unpriced in 3 of 5 trials (no price for llama-3)",
+            ),
+            (
+                model(None, 5, &["a", "b", "c", "d\u{1b}[31m"]),
+                "cost unpriced in 5 of 5 trials (no price for a, b, c, …)",
+            ),
+            // A report from before `unpriced_models` existed.
+            (model(None, 1, &[]), "cost unpriced in 1 of 5 trials"),
+        ];
+        for (m, want) in cases {
+            let line = headline(&m);
+            assert!(line.ends_with(&format!("· {want}")), "{line}");
+            assert!(
+                !line.contains("$0.0000 ") && !line.contains("$0 "),
+                "{line}"
+            );
+        }
+        // Names come from spans: escaped like every other span text.
+        let line = headline(&model(None, 1, &["x\u{1b}[2J"]));
+        assert!(!line.contains('\u{1b}'), "{line}");
     }
 }

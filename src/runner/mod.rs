@@ -12,6 +12,8 @@
 //! root, so a replay of `--save-traces` output grades the very tree the live run graded.
 
 pub mod driver;
+mod judge;
+mod model_call;
 pub mod plan;
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,11 +27,13 @@ use tokio::task::JoinSet;
 use crate::capture::otel::InProcess;
 use crate::capture::{SpanStore, TrialKey};
 use crate::event::{
-    AgentExit, CaseFinished, RunEvent, RunFinished, RunStarted, StopReason, TrialId, TrialResult,
-    Warning,
+    AgentExit, CaseFinished, CheckResult, RunEvent, RunFinished, RunStarted, StopReason, TrialId,
+    TrialResult, Warning,
 };
+use crate::grade::judge::JudgeEvidence;
 use crate::grade::tools::{ActualTool, score_tools};
 use crate::grade::{Evidence, grade};
+use crate::metrics::cost::{Cost, Pricing};
 use crate::metrics::trial::trial_metrics;
 use crate::model::provider::ChatProvider;
 use crate::model::scripted::Script;
@@ -68,7 +72,8 @@ pub struct RunOptions {
     pub scratch: PathBuf,
     /// Write each trial's spans as OTLP JSON here (created by the caller).
     pub save_traces: Option<PathBuf>,
-    /// `[pricing.*]` of `traceval.toml`; a suite's own entries win over these.
+    /// `[pricing.*]` of `traceval.toml`; a suite's own entries win over these, and both win
+    /// over the built-in price table.
     pub pricing: BTreeMap<String, Price>,
     /// The receiver's base endpoint, `http://127.0.0.1:PORT`.
     pub endpoint: String,
@@ -78,6 +83,8 @@ pub struct RunOptions {
     pub model_server: Option<Arc<ModelServer>>,
     /// Models the builtin agent calls, by (suite name, model name).
     pub providers: HashMap<(String, String), Arc<dyn ChatProvider>>,
+    /// Models the suites' LLM judges call, by (suite name, model name).
+    pub judge_providers: HashMap<(String, String), Arc<dyn ChatProvider>>,
     /// `--replay`: every trial replays this run's recorded trial instead of running its agent.
     pub replay: Option<Arc<RecordedRun>>,
     /// Warnings the run starts with (e.g. recorded trials a replay leaves out).
@@ -105,7 +112,7 @@ struct Job {
     suite: Arc<Suite>,
     case: usize,
     driver: Arc<dyn Driver>,
-    pricing: Arc<BTreeMap<String, Price>>,
+    pricing: Arc<Pricing>,
     timeout: Duration,
 }
 
@@ -129,6 +136,7 @@ pub async fn run(
         groups: plan.groups.len(),
         trials: plan.trial_count(),
         jobs: options.jobs,
+        ignored_suites: plan.ignored.len(),
     }));
     for message in &options.notices {
         emit(RunEvent::Warning(Warning {
@@ -146,25 +154,29 @@ pub async fn run(
         }));
     }
 
-    // One in-process OpenTelemetry pipeline into the store, for builtin agents' spans.
-    let capture = (options.replay.is_none()
-        && plan
-            .suites
-            .iter()
-            .any(|s| matches!(s.agent, Agent::Builtin(_))))
-    .then(|| Arc::new(InProcess::new(store.clone())));
+    // One in-process OpenTelemetry pipeline into the store, for builtin agents' (unless they
+    // are replayed) and judges' spans.
+    let capture = plan
+        .suites
+        .iter()
+        .any(|s| {
+            (options.replay.is_none() && matches!(s.agent, Agent::Builtin(_)))
+                || s.cases.iter().any(|c| !c.expect.judges.is_empty())
+        })
+        .then(|| Arc::new(InProcess::new(store.clone())));
     let drivers: Vec<Arc<dyn Driver>> = plan
         .suites
         .iter()
         .map(|s| driver_for(s, capture.as_ref(), options.replay.as_ref()))
         .collect();
-    let pricing: Vec<Arc<BTreeMap<String, Price>>> = plan
+    // A suite's own entries over traceval.toml's, both over the built-in table.
+    let pricing: Vec<Arc<Pricing>> = plan
         .suites
         .iter()
         .map(|s| {
             let mut p = options.pricing.clone();
             p.extend(s.pricing.iter().map(|(k, v)| (k.clone(), *v)));
-            Arc::new(p)
+            Arc::new(Pricing::new(p))
         })
         .collect();
     let mut pending = plan
@@ -185,6 +197,9 @@ pub async fn run(
         options: options.clone(),
         store: store.clone(),
         cancel: cancel.clone(),
+        capture: capture.clone(),
+        capture_content: std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+            .is_ok_and(|v| v.eq_ignore_ascii_case("true")),
     });
     let mut running: JoinSet<(usize, Instant, Option<TrialResult>)> = JoinSet::new();
     let mut summary = RunSummary {
@@ -354,6 +369,10 @@ struct Shared {
     options: RunOptions,
     store: SpanStore,
     cancel: watch::Receiver<bool>,
+    /// The in-process pipeline, when a suite has a builtin agent or judges.
+    capture: Option<Arc<InProcess>>,
+    /// `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` is `true`.
+    capture_content: bool,
 }
 
 /// Runs, then grades, one trial. `None` when the run was interrupted while it ran.
@@ -453,7 +472,12 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             .collect();
         score_tools(expected, &actual)
     });
-    let graded = grade(
+    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
+    let cost = Cost {
+        usd: metrics.cost_usd,
+        unpriced_models: metrics.unpriced_models.clone(),
+    };
+    let mut graded = grade(
         &case.expect,
         &Evidence {
             output: &outcome.output,
@@ -462,9 +486,56 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             root: root_node,
             latency,
             tools: tool_score.as_ref(),
+            cost: &cost,
         },
     );
-    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
+    // LLM judges are the last step of grading; their calls are not the agent's (module
+    // `judge`).
+    let not_judged = |why: String| judge::Judged {
+        checks: case
+            .expect
+            .judges
+            .iter()
+            .map(|j| CheckResult {
+                name: j.name.clone(),
+                passed: false,
+                message: format!("not judged: {why}"),
+                score: None,
+            })
+            .collect(),
+        ..judge::Judged::default()
+    };
+    let judged = match (&outcome.exit, &shared.capture) {
+        _ if case.expect.judges.is_empty() => judge::Judged::default(),
+        // A trial that could not be replayed has no answer to judge.
+        _ if replay_error.is_some() => not_judged(replay_error.clone().unwrap_or_default()),
+        (AgentExit::Code { .. }, Some(capture)) => {
+            let judging = judge::Judging {
+                capture,
+                providers: &options.judge_providers,
+                pricing: &job.pricing,
+                run_id: &options.run_id,
+                id,
+                key: &key,
+                trial_root: (root.trace_id, root.span_id),
+                timeout: job.timeout,
+                capture_content: shared.capture_content,
+            };
+            let evidence = JudgeEvidence {
+                input: &case.input,
+                output: &outcome.output,
+                tool_calls: &metrics.tool_calls,
+            };
+            let mut cancel = shared.cancel.clone();
+            tokio::select! {
+                judged = judging.run(&case.expect.judges, &evidence) => judged,
+                () = driver::cancelled(&mut cancel) => return None,
+            }
+        }
+        // An agent that did not finish gave nothing to judge; the check fails, never passes.
+        (other, _) => not_judged(format!("the agent {}", other.describe())),
+    };
+    graded.checks.extend(judged.checks);
     let error = replay_error.or_else(|| match &outcome.exit {
         AgentExit::Code { .. } => None,
         other => Some(format!("the agent {}", other.describe())),
@@ -503,6 +574,16 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             Err(e) => warnings.push(format!("could not save the trace: {e}")),
         }
     }
+    let mut judge_trace_file = None;
+    if let Some(dir) = &options.save_traces
+        && !judged.spans.is_empty()
+    {
+        let name = format!("{}.judge.otlp.jsonl", file_stem(&key));
+        match crate::capture::file::write(&dir.join(&name), judged.spans.iter().map(|s| &**s)) {
+            Ok(()) => judge_trace_file = Some(name),
+            Err(e) => warnings.push(format!("could not save the judges' trace: {e}")),
+        }
+    }
     let span_tree = (!passed).then(|| {
         let text = render(
             &view,
@@ -532,6 +613,8 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         warnings,
         span_tree,
         trace_file,
+        judges: judged.records,
+        judge_trace_file,
     })
 }
 

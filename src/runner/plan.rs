@@ -59,6 +59,8 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// Groups left out, reported as not run.
     pub skipped: Vec<Skipped>,
+    /// Names of the project's ignored suites, left out of the plan.
+    pub ignored: Vec<String>,
 }
 
 /// What narrows or widens the plan, already resolved from flags, profile and suite.
@@ -83,7 +85,10 @@ impl Plan {
         options: &PlanOptions,
         select: impl Fn(&Suite, &Case) -> bool,
     ) -> Plan {
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            ignored: project.ignored.iter().map(|s| s.name.clone()).collect(),
+            ..Plan::default()
+        };
         for suite in &project.suites {
             let cases: Vec<usize> = (0..suite.cases.len())
                 .filter(|&i| select(suite, &suite.cases[i]))
@@ -257,6 +262,7 @@ mod tests {
             dir: ".".into(),
             description: None,
             tags: vec![],
+            ignore: None,
             trials,
             timeout: None,
             models: models.iter().map(|m| m.to_string()).collect(),
@@ -291,6 +297,7 @@ mod tests {
             root: ".".into(),
             config: ProjectConfig::default(),
             suites,
+            ignored: vec![],
         }
     }
 

@@ -64,7 +64,7 @@ pub enum SuiteLoadError {
         column: usize,
         /// The key.
         key: String,
-        /// What is not supported, e.g. `` `expect.max-cost` ``.
+        /// What is not supported, e.g. `` `expect.snapshot` ``.
         feature: String,
     },
     /// A value of the right type that is not acceptable (a zero duration, an empty command,
@@ -183,5 +183,5 @@ fn list(paths: &[PathBuf]) -> String {
 
 crate::toml_doc::impl_located_error!(
     SuiteLoadError,
-    array_tables = ["case", "tool", "case.expect.span"]
+    array_tables = ["case", "tool", "case.expect.span", "case.expect.judge"]
 );

@@ -17,8 +17,8 @@ use super::model::{
     ToolResult, Trajectory, TrajectoryMode,
 };
 use super::raw::{
-    RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawModel, RawPrice, RawProvider,
-    RawSpan, RawSuite, RawToolDef, RawTrajectory,
+    RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawIgnore, RawModel, RawPrice,
+    RawProvider, RawSpan, RawSuite, RawToolDef, RawTrajectory,
 };
 use crate::hash::{fnv1a64, fnv1a64_extend};
 use crate::toml_doc::{KeyPath, did_you_mean};
@@ -73,6 +73,17 @@ pub(super) fn load_suite_in(
         .map(|text| duration(&doc, &root.key("timeout"), &text))
         .transpose()?;
     let models = model_names(&doc, &root.key("models"), raw.models)?;
+    let ignore = match raw.ignore {
+        None | Some(RawIgnore::Flag(false)) => None,
+        Some(RawIgnore::Flag(true)) => Some(String::new()),
+        Some(RawIgnore::Reason(reason)) => {
+            if reason.trim().is_empty() {
+                let message = "must be `true` or say why the suite is ignored";
+                return Err(doc.invalid(&root.key("ignore"), message));
+            }
+            Some(reason)
+        }
+    };
     let agent = agent(&doc, &dir, &name, raw.agent, raw.tool)?;
     let model_defs = model_defs(&doc, &root.key("model"), &dir, raw.model)?;
     let pricing = prices(&doc, &root.key("pricing"), raw.pricing)?;
@@ -96,6 +107,19 @@ pub(super) fn load_suite_in(
         Agent::Command(_) | Agent::Replay(_) => None,
     };
     let tool_names = tool_names.as_deref();
+    // Judges may call any model of the suite or of traceval.toml; standalone, like `models`,
+    // their names are not checked (traceval.toml may define them).
+    let model_names: Option<Vec<&str>> = shared_models.map(|shared| {
+        model_defs
+            .keys()
+            .chain(shared.keys())
+            .map(String::as_str)
+            .collect()
+    });
+    let scope = Scope {
+        tool_names,
+        models: model_names.as_deref(),
+    };
 
     let mut cases = CaseList {
         replay: replay.then(|| (dir.clone(), BTreeMap::new())),
@@ -108,7 +132,7 @@ pub(super) fn load_suite_in(
             path: path.to_path_buf(),
             line: doc.locate(&at).0,
         };
-        cases.push_raw(&doc, &at, raw, origin, tool_names)?;
+        cases.push_raw(&doc, &at, raw, origin, scope)?;
     }
     let mut hash = fnv1a64(&bytes);
     if let Some(file) = raw.cases {
@@ -124,7 +148,7 @@ pub(super) fn load_suite_in(
             }
         })?;
         hash = fnv1a64_extend(hash, &data);
-        load_cases_file(&cases_path, &data, &mut cases, tool_names)?;
+        load_cases_file(&cases_path, &data, &mut cases, scope)?;
     }
     if cases.cases.is_empty() {
         let message = "a suite needs at least one case: add a `[[case]]` table or a `cases` file";
@@ -141,6 +165,7 @@ pub(super) fn load_suite_in(
         dir,
         description: raw.description,
         tags: raw.tags,
+        ignore,
         trials,
         timeout,
         models,
@@ -207,10 +232,10 @@ impl CaseList {
         at: &KeyPath,
         mut raw: RawCase,
         origin: Origin,
-        tool_names: Option<&[&str]>,
+        scope: Scope<'_>,
     ) -> Result<()> {
         let (trace, output) = (raw.trace.take(), raw.output.take());
-        let case = case(doc, at, raw, origin, tool_names)?;
+        let case = case(doc, at, raw, origin, scope)?;
         let id = case.id.clone();
         self.push(doc, at, case)?;
         let dir = self.replay.as_ref().map(|(dir, _)| dir.as_path());
@@ -247,12 +272,7 @@ impl CaseList {
 }
 
 /// A `cases` data file: one JSON case object per line; blank lines are skipped.
-fn load_cases_file(
-    path: &Path,
-    data: &[u8],
-    cases: &mut CaseList,
-    tool_names: Option<&[&str]>,
-) -> Result<()> {
+fn load_cases_file(path: &Path, data: &[u8], cases: &mut CaseList, scope: Scope<'_>) -> Result<()> {
     let text = Doc::utf8(path, data)?;
     for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -265,18 +285,28 @@ fn load_cases_file(
             path: path.to_path_buf(),
             line: i + 1,
         };
-        cases.push_raw(&doc, &KeyPath::root(), raw, origin, tool_names)?;
+        cases.push_raw(&doc, &KeyPath::root(), raw, origin, scope)?;
     }
     Ok(())
 }
 
-/// One case; with `tool_names`, the tools of a builtin agent, which its expected calls must name.
+/// What a case's names may refer to.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    /// The tools of a builtin agent, which its expected calls must name.
+    tool_names: Option<&'a [&'a str]>,
+    /// The models of the suite and of traceval.toml, which its judges must name (`None`:
+    /// not checked).
+    models: Option<&'a [&'a str]>,
+}
+
+/// One case.
 fn case(
     doc: &Doc<'_>,
     at: &KeyPath,
     raw: RawCase,
     origin: Origin,
-    tool_names: Option<&[&str]>,
+    scope: Scope<'_>,
 ) -> Result<Case> {
     Ok(Case {
         id: non_empty(doc, &at.key("id"), raw.id)?,
@@ -286,17 +316,12 @@ fn case(
             .timeout
             .map(|text| duration(doc, &at.key("timeout"), &text))
             .transpose()?,
-        expect: expect(doc, &at.key("expect"), raw.expect, tool_names)?,
+        expect: expect(doc, &at.key("expect"), raw.expect, scope)?,
         origin,
     })
 }
 
-fn expect(
-    doc: &Doc<'_>,
-    at: &KeyPath,
-    raw: RawExpect,
-    tool_names: Option<&[&str]>,
-) -> Result<Expect> {
+fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect, scope: Scope<'_>) -> Result<Expect> {
     if let Some(key) = raw.unsupported().next() {
         return Err(doc.unsupported_key(&at.key(key)));
     }
@@ -321,7 +346,7 @@ fn expect(
             tools
                 .into_iter()
                 .enumerate()
-                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool, tool_names))
+                .map(|(i, tool)| expected_tool(doc, &at.index(i), tool, scope.tool_names))
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
@@ -341,6 +366,17 @@ fn expect(
         .trajectory
         .map(|raw| trajectory(doc, &at.key("trajectory"), raw, tools.as_deref()))
         .transpose()?;
+    if let Some(usd) = raw.max_cost
+        && !(usd.is_finite() && usd >= 0.0)
+    {
+        let message = format!("must be a cost in USD per trial, 0 or more, found {usd}");
+        return Err(doc.invalid(&at.key("max-cost"), message));
+    }
+    let judges = raw
+        .judge
+        .map(|judges| judge::judges(doc, &at.key("judge"), judges, scope.models))
+        .transpose()?
+        .unwrap_or_default();
     if let Some(f1) = raw.min_tool_f1 {
         let at = at.key("min-tool-f1");
         if !(0.0..=1.0).contains(&f1) {
@@ -361,12 +397,14 @@ fn expect(
         max_latency,
         max_llm_calls: raw.max_llm_calls,
         max_tool_calls: raw.max_tool_calls,
+        max_cost: raw.max_cost,
         no_error_spans: raw.no_error_spans.unwrap_or(false),
         tools,
         min_tool_f1: raw.min_tool_f1,
         exit_code: raw.exit_code,
         spans,
         trajectory,
+        judges,
     })
 }
 
@@ -1084,6 +1122,7 @@ fn non_empty(doc: &Doc<'_>, at: &KeyPath, value: String) -> Result<String> {
     Ok(value)
 }
 
+mod judge;
 mod replay;
 #[cfg(test)]
 mod tests;

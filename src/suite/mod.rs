@@ -29,9 +29,14 @@
 //! `tool-args`) loads into a [`model::Trajectory`]; it needs the case's `tools`, and each
 //! `tool-args` key must name one of them.
 //!
-//! Keys of the design that this version does not implement yet (`expect.max-cost`,
-//! `expect.snapshot`, `expect.judge`) are an error, not ignored: an ignored expectation
-//! would be a false pass.
+//! `expect.max-cost` is a limit in USD on a trial's cost; a trial whose cost is unknown (a model
+//! without a price) fails it.
+//!
+//! `[[case.expect.judge]]` tables load into [`model::Judge`]s; within a project, their `model`
+//! must be defined in the suite or in `traceval.toml`, like the names in `models`.
+//!
+//! Keys of the design that this version does not implement yet (`expect.snapshot`) are an
+//! error, not ignored: an ignored expectation would be a false pass.
 
 mod doc;
 mod error;
@@ -48,7 +53,7 @@ pub use filter::{Filter, FilterError};
 pub use load::load_suite;
 pub use model::{
     Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, CountOp, Expect,
-    ExpectedTool, ModelDef, Origin, Price, Profile, Project, ProjectConfig, Provider,
+    ExpectedTool, Judge, ModelDef, Origin, Price, Profile, Project, ProjectConfig, Provider,
     SpanAssertion, Suite, ToolDef, ToolResult, Trajectory, TrajectoryMode,
 };
 pub use project::load_project;

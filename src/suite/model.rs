@@ -21,6 +21,8 @@ pub struct Project {
     pub config: ProjectConfig,
     /// The suites, in path order.
     pub suites: Vec<Suite>,
+    /// Discovered suites with `ignore`, left out of the run (`--include-ignored` runs them).
+    pub ignored: Vec<Suite>,
 }
 
 /// The optional `traceval.toml` at the project root.
@@ -66,6 +68,9 @@ pub struct Suite {
     pub description: Option<String>,
     /// `tags`.
     pub tags: Vec<String>,
+    /// `ignore`: `Some` when the suite is left out of discovered runs, with the reason (empty
+    /// for `ignore = true`). A suite named by its file path, or `--include-ignored`, runs it.
+    pub ignore: Option<String>,
     /// `trials`: k, trials per case per model.
     pub trials: Option<u32>,
     /// `timeout` per trial.
@@ -306,6 +311,8 @@ pub struct Expect {
     pub max_llm_calls: Option<u64>,
     /// `max-tool-calls`.
     pub max_tool_calls: Option<u64>,
+    /// `max-cost`: USD per trial, 0 or more; an unpriced trial fails it.
+    pub max_cost: Option<f64>,
     /// `no-error-spans = true`.
     pub no_error_spans: bool,
     /// `tools`: expected tool calls; `None` when absent (metric absent, not zero).
@@ -318,6 +325,30 @@ pub struct Expect {
     pub spans: Vec<SpanAssertion>,
     /// `trajectory`: how the actual tool calls must line up with `tools` (which it needs).
     pub trajectory: Option<Trajectory>,
+    /// `[[case.expect.judge]]`: LLM judges, in file order; names unique.
+    pub judges: Vec<Judge>,
+}
+
+/// `threshold` of a judge when it is left out: a sample passes with a score of 0.5 or more.
+pub const DEFAULT_JUDGE_THRESHOLD: f64 = 0.5;
+
+/// One `[[case.expect.judge]]`: a model grades the trial's answer against a rubric, `samples`
+/// times, and the check passes when more than half of the samples pass (a tie fails). Each
+/// sample has the trial's timeout to answer, retries included; one without a verdict is a
+/// failed vote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judge {
+    /// `name`: the check's name in the report (default `judge`); unique within the case.
+    pub name: String,
+    /// `model`: a `[model.NAME]` of the suite or of traceval.toml, of any provider.
+    pub model: String,
+    /// `rubric`: what the answer must do to pass, in words; not blank.
+    pub rubric: String,
+    /// `threshold`: the score, from 0 to 1, a sample must reach to pass (default
+    /// [`DEFAULT_JUDGE_THRESHOLD`]).
+    pub threshold: f64,
+    /// `samples`: how many verdicts to ask for (default 1); at least 1.
+    pub samples: u32,
 }
 
 /// `trajectory = "in-order"` or `trajectory = { mode = "in-order", args = "subset",
@@ -370,6 +401,17 @@ pub enum ArgMode {
     Subset,
     /// `ignore`: names only.
     Ignore,
+}
+
+impl ArgMode {
+    /// The suite spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArgMode::Exact => "exact",
+            ArgMode::Subset => "subset",
+            ArgMode::Ignore => "ignore",
+        }
+    }
 }
 
 /// One `[[case.expect.span]]` (DESIGN.md section 5): the spans `select` matches must satisfy

@@ -25,6 +25,10 @@ const NOT_SUITE_DIRS: [&str; 3] = ["scripts", "snapshots", "data"];
 /// an error. Besides each suite's own checks, the names in each suite's `models` must be
 /// defined in the suite or in `traceval.toml`, the models of each profile in `traceval.toml`
 /// or in every suite, and no two suites may share a name.
+///
+/// A discovered suite with `ignore` goes to [`Project::ignored`] instead of
+/// [`Project::suites`] (it is still loaded and checked); a suite file named in `paths` always
+/// runs, like a test named on cargo's command line with `--ignored`.
 pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     let config_path = root.join("traceval.toml");
     let config_bytes = match std::fs::read(&config_path) {
@@ -56,10 +60,14 @@ pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     if let Some(doc) = &config_doc {
         check_profile_models(doc, &config, &suites)?;
     }
+    let (ignored, suites): (Vec<Suite>, Vec<Suite>) = suites
+        .into_iter()
+        .partition(|suite| suite.ignore.is_some() && !paths.contains(&suite.path));
     Ok(Project {
         root: root.to_path_buf(),
         config,
         suites,
+        ignored,
     })
 }
 
@@ -281,6 +289,34 @@ mod tests {
     }
 
     #[test]
+    fn ignored_suites_are_loaded_but_left_out_unless_named() {
+        let dir = TestDir::new();
+        dir.write("suites/a.toml", &suite("a"));
+        let reasoned = format!("ignore = \"needs a key\"\n{}", suite("b"));
+        let b = dir.write("suites/b.toml", &reasoned);
+        dir.write("suites/c.toml", &format!("ignore = true\n{}", suite("c")));
+        dir.write("suites/d.toml", &format!("ignore = false\n{}", suite("d")));
+        let project = load_project(dir.path(), &[]).unwrap();
+        assert_eq!(names(&project), ["a", "d"]);
+        let ignored: Vec<_> = project
+            .ignored
+            .iter()
+            .map(|s| (s.name.as_str(), s.ignore.as_deref()))
+            .collect();
+        assert_eq!(ignored, [("b", Some("needs a key")), ("c", Some(""))]);
+
+        // Named by its file, an ignored suite runs; found in a named directory, it does not.
+        let project = load_project(dir.path(), &[b]).unwrap();
+        assert_eq!((names(&project), project.ignored.len()), (vec!["b"], 0));
+        let project = load_project(dir.path(), &[dir.path().join("suites")]).unwrap();
+        assert_eq!(project.ignored.len(), 2);
+
+        // Ignored is not unchecked: a broken ignored suite is still an error.
+        dir.write("suites/e.toml", "ignore = true\ntrials = 0\n");
+        assert!(load_project(dir.path(), &[]).is_err());
+    }
+
+    #[test]
     fn finding_no_suite_is_an_error_that_says_where_it_looked() {
         let dir = TestDir::new();
         let error = load_project(dir.path(), &[]).unwrap_err();
@@ -410,7 +446,15 @@ trials = 1
                 "models = {models}\n[agent]\nkind = \"builtin\"\n[[tool]]\nname = \"t\"\nreturns = 1\n[[case]]\nid = \"a\"\ninput = 1\n"
             )
         };
-        let cases: [Case<'_>; 9] = [
+        // A judge of a suite with its own model `local`; `model` names the judge's model.
+        let judged = |model: &str| {
+            format!(
+                "{}[[case.expect.judge]]\nmodel = \"{model}\"\nrubric = \"x\"\n",
+                with_models("[]")
+            )
+        };
+        let judged_jsonl = format!("cases = \"c.jsonl\"\n{}", with_models("[]"));
+        let cases: [Case<'_>; 12] = [
             (
                 "[profile.ci]\nfail_fast = true\n",
                 &[("s.toml", suite("s"))],
@@ -452,6 +496,32 @@ trials = 1
                 "[profile.ci]\nmodels = [\"local\"]\n",
                 &[("s.toml", with_models("[]")), ("b.toml", builtin("[]"))],
                 "traceval.toml:2:11: invalid `profile.ci.models[0]`: model `local` is defined neither in traceval.toml nor in suite `b` (suites/b.toml)",
+                None,
+            ),
+            // A judge's model is checked like the names in `models`, in a suite and in its
+            // cases file.
+            (
+                "[model.shared]\nprovider = \"anthropic\"\n",
+                &[("s.toml", judged("sharde"))],
+                "suites/s.toml:12:9: invalid `case[0].expect.judge[0].model`: model `sharde` is not defined: add a `[model.sharde]` table to the suite or to traceval.toml (any provider: scripted, openai or anthropic)",
+                Some("did you mean `shared`?"),
+            ),
+            (
+                "",
+                &[("s.toml", judged("locl"))],
+                "suites/s.toml:12:9: invalid `case[0].expect.judge[0].model`: model `locl` is not defined: add a `[model.locl]` table to the suite or to traceval.toml (any provider: scripted, openai or anthropic)",
+                Some("did you mean `local`?"),
+            ),
+            (
+                "[model.shared]\nprovider = \"anthropic\"\n",
+                &[
+                    ("s.toml", judged_jsonl.clone()),
+                    (
+                        "c.jsonl",
+                        r#"{"id": "b", "input": 1, "expect": {"judge": [{"model": "shared", "rubric": "x"}, {"name": "j2", "model": "gone", "rubric": "y"}]}}"#.to_owned(),
+                    ),
+                ],
+                "suites/c.jsonl:1:106: invalid `expect.judge[1].model`: model `gone` is not defined: add a `[model.gone]` table to the suite or to traceval.toml (any provider: scripted, openai or anthropic)",
                 None,
             ),
             (

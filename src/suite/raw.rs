@@ -38,6 +38,39 @@ pub(super) struct RawSuite {
     pub(super) cases: Option<String>,
     /// `[[tool]]`: tools of the builtin agent.
     pub(super) tool: Option<Vec<RawToolDef>>,
+    /// `ignore = true` or `ignore = "reason"`.
+    pub(super) ignore: Option<RawIgnore>,
+}
+
+/// `ignore`: `true`/`false`, or the reason the suite is ignored.
+#[derive(Debug)]
+pub(super) enum RawIgnore {
+    Flag(bool),
+    Reason(String),
+}
+
+impl<'de> Deserialize<'de> for RawIgnore {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawIgnoreVisitor;
+
+        impl Visitor<'_> for RawIgnoreVisitor {
+            type Value = RawIgnore;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`true`, `false` or the reason as a string")
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<RawIgnore, E> {
+                Ok(RawIgnore::Flag(value))
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawIgnore, E> {
+                Ok(RawIgnore::Reason(value.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(RawIgnoreVisitor)
+    }
 }
 
 /// `traceval.toml`.
@@ -281,23 +314,34 @@ pub(super) struct RawExpect {
     pub(super) min_tool_f1: Option<f64>,
     pub(super) exit_code: Option<i32>,
     pub(super) trajectory: Option<RawTrajectory>,
-    pub(super) max_cost: Option<IgnoredAny>,
+    pub(super) max_cost: Option<f64>,
     pub(super) snapshot: Option<IgnoredAny>,
     pub(super) span: Option<Vec<RawSpan>>,
-    pub(super) judge: Option<IgnoredAny>,
+    pub(super) judge: Option<Vec<RawJudge>>,
 }
 
 impl RawExpect {
     /// The keys present that this version cannot check yet.
     pub(super) fn unsupported(&self) -> impl Iterator<Item = &'static str> {
-        [
-            ("max-cost", self.max_cost.is_some()),
-            ("snapshot", self.snapshot.is_some()),
-            ("judge", self.judge.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(key, present)| present.then_some(key))
+        [("snapshot", self.snapshot.is_some())]
+            .into_iter()
+            .filter_map(|(key, present)| present.then_some(key))
     }
+}
+
+/// `[[case.expect.judge]]`: an LLM judge; [`super::load`] checks the values and the model.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a judge table with `model` and `rubric`"
+)]
+pub(super) struct RawJudge {
+    pub(super) name: Option<String>,
+    pub(super) model: String,
+    pub(super) rubric: String,
+    pub(super) threshold: Option<f64>,
+    pub(super) samples: Option<u32>,
 }
 
 /// `expect.tools` entry.

@@ -1,10 +1,13 @@
 //! Integration tests: one binary. They run the real `traceval` binary, real OpenTelemetry
 //! exporters (Rust and Python) against the real receiver, on 127.0.0.1 with port 0.
 
+mod assertions;
 mod demo;
 mod in_process;
 mod inspect;
+mod judge;
 mod model;
+mod pricing;
 mod providers;
 mod python;
 mod receiver;

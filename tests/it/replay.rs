@@ -23,8 +23,9 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A report without what must differ between a run and its replay: the run's identity and
-/// timing, its command line, where it was replayed from, and the trace file names (derived from
-/// the run id).
+/// timing, its command line, where it was replayed from, the trace file names (derived from
+/// the run id), and the trace ids of the judges, which grade again (with the same seed, so a
+/// scripted judge gives the same verdicts) in traces of their own.
 fn comparable(report: &Value) -> Value {
     let mut report = report.clone();
     let top = report.as_object_mut().unwrap();
@@ -38,9 +39,23 @@ fn comparable(report: &Value) -> Value {
         top.remove(key);
     }
     for trial in top["trials"].as_array_mut().unwrap() {
-        trial.as_object_mut().unwrap().remove("trace_file");
+        without_trace_files(trial);
     }
     report
+}
+
+fn without_trace_files(trial: &mut Value) {
+    let fields = trial.as_object_mut().unwrap();
+    fields.remove("trace_file");
+    fields.remove("judge_trace_file");
+    for judge in fields
+        .get_mut("judges")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        judge.as_object_mut().unwrap().remove("trace_id");
+    }
 }
 
 /// Paths where `a` and `b` differ (at most 10), for a readable failure.
@@ -125,6 +140,8 @@ fn a_replay_of_saved_traces_gives_the_live_verdicts_and_metrics_exactly() {
             .any(|t| t["metrics"]["tool_durations_ns"].is_array())
     );
     assert!(all.iter().any(|t| t["span_tree"].is_string()));
+    // And an LLM judge (support::delete-my-account), which grades again in the replay.
+    assert!(all.iter().any(|t| t["judges"].is_array()));
 
     // Replayed from the run directory, with the same suites: the same report.
     let replay = project.run(&["--replay", &format!("reports/{run_id}/")]);
@@ -187,8 +204,8 @@ fn a_replay_of_saved_traces_gives_the_live_verdicts_and_metrics_exactly() {
         } else {
             let mut before = before.clone();
             let mut trial = trial.clone();
-            before.as_object_mut().unwrap().remove("trace_file");
-            trial.as_object_mut().unwrap().remove("trace_file");
+            without_trace_files(&mut before);
+            without_trace_files(&mut trial);
             let diff = differences(&before, &trial);
             assert!(diff.is_empty(), "{}:\n{}", name(&trial), diff.join("\n"));
         }

@@ -63,6 +63,11 @@ impl TestProject {
         Run::new(output, self.report_path())
     }
 
+    /// The project directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn report_path(&self) -> PathBuf {
         self.dir.join("out/report.json")
     }
@@ -187,9 +192,13 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
         assert_eq!(m["tool_f1"], 1.0);
         // eval.trial + invoke_agent + 2 chat + execute_tool.
         assert_eq!(m["span_count"], 5, "{t:#}");
-        // gpt-4o-mini-2024-07-18 priced as gpt-4o-mini: 285 × 0.15 + 30 × 0.60 per 1M.
+        // gpt-4o-mini-2024-07-18 priced as gpt-4o-mini by the built-in table (the suite has no
+        // [pricing]): 285 × 0.15 + 30 × 0.60 per 1M, within the paris case's max-cost.
         let cost = m["cost_usd"].as_f64().unwrap();
         assert!((cost - 6.075e-5).abs() < 1e-12, "{cost}");
+        if t["case"] == "paris" {
+            assert_eq!(check(t, "max-cost")["passed"], true, "{t:#}");
+        }
         assert_eq!(t["agent_trace_ids"].as_array().unwrap().len(), 1);
         assert!(t["warnings"].is_null(), "{t:#}");
     }

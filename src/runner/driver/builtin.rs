@@ -16,7 +16,7 @@ use std::time::Duration;
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanKind, Status, TraceContextExt, TraceFlags, TraceState, Tracer,
 };
-use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use serde_json::Value as Json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,7 +27,7 @@ use crate::event::AgentExit;
 use crate::grade::tools::json_contains;
 use crate::model::chat::{ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec};
 use crate::model::provider::ChatProvider;
-use crate::model::retry::RetryPolicy;
+use crate::runner::model_call::ModelCaller;
 use crate::suite::{BuiltinAgent, ToolDef, ToolResult};
 
 /// Largest tool output kept (a command tool's stdout).
@@ -194,110 +194,17 @@ impl Loop<'_> {
 
     /// One model call with retries, as a `chat` span with one `llm.retry_attempt` per attempt.
     async fn chat(&self, cx: &Context, request: &ChatRequest) -> Result<ChatResponse, String> {
-        let mut attrs = vec![
-            KeyValue::new("gen_ai.operation.name", "chat"),
-            KeyValue::new(
-                "gen_ai.provider.name",
-                self.provider.provider_name().to_owned(),
-            ),
-            KeyValue::new("gen_ai.request.model", request.model.clone()),
-        ];
-        if let Some(t) = request.temperature {
-            attrs.push(KeyValue::new("gen_ai.request.temperature", t));
-        }
-        if self.capture_content {
-            let messages = serde_json::to_string(&request.messages).unwrap_or_default();
-            attrs.push(KeyValue::new("gen_ai.input.messages", messages));
-        }
-        let span = self
-            .tracer
-            .span_builder(format!("chat {}", request.model))
-            .with_kind(SpanKind::Client)
-            .with_attributes(attrs)
-            .start_with_context(self.tracer, cx);
-        let chat_cx = cx.with_span(span);
-        let span = chat_cx.span();
         let identity = format!(
             "{}::{}#{}",
             self.trial.id.suite, self.trial.id.case, self.trial.id.trial
         );
-        // Attempt spans appear only when a call is retried: the first attempt's span is
-        // written (with its real times) once it has failed, so a clean call stays one span.
-        let mut attempt = 1;
-        let outcome = loop {
-            let start = std::time::SystemTime::now();
-            let result = self.provider.chat(request, &identity).await;
-            if attempt > 1 || result.is_err() {
-                let mut attempt_span = self
-                    .tracer
-                    .span_builder("llm.retry_attempt")
-                    .with_kind(SpanKind::Internal)
-                    .with_start_time(start)
-                    .with_attributes([KeyValue::new("llm.retry.attempt", i64::from(attempt))])
-                    .start_with_context(self.tracer, &chat_cx);
-                if let Err(e) = &result {
-                    attempt_span.set_status(Status::error(e.to_string()));
-                    attempt_span.set_attribute(KeyValue::new("error.type", e.error_type()));
-                }
-                attempt_span.end_with_timestamp(std::time::SystemTime::now());
-            }
-            let delay = match &result {
-                Err(e) => RetryPolicy::default().delay(attempt, e, jitter(&identity, attempt)),
-                Ok(_) => None,
-            };
-            match (result, delay) {
-                (Err(_), Some(delay)) => {
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                (other, _) => break other,
-            }
+        let caller = ModelCaller {
+            tracer: self.tracer,
+            provider: self.provider,
+            identity: &identity,
+            capture_content: self.capture_content,
         };
-        match outcome {
-            Ok(response) => {
-                span.set_attributes([
-                    KeyValue::new("gen_ai.response.model", response.model.clone()),
-                    KeyValue::new("gen_ai.response.id", response.id.clone()),
-                    KeyValue::new(
-                        "gen_ai.usage.input_tokens",
-                        saturating_i64(response.usage.input_tokens),
-                    ),
-                    KeyValue::new(
-                        "gen_ai.usage.output_tokens",
-                        saturating_i64(response.usage.output_tokens),
-                    ),
-                    KeyValue::new(
-                        "gen_ai.response.finish_reasons",
-                        Value::Array(
-                            vec![opentelemetry::StringValue::from(
-                                response.finish_reason.as_str(),
-                            )]
-                            .into(),
-                        ),
-                    ),
-                ]);
-                if response.usage.cache_read_tokens > 0 {
-                    span.set_attribute(KeyValue::new(
-                        "gen_ai.usage.cache_read.input_tokens",
-                        saturating_i64(response.usage.cache_read_tokens),
-                    ));
-                }
-                if self.capture_content {
-                    let out = serde_json::to_string(&[&response.message]).unwrap_or_default();
-                    span.set_attribute(KeyValue::new("gen_ai.output.messages", out));
-                }
-                span.end();
-                Ok(response)
-            }
-            Err(e) => {
-                span.set_status(Status::error(e.to_string()));
-                span.set_attribute(KeyValue::new("error.type", e.error_type()));
-                span.end();
-                Err(format!(
-                    "the model call failed after {attempt} attempt(s): {e}"
-                ))
-            }
-        }
+        caller.chat(cx, request).await
     }
 
     /// Runs every requested tool at once; results in the order of the calls.
@@ -424,17 +331,6 @@ async fn run_command_tool(
     }
 }
 
-/// Backoff jitter in [0, 1), derived from the trial and the attempt: timing varies between
-/// trials, results never depend on it, and a rerun waits the same.
-fn jitter(identity: &str, attempt: u32) -> f64 {
-    let h = crate::suite::fnv1a64(format!("{identity}#{attempt}").as_bytes());
-    (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn saturating_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 /// The OpenTelemetry context of the trial root span, from its `traceparent`.
 fn trial_parent(traceparent: &str) -> Context {
     let parts: Vec<&str> = traceparent.split('-').collect();
@@ -457,7 +353,7 @@ fn trial_parent(traceparent: &str) -> Context {
 }
 
 /// Awaits futures concurrently on this task, results in order.
-async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+pub(crate) async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut results: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {

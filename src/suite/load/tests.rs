@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::suite::model::{ArgMode, CountOp, Trajectory, TrajectoryMode};
+use crate::suite::model::{ArgMode, CountOp, Judge, Trajectory, TrajectoryMode};
 use crate::suite::testdir::TestDir;
 
 const FULL_SUITE: &str = r#"name = "weather"
@@ -58,6 +58,7 @@ output-json = { city = "Paris" }
 max-latency = "2m"
 max-llm-calls = 4
 max-tool-calls = 2
+max-cost = 0.01
 no-error-spans = true
 tools = [{ name = "get_weather", args = { city = "Paris" } }, { name = "log" }]
 min-tool-f1 = 0.5
@@ -68,9 +69,10 @@ id = "structured"
 input = { city = "Tokyo", when = 2024-05-01, days = [1, 2] }
 [case.expect]
 output-contains = "Tokyo"
+max-cost = 0
 "#;
 
-const FULL_CASES: &str = r#"{"id": "oslo", "input": "Weather in Oslo?", "tags": ["nordic"], "timeout": "5s", "expect": {"output-contains": "Oslo", "tools": [{"name": "get_weather"}], "exit-code": 0}}
+const FULL_CASES: &str = r#"{"id": "oslo", "input": "Weather in Oslo?", "tags": ["nordic"], "timeout": "5s", "expect": {"output-contains": "Oslo", "tools": [{"name": "get_weather"}], "exit-code": 0, "max-cost": 2}}
 
 {"id": "null-input", "input": null}
 "#;
@@ -163,7 +165,7 @@ fn a_full_suite_loads_into_the_model() {
         origins,
         [
             (path.clone(), 38),
-            (path.clone(), 56),
+            (path.clone(), 57),
             (data.clone(), 1),
             (data, 3)
         ]
@@ -184,6 +186,7 @@ fn a_full_suite_loads_into_the_model() {
     assert_eq!(expect.max_latency, Some(Duration::from_secs(120)));
     assert_eq!(expect.max_llm_calls, Some(4));
     assert_eq!(expect.max_tool_calls, Some(2));
+    assert_eq!(expect.max_cost, Some(0.01));
     assert!(expect.no_error_spans);
     let expected_tools = vec![
         ExpectedTool {
@@ -206,12 +209,16 @@ fn a_full_suite_loads_into_the_model() {
     assert_eq!(structured.expect.output_contains, ["Tokyo"]);
     assert_eq!(structured.expect.tools, None);
     assert!(!structured.expect.no_error_spans);
+    // An integer is a number of dollars; 0 is a limit too (no paid call at all).
+    assert_eq!(structured.expect.max_cost, Some(0.0));
 
     let oslo = &suite.cases[2];
     assert_eq!(oslo.tags, ["nordic"]);
     assert_eq!(oslo.timeout, Some(Duration::from_secs(5)));
     assert_eq!(oslo.expect.output_contains, ["Oslo"]);
     assert_eq!(oslo.expect.exit_code, Some(0));
+    assert_eq!(oslo.expect.max_cost, Some(2.0));
+    assert_eq!(suite.cases[3].expect.max_cost, None);
     assert_eq!(suite.cases[3].input, json!(null));
 
     let hash = fnv1a64(&[FULL_SUITE.as_bytes(), FULL_CASES.as_bytes()].concat());
@@ -451,6 +458,68 @@ fn trajectories_load_into_the_model() {
     assert_eq!(loaded, expected);
     // The expected calls themselves are untouched.
     assert_eq!(suite.cases[1].expect.tools.as_ref().map(Vec::len), Some(3));
+}
+
+const JUDGE_SUITE: &str = r#"cases = "judged.jsonl"
+[agent]
+kind = "command"
+command = ["python3", "agent.py"]
+
+[[case]]
+id = "two-judges"
+input = "hi"
+[[case.expect.judge]]
+model = "strict"
+rubric = "Cites a source."
+[[case.expect.judge]]
+name = "tone"
+model = "lenient"
+rubric = "Polite."
+threshold = 0.8
+samples = 3
+
+[[case]]
+id = "none"
+input = "hi"
+"#;
+
+const JUDGE_CASES: &str = r#"{"id": "jsonl", "input": 1, "expect": {"judge": [{"model": "strict", "rubric": "Short.", "threshold": 1, "samples": 2}]}}
+"#;
+
+#[test]
+fn judges_load_into_the_model() {
+    let dir = TestDir::new();
+    let path = dir.write("suite.toml", JUDGE_SUITE);
+    dir.write("judged.jsonl", JUDGE_CASES);
+    let suite = load_suite(&path).unwrap();
+    let judge = |name: &str, model: &str, rubric: &str, threshold, samples| Judge {
+        name: name.to_owned(),
+        model: model.to_owned(),
+        rubric: rubric.to_owned(),
+        threshold,
+        samples,
+    };
+    let loaded: Vec<(&str, &[Judge])> = suite
+        .cases
+        .iter()
+        .map(|case| (case.id.as_str(), case.expect.judges.as_slice()))
+        .collect();
+    let expected = [
+        (
+            "two-judges",
+            vec![
+                judge("judge", "strict", "Cites a source.", 0.5, 1),
+                judge("tone", "lenient", "Polite.", 0.8, 3),
+            ],
+        ),
+        ("none", vec![]),
+        ("jsonl", vec![judge("judge", "strict", "Short.", 1.0, 2)]),
+    ];
+    let expected: Vec<(&str, &[Judge])> = expected
+        .iter()
+        .map(|(id, judges)| (*id, judges.as_slice()))
+        .collect();
+    assert_eq!(loaded, expected);
 }
 
 #[test]
@@ -832,6 +901,12 @@ fn trajectory(keys: &str) -> String {
     )
 }
 
+/// [`BASE`] with one `[[case.expect.judge]]` table from line 8 on, holding `keys` from line 9
+/// on.
+fn judge(keys: &str) -> String {
+    format!("{BASE}[[case.expect.judge]]\n{keys}\n")
+}
+
 fn with_cases(rest: &str) -> String {
     format!("cases = \"cases.jsonl\"\n{BASE}{rest}")
 }
@@ -861,6 +936,14 @@ fn bad_suites() -> Vec<Bad> {
             "suite.toml:9:1: unknown key `case[0].expect.foo`",
         ),
         // Wrong types and out-of-range values.
+        bad(
+            format!("ignore = \"  \"\n{BASE}"),
+            "suite.toml:1:10: invalid `ignore`: must be `true` or say why the suite is ignored",
+        ),
+        bad(
+            format!("ignore = 1\n{BASE}"),
+            "suite.toml:1:10: `ignore` must be `true`, `false` or the reason as a string, found integer `1`",
+        ),
         bad(
             format!("trials = \"five\"\n{BASE}"),
             "suite.toml:1:10: `trials` must be a non-negative integer, found string \"five\"",
@@ -1002,9 +1085,41 @@ fn bad_suites() -> Vec<Bad> {
         // Keys and agent kinds of the design that this version does not implement.
         bad(
             with_cases(""),
-            "cases.jsonl:1:48: `expect.max-cost` is not supported yet by this version of traceval",
+            "cases.jsonl:1:48: `expect.snapshot` is not supported yet by this version of traceval",
         )
-        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"max-cost\": 0.01}}\n"),
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"snapshot\": true}}\n"),
+        // Cost limits.
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = -0.01\n"),
+            "suite.toml:9:12: invalid `case[0].expect.max-cost`: must be a cost in USD per trial, 0 or more, found -0.01",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = nan\n"),
+            "suite.toml:9:12: invalid `case[0].expect.max-cost`: must be a cost in USD per trial, 0 or more, found NaN",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = inf\n"),
+            "suite.toml:9:12: invalid `case[0].expect.max-cost`: must be a cost in USD per trial, 0 or more, found inf",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax-cost = \"$0.01\"\n"),
+            "suite.toml:9:12: `case[0].expect.max-cost` must be a number, found string \"$0.01\"",
+        ),
+        bad(
+            format!("{BASE}[case.expect]\nmax_cost = 0.01\n"),
+            "suite.toml:9:1: unknown key `case[0].expect.max_cost`",
+        )
+        .hint("did you mean `max-cost`?"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:48: invalid `expect.max-cost`: must be a cost in USD per trial, 0 or more, found -1",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"max-cost\": -1}}\n"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:48: `expect.max-cost` must be a number, found string \"0.01\"",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"max-cost\": \"0.01\"}}\n"),
         // Replay suites: `trace` and `output` per case, checked as the suite loads.
         bad(
             REPLAY.replace("trace = \"trace.json\"\n", ""),
@@ -1618,6 +1733,95 @@ fn bad_suites() -> Vec<Bad> {
             "cases.jsonl:1:81: missing required key `expect.trajectory.mode`: …",
         )
         .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"search\"}], \"trajectory\": {\"args\": \"exact\"}}}\n"),
+        // Judges.
+        bad(
+            judge("model = \"m\"\nrubric = \"Cites a source.\"\nthreshhold = 0.5"),
+            "suite.toml:11:1: unknown key `case[0].expect.judge[0].threshhold`",
+        )
+        .hint("did you mean `threshold`?"),
+        bad(
+            judge("model = \"m\""),
+            "suite.toml:8:1: missing required key `case[0].expect.judge[0].rubric`",
+        ),
+        bad(
+            judge("rubric = \"x\""),
+            "suite.toml:8:1: missing required key `case[0].expect.judge[0].model`",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"  \""),
+            "suite.toml:10:10: invalid `case[0].expect.judge[0].rubric`: must not be empty",
+        ),
+        bad(
+            judge("model = \"\"\nrubric = \"x\""),
+            "suite.toml:9:9: invalid `case[0].expect.judge[0].model`: a model name must not be empty",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nthreshold = 1.5"),
+            "suite.toml:11:13: invalid `case[0].expect.judge[0].threshold`: must be a score from 0 to 1 (what a sample must reach to pass), found 1.5",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nthreshold = -0.1"),
+            "suite.toml:11:13: invalid `case[0].expect.judge[0].threshold`: must be a score from 0 to 1 (what a sample must reach to pass), found -0.1",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nthreshold = nan"),
+            "suite.toml:11:13: invalid `case[0].expect.judge[0].threshold`: must be a score from 0 to 1 (what a sample must reach to pass), found NaN",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nsamples = 0"),
+            "suite.toml:11:11: invalid `case[0].expect.judge[0].samples`: must be at least 1",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nsamples = 26"),
+            "suite.toml:11:11: invalid `case[0].expect.judge[0].samples`: must be at most 25 (each sample is one model call per trial), found 26",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nsamples = -3"),
+            "suite.toml:11:11: `case[0].expect.judge[0].samples` must be a non-negative integer up to 4294967295, found integer `-3`",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nsamples = 1.5"),
+            "suite.toml:11:11: `case[0].expect.judge[0].samples` must be a non-negative integer, found floating point `1.5`",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\nname = \"\""),
+            "suite.toml:11:8: invalid `case[0].expect.judge[0].name`: must not be empty",
+        ),
+        bad(
+            judge("model = \"m\"\nrubric = \"x\"\n[[case.expect.judge]]\nmodel = \"m\"\nrubric = \"y\""),
+            "suite.toml:11:1: invalid `case[0].expect.judge[1]`: two judges of this case are named `judge` (the first at line 8); give each judge its own `name`, which names its check in the report",
+        ),
+        bad(
+            judge("name = \"tone\"\nmodel = \"m\"\nrubric = \"x\"\n[[case.expect.judge]]\nname = \"tone\"\nmodel = \"m\"\nrubric = \"y\""),
+            "suite.toml:13:8: invalid `case[0].expect.judge[1].name`: two judges of this case are named `tone` (the first at line 8); give each judge its own `name`, which names its check in the report",
+        ),
+        bad(
+            format!("{BASE}[case.expect.judge]\nmodel = \"m\"\nrubric = \"x\"\n"),
+            "suite.toml:8:1: `case[0].expect.judge` must be an array, found table",
+        )
+        .hint("write `[[case.expect.judge]]`, with two brackets, before each judge"),
+        bad(
+            format!("{BASE}[case.expect]\njudge = \"m\"\n"),
+            "suite.toml:9:9: `case[0].expect.judge` must be an array, found string \"m\"",
+        ),
+        // Judges in a cases file.
+        bad(with_cases(""), "cases.jsonl:1:87: invalid `expect.judge[0].samples`: must be at least 1")
+            .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"judge\": [{\"model\": \"m\", \"rubric\": \"x\", \"samples\": 0}]}}\n"),
+        bad(with_cases(""), "cases.jsonl:1:61: unknown key `expect.judge[0].rubrik`")
+            .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"judge\": [{\"model\": \"m\", \"rubrik\": \"x\"}]}}\n")
+            .hint("did you mean `rubric`?"),
+        bad(with_cases(""), "cases.jsonl:1:46: missing required key `expect.judge[0].rubric`")
+            .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"judge\": [{\"model\": \"m\"}]}}\n"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:89: invalid `expect.judge[0].threshold`: must be a score from 0 to 1 (what a sample must reach to pass), found 2",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"judge\": [{\"model\": \"m\", \"rubric\": \"x\", \"threshold\": 2}]}}\n"),
+        bad(
+            with_cases(""),
+            "cases.jsonl:1:45: `expect.judge` must be an array, found table",
+        )
+        .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"judge\": {\"model\": \"m\", \"rubric\": \"x\"}}}\n"),
         // Not TOML at all.
         bad(format!("trials = \n{BASE}"), "suite.toml:1:10: string values must be quoted, expected literal string"),
     ]

@@ -1,0 +1,89 @@
+//! The reference suites `suites/assertions/{spans,trajectories}.toml`: every span-assertion
+//! form and every trajectory mode against the scripted model, each once holding and, in the
+//! `fails-*` cases, once deliberately failing. The failure output is pinned, so a change in
+//! how a failed check explains itself is a reviewed change.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::{redact, root};
+
+fn run_reference(suite: &str) {
+    let out = std::env::temp_dir().join(format!("tv-assertions-{suite}-{}", std::process::id()));
+    let report_path = out.join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(["run", "--seed", "7", "-j", "1", "--report"])
+        .arg(&report_path)
+        .arg(format!("suites/assertions/{suite}.toml"))
+        .current_dir(root())
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+
+    // Exactly the `fails-*` cases fail, each on its one check; every other case passes.
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let trials = report["trials"].as_array().unwrap();
+    assert!(trials.len() >= 16, "{}", trials.len());
+    for t in trials {
+        let case = t["case"].as_str().unwrap();
+        let failed: Vec<&str> = t["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["passed"] == false)
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        if case.starts_with("fails-") {
+            let name = if suite == "spans" {
+                "span"
+            } else {
+                "trajectory"
+            };
+            assert_eq!(failed, [name], "{case}: {t:#}");
+        } else {
+            assert!(failed.is_empty(), "{case} failed {failed:?}: {t:#}");
+        }
+    }
+    insta::assert_snapshot!(suite, redact(&stderr, &out, "[out]"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn every_span_assertion_form_holds_and_fails_as_documented() {
+    run_reference("spans");
+}
+
+#[test]
+fn every_trajectory_mode_holds_and_fails_as_documented() {
+    run_reference("trajectories");
+}
+
+#[test]
+fn the_reference_suites_are_ignored_by_a_plain_run_and_listed_as_such() {
+    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(["list"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(!stdout.contains("spans::"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "ignored suite spans (suites/assertions/spans.toml): deliberately failing cases"
+        ),
+        "{stdout}"
+    );
+    let all = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(["list", "--include-ignored"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert!(all.contains("spans::fails-no-match (planner) ×1"), "{all}");
+    assert!(!all.contains("ignored suite"), "{all}");
+}
