@@ -348,6 +348,48 @@ fn a_trial_whose_trace_cannot_be_replayed_errors_alone() {
         assert!(error.contains(expected), "{n}: {error}");
         assert_eq!(trial["passed"], false, "{n}");
     }
+
+    // A judge does not judge a trial that could not be replayed.
+    let support = "suites/demo/support.toml";
+    let live = project.run(&[support, "-k", "1", "--seed", "7", "--save-traces"]);
+    let report = live.report();
+    let run_id = report["run_id"].as_str().unwrap();
+    let judged = trials(report)
+        .iter()
+        .find(|t| t["judges"].is_array())
+        .expect("a judged trial");
+    std::fs::remove_file(
+        project
+            .path()
+            .join(format!("reports/{run_id}/traces"))
+            .join(judged["trace_file"].as_str().unwrap()),
+    )
+    .unwrap();
+    std::fs::copy(
+        project.report_path(),
+        project.path().join(format!("reports/{run_id}.json")),
+    )
+    .unwrap();
+    let replay = project.run(&[support, "--replay", &format!("reports/{run_id}")]);
+    let trial = trials(replay.report())
+        .iter()
+        .find(|t| name(t) == name(judged))
+        .unwrap();
+    let judge = trial["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "judge")
+        .unwrap_or_else(|| panic!("{trial:#}"));
+    assert_eq!(judge["passed"], false, "{judge}");
+    assert!(
+        judge["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not judged: cannot replay: cannot read trace file"),
+        "{judge}"
+    );
+    assert!(trial["judges"].is_null(), "{trial:#}");
 }
 
 /// The frameworks whose fixtures carry ground truth, and their tasks.
@@ -419,6 +461,22 @@ fn a_replay_suite_grades_real_recorded_traces_against_their_ground_truth() {
             }
         }
     }
+    // A trace file that is gone is a configuration error at its key, before anything runs.
+    let broken = suite.replace(
+        "trace = \"traces/oai_v2/weather.otlp.jsonl\"",
+        "trace = \"traces/oai_v2/wether.otlp.jsonl\"",
+    );
+    assert_ne!(broken, suite);
+    project.file("suites/recorded.toml", &broken);
+    let run = project.run(&[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "suites/recorded.toml:12:9: invalid `case[0].trace`: cannot read `traces/oai_v2/wether.otlp.jsonl`"
+        ),
+        "{}",
+        run.stderr
+    );
     project.file("suites/recorded.toml", &suite);
     // -k does not multiply a recorded trace.
     let run = project.run(&["-k", "3"]);
