@@ -14,6 +14,15 @@ use serde_json::value::RawValue;
 use super::convert::{JsonRequestError, decode_request, encode_request, request_from_json};
 use crate::trace::Span;
 
+/// The name of the root span traceval opens for every trial; `--save-traces` writes it with
+/// the trial's spans, so that a replay finds the trial's identity and latency on it.
+pub const TRIAL_ROOT: &str = "eval.trial";
+
+/// True for a trial root as traceval records one: a span named [`TRIAL_ROOT`] without a parent.
+pub fn is_trial_root(span: &Span) -> bool {
+    span.name == TRIAL_ROOT && span.parent_span_id.is_none()
+}
+
 /// What a trace file held.
 #[derive(Debug, Default)]
 pub struct TraceFile {
@@ -177,6 +186,7 @@ pub fn to_writer<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::{Attributes, KeyValue, SpanId, TraceId};
 
     const ONE: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a"}}]},"scopeSpans":[{"scope":{"name":"s"},"spans":[{"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174","parentSpanId":"","name":"root","kind":1,"startTimeUnixNano":1000,"endTimeUnixNano":"2000","attributes":[{"key":"n","value":{"intValue":"12345678901"}},{"key":"m","value":{"intValue":7}}],"status":{}}]}]}]}"#;
 
@@ -238,5 +248,38 @@ mod tests {
         assert!(text.contains(r#""intValue":"12345678901""#), "{text}");
         assert!(text.contains(r#""startTimeUnixNano":"1000""#), "{text}");
         assert_eq!(parse(&text).unwrap().spans, spans);
+    }
+
+    #[test]
+    fn doubles_survive_a_round_trip_bit_for_bit() {
+        // A replay must grade a recorded cost or score exactly as the live run did; serde_json's
+        // default float parser is off by one ULP for about one double in ten.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let spans: Vec<Span> = (0..2000)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let f = (x >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi(i % 12 - 6);
+                let mut s = Span::new(TraceId([1; 16]), SpanId([2; 8]), "s");
+                s.attributes = Attributes(vec![KeyValue::new("gen_ai.usage.cost", f)]);
+                s
+            })
+            .collect();
+        let mut out = Vec::new();
+        to_writer(&mut out, &spans).unwrap();
+        let back = parse(std::str::from_utf8(&out).unwrap()).unwrap().spans;
+        let changed: Vec<_> = spans
+            .iter()
+            .zip(&back)
+            .filter(|(a, b)| a.attributes != b.attributes)
+            .map(|(a, b)| (a.attr("gen_ai.usage.cost"), b.attr("gen_ai.usage.cost")))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "{} changed, e.g. {:?}",
+            changed.len(),
+            changed.first()
+        );
     }
 }

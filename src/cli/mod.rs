@@ -2,6 +2,7 @@
 //! of DESIGN.md section 7 (0 pass, 1 fail, 2 usage or configuration, 3 infrastructure).
 
 mod inspect;
+mod replay;
 mod run;
 
 use std::io::Write;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::CliError;
+use super::replay;
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
 use crate::event::{RunEvent, StopReason};
 use crate::model::anthropic::{AnthropicConfig, AnthropicProvider};
@@ -19,10 +20,10 @@ use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
 use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
-use crate::report::{ReportBuilder, RunMeta, junit, write_atomic, write_json};
+use crate::report::{Report, ReportBuilder, RunMeta, junit, write_atomic, write_json};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
 use crate::suite::model::{Profile, Provider};
-use crate::suite::{Filter, Project, Shard, load_project};
+use crate::suite::{Agent, Filter, Project, Shard, load_project};
 
 /// What to run: shared by `run` and `list`.
 #[derive(Debug, Args)]
@@ -79,6 +80,11 @@ pub struct RunArgs {
     /// Write each trial's spans as OTLP JSON under `reports/<run-id>/traces/`.
     #[arg(long)]
     save_traces: bool,
+    /// Re-grade a previous run's saved traces with the current suites, running no agent: the
+    /// run's directory `reports/<run-id>/` or its report `reports/<run-id>.json` (the run must
+    /// have used `--save-traces`).
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["trials", "timeout", "seed"])]
+    replay: Option<PathBuf>,
     /// `human` status on stderr, or also `json`: one event per line on stdout.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
@@ -115,8 +121,13 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// The project, its profile and the plan, from the selection arguments.
-fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
+/// The project, its profile and the plan, from the selection arguments; `replay`, the report of
+/// a run to replay, gives each suite the models that run ran, and no agent will need its
+/// program or its models.
+fn plan(
+    select: &SelectArgs,
+    replay: Option<&Report>,
+) -> Result<(Project, Profile, Plan), CliError> {
     let mut project = load_project(&select.project, &select.paths)?;
     if select.include_ignored {
         project.suites.append(&mut project.ignored);
@@ -143,13 +154,14 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
         if select.models[..i].contains(name) {
             return Err(CliError::Usage(format!("--model `{name}` is given twice")));
         }
-        if project.config.models.contains_key(name) {
+        if project.config.models.contains_key(name) || replay.is_some() {
             continue;
         }
+        // A replay suite calls no model: any name labels its trials.
         if let Some(suite) = project
             .suites
             .iter()
-            .find(|s| !s.model_defs.contains_key(name))
+            .find(|s| !s.model_defs.contains_key(name) && !matches!(s.agent, Agent::Replay(_)))
         {
             return Err(CliError::Usage(format!(
                 "--model `{name}` is not defined in traceval.toml or in suite `{}` ({})",
@@ -165,13 +177,31 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
         .map(str::parse::<Shard>)
         .transpose()
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    let options = PlanOptions {
-        trials: select.trials.or(profile.trials),
-        models: if select.models.is_empty() {
-            profile.models.clone().unwrap_or_default()
-        } else {
-            select.models.clone()
+    let options = match replay {
+        None => PlanOptions {
+            trials: select.trials.or(profile.trials),
+            models: if select.models.is_empty() {
+                profile.models.clone().unwrap_or_default()
+            } else {
+                select.models.clone()
+            },
+            ..PlanOptions::default()
         },
+        // The recorded run decides the trials, and, unless --model says otherwise, the models.
+        Some(report) => {
+            let mut suite_models = std::collections::BTreeMap::<String, Vec<String>>::new();
+            for t in &report.trials {
+                let models = suite_models.entry(t.suite.clone()).or_default();
+                if !models.contains(&t.model) {
+                    models.push(t.model.clone());
+                }
+            }
+            PlanOptions {
+                trials: None,
+                models: select.models.clone(),
+                suite_models,
+            }
+        }
     };
     let plan = Plan::build(&project, &options, |suite, case| {
         filter.matches(&suite.name, &case.id)
@@ -179,8 +209,10 @@ fn plan(select: &SelectArgs) -> Result<(Project, Profile, Plan), CliError> {
                 .as_ref()
                 .is_none_or(|s| s.contains(&suite.name, &case.id))
     });
-    for suite in &plan.suites {
-        check_program(suite)?;
+    if replay.is_none() {
+        for suite in &plan.suites {
+            check_program(suite)?;
+        }
     }
     Ok((project, profile, plan))
 }
@@ -200,6 +232,7 @@ fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
                 _ => None,
             })
             .collect(),
+        crate::suite::Agent::Replay(_) => Vec::new(),
     };
     for (program, what) in programs {
         let found = if program.components().count() > 1 || program.is_absolute() {
@@ -223,7 +256,7 @@ fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
 
 /// `traceval list`: the plan, one line per case × model, on stdout.
 pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
-    let (project, _, plan) = plan(select)?;
+    let (project, _, plan) = plan(select, None)?;
     let mut out = std::io::stdout().lock();
     for g in &plan.groups {
         writeln!(
@@ -262,17 +295,33 @@ pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
 
 /// `traceval run`: returns 0 when every trial passed, 1 when one failed, 130 when interrupted.
 pub fn run(args: &RunArgs) -> Result<i32, CliError> {
-    let (project, profile, plan) = plan(&args.select)?;
+    let replay = args
+        .replay
+        .as_deref()
+        .map(|run| replay::load(run, &args.select.project))
+        .transpose()?;
+    let (project, profile, mut plan) = plan(&args.select, replay.as_ref().map(|r| &r.report))?;
     // An empty shard is legitimate (more CI jobs than cases); an empty filter is a typo.
     if plan.groups.is_empty() && args.select.shard.is_none() {
         return Err(CliError::Usage("no case matches the filter".to_owned()));
+    }
+    let replay = replay.map(|r| r.into_plan(&project, &mut plan));
+    if let Some(replay) = &replay
+        && plan.groups.is_empty()
+        && args.select.shard.is_none()
+    {
+        return Err(CliError::Usage(format!(
+            "--replay: no recorded trial of run {} is in the plan: its suites, cases and \
+             models are not the ones selected",
+            replay.source.run_id
+        )));
     }
     raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Infrastructure("cannot start the async runtime".into(), e))?;
-    runtime.block_on(run_async(args, project, profile, plan))
+    runtime.block_on(run_async(args, project, profile, plan, replay))
 }
 
 async fn run_async(
@@ -280,10 +329,13 @@ async fn run_async(
     project: Project,
     profile: Profile,
     plan: Plan,
+    replay: Option<replay::Replay>,
 ) -> Result<i32, CliError> {
     let run_id: Arc<str> = uuid::Uuid::now_v7().to_string().into();
+    // A replay draws nothing at random; it keeps the seed its trials were run with.
     let seed = args
         .seed
+        .or(replay.as_ref().map(|r| r.seed))
         .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
     let root = project.root.clone();
     let report_path = args
@@ -323,7 +375,12 @@ async fn run_async(
             })?;
     }
 
-    let (scripts, providers) = load_models(&project, &plan, seed)?;
+    // A replay runs no agent, so calls none of their models; its judges still judge.
+    let (scripts, providers) = if replay.is_some() {
+        Models::default()
+    } else {
+        load_models(&project, &plan, seed)?
+    };
     let judge_providers = load_judges(&project, &plan, seed)?;
     let model_server = if scripts.is_empty() {
         None
@@ -336,9 +393,21 @@ async fn run_async(
         ))
     };
     let store = SpanStore::new();
-    let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
-        .await
-        .map_err(|e| CliError::Receiver(Box::new(e)))?;
+    // Only command agents send spans over OTLP.
+    let receiver = if replay.is_none()
+        && plan
+            .suites
+            .iter()
+            .any(|s| matches!(s.agent, Agent::Command(_)))
+    {
+        Some(
+            Receiver::start(ReceiverConfig::default(), store.clone())
+                .await
+                .map_err(|e| CliError::Receiver(Box::new(e)))?,
+        )
+    } else {
+        None
+    };
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let signals = tokio::spawn(async move {
         wait_for_interrupt().await;
@@ -359,11 +428,19 @@ async fn run_async(
         scratch: scratch.clone(),
         save_traces: traces_dir,
         pricing: project.config.pricing.clone(),
-        endpoint: receiver.endpoint(),
+        endpoint: receiver
+            .as_ref()
+            .map(Receiver::endpoint)
+            .unwrap_or_default(),
         scripts,
         model_server: model_server.clone(),
         providers,
         judge_providers,
+        notices: replay
+            .as_ref()
+            .map(|r| r.notices.clone())
+            .unwrap_or_default(),
+        replay: replay.as_ref().map(|r| Arc::clone(&r.run)),
     };
     let meta = RunMeta {
         command: std::env::args_os()
@@ -380,6 +457,7 @@ async fn run_async(
             })
             .collect(),
         pricing: pricing_info(&project, &plan),
+        replayed_from: replay.as_ref().map(|r| r.source.clone()),
     };
 
     let stderr_tty = std::io::stderr().is_terminal();
@@ -396,6 +474,16 @@ async fn run_async(
             progress: stderr_tty && !in_ci() && !json,
         },
     );
+    if let Some(replay) = &replay {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{:>12} run {} ({}): {} recorded trials re-graded with the current suites",
+            "Replaying",
+            replay.source.run_id,
+            display_path(Path::new(&replay.source.report)),
+            plan.trial_count()
+        );
+    }
     let mut builder = ReportBuilder::new(meta);
     let mut stdout = std::io::stdout();
     let mut emit = |event: RunEvent| {
@@ -409,7 +497,9 @@ async fn run_async(
     };
     let summary = runner::run(&plan, &options, &store, cancel_rx, &mut emit).await;
     signals.abort();
-    receiver.shutdown().await;
+    if let Some(receiver) = receiver {
+        receiver.shutdown().await;
+    }
     drop(options);
     if let Some(server) = model_server.and_then(Arc::into_inner) {
         server.shutdown().await;
@@ -478,6 +568,10 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
             .model_defs
             .get(&*g.model)
             .or_else(|| project.config.models.get(&*g.model));
+        // A replay calls no model.
+        if matches!(suite.agent, Agent::Replay(_)) {
+            continue;
+        }
         let builtin = matches!(suite.agent, crate::suite::Agent::Builtin(_));
         match def.map(|d| &d.provider) {
             Some(Provider::Scripted { script }) => {

@@ -56,6 +56,18 @@ pub struct Report {
     pub models: Vec<ModelAggregate>,
     /// Warnings not tied to a trial result.
     pub warnings: Vec<Warning>,
+    /// For `run --replay`: the run whose recorded trials this run re-graded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_from: Option<ReplaySource>,
+}
+
+/// The run a replay re-graded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplaySource {
+    /// Its run id.
+    pub run_id: String,
+    /// Its report, as given on the command line.
+    pub report: String,
 }
 
 /// A suite as run.
@@ -226,6 +238,8 @@ pub struct RunMeta {
     pub suites: Vec<SuiteInfo>,
     /// The prices in effect.
     pub pricing: PricingInfo,
+    /// The run a replay re-grades.
+    pub replayed_from: Option<ReplaySource>,
 }
 
 /// Folds events into a [`Report`].
@@ -299,6 +313,7 @@ impl ReportBuilder {
             models,
             trials,
             warnings: self.warnings,
+            replayed_from: self.meta.replayed_from,
         }
     }
 }

@@ -6,6 +6,10 @@
 //! store so an agent that reads `TRACEPARENT` lands in it), the driver runs the agent, the root
 //! span is closed and stored, and the trial's spans (every trace attributed to it) become one
 //! tree in which the root adopts the agent's own traces. Grading and metrics read that tree.
+//!
+//! A replayed trial ([`driver::replay`]) takes the same path after the driver: its recorded
+//! spans stand in for the store's, and its recorded trial root, when it has one, for the new
+//! root, so a replay of `--save-traces` output grades the very tree the live run graded.
 
 pub mod driver;
 mod judge;
@@ -42,8 +46,9 @@ use crate::trace::{
 };
 use driver::builtin::BuiltinDriver;
 use driver::command::CommandDriver;
+use driver::replay::{RecordedRun, Recording, ReplayDriver};
 use driver::{Driver, TrialContext};
-pub use plan::{Group, Plan, PlanOptions};
+pub use plan::{Group, Plan, PlanOptions, Skipped};
 
 /// Per-trial timeout when neither flag, profile, case nor suite sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -80,6 +85,10 @@ pub struct RunOptions {
     pub providers: HashMap<(String, String), Arc<dyn ChatProvider>>,
     /// Models the suites' LLM judges call, by (suite name, model name).
     pub judge_providers: HashMap<(String, String), Arc<dyn ChatProvider>>,
+    /// `--replay`: every trial replays this run's recorded trial instead of running its agent.
+    pub replay: Option<Arc<RecordedRun>>,
+    /// Warnings the run starts with (e.g. recorded trials a replay leaves out).
+    pub notices: Vec<String>,
 }
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
@@ -129,21 +138,36 @@ pub async fn run(
         jobs: options.jobs,
         ignored_suites: plan.ignored.len(),
     }));
+    for message in &options.notices {
+        emit(RunEvent::Warning(Warning {
+            trial: None,
+            message: message.clone(),
+        }));
+    }
+    for skipped in &plan.skipped {
+        emit(RunEvent::Warning(Warning {
+            trial: None,
+            message: format!(
+                "{}::{} ({}): not run: {}",
+                skipped.suite, skipped.case, skipped.model, skipped.reason
+            ),
+        }));
+    }
 
-    // One in-process OpenTelemetry pipeline into the store, for builtin agents' and judges'
-    // spans.
+    // One in-process OpenTelemetry pipeline into the store, for builtin agents' (unless they
+    // are replayed) and judges' spans.
     let capture = plan
         .suites
         .iter()
         .any(|s| {
-            matches!(s.agent, Agent::Builtin(_))
+            (options.replay.is_none() && matches!(s.agent, Agent::Builtin(_)))
                 || s.cases.iter().any(|c| !c.expect.judges.is_empty())
         })
         .then(|| Arc::new(InProcess::new(store.clone())));
     let drivers: Vec<Arc<dyn Driver>> = plan
         .suites
         .iter()
-        .map(|s| driver_for(s, capture.as_ref()))
+        .map(|s| driver_for(s, capture.as_ref(), options.replay.as_ref()))
         .collect();
     // A suite's own entries over traceval.toml's, both over the built-in table.
     let pricing: Vec<Arc<Pricing>> = plan
@@ -159,7 +183,7 @@ pub async fn run(
         .groups
         .iter()
         .enumerate()
-        .flat_map(|(g, group)| (0..group.trials).map(move |trial| (g, group, trial)));
+        .flat_map(|(g, group)| group.trial_indices().map(move |trial| (g, group, trial)));
     let mut groups: Vec<GroupState> = plan
         .groups
         .iter()
@@ -259,6 +283,11 @@ pub async fn run(
         }
     }
     not_run += pending.map(|_| 1).sum::<usize>();
+    not_run += plan
+        .skipped
+        .iter()
+        .map(|s| s.trials as usize)
+        .sum::<usize>();
     // Groups cut short by an early stop still get their line, over the trials that finished.
     for (g, state) in groups.iter_mut().enumerate() {
         if !state.reported && state.finished > 0 {
@@ -318,13 +347,21 @@ fn case_finished(plan: &Plan, g: usize, state: &GroupState) -> RunEvent {
     })
 }
 
-fn driver_for(suite: &Suite, capture: Option<&Arc<InProcess>>) -> Arc<dyn Driver> {
+fn driver_for(
+    suite: &Suite,
+    capture: Option<&Arc<InProcess>>,
+    replay: Option<&Arc<RecordedRun>>,
+) -> Arc<dyn Driver> {
+    if let Some(run) = replay {
+        return Arc::new(ReplayDriver::for_run(Arc::clone(run)));
+    }
     match &suite.agent {
         Agent::Command(agent) => Arc::new(CommandDriver::new(agent.clone())),
         Agent::Builtin(agent) => Arc::new(BuiltinDriver::new(
             agent.clone(),
             Arc::clone(capture.expect("a capture exists when a suite is builtin")),
         )),
+        Agent::Replay(agent) => Arc::new(ReplayDriver::for_suite(agent.clone())),
     }
 }
 
@@ -388,8 +425,9 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             .cloned(),
     };
     let start_ns = now_ns();
-    let outcome = job.driver.run(context).await;
+    let mut outcome = job.driver.run(context).await;
     let latency = outcome.duration;
+    let recording = outcome.recording.take();
     if let Some(server) = &options.model_server {
         server.unregister(key.as_str());
     }
@@ -397,16 +435,29 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         return None;
     }
 
-    let root = Arc::new(root_span(
-        trace_id,
-        span_id,
-        id,
-        &options.run_id,
-        start_ns,
-        start_ns + latency.as_nanos() as u64,
-    ));
+    let new_root = |start_ns: u64| {
+        Arc::new(root_span(
+            trace_id,
+            span_id,
+            id,
+            &options.run_id,
+            start_ns,
+            start_ns + latency.as_nanos() as u64,
+        ))
+    };
     // Taken out, not copied: a long run must not hold every span until it ends.
-    let spans = shared.store.take_trial(&key);
+    let caught = shared.store.take_trial(&key);
+    let replayed = recording.is_some();
+    let (root, spans, replay_error) = match recording {
+        Some(Recording {
+            root,
+            spans,
+            start_ns,
+            error,
+        }) => (root.unwrap_or_else(|| new_root(start_ns)), spans, error),
+        None => (new_root(start_ns), caught, None),
+    };
+    let trace_id = root.trace_id;
     let (tree, root_node) = SpanTree::build_trial(&root, spans.iter().cloned());
     let view = GenAiView::new(&tree);
 
@@ -440,8 +491,24 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
     );
     // LLM judges are the last step of grading; their calls are not the agent's (module
     // `judge`).
+    let not_judged = |why: String| judge::Judged {
+        checks: case
+            .expect
+            .judges
+            .iter()
+            .map(|j| CheckResult {
+                name: j.name.clone(),
+                passed: false,
+                message: format!("not judged: {why}"),
+                score: None,
+            })
+            .collect(),
+        ..judge::Judged::default()
+    };
     let judged = match (&outcome.exit, &shared.capture) {
         _ if case.expect.judges.is_empty() => judge::Judged::default(),
+        // A trial that could not be replayed has no answer to judge.
+        _ if replay_error.is_some() => not_judged(replay_error.clone().unwrap_or_default()),
         (AgentExit::Code { .. }, Some(capture)) => {
             let judging = judge::Judging {
                 capture,
@@ -450,7 +517,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
                 run_id: &options.run_id,
                 id,
                 key: &key,
-                trial_root: (trace_id, span_id),
+                trial_root: (root.trace_id, root.span_id),
                 timeout: job.timeout,
                 capture_content: shared.capture_content,
             };
@@ -466,26 +533,13 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
             }
         }
         // An agent that did not finish gave nothing to judge; the check fails, never passes.
-        (other, _) => judge::Judged {
-            checks: case
-                .expect
-                .judges
-                .iter()
-                .map(|j| CheckResult {
-                    name: j.name.clone(),
-                    passed: false,
-                    message: format!("not judged: the agent {}", other.describe()),
-                    score: None,
-                })
-                .collect(),
-            ..judge::Judged::default()
-        },
+        (other, _) => not_judged(format!("the agent {}", other.describe())),
     };
     graded.checks.extend(judged.checks);
-    let error = match &outcome.exit {
+    let error = replay_error.or_else(|| match &outcome.exit {
         AgentExit::Code { .. } => None,
         other => Some(format!("the agent {}", other.describe())),
-    };
+    });
     let passed = graded.passed() && error.is_none();
 
     let mut warnings = outcome.warnings.clone();
@@ -495,7 +549,8 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         .filter(|t| *t != trace_id)
         .collect();
     let agent_spans = tree.len() - 1;
-    if agent_spans == 0 {
+    // A replay's warnings are the recorded ones: nothing was sent this time.
+    if agent_spans == 0 && !replayed {
         let why = match outcome.exit {
             AgentExit::Code { .. } => Some(
                 "the agent sent no spans: it probably exited without shutting its tracer \
@@ -577,7 +632,7 @@ fn root_span(
     start_ns: u64,
     end_ns: u64,
 ) -> Span {
-    let mut span = Span::new(trace_id, span_id, "eval.trial");
+    let mut span = Span::new(trace_id, span_id, crate::capture::file::TRIAL_ROOT);
     span.start_time_unix_nano = start_ns;
     span.end_time_unix_nano = end_ns;
     span.attributes = Attributes(vec![

@@ -64,7 +64,7 @@ pub enum SuiteLoadError {
         column: usize,
         /// The key.
         key: String,
-        /// What is not supported, e.g. ``agent kind `replay` `` or `` `expect.snapshot` ``.
+        /// What is not supported, e.g. `` `expect.snapshot` ``.
         feature: String,
     },
     /// A value of the right type that is not acceptable (a zero duration, an empty command,

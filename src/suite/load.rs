@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use regex::Regex;
 use serde_json::{Value as Json, json};
-use toml::de::{DeTable, DeValue};
 
 use super::doc::Doc;
 use super::error::SuiteLoadError;
 use super::model::{
     Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, Expect, ExpectedTool,
-    ModelDef, Origin, Price, Provider, SpanAssertion, Suite, ToolDef, ToolResult, Trajectory,
-    TrajectoryMode,
+    ModelDef, Origin, Price, Provider, RecordedTrace, ReplayAgent, SpanAssertion, Suite, ToolDef,
+    ToolResult, Trajectory, TrajectoryMode,
 };
 use super::raw::{
     RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawIgnore, RawModel, RawPrice,
@@ -54,7 +53,6 @@ pub(super) fn load_suite_in(
     let bytes = read(path)?;
     let text = Doc::utf8(path, &bytes)?;
     let (doc, table) = Doc::toml(path, text)?;
-    reject_unbuilt_agent_kinds(&doc, table.get_ref())?;
     let raw: RawSuite = doc.deserialize(table)?;
     let root = KeyPath::root();
     let dir = suite_dir(path);
@@ -89,14 +87,24 @@ pub(super) fn load_suite_in(
     let agent = agent(&doc, &dir, &name, raw.agent, raw.tool)?;
     let model_defs = model_defs(&doc, &root.key("model"), &dir, raw.model)?;
     let pricing = prices(&doc, &root.key("pricing"), raw.pricing)?;
-    if let Some(shared) = shared_models {
+    let replay = matches!(agent, Agent::Replay(_));
+    // A replay calls no model: its `models` only name the trials.
+    if let Some(shared) = shared_models.filter(|_| !replay) {
         check_models_defined(&doc, &models, &model_defs, shared)?;
+    }
+    if replay {
+        let present = [("trials", trials.is_some()), ("timeout", timeout.is_some())];
+        if let Some((key, _)) = present.into_iter().find(|&(_, present)| present) {
+            let message = "does not apply to agent kind `replay`: no agent runs, and a recorded \
+                           trace is replayed once per model";
+            return Err(doc.invalid(&root.key(key), message));
+        }
     }
 
     // A builtin agent can only call its own tools: an expected call of another is a typo.
     let tool_names: Option<Vec<&str>> = match &agent {
         Agent::Builtin(builtin) => Some(builtin.tools.iter().map(|t| t.name.as_str()).collect()),
-        Agent::Command(_) => None,
+        Agent::Command(_) | Agent::Replay(_) => None,
     };
     let tool_names = tool_names.as_deref();
     // Judges may call any model of the suite or of traceval.toml; standalone, like `models`,
@@ -113,7 +121,10 @@ pub(super) fn load_suite_in(
         models: model_names.as_deref(),
     };
 
-    let mut cases = CaseList::default();
+    let mut cases = CaseList {
+        replay: replay.then(|| (dir.clone(), BTreeMap::new())),
+        ..CaseList::default()
+    };
     for (i, mut raw) in raw.case.into_iter().enumerate() {
         raw.datetimes_to_strings();
         let at = root.key("case").index(i);
@@ -121,7 +132,7 @@ pub(super) fn load_suite_in(
             path: path.to_path_buf(),
             line: doc.locate(&at).0,
         };
-        cases.push(&doc, &at, case(&doc, &at, raw, origin, scope)?)?;
+        cases.push_raw(&doc, &at, raw, origin, scope)?;
     }
     let mut hash = fnv1a64(&bytes);
     if let Some(file) = raw.cases {
@@ -143,6 +154,10 @@ pub(super) fn load_suite_in(
         let message = "a suite needs at least one case: add a `[[case]]` table or a `cases` file";
         return Err(doc.invalid(&root.key("case"), message));
     }
+    let agent = match (agent, cases.replay) {
+        (Agent::Replay(_), Some((_, traces))) => Agent::Replay(ReplayAgent { traces }),
+        (agent, _) => agent,
+    };
 
     Ok(Suite {
         name,
@@ -200,30 +215,44 @@ fn suite_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Turns away the agent kind of the design that this version does not run (`replay`), before
-/// its keys would be reported as unknown.
-fn reject_unbuilt_agent_kinds(doc: &Doc<'_>, table: &DeTable<'_>) -> Result<()> {
-    let kind = table
-        .get("agent")
-        .and_then(|agent| agent.get_ref().get("kind"))
-        .map(|kind| kind.get_ref());
-    if let Some(DeValue::String(kind)) = kind
-        && kind.as_ref() == "replay"
-    {
-        let at = KeyPath::root().key("agent").key("kind");
-        return Err(doc.unsupported(&at, format!("agent kind `{kind}`")));
-    }
-    Ok(())
-}
-
 /// The cases read so far, and where each id was first defined.
 #[derive(Default)]
 struct CaseList {
     cases: Vec<Case>,
     first: HashMap<String, Origin>,
+    /// In a replay suite: the directory traces resolve against, and each case's trace.
+    replay: Option<(PathBuf, BTreeMap<String, RecordedTrace>)>,
 }
 
 impl CaseList {
+    /// Validates a case as read (`at`), with its recorded trace in a replay suite, and adds it.
+    fn push_raw(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &KeyPath,
+        mut raw: RawCase,
+        origin: Origin,
+        scope: Scope<'_>,
+    ) -> Result<()> {
+        let (trace, output) = (raw.trace.take(), raw.output.take());
+        let case = case(doc, at, raw, origin, scope)?;
+        let id = case.id.clone();
+        self.push(doc, at, case)?;
+        let dir = self.replay.as_ref().map(|(dir, _)| dir.as_path());
+        let recorded = replay::recorded_trace(
+            doc,
+            at,
+            dir.unwrap_or(Path::new(".")),
+            trace,
+            output,
+            dir.is_some(),
+        )?;
+        if let (Some((_, traces)), Some(recorded)) = (&mut self.replay, recorded) {
+            traces.insert(id, recorded);
+        }
+        Ok(())
+    }
+
     fn push(&mut self, doc: &Doc<'_>, at: &KeyPath, case: Case) -> Result<()> {
         if let Some(first) = self.first.get(&case.id) {
             let (line, column) = doc.locate(&at.key("id"));
@@ -256,8 +285,7 @@ fn load_cases_file(path: &Path, data: &[u8], cases: &mut CaseList, scope: Scope<
             path: path.to_path_buf(),
             line: i + 1,
         };
-        let root = KeyPath::root();
-        cases.push(&doc, &root, case(&doc, &root, raw, origin, scope)?)?;
+        cases.push_raw(&doc, &KeyPath::root(), raw, origin, scope)?;
     }
     Ok(())
 }
@@ -280,9 +308,6 @@ fn case(
     origin: Origin,
     scope: Scope<'_>,
 ) -> Result<Case> {
-    if raw.trace.is_some() {
-        return Err(doc.unsupported_key(&at.key("trace")));
-    }
     Ok(Case {
         id: non_empty(doc, &at.key("id"), raw.id)?,
         input: raw.input,
@@ -624,10 +649,22 @@ fn agent(
                 "does not apply to agent kind `command` (`name`, `system-prompt`, `max-turns` \
                  and `temperature` are for `kind = \"builtin\"`)"
             }
+            RawAgentKind::Replay => {
+                "does not apply to agent kind `replay`, which runs no agent: each case names \
+                 its recorded `trace`"
+            }
         };
         return Err(doc.invalid(&at.key(key), message));
     }
     match raw.kind {
+        RawAgentKind::Replay => {
+            if tools.is_some() {
+                let message = "`tool` tables need `[agent] kind = \"builtin\"`; a replay grades \
+                               the tool calls its traces recorded";
+                return Err(doc.invalid(&root.key("tool"), message));
+            }
+            Ok(Agent::Replay(ReplayAgent::default()))
+        }
         RawAgentKind::Command => {
             if tools.is_some() {
                 let message = "`tool` tables need `[agent] kind = \"builtin\"`; a command agent \
@@ -1086,5 +1123,6 @@ fn non_empty(doc: &Doc<'_>, at: &KeyPath, value: String) -> Result<String> {
 }
 
 mod judge;
+mod replay;
 #[cfg(test)]
 mod tests;

@@ -13,11 +13,14 @@
 //! trace snapshots and data files live there and may be TOML too. A directory given on the
 //! command line is discovered the same way; a file given is loaded whatever its name.
 //!
-//! Agents are `kind = "command"` (a subprocess per trial) or `kind = "builtin"` (traceval's own
+//! Agents are `kind = "command"` (a subprocess per trial), `kind = "builtin"` (traceval's own
 //! tool loop, with `system-prompt`, `max-turns`, `temperature` and the suite's `[[tool]]`
-//! tables; see [`model::BuiltinAgent`] and [`model::ToolDef`]). A key of one kind under the
-//! other is an error, as is a `[[tool]]` table without a builtin agent. In a builtin suite,
-//! the calls a case expects (`expect.tools`) must name its tools.
+//! tables; see [`model::BuiltinAgent`] and [`model::ToolDef`]) or `kind = "replay"` (no agent:
+//! each case's `trace`, and optional `output`, is a recorded trial, read and checked as the
+//! suite loads; see [`model::ReplayAgent`]). A key of one kind under another is an error, as
+//! is a `[[tool]]` table without a builtin agent, and a case's `trace` or `output` outside a
+//! replay suite. In a builtin suite, the calls a case expects (`expect.tools`) must name its
+//! tools.
 //!
 //! `[[case.expect.span]]` tables load into [`model::SpanAssertion`]s: their selectors are
 //! parsed here, so that a bad one is reported at its key and column before any trial runs.
@@ -32,9 +35,8 @@
 //! `[[case.expect.judge]]` tables load into [`model::Judge`]s; within a project, their `model`
 //! must be defined in the suite or in `traceval.toml`, like the names in `models`.
 //!
-//! Keys of the design that this version does not implement yet (`expect.snapshot`, a case's
-//! `trace`, agent kind `replay`) are an error, not ignored: an ignored expectation would be a
-//! false pass.
+//! Keys of the design that this version does not implement yet (`expect.snapshot`) are an
+//! error, not ignored: an ignored expectation would be a false pass.
 
 mod doc;
 mod error;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use crate::trace::Span;
 use crate::trace::query::Selector;
 use serde_json::Value as Json;
 
@@ -96,6 +97,32 @@ pub enum Agent {
     Command(CommandAgent),
     /// `kind = "builtin"`: traceval's own tool loop against the trial's model.
     Builtin(BuiltinAgent),
+    /// `kind = "replay"`: no agent runs; each case's recorded trace is graded.
+    Replay(ReplayAgent),
+}
+
+/// `[agent] kind = "replay"`: each case names a recorded trace (`trace = "path"`), read and
+/// checked when the suite loads. A replayed trial's answer is the case's `output`, else the
+/// answer recorded on the trace (see [`RecordedTrace::output`]); its exit code is 0; its
+/// latency is the recorded `eval.trial` root's duration, or the extent of the trace's spans.
+/// No model is called: `models` only names the trials (each case is replayed once per name,
+/// or once under `default`), and `trials` and `timeout` do not apply.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReplayAgent {
+    /// The recorded trace of each case, by case id; every case has one.
+    pub traces: BTreeMap<String, RecordedTrace>,
+}
+
+/// A case's `trace` (and `output`), loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedTrace {
+    /// The file, resolved against the suite directory.
+    pub path: PathBuf,
+    /// Its spans (at least one), in file order; at most one is a recorded trial root
+    /// (`eval.trial` without a parent).
+    pub spans: std::sync::Arc<[Span]>,
+    /// `output`: the answer to grade, overriding any recorded on the trace.
+    pub output: Option<String>,
 }
 
 /// `[agent] kind = "builtin"` plus the suite's `[[tool]]` tables. The command kind's keys

@@ -105,9 +105,9 @@ pub(super) struct RawProfile {
     pub(super) junit: Option<String>,
 }
 
-/// `[agent]`: the keys of every kind this version runs; which apply depends on `kind`, so that
-/// a key of the other kind is reported as such rather than as unknown. The replay kind is
-/// turned away before deserializing, as its keys would otherwise be reported as unknown.
+/// `[agent]`: the keys of every kind; which apply depends on `kind`, so that a key of another
+/// kind is reported as such rather than as unknown. The replay kind has no keys of its own
+/// (its traces are per case).
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
@@ -130,11 +130,12 @@ pub(super) struct RawAgent {
 impl RawAgent {
     /// The keys present that only apply to the other kind than `kind`.
     pub(super) fn foreign_keys(&self) -> impl Iterator<Item = &'static str> {
+        let command = matches!(self.kind, RawAgentKind::Command);
         let builtin = matches!(self.kind, RawAgentKind::Builtin);
         [
-            ("command", self.command.is_some() && builtin),
-            ("env", self.env.is_some() && builtin),
-            ("cwd", self.cwd.is_some() && builtin),
+            ("command", self.command.is_some() && !command),
+            ("env", self.env.is_some() && !command),
+            ("cwd", self.cwd.is_some() && !command),
             ("name", self.name.is_some() && !builtin),
             ("system-prompt", self.system_prompt.is_some() && !builtin),
             ("max-turns", self.max_turns.is_some() && !builtin),
@@ -151,6 +152,7 @@ impl RawAgent {
 pub(super) enum RawAgentKind {
     Command,
     Builtin,
+    Replay,
 }
 
 /// `[[tool]]`: a tool of the builtin agent, with every result key; exactly one of `returns`,
@@ -268,8 +270,10 @@ pub(super) struct RawCase {
     pub(super) timeout: Option<String>,
     #[serde(default)]
     pub(super) expect: RawExpect,
-    /// Replay agents' recorded trace.
-    pub(super) trace: Option<IgnoredAny>,
+    /// A replay agent's recorded trace, relative to the suite file.
+    pub(super) trace: Option<String>,
+    /// A replay agent's recorded answer.
+    pub(super) output: Option<String>,
 }
 
 impl RawCase {

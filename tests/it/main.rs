@@ -11,6 +11,7 @@ mod pricing;
 mod providers;
 mod python;
 mod receiver;
+mod replay;
 mod run;
 
 use std::path::{Path, PathBuf};

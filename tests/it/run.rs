@@ -24,6 +24,11 @@ impl TestProject {
         TestProject { dir, marker }
     }
 
+    /// The project directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn file(&self, rel: &str, content: &str) -> &TestProject {
         let path = self.dir.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -72,6 +72,7 @@ impl Driver for BuiltinDriver {
                     output: String::new(),
                     stderr_tail: String::new(),
                     warnings: Vec::new(),
+                    recording: None,
                 };
             };
             let run = Loop {
@@ -96,6 +97,7 @@ impl Driver for BuiltinDriver {
                 output,
                 stderr_tail,
                 warnings: Vec::new(),
+                recording: None,
             }
         })
     }

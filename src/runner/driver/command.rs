@@ -80,6 +80,7 @@ impl CommandDriver {
                     output: String::new(),
                     stderr_tail: String::new(),
                     warnings: Vec::new(),
+                    recording: None,
                 };
             }
         };
@@ -173,6 +174,7 @@ impl CommandDriver {
             output: String::from_utf8_lossy(&output).into_owned(),
             stderr_tail: String::from_utf8_lossy(&stderr_tail).into_owned(),
             warnings,
+            recording: None,
         }
     }
 }

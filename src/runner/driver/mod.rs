@@ -1,10 +1,12 @@
 //! Drivers run one trial's agent. The runner gives a driver a [`TrialContext`] and gets an
 //! [`AgentOutcome`] back; the spans travel separately, through the store.
 //!
-//! Only the command driver exists so far; the builtin agent and replay plug in here.
+//! Three drivers: a command agent's subprocess, the builtin tool loop, and replay, which runs
+//! nothing and hands the runner recorded spans instead ([`AgentOutcome::recording`]).
 
 pub mod builtin;
 pub mod command;
+pub mod replay;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -69,6 +71,9 @@ pub struct AgentOutcome {
     pub stderr_tail: String,
     /// Things worth a warning in the report (answer cut, stray processes...).
     pub warnings: Vec<String>,
+    /// A replay's recorded spans, graded instead of the spans the store caught; `None` for an
+    /// agent that ran.
+    pub recording: Option<replay::Recording>,
 }
 
 /// Resolves when `cancel` turns `true` (or its sender is gone, which means the run is over).
