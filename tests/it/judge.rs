@@ -502,7 +502,7 @@ async fn an_openai_judge_works_and_its_api_key_is_never_written() {
         "[model.gpt-judge]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\nbase-url = \"{}\"\n\
          api-key-env = \"TV_JUDGE_SECRET_KEY\"\n\
          [[case]]\nid = \"right\"\ninput = \"right: when?\"\n\
-         [[case.expect.judge]]\nmodel = \"gpt-judge\"\n{YEAR}\n",
+         [[case.expect.judge]]\nmodel = \"gpt-judge\"\ntemperature = 0\n{YEAR}\n",
         server.base_url()
     ))
     .replace(

@@ -209,11 +209,13 @@ fn a_real_model_name_is_priced_by_the_builtin_table_and_an_unknown_one_is_unpric
 #[test]
 fn pricing_entries_win_over_the_builtin_table() {
     let p = project("user-prices");
-    // A family entry in traceval.toml beats the built-in exact `gpt-4o-mini`; a suite entry
-    // prices the unknown model by prefix.
+    // An entry in traceval.toml beats the built-in `gpt-4o-mini` (same name: the user's wins),
+    // while a family entry `gpt-4o` does not reach `gpt-4o-mini`, which the built-in table
+    // names more precisely; a suite entry prices the unknown model by prefix.
     p.file(
         "traceval.toml",
-        "[pricing.\"gpt-4o\"]\ninput = 25\noutput = 100\n",
+        "[pricing.\"gpt-4o-mini\"]\ninput = 25\noutput = 100\n\
+         [pricing.\"gpt-4o\"]\ninput = 999\noutput = 999\n",
     )
     .file(
         "suites/weather.toml",
@@ -245,11 +247,12 @@ fn pricing_entries_win_over_the_builtin_table() {
             )
         })
         .collect();
-    assert_eq!(listed.len(), 2, "{overrides}");
+    assert_eq!(listed.len(), 3, "{overrides}");
     assert_eq!(listed[0].0, "gpt-4o");
-    assert!(listed[0].1.ends_with("traceval.toml"), "{overrides}");
-    assert_eq!(listed[1].0, "llama-3.1-70b");
-    assert!(listed[1].1.ends_with("weather.toml"), "{overrides}");
+    assert_eq!(listed[1].0, "gpt-4o-mini");
+    assert!(listed[1].1.ends_with("traceval.toml"), "{overrides}");
+    assert_eq!(listed[2].0, "llama-3.1-70b");
+    assert!(listed[2].1.ends_with("weather.toml"), "{overrides}");
     assert_eq!(
         run.report()["pricing"]["date"],
         PriceTable::builtin().date()
