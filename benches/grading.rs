@@ -24,10 +24,8 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use traceval::event::{AgentExit, RunEvent, TrialResult};
-use traceval::grade::tools::{ActualTool, score_tools};
-use traceval::grade::{Evidence, grade};
-use traceval::metrics::cost::{Cost, Pricing};
-use traceval::metrics::trial::trial_metrics;
+use traceval::grade::{Finished, score};
+use traceval::metrics::cost::Pricing;
 use traceval::report::model::{Report, ReportBuilder, RunMeta};
 use traceval::suite::{Case, load_suite};
 use traceval::trace::render::{RenderOptions, render};
@@ -289,7 +287,8 @@ fn record(
     }
 }
 
-/// What `traceval run` does with a finished trial's spans (see `runner::run_trial`).
+/// What `traceval run` does with a finished trial's spans (`runner::run_trial`): the tree, the
+/// GenAI view, [`score`] (tool score, metrics, every check), the failure's rendered tree.
 fn grade_trial(
     suite: &str,
     case: &Case,
@@ -300,36 +299,19 @@ fn grade_trial(
     let root = &r.spans[0];
     let (tree, root_node) = SpanTree::build_trial(root, r.spans[1..].iter().cloned());
     let view = GenAiView::new(&tree);
-    let tool_score = case.expect.tools.as_ref().map(|expected| {
-        let actual: Vec<ActualTool<'_>> = view
-            .tool_calls()
-            .iter()
-            .map(|t| ActualTool {
-                name: &t.name,
-                args: t.arguments.as_ref(),
-            })
-            .collect();
-        score_tools(expected, &actual)
-    });
     let exit = AgentExit::Code { code: 0 };
     let latency =
         std::time::Duration::from_nanos(root.end_time_unix_nano - root.start_time_unix_nano);
-    let metrics = trial_metrics(&view, pricing, tool_score.as_ref());
-    let cost = Cost {
-        usd: metrics.cost_usd,
-        unpriced_models: metrics.unpriced_models.clone(),
-    };
-    let graded = grade(
+    let (graded, metrics) = score(
         &case.expect,
-        &Evidence {
+        &Finished {
             output: &r.output,
             exit: &exit,
             view: &view,
             root: root_node,
             latency,
-            tools: tool_score.as_ref(),
-            cost: &cost,
         },
+        pricing,
     );
     let passed = graded.passed();
     let span_tree = (!passed).then(|| {

@@ -68,6 +68,62 @@ impl Graded {
     }
 }
 
+/// What a finished trial offers before it is scored: the agent's answer and exit, and its span
+/// tree read as GenAI.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished<'a> {
+    /// The answer.
+    pub output: &'a str,
+    /// How the agent ended.
+    pub exit: &'a AgentExit,
+    /// The trial's span tree, read as GenAI.
+    pub view: &'a GenAiView<'a>,
+    /// The trial root span's node.
+    pub root: NodeId,
+    /// The trial root span's duration.
+    pub latency: Duration,
+}
+
+/// Scores one trial: the tool score against `expect.tools`, the trial's metrics (cost from
+/// `pricing`), then every check of [`grade`]. Everything `traceval run` and a replay do with a
+/// finished trial's spans except the LLM judges, which need a model and so run apart.
+pub fn score(
+    expect: &Expect,
+    trial: &Finished<'_>,
+    pricing: &crate::metrics::cost::Pricing,
+) -> (Graded, crate::event::TrialMetrics) {
+    let view = trial.view;
+    let tool_score = expect.tools.as_ref().map(|expected| {
+        let actual: Vec<tools::ActualTool<'_>> = view
+            .tool_calls()
+            .iter()
+            .map(|t| tools::ActualTool {
+                name: &t.name,
+                args: t.arguments.as_ref(),
+            })
+            .collect();
+        tools::score_tools(expected, &actual)
+    });
+    let metrics = crate::metrics::trial::trial_metrics(view, pricing, tool_score.as_ref());
+    let cost = Cost {
+        usd: metrics.cost_usd,
+        unpriced_models: metrics.unpriced_models.clone(),
+    };
+    let graded = grade(
+        expect,
+        &Evidence {
+            output: trial.output,
+            exit: trial.exit,
+            view,
+            root: trial.root,
+            latency: trial.latency,
+            tools: tool_score.as_ref(),
+            cost: &cost,
+        },
+    );
+    (graded, metrics)
+}
+
 /// Runs every check `expect` asks for on one trial.
 pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
     let mut graded = Graded::default();

@@ -31,10 +31,9 @@ use crate::event::{
     TrialResult, Warning,
 };
 use crate::grade::judge::JudgeEvidence;
-use crate::grade::tools::{ActualTool, score_tools};
-use crate::grade::{Evidence, grade};
-use crate::metrics::cost::{Cost, Pricing};
-use crate::metrics::trial::trial_metrics;
+
+use crate::grade::{Finished, score};
+use crate::metrics::cost::Pricing;
 use crate::model::provider::ChatProvider;
 use crate::model::scripted::Script;
 use crate::model::server::{ModelServer, TrialModel};
@@ -461,33 +460,16 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
     let (tree, root_node) = SpanTree::build_trial(&root, spans.iter().cloned());
     let view = GenAiView::new(&tree);
 
-    let tool_score = case.expect.tools.as_ref().map(|expected| {
-        let actual: Vec<ActualTool<'_>> = view
-            .tool_calls()
-            .iter()
-            .map(|t| ActualTool {
-                name: &t.name,
-                args: t.arguments.as_ref(),
-            })
-            .collect();
-        score_tools(expected, &actual)
-    });
-    let metrics = trial_metrics(&view, &job.pricing, tool_score.as_ref());
-    let cost = Cost {
-        usd: metrics.cost_usd,
-        unpriced_models: metrics.unpriced_models.clone(),
-    };
-    let mut graded = grade(
+    let (mut graded, metrics) = score(
         &case.expect,
-        &Evidence {
+        &Finished {
             output: &outcome.output,
             exit: &outcome.exit,
             view: &view,
             root: root_node,
             latency,
-            tools: tool_score.as_ref(),
-            cost: &cost,
         },
+        &job.pricing,
     );
     // LLM judges are the last step of grading; their calls are not the agent's (module
     // `judge`).
