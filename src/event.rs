@@ -137,6 +137,9 @@ pub struct TrialMetrics {
     pub output_tokens: u64,
     /// Cache-read input tokens.
     pub cache_read_tokens: u64,
+    /// Cache-write (cache creation) input tokens.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     /// Cost in USD; `None` when unpriced (never summed as 0).
     pub cost_usd: Option<f64>,
     /// True when some call had usage but no price and no recorded cost.

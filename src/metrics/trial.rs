@@ -36,6 +36,7 @@ pub fn trial_metrics(
         input_tokens: usage.input_tokens,
         output_tokens: usage.output_tokens,
         cache_read_tokens: usage.cache_read_tokens,
+        cache_write_tokens: usage.cache_write_tokens,
         unpriced: cost.usd.is_none(),
         cost_usd: cost.usd,
         unpriced_models: cost.unpriced_models,

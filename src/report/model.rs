@@ -218,6 +218,9 @@ pub struct ModelAggregate {
     pub output_tokens: u64,
     /// Cache-read tokens.
     pub cache_read_tokens: u64,
+    /// Cache-write input tokens.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
     /// Total cost; `None` when any trial is unpriced (never a partial sum posing as a total).
     pub cost_usd: Option<f64>,
     /// Trials without a price.
@@ -452,6 +455,7 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
         input_tokens: saturating_sum(trials.iter().map(|t| t.metrics.input_tokens)),
         output_tokens: saturating_sum(trials.iter().map(|t| t.metrics.output_tokens)),
         cache_read_tokens: saturating_sum(trials.iter().map(|t| t.metrics.cache_read_tokens)),
+        cache_write_tokens: saturating_sum(trials.iter().map(|t| t.metrics.cache_write_tokens)),
         cost_usd,
         unpriced_trials: unpriced,
         unpriced_models: unpriced_models.into_iter().cloned().collect(),
@@ -523,6 +527,8 @@ mod tests {
         trials[1].metrics.tool_expected = Some(1);
         trials[1].metrics.tool_calls = trials[0].metrics.tool_calls[..1].to_vec();
         trials[2].metrics.unpriced = true;
+        trials[0].metrics.cache_write_tokens = 7;
+        trials[5].metrics.cache_write_tokens = u64::MAX;
         trials[2].metrics.unpriced_models = vec!["llama-3".into()];
 
         let cases = case_aggregates(&trials);
@@ -545,6 +551,8 @@ mod tests {
         assert!((m.tool_f1_micro.unwrap() - 4.0 / 6.0).abs() < 1e-12);
         // one unpriced trial: no total posing as complete.
         assert_eq!((m.cost_usd, m.unpriced_trials), (None, 1));
+        // Token sums saturate: a span can claim anything.
+        assert_eq!(m.cache_write_tokens, u64::MAX);
         assert_eq!(m.unpriced_models, ["llama-3"]);
         // nearest rank over 100, 200, 300, 400, 50×4: sorted 50,50,50,50,100,200,300,400.
         let lat = m.latency_ms.unwrap();

@@ -365,6 +365,7 @@ mod tests {
             input_tokens: 10,
             output_tokens: 2,
             cache_read_tokens: 0,
+            cache_write_tokens: 0,
             cost_usd,
             unpriced_trials,
             unpriced_models: unpriced.iter().map(|s| s.to_string()).collect(),
