@@ -11,6 +11,34 @@ use crate::trace::render::clean;
 
 /// Checks `cost` against `limit` (USD), marking the LLM calls that make a failure.
 pub(super) fn check(limit: f64, cost: &Cost, view: &GenAiView<'_>, graded: &mut Graded) {
+    // A call that reports neither usage nor a cost costs 0 in the metrics (a call that used no
+    // tokens is free at any price), but for a limit it is unknown: a stream without usage, an
+    // instrumentation that drops it. A limit it cannot be shown to hold fails.
+    let silent: Vec<_> = view
+        .llm_calls()
+        .iter()
+        .filter(|c| {
+            c.usage_counted
+                && c.cost_usd.is_none()
+                && c.input_tokens.is_none()
+                && c.output_tokens.is_none()
+        })
+        .map(|c| c.node)
+        .collect();
+    if cost.usd.is_some() && !silent.is_empty() {
+        graded.push(
+            "max-cost",
+            false,
+            format!(
+                "cost unknown, so the limit ${limit} cannot be checked: {} LLM call(s) report no token \
+                 usage and no cost (a streamed call without usage, or an instrumentation that \
+                 drops it)",
+                silent.len()
+            ),
+        );
+        graded.marked.extend(silent);
+        return;
+    }
     let (passed, message) = match cost.usd {
         Some(usd) => (
             usd <= limit,
@@ -148,6 +176,30 @@ mod tests {
             // A failure marks the calls that cost.
             assert_eq!(graded.marked.len(), if passed { 0 } else { calls });
         }
+    }
+
+    #[test]
+    fn a_call_without_usage_makes_the_limit_unknown_not_free() {
+        let mut silent = Span::new(TraceId([1; 16]), SpanId([9; 8]), "chat");
+        silent.end_time_unix_nano = 10;
+        silent.attributes = Attributes(vec![
+            KeyValue::new("gen_ai.operation.name", "chat"),
+            KeyValue::new("gen_ai.request.model", "gpt-4o"),
+        ]);
+        let tree = SpanTree::build([Arc::new(silent)]);
+        let view = GenAiView::new(&tree);
+        let mut graded = Graded::default();
+        check(0.01, &priced(0.0), &view, &mut graded);
+        let c = &graded.checks[0];
+        assert!(!c.passed);
+        assert!(
+            c.message.starts_with(
+                "cost unknown, so the limit $0.01 cannot be checked: 1 LLM call(s) report no token usage"
+            ),
+            "{}",
+            c.message
+        );
+        assert_eq!(graded.marked.len(), 1);
     }
 
     #[test]
