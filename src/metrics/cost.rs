@@ -30,6 +30,9 @@ use crate::trace::genai::LlmCall;
 /// Listed in [`Cost::unpriced_models`] for an unpriced call that names no model.
 pub const UNNAMED_MODEL: &str = "(unnamed model)";
 
+/// A recorded cost at or above this (USD) is not believed; the call is priced as if it had none.
+const MAX_RECORDED_USD: f64 = 1e12;
+
 /// Prices are per this many tokens.
 const PER_TOKENS: f64 = 1_000_000.0;
 
@@ -183,7 +186,7 @@ pub struct CallCost<'a> {
     /// Input tokens written to the prompt cache.
     pub cache_write_tokens: Option<u64>,
     /// A cost in USD recorded on the span; it wins over the price table. Ignored unless
-    /// finite and non-negative.
+    /// finite, non-negative and below 10^12 USD (two absurd costs must not sum to infinity).
     pub recorded_usd: Option<f64>,
 }
 
@@ -205,7 +208,10 @@ impl<'a> From<&'a LlmCall> for CallCost<'a> {
 
 impl CallCost<'_> {
     fn recorded(&self) -> Option<f64> {
-        self.recorded_usd.filter(|c| c.is_finite() && *c >= 0.0)
+        // Finite, not negative, and below a trillion dollars: a span can say anything, and
+        // two absurd costs must not add up to infinity and pose as a total.
+        self.recorded_usd
+            .filter(|c| c.is_finite() && (0.0..MAX_RECORDED_USD).contains(c))
     }
 
     fn uses_tokens(&self) -> bool {
@@ -435,6 +441,18 @@ mod tests {
                 }],
                 None,
                 vec!["llama-3"],
+            ),
+            // Absurd recorded costs are not believed, so they cannot sum to infinity.
+            (
+                vec![
+                    CallCost {
+                        recorded_usd: Some(1e308),
+                        ..call("gpt-4o", 1000, 0)
+                    };
+                    2
+                ],
+                Some(0.005),
+                vec![],
             ),
         ];
         for (i, (calls, usd, unpriced)) in cases.into_iter().enumerate() {
