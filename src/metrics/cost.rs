@@ -177,6 +177,9 @@ pub fn format_usd(usd: f64) -> String {
 pub struct CallCost<'a> {
     /// The model that answered, else the model asked for.
     pub model: Option<&'a str>,
+    /// The model asked for (a deployment or proxy alias, often): a user `[pricing]` entry for
+    /// it wins over a built-in price of [`CallCost::model`].
+    pub request_model: Option<&'a str>,
     /// Input tokens, cached ones included (see the module docs).
     pub input_tokens: Option<u64>,
     /// Output tokens.
@@ -197,6 +200,7 @@ impl<'a> From<&'a LlmCall> for CallCost<'a> {
                 .response_model
                 .as_deref()
                 .or(call.request_model.as_deref()),
+            request_model: call.request_model.as_deref(),
             input_tokens: call.input_tokens,
             output_tokens: call.output_tokens,
             cache_read_tokens: call.cache_read_tokens,
@@ -252,8 +256,19 @@ pub fn call_cost(call: &CallCost<'_>, pricing: &Pricing) -> Option<f64> {
     if !call.uses_tokens() {
         return Some(0.0);
     }
-    let found = pricing.price(call.model?)?;
-    Some(call.at(found.price))
+    let model = call.model?;
+    let found = pricing.price(model);
+    // The user priced what they asked for (an Azure deployment, a proxy alias): their price
+    // beats ours for what answered, e.g. a negotiated rate.
+    if found.is_none_or(|f| f.source == PriceSource::Builtin)
+        && let Some(asked) = call.request_model.filter(|&r| r != model)
+        && let Some(user) = pricing
+            .price(asked)
+            .filter(|m| m.source == PriceSource::User)
+    {
+        return Some(call.at(user.price));
+    }
+    Some(call.at(found?.price))
 }
 
 /// The cost of a trial.
@@ -644,6 +659,26 @@ mod tests {
         for (usd, text) in cases {
             assert_eq!(format_usd(usd), text, "{usd}");
         }
+    }
+
+    #[test]
+    fn a_user_price_for_the_requested_model_beats_the_builtin_one_for_the_answer() {
+        let user = BTreeMap::from([("my-deploy".to_owned(), price(1.0, 1.0))]);
+        let p = Pricing::new(user);
+        let azure = CallCost {
+            request_model: Some("my-deploy"),
+            ..call("gpt-4o-2024-11-20", 1_000_000, 0)
+        };
+        assert_eq!(call_cost(&azure, &p), Some(1.0));
+        // Without the user entry the answer's built-in price applies (gpt-4o at 2.50 / 10).
+        let plain = Pricing::new(BTreeMap::new());
+        assert_eq!(call_cost(&azure, &plain), Some(2.5));
+        // A user entry for the answering model still wins over one for the request.
+        let both = Pricing::new(BTreeMap::from([
+            ("my-deploy".to_owned(), price(1.0, 1.0)),
+            ("gpt-4o".to_owned(), price(3.0, 3.0)),
+        ]));
+        assert_eq!(call_cost(&azure, &both), Some(3.0));
     }
 
     #[test]
