@@ -359,6 +359,7 @@ async fn run_async(
         scratch: scratch.clone(),
         save_traces: traces_dir,
         pricing: project.config.pricing.clone(),
+        conventions: project.config.conventions.clone(),
         endpoint: receiver.endpoint(),
         scripts,
         model_server: model_server.clone(),

@@ -141,6 +141,7 @@ mod tests {
             }),
             model_defs: BTreeMap::new(),
             pricing: BTreeMap::new(),
+            conventions: Default::default(),
             cases: cases
                 .iter()
                 .map(|id| Case {

@@ -48,6 +48,7 @@ mod shard;
 pub use crate::hash::fnv1a64;
 pub use error::SuiteLoadError;
 pub use filter::{Filter, FilterError};
+pub use load::conventions::load_conventions;
 pub use load::load_suite;
 pub use model::{
     Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, CountOp, Expect,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::doc::Doc;
 use super::error::SuiteLoadError;
+use super::load::conventions::conventions;
 use super::load::{at_least_one, duration, load_suite_in, model_defs, model_names, prices};
 use super::model::{Profile, Project, ProjectConfig, Suite};
 use super::raw::{RawConfig, RawProfile};
@@ -86,6 +87,11 @@ fn config(doc: &Doc<'_>, root: &Path, raw: RawConfig) -> Result<ProjectConfig> {
         models: model_defs(doc, &at.key("model"), root, raw.model)?,
         pricing: prices(doc, &at.key("pricing"), raw.pricing)?,
         profiles,
+        conventions: raw
+            .conventions
+            .map(|c| conventions(doc, &at.key("conventions"), c))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -407,6 +413,7 @@ trials = 1
                     },
                 ),
             ]),
+            ..ProjectConfig::default()
         };
         assert_eq!(project.config.path, config.path);
         assert_eq!(project.config.models, config.models);
