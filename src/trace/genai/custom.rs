@@ -318,3 +318,6 @@ impl Conventions {
             .and_then(|v| u64::try_from(v).ok())
     }
 }
+
+#[cfg(test)]
+mod tests;
