@@ -68,7 +68,9 @@ fn each_matcher_decides_alone_and_all_of_a_rule_must_hold() {
         &[("acme.kind", "tool"), ("acme.version", "2")],
     );
     let typed = rule(Kind::Tool, None, &[("acme.n", "3"), ("acme.on", "true")]);
-    let cases: &[(&KindRule, &str, &[(&str, Value)], bool)] = &[
+    // A rule, a span's name and attributes, and whether the rule matches.
+    type Case<'a> = (&'a KindRule, &'a str, &'a [(&'a str, Value)], bool);
+    let cases: &[Case<'_>] = &[
         (&exact, "acme.tool.run", &[], true),
         (&exact, "acme.tool.run2", &[], false),
         (&exact, "ACME.tool.run", &[], false),
