@@ -43,7 +43,8 @@
 //! # Kind rules, tried in file order before the built-in conventions; the first that matches
 //! # decides. Each needs at least one matcher, and all its matchers must hold.
 //! [[conventions.kind]]
-//! kind = "tool"                        # llm | tool | agent | retrieval | embedding | retry | step | other
+//! kind = "tool"                        # llm, tool, agent, retrieval, embedding, retry, step or
+//!                                      # other
 //! name = "acme.tool.run"               # the span name equals this, or
 //! # name-prefix = "acme.tool."         # starts with this, or
 //! # name-regex = '^acme\.(tool|fn)\.'  # contains a match (unanchored; at most one name matcher)

@@ -831,6 +831,32 @@ cost = ["acme.cost_usd"]
     );
 }
 
+/// The `[conventions]` example of the module docs loads, so that it cannot rot.
+#[test]
+fn the_documented_conventions_example_loads() {
+    use crate::trace::{Concept, Kind};
+
+    let docs = include_str!("../mod.rs");
+    let section = docs.split("# Custom conventions").nth(1).unwrap();
+    let example: String = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("//! ```").next())
+        .unwrap()
+        .lines()
+        .map(|line| line.strip_prefix("//!").unwrap().trim_start_matches(' '))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let dir = TestDir::new();
+    let suite = load_suite(&dir.write("suite.toml", &format!("{BASE}{example}"))).unwrap();
+    let rules = suite.conventions.rules();
+    assert_eq!(rules.len(), 1);
+    assert_eq!((rules[0].kind, rules[0].attrs.len()), (Kind::Tool, 1));
+    for concept in Concept::ALL {
+        assert_eq!(suite.conventions.keys(concept).len(), 1, "{concept}");
+    }
+}
+
 #[test]
 fn every_concept_has_its_key_in_conventions_fields() {
     use crate::trace::Concept;
