@@ -1,5 +1,8 @@
 //! Grading and aggregation benchmark: `cargo bench --bench grading` (env
-//! `TRACEVAL_BENCH_TRIALS`, default 50,000; `TRACEVAL_BENCH_SPANS`, spans per trial, default 20).
+//! `TRACEVAL_BENCH_TRIALS`, default 50,000; `TRACEVAL_BENCH_SPANS`, spans per trial, default 20;
+//! `TRACEVAL_BENCH_CONVENTIONS=1` gives the suite a `[conventions]` table whose rules and keys
+//! match none of the spans, so that every span pays for every custom rule and key before the
+//! built-in conventions decide: the cost of having custom conventions at all).
 //!
 //! The run: 2,500 cases × 2 models × 10 trials of a realistic agent trace (an `invoke_agent`
 //! span, 6 `chat` spans with usage, 6 `execute_tool` spans with arguments and results, one call
@@ -30,8 +33,8 @@ use traceval::report::model::{Report, ReportBuilder, RunMeta};
 use traceval::suite::{Case, load_suite};
 use traceval::trace::render::{RenderOptions, render};
 use traceval::trace::{
-    Attributes, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, Status, StatusCode,
-    TraceId,
+    Attributes, Conventions, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, Status,
+    StatusCode, TraceId,
 };
 
 const CASES: usize = 2_500;
@@ -51,6 +54,30 @@ output = 10.0
 [pricing."beta-1"]
 input = 0.15
 output = 0.6
+"#;
+
+/// Conventions of an in-house library the bench's spans do not use (with
+/// `TRACEVAL_BENCH_CONVENTIONS=1`).
+const CONVENTIONS: &str = r#"
+[[conventions.kind]]
+kind = "tool"
+name-regex = '^acme\.(tool|fn)\.'
+[[conventions.kind]]
+kind = "llm"
+name-prefix = "acme.llm."
+[[conventions.kind]]
+kind = "agent"
+attr = { "acme.kind" = "agent" }
+[conventions.fields]
+tool-name = ["acme.tool"]
+tool-arguments = ["acme.args"]
+tool-result = ["acme.result"]
+model = ["acme.model"]
+provider = ["acme.vendor"]
+input-tokens = ["acme.tokens.in"]
+output-tokens = ["acme.tokens.out"]
+cost = ["acme.cost_usd"]
+agent-name = ["acme.agent"]
 "#;
 
 const CASE: &str = r#"
@@ -295,10 +322,11 @@ fn grade_trial(
     model: &str,
     r: &Recorded,
     pricing: &Pricing,
+    conventions: &Conventions,
 ) -> TrialResult {
     let root = &r.spans[0];
     let (tree, root_node) = SpanTree::build_trial(root, r.spans[1..].iter().cloned());
-    let view = GenAiView::new(&tree);
+    let view = GenAiView::with_conventions(&tree, conventions);
     let exit = AgentExit::Code { code: 0 };
     let latency =
         std::time::Duration::from_nanos(root.end_time_unix_nano - root.start_time_unix_nano);
@@ -375,6 +403,10 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("tv-grading-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut text = SUITE.replace("trials = 10", &format!("trials = {per_case}"));
+    let with_conventions = std::env::var("TRACEVAL_BENCH_CONVENTIONS").is_ok_and(|v| v == "1");
+    if with_conventions {
+        text.push_str(CONVENTIONS);
+    }
     for i in 0..CASES {
         text.push_str(&CASE.replace("{i}", &i.to_string()));
     }
@@ -382,6 +414,9 @@ fn main() {
     std::fs::write(&path, text).unwrap();
     let suite = load_suite(&path).expect("the bench suite loads");
     let pricing = Pricing::new(suite.pricing.clone());
+    // As the runner layers them: the suite's, then traceval.toml's (none here).
+    let conventions = suite.conventions.before(&Conventions::default());
+    assert_eq!(conventions.is_empty(), !with_conventions);
     let _ = std::fs::remove_dir_all(&dir);
 
     let shared = (Arc::new(Resource::default()), Arc::new(Scope::default()));
@@ -397,12 +432,13 @@ fn main() {
     }
     let spans: usize = recorded.iter().map(|r| r.spans.len()).sum();
     println!(
-        "grading benchmark: {} trials, {} spans, {} cases × {} models × {per_case} trials, {} rayon threads",
+        "grading benchmark: {} trials, {} spans, {} cases × {} models × {per_case} trials, {} rayon threads, custom conventions {}",
         recorded.len(),
         spans,
         CASES,
         MODELS.len(),
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        if with_conventions { "on" } else { "off" }
     );
     let input_rss = vm_rss_kb();
     let peak_reset = reset_peak();
@@ -418,6 +454,7 @@ fn main() {
                 MODELS[r.model],
                 r,
                 &pricing,
+                &conventions,
             )
         })
         .collect();

@@ -4,7 +4,8 @@
 //! from agents in any language (through the embedded OTLP receiver) land in a
 //! [`capture::SpanStore`]; [`trace::SpanTree`] turns them into a forest and
 //! [`trace::GenAiView`] reads LLM calls, tool calls, agents, retries and errors from it, whatever
-//! convention the instrumentation follows.
+//! convention the instrumentation follows; [`trace::Conventions`] add a team's own span names
+//! and attributes ([`trace::GenAiView::with_conventions`]).
 //!
 //! Receiving the spans of an agent that runs in another process:
 //!

@@ -1,4 +1,8 @@
 //! `traceval inspect FILE...`: trace files as span trees, or as one JSON summary per trace.
+//!
+//! `--conventions FILE` reads spans with the `[conventions]` table of a suite or of
+//! `traceval.toml` as well, as `traceval run` would for that suite; repeated, the first file's
+//! rules and keys are tried first (give the suite before `traceval.toml`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -10,8 +14,9 @@ use serde::Serialize;
 
 use super::CliError;
 use crate::capture::file;
+use crate::suite::load_conventions;
 use crate::trace::render::{RenderOptions, clean, format_duration, write_tree};
-use crate::trace::{GenAiView, Span, SpanTree, TraceId};
+use crate::trace::{Conventions, GenAiView, Span, SpanTree, TraceId};
 
 /// Arguments of `traceval inspect`.
 #[derive(Debug, Args)]
@@ -22,6 +27,10 @@ pub(crate) struct InspectArgs {
     /// Print one JSON object per trace on stdout instead of trees.
     #[arg(long)]
     json: bool,
+    /// Read spans with the `[conventions]` table of this TOML file (a suite or traceval.toml)
+    /// too; repeat it to layer them, the first file's tried first.
+    #[arg(long, value_name = "FILE")]
+    conventions: Vec<PathBuf>,
 }
 
 /// The `--json` summary of one trace. The key set is a contract: keep it.
@@ -103,6 +112,11 @@ fn by_trace(spans: Vec<Span>) -> Vec<(TraceId, Vec<Arc<Span>>)> {
 }
 
 pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
+    let mut conventions = Conventions::default();
+    for path in &args.conventions {
+        let more = load_conventions(path).map_err(CliError::Conventions)?;
+        conventions = conventions.before(&more);
+    }
     // Read every file before printing anything, so a bad file never leaves half an output.
     let mut files = Vec::with_capacity(args.files.len());
     for path in &args.files {
@@ -125,7 +139,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
         }
         for (trace_id, spans) in by_trace(trace_file.spans) {
             let tree = SpanTree::build(spans);
-            let view = GenAiView::new(&tree);
+            let view = GenAiView::with_conventions(&tree, &conventions);
             if args.json {
                 let summary = TraceSummary::new(trace_id, &view);
                 serde_json::to_writer(&mut stdout, &summary)

@@ -45,6 +45,9 @@ pub enum CliError {
     /// A suite or `traceval.toml` is invalid (exit 2).
     #[error("failed to load suites")]
     SuiteLoad(#[from] SuiteLoadError),
+    /// A file given for its `[conventions]` is invalid or has none (exit 2).
+    #[error("failed to load conventions")]
+    Conventions(#[source] SuiteLoadError),
     /// A scripted model's script is invalid (exit 2).
     #[error("failed to load a model script")]
     Script(#[from] ScriptError),
@@ -71,6 +74,7 @@ impl CliError {
         match self {
             CliError::TraceFile(_)
             | CliError::SuiteLoad(_)
+            | CliError::Conventions(_)
             | CliError::Script(_)
             | CliError::Usage(_) => 2,
             CliError::Output(_)
@@ -107,7 +111,7 @@ pub fn main() -> i32 {
                 cause = c.source();
             }
             let hint = match &e {
-                CliError::SuiteLoad(load) => load.hint(),
+                CliError::SuiteLoad(load) | CliError::Conventions(load) => load.hint(),
                 CliError::Script(script) => script.hint(),
                 _ => None,
             };

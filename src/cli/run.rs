@@ -428,6 +428,7 @@ async fn run_async(
         scratch: scratch.clone(),
         save_traces: traces_dir,
         pricing: project.config.pricing.clone(),
+        conventions: project.config.conventions.clone(),
         endpoint: receiver
             .as_ref()
             .map(Receiver::endpoint)

@@ -109,4 +109,84 @@ mod tests {
             );
         }
     }
+
+    /// In-house spans read through custom conventions: the model and tokens priced by the
+    /// price table, a recorded cost taken as is, tool calls named by the custom key.
+    #[test]
+    fn custom_conventions_feed_tokens_cost_and_tool_calls() {
+        use crate::suite::Price;
+        use crate::trace::{
+            Concept, Conventions, KeyValue, Kind, KindRule, NameMatch, Span, SpanId, TraceId, Value,
+        };
+
+        let span = |id: u8, name: &str, attrs: &[(&str, Value)]| {
+            let mut s = Span::new(TraceId([3; 16]), SpanId([id; 8]), name);
+            s.start_time_unix_nano = u64::from(id);
+            s.end_time_unix_nano = u64::from(id) + 1;
+            s.attributes = attrs
+                .iter()
+                .map(|(k, v)| KeyValue::new(k, v.clone()))
+                .collect();
+            Arc::new(s)
+        };
+        let tree = SpanTree::build([
+            span(
+                1,
+                "acme.llm",
+                &[
+                    ("acme.model", Value::from("acme-1")),
+                    ("acme.tokens.in", Value::Int(1_000_000)),
+                    ("acme.tokens.out", Value::Int(500_000)),
+                ],
+            ),
+            span(
+                2,
+                "acme.llm",
+                &[
+                    ("acme.model", Value::from("acme-1")),
+                    ("acme.tokens.in", Value::Int(10)),
+                    ("acme.cost_usd", Value::Double(0.25)),
+                ],
+            ),
+            span(3, "acme.fn", &[("acme.tool", Value::from("lookup"))]),
+        ]);
+        let rule = |kind, name: &str| KindRule {
+            kind,
+            name: Some(NameMatch::Exact(name.to_owned())),
+            attrs: Vec::new(),
+        };
+        let keys = |k: &str| vec![k.to_owned()];
+        let conventions = Conventions::new(
+            vec![rule(Kind::Llm, "acme.llm"), rule(Kind::Tool, "acme.fn")],
+            [
+                (Concept::Model, keys("acme.model")),
+                (Concept::InputTokens, keys("acme.tokens.in")),
+                (Concept::OutputTokens, keys("acme.tokens.out")),
+                (Concept::Cost, keys("acme.cost_usd")),
+                (Concept::ToolName, keys("acme.tool")),
+            ],
+        );
+        let price = Price {
+            input: 2.0,
+            output: 8.0,
+            ..Price::default()
+        };
+        let pricing = Pricing::new(BTreeMap::from([("acme-1".to_owned(), price)]));
+        let view = GenAiView::with_conventions(&tree, &conventions);
+        let metrics = trial_metrics(&view, &pricing, None);
+        assert_eq!(metrics.llm_calls, 2);
+        assert_eq!(
+            (metrics.input_tokens, metrics.output_tokens),
+            (1_000_010, 500_000)
+        );
+        // 1M in at $2 and 0.5M out at $8, plus the recorded $0.25.
+        let cost = metrics.cost_usd.unwrap();
+        assert!((cost - 6.25).abs() < 1e-9, "{cost}");
+        assert_eq!(metrics.tool_calls.len(), 1);
+        assert_eq!(metrics.tool_calls[0].name, "lookup");
+
+        let plain = trial_metrics(&GenAiView::new(&tree), &pricing, None);
+        assert_eq!((plain.llm_calls, plain.input_tokens), (0, 0));
+        assert!(plain.tool_calls.is_empty());
+    }
 }

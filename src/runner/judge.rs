@@ -9,7 +9,9 @@
 //! filed in the store under a key of its own (the trial's key plus `~judges`), never the
 //! trial's: the judge's calls are not in the trial's span tree, so they never count in the
 //! agent's metrics, and a re-grade of the trial's saved trace never counts them either. The
-//! judge's own usage and cost are reported per judge ([`JudgeRecord`]).
+//! judge's own usage and cost are reported per judge ([`JudgeRecord`]). Those spans are
+//! traceval's own, in the OTel GenAI conventions, so they are read by the built-in conventions
+//! alone: a suite's `[conventions]` describe its agent's spans, not the judge's.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -41,7 +41,7 @@ use crate::suite::model::{Agent, Price};
 use crate::suite::{Case, Suite};
 use crate::trace::render::{RenderOptions, render};
 use crate::trace::{
-    Attributes, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, TraceId,
+    Attributes, Conventions, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, TraceId,
 };
 use driver::builtin::BuiltinDriver;
 use driver::command::CommandDriver;
@@ -74,6 +74,9 @@ pub struct RunOptions {
     /// `[pricing.*]` of `traceval.toml`; a suite's own entries win over these, and both win
     /// over the built-in price table.
     pub pricing: BTreeMap<String, Price>,
+    /// `[conventions]` of `traceval.toml`; a suite's own are tried before these, and both
+    /// before the built-in conventions.
+    pub conventions: Conventions,
     /// The receiver's base endpoint, `http://127.0.0.1:PORT`.
     pub endpoint: String,
     /// Scripted models by (suite name, model name), served by `model_server`.
@@ -112,6 +115,8 @@ struct Job {
     case: usize,
     driver: Arc<dyn Driver>,
     pricing: Arc<Pricing>,
+    /// The suite's conventions, then the project's (shared, not copied, per trial).
+    conventions: Conventions,
     timeout: Duration,
 }
 
@@ -178,6 +183,13 @@ pub async fn run(
             Arc::new(Pricing::new(p))
         })
         .collect();
+    // Likewise for conventions. The judges' traces are traceval's own spans, read by the
+    // built-in conventions alone (module `judge`).
+    let conventions: Vec<Conventions> = plan
+        .suites
+        .iter()
+        .map(|s| s.conventions.before(&options.conventions))
+        .collect();
     let mut pending = plan
         .groups
         .iter()
@@ -226,6 +238,7 @@ pub async fn run(
                 case: group.case,
                 driver: Arc::clone(&drivers[group.suite]),
                 pricing: Arc::clone(&pricing[group.suite]),
+                conventions: conventions[group.suite].clone(),
                 timeout: options
                     .timeout
                     .or(case.timeout)
@@ -458,7 +471,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
     };
     let trace_id = root.trace_id;
     let (tree, root_node) = SpanTree::build_trial(&root, spans.iter().cloned());
-    let view = GenAiView::new(&tree);
+    let view = GenAiView::with_conventions(&tree, &job.conventions);
 
     let (mut graded, metrics) = score(
         &case.expect,

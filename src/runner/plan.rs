@@ -274,6 +274,7 @@ mod tests {
             }),
             model_defs: BTreeMap::new(),
             pricing: BTreeMap::new(),
+            conventions: Default::default(),
             cases: cases
                 .iter()
                 .map(|id| Case {

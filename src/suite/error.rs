@@ -153,6 +153,17 @@ pub enum SuiteLoadError {
         /// The second file with it.
         path: PathBuf,
     },
+    /// A file given for its conventions (`traceval inspect --conventions`) has no
+    /// `[conventions]` table.
+    #[error(
+        "`{}` has no `[conventions]` table: add `[[conventions.kind]]` rules or \
+         `[conventions.fields]` keys",
+        path.display()
+    )]
+    NoConventions {
+        /// The file.
+        path: PathBuf,
+    },
     /// Discovery found no suite file.
     #[error("no suites found: no `.toml` files in {}", list(looked_in))]
     NoSuites {
@@ -183,5 +194,11 @@ fn list(paths: &[PathBuf]) -> String {
 
 crate::toml_doc::impl_located_error!(
     SuiteLoadError,
-    array_tables = ["case", "tool", "case.expect.span", "case.expect.judge"]
+    array_tables = [
+        "case",
+        "tool",
+        "case.expect.span",
+        "case.expect.judge",
+        "conventions.kind"
+    ]
 );

@@ -87,6 +87,11 @@ pub(super) fn load_suite_in(
     let agent = agent(&doc, &dir, &name, raw.agent, raw.tool)?;
     let model_defs = model_defs(&doc, &root.key("model"), &dir, raw.model)?;
     let pricing = prices(&doc, &root.key("pricing"), raw.pricing)?;
+    let conventions = raw
+        .conventions
+        .map(|c| conventions::conventions(&doc, &root.key("conventions"), c))
+        .transpose()?
+        .unwrap_or_default();
     let replay = matches!(agent, Agent::Replay(_));
     // A replay calls no model: its `models` only name the trials.
     if let Some(shared) = shared_models.filter(|_| !replay) {
@@ -172,6 +177,7 @@ pub(super) fn load_suite_in(
         agent,
         model_defs,
         pricing,
+        conventions,
         cases: cases.cases,
         content_hash: format!("{hash:016x}"),
     })
@@ -1122,6 +1128,7 @@ fn non_empty(doc: &Doc<'_>, at: &KeyPath, value: String) -> Result<String> {
     Ok(value)
 }
 
+pub(super) mod conventions;
 mod judge;
 mod replay;
 #[cfg(test)]

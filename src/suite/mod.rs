@@ -35,6 +35,49 @@
 //! `[[case.expect.judge]]` tables load into [`model::Judge`]s; within a project, their `model`
 //! must be defined in the suite or in `traceval.toml`, like the names in `models`.
 //!
+//! # Custom conventions
+//! `[conventions]`, in a suite or in `traceval.toml`, teaches the GenAI view a team's own
+//! instrumentation: in-house span names and attributes become kinds and fields, so that
+//! `tools`, `trajectory`, `max-llm-calls`, span selectors, tokens and cost work on them as on
+//! the mainstream conventions. Keys are kebab-case; an unknown key, kind or field is an error
+//! with a hint.
+//!
+//! ```toml
+//! # Kind rules, tried in file order before the built-in conventions; the first that matches
+//! # decides. Each needs at least one matcher, and all its matchers must hold.
+//! [[conventions.kind]]
+//! kind = "tool"                        # llm, tool, agent, retrieval, embedding, retry, step or
+//!                                      # other
+//! name = "acme.tool.run"               # the span name equals this, or
+//! # name-prefix = "acme.tool."         # starts with this, or
+//! # name-regex = '^acme\.(tool|fn)\.'  # contains a match (unanchored; at most one name matcher)
+//! attr = { "acme.kind" = "tool" }      # and these attributes have these values (compared as
+//!                                      # text: `2` and `true` match those values and strings)
+//!
+//! # Attribute keys per field, one or a list, tried in order before the built-in keys.
+//! [conventions.fields]
+//! tool-name = ["acme.tool"]            # else the span name
+//! tool-arguments = ["acme.args"]       # JSON text or a map
+//! tool-result = ["acme.result"]
+//! tool-call-id = ["acme.call_id"]
+//! agent-name = ["acme.agent"]          # else the span name
+//! model = ["acme.model"]               # the requested and the answering model
+//! provider = ["acme.vendor"]
+//! input-tokens = ["acme.tokens.in"]    # integers; on `llm` spans only, as always
+//! output-tokens = ["acme.tokens.out"]
+//! cache-read-tokens = ["acme.tokens.cached"]
+//! cache-write-tokens = ["acme.tokens.cache_write"]
+//! cost = ["acme.cost_usd"]             # USD; wins over the price table, like built-in costs
+//! finish-reasons = ["acme.stop"]
+//! ```
+//!
+//! Scope: `traceval.toml`'s apply to every suite; a suite's apply to it alone and come first
+//! (its rules are tried before the project's, its keys before the project's keys; both before
+//! the built-in table). `kind = "other"` with a matcher takes spans away from a built-in kind.
+//! Loaded into [`Conventions`](crate::trace::Conventions), compiled once and shared by every
+//! trial; [`load_conventions`] reads the table of any TOML file (`traceval inspect
+//! --conventions`). LLM judges' own spans are read by the built-in conventions alone.
+//!
 //! Keys of the design that this version does not implement yet (`expect.snapshot`) are an
 //! error, not ignored: an ignored expectation would be a false pass.
 
@@ -50,6 +93,7 @@ mod shard;
 pub use crate::hash::fnv1a64;
 pub use error::SuiteLoadError;
 pub use filter::{Filter, FilterError};
+pub use load::conventions::load_conventions;
 pub use load::load_suite;
 pub use model::{
     Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, CountOp, Expect,

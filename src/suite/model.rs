@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use regex::Regex;
 
-use crate::trace::Span;
 use crate::trace::query::Selector;
+use crate::trace::{Conventions, Span};
 use serde_json::Value as Json;
 
 /// Everything `traceval run` loads: the project configuration and the suites.
@@ -36,6 +36,8 @@ pub struct ProjectConfig {
     pub pricing: BTreeMap<String, Price>,
     /// `[profile.NAME]` run defaults (`profile.ci` is picked when `CI` is set).
     pub profiles: BTreeMap<String, Profile>,
+    /// `[conventions]` for every suite, tried after a suite's own.
+    pub conventions: Conventions,
 }
 
 /// Run defaults a profile sets; flags win over them, they win over suite values.
@@ -83,6 +85,9 @@ pub struct Suite {
     pub model_defs: BTreeMap<String, ModelDef>,
     /// `[pricing."MODEL"]` tables of this suite.
     pub pricing: BTreeMap<String, Price>,
+    /// `[conventions]` of this suite alone; the run tries them before `traceval.toml`'s
+    /// ([`ProjectConfig::conventions`]).
+    pub conventions: Conventions,
     /// The cases, in file order (a `cases` data file's cases come after the inline ones).
     pub cases: Vec<Case>,
     /// Content hash of the suite file and its data file (FNV-1a 64 over the bytes, 16 hex

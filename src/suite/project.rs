@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::doc::Doc;
 use super::error::SuiteLoadError;
+use super::load::conventions::conventions;
 use super::load::{at_least_one, duration, load_suite_in, model_defs, model_names, prices};
 use super::model::{Profile, Project, ProjectConfig, Suite};
 use super::raw::{RawConfig, RawProfile};
@@ -86,6 +87,11 @@ fn config(doc: &Doc<'_>, root: &Path, raw: RawConfig) -> Result<ProjectConfig> {
         models: model_defs(doc, &at.key("model"), root, raw.model)?,
         pricing: prices(doc, &at.key("pricing"), raw.pricing)?,
         profiles,
+        conventions: raw
+            .conventions
+            .map(|c| conventions(doc, &at.key("conventions"), c))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -407,12 +413,46 @@ trials = 1
                     },
                 ),
             ]),
+            ..ProjectConfig::default()
         };
         assert_eq!(project.config.path, config.path);
         assert_eq!(project.config.models, config.models);
         assert_eq!(project.config.pricing, config.pricing);
         assert_eq!(project.config.profiles, config.profiles);
         assert_eq!(project.suites[0].models, ["sunny"]);
+    }
+
+    #[test]
+    fn traceval_toml_conventions_apply_after_a_suites_own() {
+        use crate::trace::{Concept, Kind, Span, SpanId, TraceId};
+
+        let dir = TestDir::new();
+        let project_rules = "[[conventions.kind]]\nkind = \"agent\"\nname-prefix = \"acme.\"\n\
+                             [[conventions.kind]]\nkind = \"llm\"\nname-prefix = \"corp.\"\n\
+                             [conventions.fields]\ntool-name = \"corp.tool\"\n";
+        dir.write("traceval.toml", project_rules);
+        let own = "[[conventions.kind]]\nkind = \"tool\"\nname-prefix = \"acme.fn.\"\n\
+                   [conventions.fields]\ntool-name = [\"acme.tool\"]\n";
+        dir.write("suites/s.toml", &format!("{}{own}", suite("s")));
+        dir.write("suites/t.toml", &suite("t"));
+        let project = load_project(dir.path(), &[]).unwrap();
+        let shared = &project.config.conventions;
+        assert_eq!(shared.rules().len(), 2);
+        assert_eq!(shared.keys(Concept::ToolName), ["corp.tool"]);
+
+        // What the runner does per suite: the suite's rules and keys first.
+        let s = project.suites[0].conventions.before(shared);
+        let kind = |c: &crate::trace::Conventions, name: &str| {
+            c.classify(&Span::new(TraceId([1; 16]), SpanId([1; 8]), name))
+        };
+        assert_eq!(kind(&s, "acme.fn.lookup"), Kind::Tool);
+        assert_eq!(kind(&s, "acme.run"), Kind::Agent);
+        assert_eq!(kind(&s, "corp.chat"), Kind::Llm);
+        assert_eq!(s.keys(Concept::ToolName), ["acme.tool", "corp.tool"]);
+        // A suite without its own reads spans by the project's alone.
+        let t = project.suites[1].conventions.before(shared);
+        assert!(project.suites[1].conventions.is_empty());
+        assert_eq!(kind(&t, "acme.fn.lookup"), Kind::Agent);
     }
 
     #[test]
@@ -454,7 +494,26 @@ trials = 1
             )
         };
         let judged_jsonl = format!("cases = \"c.jsonl\"\n{}", with_models("[]"));
-        let cases: [Case<'_>; 12] = [
+        let cases: [Case<'_>; 15] = [
+            // `[conventions]` in traceval.toml is checked like a suite's.
+            (
+                "[[conventions.kind]]\nkind = \"tool\"\nname-regex = \"acme.(\"\n",
+                &[("s.toml", suite("s"))],
+                "traceval.toml:3:14: `conventions.kind[0].name-regex` is not a valid regex",
+                None,
+            ),
+            (
+                "[[conventions.kind]]\nkind = \"agnt\"\nname = \"run\"\n",
+                &[("s.toml", suite("s"))],
+                "traceval.toml:2:8: `conventions.kind[0].kind` must be one of `llm`, `tool`, `agent`, `retrieval`, `embedding`, `retry`, `step`, `other`, found `agnt`",
+                Some("did you mean `agent`?"),
+            ),
+            (
+                "[conventions.fields]\nagent = [\"acme.agent\"]\n",
+                &[("s.toml", suite("s"))],
+                "traceval.toml:2:1: unknown key `conventions.fields.agent`",
+                None,
+            ),
             (
                 "[profile.ci]\nfail_fast = true\n",
                 &[("s.toml", suite("s"))],

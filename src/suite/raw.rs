@@ -12,6 +12,8 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
+use crate::trace::{Concept, Kind};
+
 /// A suite file.
 #[derive(Debug, Deserialize)]
 #[serde(
@@ -40,6 +42,8 @@ pub(super) struct RawSuite {
     pub(super) tool: Option<Vec<RawToolDef>>,
     /// `ignore = true` or `ignore = "reason"`.
     pub(super) ignore: Option<RawIgnore>,
+    /// `[conventions]`: in-house span names and attributes.
+    pub(super) conventions: Option<RawConventions>,
 }
 
 /// `ignore`: `true`/`false`, or the reason the suite is ignored.
@@ -87,6 +91,124 @@ pub(super) struct RawConfig {
     pub(super) pricing: BTreeMap<String, RawPrice>,
     #[serde(default)]
     pub(super) profile: BTreeMap<String, RawProfile>,
+    pub(super) conventions: Option<RawConventions>,
+}
+
+/// `[conventions]`: kind rules and extra attribute keys per field; [`super::load`] checks
+/// the matchers and compiles them.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a conventions table"
+)]
+pub(super) struct RawConventions {
+    /// `[[conventions.kind]]`, in file order.
+    #[serde(default)]
+    pub(super) kind: Vec<RawKindRule>,
+    #[serde(default)]
+    pub(super) fields: RawFields,
+}
+
+/// `[[conventions.kind]]`: a kind and its matchers.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a kind rule table with `kind` and a matcher"
+)]
+pub(super) struct RawKindRule {
+    pub(super) kind: Kind,
+    pub(super) name: Option<String>,
+    pub(super) name_prefix: Option<String>,
+    pub(super) name_regex: Option<String>,
+    pub(super) attr: Option<BTreeMap<String, RawAttrValue>>,
+}
+
+/// `[conventions.fields]`: per concept of the GenAI view, attribute keys tried before the
+/// built-in ones; one key or a list. The keys of this struct are [`Concept::ALL`]'s names
+/// (a test holds them together).
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a fields table"
+)]
+pub(super) struct RawFields {
+    pub(super) provider: Option<OneOrMany>,
+    pub(super) model: Option<OneOrMany>,
+    pub(super) input_tokens: Option<OneOrMany>,
+    pub(super) output_tokens: Option<OneOrMany>,
+    pub(super) cache_read_tokens: Option<OneOrMany>,
+    pub(super) cache_write_tokens: Option<OneOrMany>,
+    pub(super) cost: Option<OneOrMany>,
+    pub(super) finish_reasons: Option<OneOrMany>,
+    pub(super) tool_name: Option<OneOrMany>,
+    pub(super) tool_call_id: Option<OneOrMany>,
+    pub(super) tool_arguments: Option<OneOrMany>,
+    pub(super) tool_result: Option<OneOrMany>,
+    pub(super) agent_name: Option<OneOrMany>,
+}
+
+impl RawFields {
+    /// The concepts given, with their keys, in [`Concept::ALL`] order.
+    pub(super) fn into_concepts(self) -> Vec<(Concept, Vec<String>)> {
+        [
+            (Concept::Provider, self.provider),
+            (Concept::Model, self.model),
+            (Concept::InputTokens, self.input_tokens),
+            (Concept::OutputTokens, self.output_tokens),
+            (Concept::CacheReadTokens, self.cache_read_tokens),
+            (Concept::CacheWriteTokens, self.cache_write_tokens),
+            (Concept::Cost, self.cost),
+            (Concept::FinishReasons, self.finish_reasons),
+            (Concept::ToolName, self.tool_name),
+            (Concept::ToolCallId, self.tool_call_id),
+            (Concept::ToolArguments, self.tool_arguments),
+            (Concept::ToolResult, self.tool_result),
+            (Concept::AgentName, self.agent_name),
+        ]
+        .into_iter()
+        .filter_map(|(concept, keys)| Some((concept, keys?.0)))
+        .collect()
+    }
+}
+
+/// An attribute value a kind rule's `attr` compares with, as text: a string, an integer or a
+/// boolean (`3` and `true` match those values, and the strings `"3"` and `"true"`).
+#[derive(Debug, PartialEq)]
+pub(super) struct RawAttrValue(pub(super) String);
+
+impl<'de> Deserialize<'de> for RawAttrValue {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawAttrValueVisitor;
+
+        impl Visitor<'_> for RawAttrValueVisitor {
+            type Value = RawAttrValue;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, an integer or a boolean")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawAttrValue, E> {
+                Ok(RawAttrValue(value.to_owned()))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawAttrValue, E> {
+                Ok(RawAttrValue(value.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawAttrValue, E> {
+                Ok(RawAttrValue(value.to_string()))
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<RawAttrValue, E> {
+                Ok(RawAttrValue(value.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(RawAttrValueVisitor)
+    }
 }
 
 /// `[profile.NAME]`.

@@ -8,7 +8,7 @@ pub mod render;
 pub mod span;
 pub mod tree;
 
-pub use genai::{GenAiView, Kind};
+pub use genai::{Concept, Conventions, GenAiView, Kind, KindRule, NameMatch};
 pub use query::{Selector, SelectorError};
 pub use span::{
     Attributes, Event, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,

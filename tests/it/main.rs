@@ -2,6 +2,7 @@
 //! exporters (Rust and Python) against the real receiver, on 127.0.0.1 with port 0.
 
 mod assertions;
+mod conventions;
 mod demo;
 mod in_process;
 mod inspect;

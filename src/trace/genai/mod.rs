@@ -2,7 +2,10 @@
 //! errors, whatever convention produced them.
 //!
 //! Each span is classified once, by [`classify`], from the table in [`convention`]. The view
-//! then reads the fields each concept needs. Counting rules (DESIGN.md section 4):
+//! then reads the fields each concept needs. [`Conventions`] (a suite's `[conventions]`) add
+//! rules and attribute keys tried before that table: [`GenAiView::with_conventions`].
+//!
+//! Counting rules (DESIGN.md section 4):
 //! - an LLM call is counted when no LLM span sits below it, so a framework span that wraps the
 //!   client library's span is one call, not two;
 //! - tokens and cost come from LLM spans only, and from an LLM span only when no LLM span below
@@ -12,6 +15,7 @@
 //!   Retries an SDK makes inside one span leave no trace and are not counted.
 
 pub(crate) mod convention;
+mod custom;
 
 use std::fmt;
 
@@ -21,10 +25,12 @@ use super::query::{Selector, SelectorError};
 use super::span::{Span, Value};
 use super::tree::{NodeId, NodeRef, SpanTree};
 use convention::Match;
+use custom::{BUILT_IN, Field};
+pub use custom::{Concept, Conventions, KindRule, NameMatch};
 
 /// What a span is, in GenAI terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", expecting = "a kind")]
 pub enum Kind {
     /// A call to a language model (chat, completion, generate content).
     Llm,
@@ -45,6 +51,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 8] = [
+        Kind::Llm,
+        Kind::Tool,
+        Kind::Agent,
+        Kind::Retrieval,
+        Kind::Embedding,
+        Kind::Retry,
+        Kind::Step,
+        Kind::Other,
+    ];
+
     /// The lowercase name used in selectors and output (`llm`, `tool`...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -83,20 +101,6 @@ pub fn classify(span: &Span) -> Kind {
     Kind::Other
 }
 
-fn first<'s>(span: &'s Span, keys: &[&str]) -> Option<&'s Value> {
-    keys.iter().find_map(|k| span.attr(k))
-}
-
-fn first_str(span: &Span, keys: &[&str]) -> Option<String> {
-    first(span, keys).map(Value::to_string)
-}
-
-fn first_u64(span: &Span, keys: &[&str]) -> Option<u64> {
-    keys.iter()
-        .find_map(|k| span.attr(k).and_then(Value::as_i64))
-        .and_then(|v| u64::try_from(v).ok())
-}
-
 /// The name after a conventional prefix (`execute_tool get_weather` → `get_weather`), or the
 /// whole span name.
 fn name_from_span(span: &Span) -> String {
@@ -110,8 +114,10 @@ fn name_from_span(span: &Span) -> String {
 
 /// The tool name of a tool span: the first tool-name attribute, else the span name after a
 /// conventional prefix.
-pub(crate) fn tool_name(span: &Span) -> String {
-    first_str(span, convention::TOOL_NAME).unwrap_or_else(|| name_from_span(span))
+fn tool_name(conventions: &Conventions, span: &Span) -> String {
+    conventions
+        .first_str(span, Field::ToolName)
+        .unwrap_or_else(|| name_from_span(span))
 }
 
 /// One LLM call.
@@ -202,6 +208,7 @@ pub struct Usage {
 #[derive(Debug)]
 pub struct GenAiView<'t> {
     tree: &'t SpanTree,
+    conventions: &'t Conventions,
     kinds: Vec<Kind>,
     /// Per node, its index in the list of its kind (LLM, tool or agent), or `NONE`.
     slot: Vec<u32>,
@@ -225,7 +232,7 @@ struct Relatives {
 }
 
 impl Relatives {
-    fn new(tree: &SpanTree, kinds: &[Kind]) -> Relatives {
+    fn new(tree: &SpanTree, kinds: &[Kind], conventions: &Conventions) -> Relatives {
         let n = tree.len();
         let ix = |id: NodeId| id.0 as usize;
         let mut r = Relatives {
@@ -268,23 +275,28 @@ impl Relatives {
             let (c, p) = (ix(node.id()), ix(p.id()));
             let is_llm = kinds[c] == Kind::Llm;
             r.llm_below[p] |= is_llm || r.llm_below[c];
-            r.usage_below[p] |= (is_llm && has_usage(node.span())) || r.usage_below[c];
+            r.usage_below[p] |= (is_llm && has_usage(conventions, node.span())) || r.usage_below[c];
         }
         r
     }
 }
 
 impl<'t> GenAiView<'t> {
-    /// Classifies every span of the tree and extracts calls.
+    /// Classifies every span of the tree by the built-in conventions and extracts calls.
     pub fn new(tree: &'t SpanTree) -> GenAiView<'t> {
-        let kinds: Vec<Kind> = tree.nodes().map(|n| classify(n.span())).collect();
-        let rel = Relatives::new(tree, &kinds);
+        GenAiView::with_conventions(tree, &BUILT_IN)
+    }
+
+    /// [`GenAiView::new`] with custom conventions tried before the built-in ones.
+    pub fn with_conventions(tree: &'t SpanTree, conventions: &'t Conventions) -> GenAiView<'t> {
+        let c = conventions;
+        let kinds: Vec<Kind> = tree.nodes().map(|n| c.classify(n.span())).collect();
+        let rel = Relatives::new(tree, &kinds, c);
         let ix = |id: NodeId| id.0 as usize;
-        let tool_name = |span: &Span| {
-            first_str(span, convention::TOOL_NAME).unwrap_or_else(|| name_from_span(span))
-        };
+        let tool_name = |span: &Span| tool_name(c, span);
         let mut view = GenAiView {
             tree,
+            conventions,
             slot: vec![NONE; tree.len()],
             llm_calls: Vec::new(),
             tool_calls: Vec::new(),
@@ -308,17 +320,18 @@ impl<'t> GenAiView<'t> {
                     view.slot[ix(id)] = view.llm_calls.len() as u32;
                     view.llm_calls.push(LlmCall {
                         node: id,
-                        provider: first_str(span, convention::PROVIDER),
-                        request_model: first_str(span, convention::REQUEST_MODEL),
-                        response_model: first_str(span, convention::RESPONSE_MODEL),
-                        input_tokens: first_u64(span, convention::INPUT_TOKENS),
-                        output_tokens: first_u64(span, convention::OUTPUT_TOKENS),
-                        cache_read_tokens: first_u64(span, convention::CACHE_READ_TOKENS),
-                        cache_write_tokens: first_u64(span, convention::CACHE_WRITE_TOKENS),
-                        cost_usd: first(span, convention::COST_USD)
+                        provider: c.first_str(span, Field::Provider),
+                        request_model: c.first_str(span, Field::RequestModel),
+                        response_model: c.first_str(span, Field::ResponseModel),
+                        input_tokens: c.first_u64(span, Field::InputTokens),
+                        output_tokens: c.first_u64(span, Field::OutputTokens),
+                        cache_read_tokens: c.first_u64(span, Field::CacheReadTokens),
+                        cache_write_tokens: c.first_u64(span, Field::CacheWriteTokens),
+                        cost_usd: c
+                            .first(span, Field::Cost)
                             .and_then(Value::as_f64)
                             .filter(|c| c.is_finite() && *c >= 0.0),
-                        finish_reasons: finish_reasons(span),
+                        finish_reasons: finish_reasons(c, span),
                         duration_ns: span.duration_ns(),
                         error: span.error_message(),
                         counted: !rel.llm_below[ix(id)],
@@ -333,14 +346,15 @@ impl<'t> GenAiView<'t> {
                         .is_some_and(|a| tool_name(tree.node(a).span()) == name);
                     if !nested_in_same_tool {
                         view.slot[ix(id)] = view.tool_calls.len() as u32;
-                        view.tool_calls.push(tool_call(&node, name));
+                        view.tool_calls.push(tool_call(c, &node, name));
                     }
                 }
                 Kind::Agent => {
                     view.slot[ix(id)] = view.agents.len() as u32;
                     view.agents.push(AgentSpan {
                         node: id,
-                        name: first_str(span, convention::AGENT_NAME)
+                        name: c
+                            .first_str(span, Field::AgentName)
                             .unwrap_or_else(|| name_from_span(span)),
                     });
                 }
@@ -384,6 +398,25 @@ impl<'t> GenAiView<'t> {
     /// The tree this view reads.
     pub fn tree(&self) -> &'t SpanTree {
         self.tree
+    }
+
+    /// The custom conventions this view reads spans with (empty for [`GenAiView::new`]).
+    pub fn conventions(&self) -> &'t Conventions {
+        self.conventions
+    }
+
+    /// The tool name a span would have as a tool call (see [`ToolCall::name`]).
+    pub(crate) fn tool_name_of(&self, span: &Span) -> String {
+        tool_name(self.conventions, span)
+    }
+
+    /// The requested and the answering model a span records, by the view's conventions.
+    pub(crate) fn models<'s>(&self, span: &'s Span) -> [Option<&'s Value>; 2] {
+        let c = self.conventions;
+        [
+            c.first(span, Field::RequestModel),
+            c.first(span, Field::ResponseModel),
+        ]
     }
 
     /// The kind of a node.
@@ -444,13 +477,13 @@ impl<'t> GenAiView<'t> {
     }
 }
 
-fn has_usage(span: &Span) -> bool {
-    first_u64(span, convention::INPUT_TOKENS).is_some()
-        || first_u64(span, convention::OUTPUT_TOKENS).is_some()
+fn has_usage(c: &Conventions, span: &Span) -> bool {
+    c.first_u64(span, Field::InputTokens).is_some()
+        || c.first_u64(span, Field::OutputTokens).is_some()
 }
 
-fn finish_reasons(span: &Span) -> Vec<String> {
-    match first(span, convention::FINISH_REASONS) {
+fn finish_reasons(c: &Conventions, span: &Span) -> Vec<String> {
+    match c.first(span, Field::FinishReasons) {
         Some(Value::Array(items)) => items.iter().map(Value::to_string).collect(),
         Some(Value::Str(s)) => match serde_json::from_str::<Vec<String>>(s) {
             Ok(list) => list,
@@ -461,9 +494,9 @@ fn finish_reasons(span: &Span) -> Vec<String> {
     }
 }
 
-fn tool_call(node: &NodeRef<'_>, name: String) -> ToolCall {
+fn tool_call(c: &Conventions, node: &NodeRef<'_>, name: String) -> ToolCall {
     let span = node.span();
-    let (arguments, raw_arguments) = match first(span, convention::TOOL_ARGUMENTS) {
+    let (arguments, raw_arguments) = match c.first(span, Field::ToolArguments) {
         Some(Value::Str(s)) => (parse_arguments(s), Some(s.to_string())),
         Some(v @ Value::Map(_)) => (Some(v.to_json()), None),
         Some(other) => (None, Some(other.to_string())),
@@ -472,10 +505,10 @@ fn tool_call(node: &NodeRef<'_>, name: String) -> ToolCall {
     ToolCall {
         node: node.id(),
         name,
-        call_id: first_str(span, convention::TOOL_CALL_ID),
+        call_id: c.first_str(span, Field::ToolCallId),
         arguments,
         raw_arguments,
-        result: first(span, convention::TOOL_RESULT).map(result_text),
+        result: c.first(span, Field::ToolResult).map(result_text),
         error: span.error_message(),
         duration_ns: span.duration_ns(),
     }

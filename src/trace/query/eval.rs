@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::super::genai::{self, GenAiView, Kind, convention};
+use super::super::genai::{GenAiView, Kind};
 use super::super::span::{Span, StatusCode, Value};
 use super::super::tree::NodeId;
 use super::{Combinator, Complex, Compound, Field, Literal, Predicate, Pseudo, Selector, Test};
@@ -157,19 +157,16 @@ fn any_value(
                     Kind::Tool => match view.tool_call(id) {
                         Some(call) => f(Candidate::Text(&call.name)),
                         // A tool span nested in the same tool is no call of its own.
-                        None => f(Candidate::Text(&genai::tool_name(span))),
+                        None => f(Candidate::Text(&view.tool_name_of(span))),
                     },
                     Kind::Agent => view.agent(id).is_some_and(|a| f(Candidate::Text(&a.name))),
                     _ => false,
                 }
         }
-        Field::Model => [convention::REQUEST_MODEL, convention::RESPONSE_MODEL]
-            .iter()
-            .any(|keys| {
-                keys.iter()
-                    .find_map(|k| span.attr(k))
-                    .is_some_and(|v| f(Candidate::Value(v)))
-            }),
+        Field::Model => view
+            .models(span)
+            .into_iter()
+            .any(|v| v.is_some_and(|v| f(Candidate::Value(v)))),
         Field::Status => f(Candidate::Text(status(span))),
         Field::Attr(key) => span.attr(key).is_some_and(|v| f(Candidate::Value(v))),
     }

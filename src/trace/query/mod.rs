@@ -33,7 +33,8 @@
 //!   spans (`execute_tool search` is also `search`), the agent name for `agent` spans. Other
 //!   kinds have only the span name.
 //! - `model`: the requested model or the model that answered (the GenAI, Vercel AI and
-//!   OpenInference model attributes), on any span that records one.
+//!   OpenInference model attributes, after the view's custom `model` keys), on any span that
+//!   records one.
 //! - `status`: `"error"` when the span failed (status ERROR, `error.type`, or an `exception`
 //!   event; see [`Span::is_error`](super::Span::is_error)), else `"ok"` or `"unset"` from
 //!   the status code. Only those three values are accepted.
