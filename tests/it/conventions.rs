@@ -208,6 +208,17 @@ fn in_house_spans_are_graded_through_suite_and_project_conventions() {
             .iter()
             .all(|s| s["tool_calls"] == serde_json::json!([]))
     );
+
+    // A replay of the saved trace reads it through the same conventions: same verdict and
+    // metrics, with no agent run.
+    let live = p.dir().join("out/live.json");
+    std::fs::copy(p.report_path(), &live).unwrap();
+    let replay = p.run(&["--replay", live.to_str().unwrap()]);
+    assert_eq!(replay.code, 0, "{}", replay.stderr);
+    let again = replay.trial("paris", 0);
+    assert_eq!(again["passed"], true, "{again:#}");
+    assert_eq!(again["metrics"], trial["metrics"]);
+    assert_eq!(again["checks"], trial["checks"]);
 }
 
 #[test]
