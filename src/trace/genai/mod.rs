@@ -1,8 +1,8 @@
 //! The GenAI view of a span tree: which spans are LLM calls, tool calls, agents, retries and
 //! errors, whatever convention produced them.
 //!
-//! Each span is classified once, by [`classify`], from the table in [`convention`]. The view
-//! then reads the fields each concept needs. [`Conventions`] (a suite's `[conventions]`) add
+//! Each span is classified once, by [`classify`], from the convention table (data, in the
+//! private module `convention`). The view then reads the fields each concept needs. [`Conventions`] (a suite's `[conventions]`) add
 //! rules and attribute keys tried before that table: [`GenAiView::with_conventions`].
 //!
 //! Counting rules (DESIGN.md section 4):
