@@ -52,5 +52,8 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod suite;
+pub mod testing;
 mod toml_doc;
 pub mod trace;
+
+pub use testing::{Trace, capture, capture_sync};

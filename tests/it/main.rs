@@ -14,6 +14,7 @@ mod python;
 mod receiver;
 mod replay;
 mod run;
+mod test_api;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
