@@ -170,7 +170,8 @@ impl Trace {
     /// ```
     /// let trace = traceval::capture_sync(|| {
     ///     for tool in ["search", "fetch"] {
-    ///         tracing::info_span!("execute_tool", gen_ai.tool.name = tool).in_scope(|| {});
+    ///         tracing::info_span!("execute_tool", gen_ai.operation.name = "execute_tool", gen_ai.tool.name = tool)
+    ///             .in_scope(|| {});
     ///     }
     /// });
     /// assert_eq!(trace.tool_names(), ["search", "fetch"]);

@@ -19,7 +19,8 @@ use tracing::Instrument as _;
 
 use crate::root;
 
-/// Runs the expression expecting a panic: `(line of the call, what `catch` saw)`.
+/// Runs the expression expecting a panic: `(line of the call, what `catch` saw)`. The line is
+/// the macro's, so keep each use on one line (short enough for rustfmt to leave it there).
 macro_rules! fails {
     ($e:expr) => {
         (
@@ -435,6 +436,7 @@ fn failing_assertions_panic_at_the_callers_line_with_the_marked_tree() {
     // (what ran and on which line, what the message starts with, which spans are marked)
     type Case<'a> = ((u32, Result<(), Failure>), &'a str, &'a [&'a str]);
     let tools: &[&str] = &["execute_tool search", "execute_tool delete_account"];
+    let model = "gen_ai.request.model";
     let cases: Vec<Case<'_>> = vec![
         (
             fails!(trace.assert_span("tool").count(1)),
@@ -471,11 +473,7 @@ fn failing_assertions_panic_at_the_callers_line_with_the_marked_tree() {
             tools,
         ),
         (
-            fails!(
-                trace
-                    .assert_span("llm:last")
-                    .attr("gen_ai.request.model", "x")
-            ),
+            fails!(trace.assert_span("llm:last").attr(model, "x")),
             "`llm:last`: 1 of 1 span(s) lack gen_ai.request.model=\"x\"",
             &["chat gpt-4o"],
         ),
