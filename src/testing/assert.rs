@@ -15,6 +15,26 @@ use crate::trace::{GenAiView, NodeId, Selector, SelectorError, StatusCode};
 /// stops at the first failure. Counting, ordering and status follow a suite's span assertions
 /// (DESIGN.md section 5).
 ///
+/// ```
+/// use std::time::Duration;
+///
+/// let trace = traceval::capture_sync(|| {
+///     tracing::info_span!("invoke_agent weather", gen_ai.operation.name = "invoke_agent").in_scope(|| {
+///         tracing::info_span!("chat", gen_ai.operation.name = "chat").in_scope(|| {});
+///         tracing::info_span!("execute_tool search", gen_ai.tool.name = "search").in_scope(|| {});
+///     });
+/// });
+/// trace
+///     .assert_span(r#"agent > tool[name="search"]"#)
+///     .count(1)
+///     .after("llm")
+///     .max_duration(Duration::from_secs(1));
+/// let failed = std::panic::catch_unwind(|| {
+///     trace.assert_span("tool").count(2);
+/// });
+/// assert!(failed.is_err());
+/// ```
+///
 /// A failure panics at the line of the failing call with a message saying what failed and the
 /// rendered span tree, the spans the assertion is about marked `>>`:
 ///

@@ -18,18 +18,22 @@ use crate::runner::driver::command::otlp_env;
 /// that blocks on the agent's process and from any tokio runtime. Each `OtlpCapture` has its
 /// own receiver and store: tests running at once never see each other's spans.
 ///
-/// ```no_run
+/// An agent using the OpenTelemetry Python SDK, configured by the environment:
+///
+/// ```
 /// use std::process::Command;
+/// # let agent = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/agents/otel_agent.py");
 ///
 /// let otlp = traceval::testing::OtlpCapture::start();
-/// let status = Command::new("python3")
-///     .arg("agents/weather.py")
+/// let output = Command::new("python3")
+///     .args([agent, "http"])
 ///     .envs(otlp.env())
-///     .status()
+///     .output()
 ///     .unwrap();
-/// assert!(status.success());
+/// assert!(output.status.success());
 /// let trace = otlp.trace();
 /// trace.assert_span(r#"tool[name="get_weather"]"#).count(1).after("llm");
+/// assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "It is sunny in Paris.");
 /// ```
 #[derive(Debug)]
 pub struct OtlpCapture {

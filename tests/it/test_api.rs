@@ -627,3 +627,26 @@ async fn otlp_capture_works_while_a_single_thread_runtime_blocks_on_the_agent() 
         failure.message
     );
 }
+
+#[test]
+fn each_test_in_a_fresh_process_sets_capture_up_by_itself() {
+    // What `cargo nextest` does: one process per test, so every test is the first to capture.
+    let exe = std::env::current_exe().expect("the test binary");
+    for test in [
+        "test_api::captures_on_one_multi_thread_runtime_see_only_their_own_spans",
+        "test_api::tracing_and_opentelemetry_spans_nest_in_one_trace",
+        "test_api::a_tracer_taken_after_init_but_before_the_capture_is_captured",
+        "weather_agent::tests::calls_the_weather_tool_once_between_two_model_calls",
+    ] {
+        let output = Command::new(&exe)
+            .args(["--exact", test, "--test-threads", "1"])
+            .output()
+            .expect("the test binary runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "{test}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
