@@ -7,6 +7,53 @@
 //! convention the instrumentation follows; [`trace::Conventions`] add a team's own span names
 //! and attributes ([`trace::GenAiView::with_conventions`]).
 //!
+//! # Testing your agent
+//!
+//! [`capture()`](fn@capture) runs async code and returns the spans it created, from `tracing`
+//! or the `opentelemetry` API, as a [`Trace`]; [`capture_sync`] does the same for synchronous
+//! code. Captures running at once (tests on `cargo test`'s threads, tasks of one runtime) never
+//! see each other's spans, and `cargo nextest`'s process per test works as is. A [`Trace`]
+//! reads its spans as GenAI ([`Trace::tool_calls`], [`Trace::llm_usage`]) and asserts on them
+//! with the selectors of a suite's span assertions; a failed assertion panics at your line with
+//! the span tree, the offending spans marked `>>`:
+//!
+//! ```
+//! #[tracing::instrument(fields(gen_ai.operation.name = "execute_tool", gen_ai.tool.name = "search"))]
+//! async fn search(query: &str) -> Vec<String> {
+//!     vec![format!("result for {query}")]
+//! }
+//!
+//! #[tracing::instrument(name = "chat", fields(gen_ai.operation.name = "chat", gen_ai.usage.input_tokens = 12))]
+//! async fn ask_model(prompt: &str) -> String {
+//!     format!("search: {prompt}")
+//! }
+//!
+//! async fn agent(question: &str) -> String {
+//!     let plan = ask_model(question).await;
+//!     search(&plan).await.join("\n")
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let mut answer = String::new();
+//! let trace = traceval::capture(async {
+//!     answer = agent("weather in Paris").await;
+//! })
+//! .await;
+//! assert!(answer.contains("Paris"));
+//! trace.assert_span(r#"tool[name="search"]"#).count(1).after("llm");
+//! trace.assert_no_span(r#"tool[name="delete"]"#);
+//! assert_eq!(trace.llm_usage().input_tokens, 12);
+//! # }
+//! ```
+//!
+//! An agent in another process, in any language: [`testing::OtlpCapture`] starts an OTLP
+//! receiver, hands out the `OTEL_*` variables for the agent, and returns its [`Trace`]. What is
+//! captured and what is not (spawned tasks, threads), and how a test binary with its own
+//! `tracing` subscriber plugs in: [`testing`]. A complete agent with its tests is in
+//! `examples/weather_agent/`.
+//!
+//! # The building blocks
+//!
 //! Receiving the spans of an agent that runs in another process:
 //!
 //! ```no_run
@@ -52,5 +99,8 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod suite;
+pub mod testing;
 mod toml_doc;
 pub mod trace;
+
+pub use testing::{Trace, capture, capture_sync};

@@ -47,17 +47,22 @@ impl StoreExporter {
 
 impl SpanExporter for StoreExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let request = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-        };
-        // SDK spans always have valid ids, so nothing is rejected here.
-        self.store.insert(decode_request(request).spans, None);
+        self.store.insert(to_spans(batch, &self.resource), None);
         Ok(())
     }
 
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.into();
     }
+}
+
+/// SDK spans as owned spans, through the OTLP message, as received spans are read.
+pub(crate) fn to_spans(batch: Vec<SpanData>, resource: &ResourceAttributesWithSchema) -> Vec<Span> {
+    let request = ExportTraceServiceRequest {
+        resource_spans: group_spans_by_resource_and_scope(batch, resource),
+    };
+    // SDK spans always have valid ids, so nothing is rejected here.
+    decode_request(request).spans
 }
 
 /// The spans of one [`InProcess::capture`] call.

@@ -31,7 +31,7 @@ pub fn check(assertions: &[SpanAssertion], view: &GenAiView<'_>, graded: &mut Gr
 }
 
 /// The verdict, the message, and the spans to mark when it failed.
-fn evaluate(a: &SpanAssertion, view: &GenAiView<'_>) -> (bool, String, HashSet<NodeId>) {
+pub(crate) fn evaluate(a: &SpanAssertion, view: &GenAiView<'_>) -> (bool, String, HashSet<NodeId>) {
     let tree = view.tree();
     let matched = a.select.select(view);
     let selector = clean(&a.select.to_string(), 120);

@@ -8,21 +8,20 @@ use traceval::capture::SpanStore;
 use traceval::capture::otel::InProcess;
 use traceval::trace::{GenAiView, Kind, SpanTree};
 use tracing::Instrument;
+use tracing::instrument::WithSubscriber;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
-/// One provider and one global `tracing` subscriber for the whole test binary, as a user's
-/// test suite would have.
+/// One provider for the whole test binary. Its `tracing` subscriber is not the global one
+/// (`traceval::testing` owns that in this binary): tasks carry it with `with_subscriber`.
 fn capture() -> &'static InProcess {
     static CAPTURE: OnceLock<InProcess> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = InProcess::new(SpanStore::new());
-        tracing_subscriber::registry()
-            .with(capture.tracing_layer())
-            .try_init()
-            .expect("no other global subscriber in this binary");
-        capture
-    })
+    CAPTURE.get_or_init(|| InProcess::new(SpanStore::new()))
+}
+
+fn subscriber() -> tracing::Dispatch {
+    tracing_subscriber::registry()
+        .with(capture().tracing_layer())
+        .into()
 }
 
 #[tracing::instrument(fields(otel.kind = "client", gen_ai.operation.name = "chat", gen_ai.usage.input_tokens = 10 * n))]
@@ -50,9 +49,13 @@ async fn agent(n: i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_captures_never_mix_their_spans() {
     let capture = capture();
+    let subscriber = subscriber();
     let tasks: Vec<_> = (0..16)
         .map(|n| {
-            tokio::spawn(async move { capture.capture(&format!("trial {n}"), agent(n)).await })
+            tokio::spawn(
+                async move { capture.capture(&format!("trial {n}"), agent(n)).await }
+                    .with_subscriber(subscriber.clone()),
+            )
         })
         .collect();
     let mut trace_ids = Vec::new();

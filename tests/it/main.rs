@@ -14,6 +14,10 @@ mod python;
 mod receiver;
 mod replay;
 mod run;
+mod test_api;
+/// The example agent and its tests (`cargo run --example weather_agent`).
+#[path = "../../examples/weather_agent/agent.rs"]
+mod weather_agent;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -20,6 +20,7 @@ use tokio::process::{Child, Command};
 use tokio::time::timeout;
 
 use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled};
+use crate::capture::TrialKey;
 use crate::capture::receiver::TRIAL_HEADER;
 use crate::event::AgentExit;
 use crate::suite::CommandAgent;
@@ -194,15 +195,6 @@ pub fn agent_env(
             .or_else(|| inherited(k).map(|v| v.to_string_lossy().into_owned()))
             .filter(|v| !v.trim().is_empty())
     };
-    let key = trial.key.as_str();
-    let header = format!("{TRIAL_HEADER}={key}");
-    let headers = join_list(base("OTEL_EXPORTER_OTLP_HEADERS"), &header);
-    // A per-signal header variable wins over the general one in every SDK, so merge into the
-    // one that would win.
-    let traces_headers = join_list(
-        base("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or(base("OTEL_EXPORTER_OTLP_HEADERS")),
-        &header,
-    );
     let id = &trial.id;
     let resource = [
         ("eval.run_id", trial.run_id.to_string()),
@@ -215,7 +207,6 @@ pub fn agent_env(
     .map(|(k, v)| format!("{k}={}", percent_encode(v)))
     .collect::<Vec<_>>()
     .join(",");
-    let resource = join_list(base("OTEL_RESOURCE_ATTRIBUTES"), &resource);
     let input = match &*trial.input {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -226,17 +217,9 @@ pub fn agent_env(
         .map(|(k, v)| (k.clone(), OsString::from(v)))
         .collect();
     let mut set = |k: &str, v: String| env.push((k.to_owned(), v.into()));
-    set("OTEL_EXPORTER_OTLP_ENDPOINT", trial.endpoint.clone());
-    set(
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        format!("{}/v1/traces", trial.endpoint),
-    );
-    set("OTEL_EXPORTER_OTLP_HEADERS", headers);
-    set("OTEL_EXPORTER_OTLP_TRACES_HEADERS", traces_headers);
-    set("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned());
-    set("OTEL_TRACES_EXPORTER", "otlp".to_owned());
-    set("TRACELOOP_BASE_URL", trial.endpoint.clone());
-    set("OTEL_RESOURCE_ATTRIBUTES", resource);
+    for (k, v) in otlp_env(&trial.endpoint, &trial.key, Some(&resource), &base) {
+        set(k, v);
+    }
     set("TRACEPARENT", trial.traceparent.clone());
     set(
         "TRACEVAL_OUTPUT",
@@ -254,6 +237,45 @@ pub fn agent_env(
     set("TRACEVAL_RUN_ID", trial.run_id.to_string());
     for (k, v) in &trial.extra_env {
         set(k, v.clone());
+    }
+    env
+}
+
+/// The OTLP part of the contract (DESIGN.md section 3): where an agent's exporter sends its
+/// spans and how they are attributed to the trial `key`, whose receiver endpoint is `endpoint`.
+/// `resource` (already encoded `k=v` pairs) is appended to the inherited
+/// `OTEL_RESOURCE_ATTRIBUTES`; `base` reads the inherited variables (blank counts as unset).
+pub(crate) fn otlp_env(
+    endpoint: &str,
+    key: &TrialKey,
+    resource: Option<&str>,
+    base: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(&'static str, String)> {
+    let header = format!("{TRIAL_HEADER}={key}");
+    let headers = join_list(base("OTEL_EXPORTER_OTLP_HEADERS"), &header);
+    // A per-signal header variable wins over the general one in every SDK, so merge into the
+    // one that would win.
+    let traces_headers = join_list(
+        base("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or(base("OTEL_EXPORTER_OTLP_HEADERS")),
+        &header,
+    );
+    let mut env = vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            format!("{endpoint}/v1/traces"),
+        ),
+        ("OTEL_EXPORTER_OTLP_HEADERS", headers),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", traces_headers),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_TRACES_EXPORTER", "otlp".to_owned()),
+        ("TRACELOOP_BASE_URL", endpoint.to_owned()),
+    ];
+    if let Some(resource) = resource {
+        env.push((
+            "OTEL_RESOURCE_ATTRIBUTES",
+            join_list(base("OTEL_RESOURCE_ATTRIBUTES"), resource),
+        ));
     }
     env
 }
