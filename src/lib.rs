@@ -51,6 +51,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod runner;
+pub mod snapshot;
 pub mod suite;
 mod toml_doc;
 pub mod trace;

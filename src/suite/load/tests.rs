@@ -603,7 +603,10 @@ fn snapshot_keys_load_into_shape_options_case_over_suite() {
     // Without any key, a snapshot shows the default attributes.
     let minimal = dir.write("min.toml", &format!("{BASE}expect.snapshot = true\n"));
     let suite = load_suite(&minimal).unwrap();
-    assert_eq!(suite.cases[0].expect.snapshot, Some(ShapeOptions::default()));
+    assert_eq!(
+        suite.cases[0].expect.snapshot,
+        Some(ShapeOptions::default())
+    );
 }
 
 #[test]
