@@ -27,6 +27,7 @@ mod name;
 mod pending;
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 pub use file::SnapshotFile;
 pub use name::{MAX_STEM, file_stem};
@@ -64,6 +65,44 @@ pub enum Writes {
     Allowed,
     /// It may not, for this reason (e.g. `CI is set`).
     Never(String),
+}
+
+/// How a run treats snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSettings {
+    /// The project root: snapshots live in its [`DIR`].
+    pub root: PathBuf,
+    /// What a missing or different snapshot does.
+    pub mode: SnapshotMode,
+    /// Whether files may be written.
+    pub writes: Writes,
+}
+
+impl SnapshotSettings {
+    /// The snapshot directory.
+    pub fn dir(&self) -> PathBuf {
+        self.root.join(DIR)
+    }
+
+    /// The `.snap` file of a case × model.
+    pub fn path(&self, suite: &str, case: &str, model: &str) -> PathBuf {
+        self.dir()
+            .join(format!("{}.snap", file_stem(suite, case, model)))
+    }
+}
+
+/// `path` relative to `root` when it is below it, with `/` separators: how files are named in
+/// messages and in snapshot headers, whatever the working directory.
+pub fn relative(path: &Path, root: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let rel = rel.strip_prefix(".").unwrap_or(rel);
+    if rel.is_absolute() {
+        return rel.display().to_string();
+    }
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The mode and the writes of a run, from the `--snapshots` flag and the environment
