@@ -325,9 +325,13 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut tmp = path.file_name().unwrap_or_default().to_owned();
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp);
+    // A short name: the target's may already be as long as a file name can be.
+    let name = path.file_name().unwrap_or_default().as_encoded_bytes();
+    let tmp = path.with_file_name(format!(
+        ".traceval-{}-{:016x}.tmp",
+        std::process::id(),
+        crate::hash::fnv1a64(name)
+    ));
     let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

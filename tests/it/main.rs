@@ -14,6 +14,7 @@ mod python;
 mod receiver;
 mod replay;
 mod run;
+mod snapshots;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
