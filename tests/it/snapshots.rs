@@ -640,3 +640,36 @@ text = "done"
     assert_eq!(calm.code, 0, "{}", calm.stderr);
     assert_eq!(calm.trial("lookups", 0)["metrics"]["retries"], 0);
 }
+
+#[test]
+fn a_replay_compares_the_recorded_trace_with_the_snapshot() {
+    let p = project("snap-replay", ONE_CASE, SEARCH_THEN_FETCH);
+    assert_eq!(run(&p, &[]).code, 1);
+    assert_eq!(traceval(&p, &["snapshot", "accept"]).status.code(), Some(0));
+    let live = run(&p, &["--save-traces"]);
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    // The live report, kept apart from the replays' (which go to `out/report.json` too); the
+    // traces are in `reports/<run-id>/traces/` under the project.
+    let recorded = "live.json";
+    std::fs::copy(p.report_path(), p.dir().join(recorded)).unwrap();
+    let replayed = run(&p, &["--replay", recorded]);
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    assert_eq!(replayed.trial("release", 0)["snapshot_matched"], true);
+    // A snapshot that no longer describes the recorded trace fails the replay, and the new
+    // shape waits for review as after a live run.
+    let path = snapshots_dir(&p).join(SNAP);
+    let stored = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, stored.replace("tool=fetch", "tool=download")).unwrap();
+    let replayed = run(&p, &["--replay", recorded]);
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    let message = snapshot_check(replayed.trial("release", 0))["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("-  execute_tool fetch [tool] operation=execute_tool tool=download")
+            && message.contains("+  execute_tool fetch [tool] operation=execute_tool tool=fetch"),
+        "{message}"
+    );
+    assert_eq!(files(&p), [SNAP, SNAP_NEW]);
+}
