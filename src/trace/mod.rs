@@ -12,6 +12,7 @@ pub mod tree;
 
 pub use genai::{Concept, Conventions, GenAiView, Kind, KindRule, NameMatch};
 pub use query::{Selector, SelectorError};
+pub use shape::{Shape, ShapeAttr, ShapeOptions};
 pub use span::{
     Attributes, Event, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode,
     TraceId, Value,
