@@ -226,8 +226,8 @@ pub struct TrialResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge_trace_file: Option<String>,
     /// With `expect.snapshot`: whether the trial's trace shape matched the stored snapshot
-    /// (absent when the trial was not compared: no snapshot expected, or the agent did not
-    /// finish).
+    /// (false when the agent did not finish and the shape was not compared; absent without
+    /// `expect.snapshot`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_matched: Option<bool>,
 }

@@ -166,8 +166,8 @@ pub struct CaseAggregate {
     pub pass_hat_k: BTreeMap<String, f64>,
     /// Some but not all trials passed.
     pub flaky: bool,
-    /// With `expect.snapshot`: trials whose trace shape matched the snapshot (of the `n`;
-    /// trials whose agent did not finish are not compared).
+    /// With `expect.snapshot`: trials whose trace shape matched the snapshot, of the `n`
+    /// (trials whose agent did not finish are not compared, so do not match).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_matched: Option<u32>,
 }

@@ -292,9 +292,11 @@ pub async fn run(
             not_run += 1;
             continue;
         };
-        if let (Some(matched), Some(shape)) = (result.snapshot_matched, shape) {
+        if let Some(matched) = result.snapshot_matched {
             state.snapshot_matched += u32::from(matched);
-            state.shapes.push((result.trial, shape, matched));
+            if let Some(shape) = shape {
+                state.shapes.push((result.trial, shape, matched));
+            }
         }
         state.finished += 1;
         summary.finished += 1;
@@ -590,8 +592,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     let (snapshot_matched, shape) = match compared {
         Some(compared) => {
             graded.checks.push(compared.check);
-            let shape = compared.matched.is_some().then_some(compared.shape);
-            (compared.matched, shape)
+            (Some(compared.matched), compared.shape)
         }
         None => (None, None),
     };

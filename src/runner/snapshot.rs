@@ -35,10 +35,10 @@ pub(super) struct GroupSnapshot {
 pub(super) struct Compared {
     /// The `snapshot` check.
     pub(super) check: CheckResult,
-    /// Whether the shape matched; `None` when the trial was not compared.
-    pub(super) matched: Option<bool>,
-    /// The shape.
-    pub(super) shape: String,
+    /// Whether the shape matched (false when the trial was not compared).
+    pub(super) matched: bool,
+    /// The shape; `None` when the trial was not compared.
+    pub(super) shape: Option<String>,
 }
 
 /// Every snapshot group of a run, read before the first trial starts.
@@ -227,8 +227,8 @@ impl Snapshots {
             };
             return Some(Compared {
                 check,
-                matched: None,
-                shape: String::new(),
+                matched: false,
+                shape: None,
             });
         }
         let tree = view.tree();
@@ -251,16 +251,16 @@ fn judge(settings: &SnapshotSettings, group: &GroupSnapshot, shape: String) -> C
         Err(why) => {
             return Compared {
                 check: check(false, why.clone(), Some(0.0)),
-                matched: Some(false),
-                shape,
+                matched: false,
+                shape: Some(shape),
             };
         }
     };
     if stored.as_deref() == Some(shape.as_str()) {
         return Compared {
             check: check(true, format!("the trace shape matches `{file}`"), Some(1.0)),
-            matched: Some(true),
-            shape,
+            matched: true,
+            shape: Some(shape),
         };
     }
     let what = match stored {
@@ -299,8 +299,8 @@ fn judge(settings: &SnapshotSettings, group: &GroupSnapshot, shape: String) -> C
     );
     Compared {
         check: check(passed, format!("{what}{then}\n{diff}"), Some(0.0)),
-        matched: Some(false),
-        shape,
+        matched: false,
+        shape: Some(shape),
     }
 }
 
@@ -337,4 +337,101 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(stored: Result<Option<&str>, &str>) -> GroupSnapshot {
+        GroupSnapshot {
+            options: ShapeOptions::default(),
+            path: PathBuf::from("p/suites/snapshots/s__c@m.snap"),
+            display: "suites/snapshots/s__c@m.snap".into(),
+            header: SnapshotFile {
+                source: "suites/s.toml".into(),
+                suite: "s".into(),
+                case: "c".into(),
+                model: "m".into(),
+                body: String::new(),
+            },
+            stored: stored.map(|s| s.map(str::to_owned)).map_err(str::to_owned),
+        }
+    }
+
+    fn settings(mode: SnapshotMode, writes: Writes) -> SnapshotSettings {
+        SnapshotSettings {
+            root: PathBuf::from("p"),
+            mode,
+            writes,
+        }
+    }
+
+    #[test]
+    fn each_mode_says_what_it_does_with_a_mismatch() {
+        let ci = || Writes::Never("CI is set".into());
+        let cases = [
+            (
+                SnapshotMode::Check,
+                Writes::Allowed,
+                false,
+                "for review (`traceval snapshot review`",
+            ),
+            (
+                SnapshotMode::New,
+                Writes::Allowed,
+                true,
+                "written to `suites/snapshots/s__c@m.snap.new` for review",
+            ),
+            (
+                SnapshotMode::Update,
+                Writes::Allowed,
+                true,
+                "written to `suites/snapshots/s__c@m.snap`",
+            ),
+            (
+                SnapshotMode::Update,
+                ci(),
+                false,
+                "nothing is written (CI is set)",
+            ),
+        ];
+        for (mode, writes, passes, says) in cases {
+            let s = settings(mode, writes);
+            let changed = judge(
+                &s,
+                &group(Ok(Some("a [agent]\n  b [tool]"))),
+                "a [agent]".into(),
+            );
+            assert_eq!(changed.check.passed, passes, "{mode:?}");
+            assert!(!changed.matched);
+            assert_eq!(changed.check.score, Some(0.0));
+            let message = &changed.check.message;
+            assert!(
+                message.starts_with("the trace shape differs from `suites/snapshots/s__c@m.snap`"),
+                "{message}"
+            );
+            assert!(message.contains(says), "{mode:?}: {message}");
+            assert!(
+                message.ends_with("@@ -1,2 +1 @@\n a [agent]\n-  b [tool]"),
+                "{message}"
+            );
+            let missing = judge(&s, &group(Ok(None)), "a [agent]".into());
+            assert_eq!(missing.check.passed, passes);
+            assert!(missing.check.message.starts_with("no snapshot yet"));
+        }
+        let same = judge(
+            &settings(SnapshotMode::Check, Writes::Allowed),
+            &group(Ok(Some("a [agent]"))),
+            "a [agent]".into(),
+        );
+        assert_eq!((same.check.passed, same.matched), (true, true));
+        let unreadable = judge(
+            &settings(SnapshotMode::Update, Writes::Allowed),
+            &group(Err("cannot read `x`: denied")),
+            "a".into(),
+        );
+        assert!(!unreadable.check.passed);
+        assert_eq!(unreadable.check.message, "cannot read `x`: denied");
+    }
 }

@@ -673,3 +673,31 @@ fn a_replay_compares_the_recorded_trace_with_the_snapshot() {
     );
     assert_eq!(files(&p), [SNAP, SNAP_NEW]);
 }
+
+#[test]
+fn a_trial_whose_agent_did_not_finish_is_not_compared() {
+    let p = project(
+        "snap-timeout",
+        &format!("{ONE_CASE}timeout = \"300ms\"\n"),
+        &SEARCH_THEN_FETCH.replace("model = \"bot-1\"", "model = \"bot-1\"\nlatency = \"2s\""),
+    );
+    let slow = run(&p, &[]);
+    assert_eq!(slow.code, 1, "{}", slow.stderr);
+    let trial = slow.trial("release", 0);
+    assert_eq!(trial["error"], "the agent timed out");
+    let check = snapshot_check(trial);
+    assert_eq!(check["passed"], false);
+    assert_eq!(check["message"], "not compared: the agent timed out");
+    assert_eq!(trial["snapshot_matched"], false, "{trial:#}");
+    assert_eq!(case_aggregate(&slow, "release")["snapshot_matched"], 0);
+    assert!(
+        slow.stderr.contains("(snapshot matched 0/1)"),
+        "{}",
+        slow.stderr
+    );
+    assert_eq!(
+        files(&p),
+        Vec::<String>::new(),
+        "a partial trace is no snapshot"
+    );
+}
