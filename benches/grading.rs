@@ -371,6 +371,7 @@ fn grade_trial(
         trace_file: None,
         judges: vec![],
         judge_trace_file: None,
+        snapshot_matched: None,
     }
 }
 

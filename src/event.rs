@@ -20,6 +20,9 @@ pub enum RunEvent {
     CaseFinished(CaseFinished),
     /// Something the user should know that is not a failure (e.g. unattributed spans).
     Warning(Warning),
+    /// The trace-shape snapshot of a case × model did not match and was written for review,
+    /// updated, or left unwritten (in CI).
+    Snapshot(SnapshotEvent),
     /// The run is over (complete, interrupted or stopped by `--fail-fast`).
     RunFinished(RunFinished),
 }
@@ -222,6 +225,11 @@ pub struct TrialResult {
     /// directory (apart from `trace_file`, so a re-grade of that file never counts them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge_trace_file: Option<String>,
+    /// With `expect.snapshot`: whether the trial's trace shape matched the stored snapshot
+    /// (false when the agent did not finish and the shape was not compared; absent without
+    /// `expect.snapshot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_matched: Option<bool>,
 }
 
 /// One LLM judge of one trial: its samples and what its own calls cost. None of it is in the
@@ -293,6 +301,36 @@ pub struct CaseFinished {
     pub passed: u32,
     /// Wall time from the group's first trial start to its last trial end.
     pub duration_ms: f64,
+    /// With `expect.snapshot`: trials whose trace shape matched the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_matched: Option<u32>,
+}
+
+/// What a run did with the trace-shape snapshot of one case × model whose shape did not match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotEvent {
+    /// Suite name.
+    pub suite: String,
+    /// Case id.
+    pub case: String,
+    /// Model name.
+    pub model: String,
+    /// The file written (or that would have been), relative to the project root.
+    pub file: String,
+    /// What happened to it.
+    pub action: SnapshotAction,
+}
+
+/// What happened to a snapshot that did not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotAction {
+    /// The new shape was written to a `.snap.new` file for review.
+    Pending,
+    /// The `.snap` file was rewritten with the new shape (`--snapshots=update`).
+    Updated,
+    /// Nothing was written (CI, or `INSTA_UPDATE=no`).
+    Unwritten,
 }
 
 /// A warning.

@@ -98,6 +98,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod runner;
+pub mod snapshot;
 pub mod suite;
 pub mod testing;
 mod toml_doc;

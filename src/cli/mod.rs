@@ -4,6 +4,7 @@
 mod inspect;
 mod replay;
 mod run;
+mod snapshot;
 
 use std::io::Write;
 
@@ -34,6 +35,8 @@ enum Command {
     List(run::SelectArgs),
     /// Serve a scripted model as an OpenAI-compatible API on 127.0.0.1.
     ServeModel(run::ServeModelArgs),
+    /// List, accept, reject or review the pending trace-shape snapshots of `suites/snapshots/`.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Everything that stops a command, by exit code.
@@ -66,6 +69,9 @@ pub enum CliError {
     /// Something the run needs from the machine failed (exit 3).
     #[error("{0}")]
     Infrastructure(String, #[source] std::io::Error),
+    /// Snapshot files could not be written; the warnings say which (exit 3).
+    #[error("{0} snapshot file(s) could not be written (see the warnings above)")]
+    SnapshotWrite(usize),
 }
 
 impl CliError {
@@ -80,7 +86,8 @@ impl CliError {
             CliError::Output(_)
             | CliError::Receiver(_)
             | CliError::Report(_)
-            | CliError::Infrastructure(..) => 3,
+            | CliError::Infrastructure(..)
+            | CliError::SnapshotWrite(_) => 3,
         }
     }
 }
@@ -129,5 +136,6 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Run(args) => run::run(&args),
         Command::List(args) => run::list(&args),
         Command::ServeModel(args) => run::serve_model(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
     }
 }

@@ -22,6 +22,7 @@ use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{Report, ReportBuilder, RunMeta, junit, write_atomic, write_json};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
+use crate::snapshot::{SnapshotMode, SnapshotSettings, Writes};
 use crate::suite::model::{Profile, Provider};
 use crate::suite::{Agent, Filter, Project, Shard, load_project};
 
@@ -85,12 +86,36 @@ pub struct RunArgs {
     /// have used `--save-traces`).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["trials", "timeout", "seed"])]
     replay: Option<PathBuf>,
+    /// What a missing or different trace-shape snapshot does: `check` fails the trial and
+    /// writes a `.snap.new` for review, `update` rewrites the `.snap`, `new` writes a
+    /// `.snap.new` without failing. Nothing is written when `CI` is set or `INSTA_UPDATE=no`.
+    /// Default: from `INSTA_UPDATE` (`always` is update, `new` is new), else `check`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    snapshots: Option<SnapshotsArg>,
     /// `human` status on stderr, or also `json`: one event per line on stdout.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
     /// Colour the status verbs.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+}
+
+/// `--snapshots`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SnapshotsArg {
+    Check,
+    Update,
+    New,
+}
+
+impl From<SnapshotsArg> for SnapshotMode {
+    fn from(arg: SnapshotsArg) -> SnapshotMode {
+        match arg {
+            SnapshotsArg::Check => SnapshotMode::Check,
+            SnapshotsArg::Update => SnapshotMode::Update,
+            SnapshotsArg::New => SnapshotMode::New,
+        }
+    }
 }
 
 /// Machine output on stdout.
@@ -316,12 +341,53 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
             replay.source.run_id
         )));
     }
+    let snapshots = snapshot_settings(args, &project, &plan)?;
     raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Infrastructure("cannot start the async runtime".into(), e))?;
-    runtime.block_on(run_async(args, project, profile, plan, replay))
+    runtime.block_on(run_async(args, project, profile, plan, replay, snapshots))
+}
+
+/// The snapshot mode and writes (see [`crate::snapshot::resolve`]), checked only when a
+/// planned case has `snapshot = true`; with a notice when `--snapshots` asked for writes that
+/// the environment forbids.
+fn snapshot_settings(
+    args: &RunArgs,
+    project: &Project,
+    plan: &Plan,
+) -> Result<(SnapshotSettings, Option<String>), CliError> {
+    let used = plan
+        .groups
+        .iter()
+        .any(|g| plan.case(g).expect.snapshot.is_some());
+    let flag = args.snapshots.map(SnapshotMode::from);
+    let resolved = crate::snapshot::resolve(flag, |name| std::env::var(name).ok());
+    let (mode, writes) = match resolved {
+        Ok(resolved) => resolved,
+        Err(message) if used => return Err(CliError::Usage(message)),
+        Err(_) => (SnapshotMode::Check, Writes::Allowed),
+    };
+    if used {
+        runner::check_snapshot_names(plan).map_err(CliError::Usage)?;
+    }
+    let notice = match (&writes, flag) {
+        (Writes::Never(why), Some(asked @ (SnapshotMode::Update | SnapshotMode::New))) if used => {
+            Some(format!(
+                "--snapshots={}: no snapshot file is written because {why}; mismatches fail \
+                 as in `check`",
+                asked.as_str()
+            ))
+        }
+        _ => None,
+    };
+    let settings = SnapshotSettings {
+        root: project.root.clone(),
+        mode,
+        writes,
+    };
+    Ok((settings, notice))
 }
 
 async fn run_async(
@@ -330,6 +396,7 @@ async fn run_async(
     profile: Profile,
     plan: Plan,
     replay: Option<replay::Replay>,
+    (snapshots, snapshot_notice): (SnapshotSettings, Option<String>),
 ) -> Result<i32, CliError> {
     let run_id: Arc<str> = uuid::Uuid::now_v7().to_string().into();
     // A replay draws nothing at random; it keeps the seed its trials were run with.
@@ -440,8 +507,12 @@ async fn run_async(
         notices: replay
             .as_ref()
             .map(|r| r.notices.clone())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .chain(snapshot_notice)
+            .collect(),
         replay: replay.as_ref().map(|r| Arc::clone(&r.run)),
+        snapshots,
     };
     let meta = RunMeta {
         command: std::env::args_os()
@@ -520,6 +591,9 @@ async fn run_async(
             .map_err(|e| CliError::Report(Box::new(e)))?;
     }
     let _ = writeln!(err, "{:>12} {}", "Report", display_path(&report_path));
+    if summary.snapshot_errors > 0 {
+        return Err(CliError::SnapshotWrite(summary.snapshot_errors));
+    }
     Ok(match summary.stopped {
         Some(StopReason::Interrupted) => 130,
         _ if summary.failed > 0 => 1,

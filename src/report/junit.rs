@@ -125,6 +125,7 @@ mod tests {
                     trace_file: None,
                     judges: Vec::new(),
                     judge_trace_file: None,
+                    snapshot_matched: None,
                 },
             )));
         }

@@ -166,6 +166,10 @@ pub struct CaseAggregate {
     pub pass_hat_k: BTreeMap<String, f64>,
     /// Some but not all trials passed.
     pub flaky: bool,
+    /// With `expect.snapshot`: trials whose trace shape matched the snapshot, of the `n`
+    /// (trials whose agent did not finish are not compared, so do not match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_matched: Option<u32>,
 }
 
 /// Percentiles in milliseconds (nearest rank).
@@ -277,7 +281,10 @@ impl ReportBuilder {
             RunEvent::TrialFinished(t) => self.trials.push(*t),
             RunEvent::Warning(w) if w.trial.is_none() => self.warnings.push(w),
             RunEvent::RunFinished(f) => self.finished = Some(f),
-            RunEvent::TrialStarted(_) | RunEvent::CaseFinished(_) | RunEvent::Warning(_) => {}
+            RunEvent::TrialStarted(_)
+            | RunEvent::CaseFinished(_)
+            | RunEvent::Warning(_)
+            | RunEvent::Snapshot(_) => {}
         }
     }
 
@@ -347,6 +354,12 @@ pub fn case_aggregates(trials: &[TrialResult]) -> Vec<CaseAggregate> {
                 pass_at_k: keyed(pass_at_k_table(n, c)),
                 pass_hat_k: keyed(pass_hat_k_table(n, c)),
                 flaky: c > 0 && c < n,
+                snapshot_matched: group.iter().any(|t| t.snapshot_matched.is_some()).then(|| {
+                    group
+                        .iter()
+                        .filter(|t| t.snapshot_matched == Some(true))
+                        .count() as u32
+                }),
             }
         })
         .collect()
@@ -502,6 +515,7 @@ mod tests {
             trace_file: None,
             judges: Vec::new(),
             judge_trace_file: None,
+            snapshot_matched: None,
         }
     }
 

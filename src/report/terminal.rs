@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Report;
 use super::model::{LatencyMs, ModelAggregate};
-use crate::event::{RunEvent, StopReason, TrialResult};
+use crate::event::{RunEvent, SnapshotAction, SnapshotEvent, StopReason, TrialResult};
 use crate::metrics::cost::format_usd;
 use crate::trace::render::clean;
 
@@ -36,6 +36,8 @@ pub struct Terminal<W: Write> {
     bar: Option<ProgressBar>,
     /// Trial warnings by message, with how many trials had each: printed once, at the end.
     trial_warnings: BTreeMap<String, usize>,
+    /// Snapshots written for review, updated or left unwritten: listed at the end.
+    snapshots: Vec<SnapshotEvent>,
 }
 
 impl<W: Write> Terminal<W> {
@@ -46,6 +48,7 @@ impl<W: Write> Terminal<W> {
             options,
             bar: None,
             trial_warnings: BTreeMap::new(),
+            snapshots: Vec::new(),
         }
     }
 
@@ -128,7 +131,7 @@ impl<W: Write> Terminal<W> {
                 } else {
                     ("FLAKY", "33")
                 };
-                let text = format!(
+                let mut text = format!(
                     "{} [{:>8.3}s] {}::{} ({}) {}/{}",
                     self.verb(verb, color),
                     c.duration_ms / 1000.0,
@@ -138,6 +141,9 @@ impl<W: Write> Terminal<W> {
                     c.passed,
                     c.n
                 );
+                if let Some(matched) = c.snapshot_matched {
+                    text.push_str(&format!(" (snapshot matched {matched}/{})", c.n));
+                }
                 self.line(&text);
             }
             RunEvent::Warning(w) => {
@@ -157,7 +163,56 @@ impl<W: Write> Terminal<W> {
                 );
                 self.line(&text);
             }
+            RunEvent::Snapshot(s) => self.snapshots.push(s.clone()),
             RunEvent::TrialStarted(_) | RunEvent::RunFinished(_) => {}
+        }
+    }
+
+    /// Lists the snapshots written or left unwritten, with what to do next.
+    fn snapshot_summary(&mut self) {
+        let snapshots = std::mem::take(&mut self.snapshots);
+        if snapshots.is_empty() {
+            return;
+        }
+        self.line("");
+        for s in snapshots.iter().take(MAX_DETAILED_FAILURES) {
+            let what = match s.action {
+                SnapshotAction::Pending => "pending review",
+                SnapshotAction::Updated => "updated",
+                SnapshotAction::Unwritten => "differs, not written",
+            };
+            let text = format!(
+                "{} {what}: {}::{} ({}) {}",
+                self.verb("Snapshot", "36"),
+                clean(&s.suite, 80),
+                clean(&s.case, 120),
+                clean(&s.model, 80),
+                clean(&s.file, 300)
+            );
+            self.line(&text);
+        }
+        if snapshots.len() > MAX_DETAILED_FAILURES {
+            let more = snapshots.len() - MAX_DETAILED_FAILURES;
+            self.line(&format!("{:>12} … and {more} more", ""));
+        }
+        let count = |action| snapshots.iter().filter(|s| s.action == action).count();
+        let pending = count(SnapshotAction::Pending);
+        if pending > 0 {
+            let text = format!(
+                "{:>12} {pending} snapshot{} to review: `traceval snapshot review`, or `traceval \
+                 snapshot accept` / `reject`",
+                "",
+                if pending == 1 { "" } else { "s" }
+            );
+            self.line(&text);
+        }
+        if count(SnapshotAction::Unwritten) > 0 {
+            let text = format!(
+                "{:>12} snapshots are never written in CI or with INSTA_UPDATE=no: run the cases \
+                 locally, review and commit the snapshots",
+                ""
+            );
+            self.line(&text);
         }
     }
 
@@ -185,6 +240,7 @@ impl<W: Write> Terminal<W> {
             }
         }
 
+        self.snapshot_summary();
         let warnings = std::mem::take(&mut self.trial_warnings);
         if !warnings.is_empty() {
             self.line("");
@@ -240,7 +296,13 @@ impl<W: Write> Terminal<W> {
             self.line(&format!("error: {}", clean(e, 500)));
         }
         for c in t.checks.iter().filter(|c| !c.passed) {
-            self.line(&format!("  ✗ {}: {}", c.name, c.message));
+            // A message of several lines (a snapshot's diff) is indented under its check.
+            let mut lines = c.message.lines();
+            let first = lines.next().unwrap_or_default();
+            self.line(&format!("  ✗ {}: {}", c.name, first));
+            for l in lines {
+                self.line(&format!("      {l}"));
+            }
         }
         for w in &t.warnings {
             self.line(&format!("  warning: {}", clean(w, 500)));

@@ -15,6 +15,7 @@ pub mod driver;
 mod judge;
 mod model_call;
 pub mod plan;
+mod snapshot;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ use crate::metrics::cost::Pricing;
 use crate::model::provider::ChatProvider;
 use crate::model::scripted::Script;
 use crate::model::server::{ModelServer, TrialModel};
+use crate::snapshot::SnapshotSettings;
 use crate::suite::model::{Agent, Price};
 use crate::suite::{Case, Suite};
 use crate::trace::render::{RenderOptions, render};
@@ -48,6 +50,8 @@ use driver::command::CommandDriver;
 use driver::replay::{RecordedRun, Recording, ReplayDriver};
 use driver::{Driver, TrialContext};
 pub use plan::{Group, Plan, PlanOptions, Skipped};
+pub use snapshot::check_snapshot_names;
+use snapshot::{GroupSnapshot, Snapshots};
 
 /// Per-trial timeout when neither flag, profile, case nor suite sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -91,6 +95,8 @@ pub struct RunOptions {
     pub replay: Option<Arc<RecordedRun>>,
     /// Warnings the run starts with (e.g. recorded trials a replay leaves out).
     pub notices: Vec<String>,
+    /// Where trace-shape snapshots live and what a mismatch does.
+    pub snapshots: SnapshotSettings,
 }
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
@@ -106,6 +112,8 @@ pub struct RunSummary {
     pub failed: usize,
     /// Why the run stopped early, if it did.
     pub stopped: Option<StopReason>,
+    /// Snapshot files that could not be written.
+    pub snapshot_errors: usize,
 }
 
 /// Everything one trial task needs, owned.
@@ -118,6 +126,8 @@ struct Job {
     /// The suite's conventions, then the project's (shared, not copied, per trial).
     conventions: Conventions,
     timeout: Duration,
+    /// The case's trace-shape snapshot, when it has `snapshot = true`.
+    snapshot: Option<Arc<GroupSnapshot>>,
 }
 
 /// Runs the plan. `cancel` turning `true` stops the run: no new trials, running agents are
@@ -204,7 +214,9 @@ pub async fn run(
         })
         .collect();
 
+    let snapshots = Arc::new(Snapshots::load(plan, &options.snapshots));
     let shared = Arc::new(Shared {
+        snapshots: Arc::clone(&snapshots),
         options: options.clone(),
         store: store.clone(),
         cancel: cancel.clone(),
@@ -212,11 +224,12 @@ pub async fn run(
         capture_content: std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true")),
     });
-    let mut running: JoinSet<(usize, Instant, Option<TrialResult>)> = JoinSet::new();
+    let mut running: JoinSet<(usize, Instant, Option<Ran>)> = JoinSet::new();
     let mut summary = RunSummary {
         finished: 0,
         failed: 0,
         stopped: None,
+        snapshot_errors: 0,
     };
     let mut not_run = 0usize;
     loop {
@@ -244,6 +257,7 @@ pub async fn run(
                     .or(case.timeout)
                     .or(suite.timeout)
                     .unwrap_or(DEFAULT_TIMEOUT),
+                snapshot: snapshots.group(g),
             };
             groups[g].started.get_or_insert_with(Instant::now);
             emit(RunEvent::TrialStarted(id));
@@ -274,10 +288,16 @@ pub async fn run(
         let state = &mut groups[g];
         state.remaining -= 1;
         state.ended = Some(ended);
-        let Some(result) = result else {
+        let Some((result, shape)) = result else {
             not_run += 1;
             continue;
         };
+        if let Some(matched) = result.snapshot_matched {
+            state.snapshot_matched += u32::from(matched);
+            if let Some(shape) = shape {
+                state.shapes.push((result.trial, shape, matched));
+            }
+        }
         state.finished += 1;
         summary.finished += 1;
         if result.passed {
@@ -290,8 +310,9 @@ pub async fn run(
         }
         emit(RunEvent::TrialFinished(Box::new(result)));
         if state.remaining == 0 {
-            emit(case_finished(plan, g, state));
+            emit(case_finished(plan, g, state, &snapshots));
             state.reported = true;
+            finish_snapshot(&snapshots, g, state, &mut summary, emit);
         }
     }
     not_run += pending.map(|_| 1).sum::<usize>();
@@ -303,8 +324,9 @@ pub async fn run(
     // Groups cut short by an early stop still get their line, over the trials that finished.
     for (g, state) in groups.iter_mut().enumerate() {
         if !state.reported && state.finished > 0 {
-            emit(case_finished(plan, g, state));
+            emit(case_finished(plan, g, state, &snapshots));
             state.reported = true;
+            finish_snapshot(&snapshots, g, state, &mut summary, emit);
         }
     }
     let unattributed_spans = store
@@ -341,9 +363,28 @@ struct GroupState {
     started: Option<Instant>,
     ended: Option<Instant>,
     reported: bool,
+    /// Trials whose trace shape matched the snapshot.
+    snapshot_matched: u32,
+    /// Compared trials: index, shape, matched.
+    shapes: Vec<(u32, String, bool)>,
 }
 
-fn case_finished(plan: &Plan, g: usize, state: &GroupState) -> RunEvent {
+/// Writes what a finished group's snapshot calls for, and emits what was done.
+fn finish_snapshot(
+    snapshots: &Snapshots,
+    g: usize,
+    state: &mut GroupState,
+    summary: &mut RunSummary,
+    emit: &mut dyn FnMut(RunEvent),
+) {
+    let (events, failed) = snapshots.finish(g, &std::mem::take(&mut state.shapes));
+    summary.snapshot_errors += usize::from(failed);
+    for event in events {
+        emit(event);
+    }
+}
+
+fn case_finished(plan: &Plan, g: usize, state: &GroupState, snapshots: &Snapshots) -> RunEvent {
     let group = &plan.groups[g];
     let duration = match (state.started, state.ended) {
         (Some(s), Some(e)) => e.saturating_duration_since(s),
@@ -356,6 +397,10 @@ fn case_finished(plan: &Plan, g: usize, state: &GroupState) -> RunEvent {
         n: state.finished,
         passed: state.passed,
         duration_ms: ms(duration),
+        snapshot_matched: snapshots
+            .group(g)
+            .is_some()
+            .then_some(state.snapshot_matched),
     })
 }
 
@@ -378,6 +423,7 @@ fn driver_for(
 }
 
 struct Shared {
+    snapshots: Arc<Snapshots>,
     options: RunOptions,
     store: SpanStore,
     cancel: watch::Receiver<bool>,
@@ -387,8 +433,11 @@ struct Shared {
     capture_content: bool,
 }
 
+/// A graded trial, with its trace shape when it was compared with a snapshot.
+type Ran = (TrialResult, Option<String>);
+
 /// Runs, then grades, one trial. `None` when the run was interrupted while it ran.
-async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
+async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     let options = &shared.options;
     let case: &Case = &job.suite.cases[job.case];
     let id = &job.id;
@@ -535,6 +584,18 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         AgentExit::Code { .. } => None,
         other => Some(format!("the agent {}", other.describe())),
     });
+    let compared = job.snapshot.as_ref().and_then(|group| {
+        shared
+            .snapshots
+            .compare(group, &view, root_node, error.as_deref())
+    });
+    let (snapshot_matched, shape) = match compared {
+        Some(compared) => {
+            graded.checks.push(compared.check);
+            (Some(compared.matched), compared.shape)
+        }
+        None => (None, None),
+    };
     let passed = graded.passed() && error.is_none();
 
     let mut warnings = outcome.warnings.clone();
@@ -590,7 +651,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         cap_lines(text, MAX_TREE_LINES)
     });
 
-    Some(TrialResult {
+    let result = TrialResult {
         suite: id.suite.clone(),
         case: id.case.clone(),
         model: id.model.clone(),
@@ -610,7 +671,9 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<TrialResult> {
         trace_file,
         judges: judged.records,
         judge_trace_file,
-    })
+        snapshot_matched,
+    };
+    Some((result, shape))
 }
 
 /// A short file name for a trial: case ids can be long or non-ASCII, and a file name holds at

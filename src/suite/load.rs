@@ -23,6 +23,7 @@ use super::raw::{
 use crate::hash::{fnv1a64, fnv1a64_extend};
 use crate::toml_doc::{KeyPath, did_you_mean};
 use crate::trace::query::Selector;
+use snapshot::{RawSnapshotKeys, SnapshotKeys};
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
 
@@ -121,9 +122,19 @@ pub(super) fn load_suite_in(
             .map(String::as_str)
             .collect()
     });
+    let snapshot = SnapshotKeys::check(
+        &doc,
+        RawSnapshotKeys {
+            at: &root,
+            attrs: raw.snapshot_attrs,
+            ignore: raw.snapshot_ignore,
+            collapse_repeats: raw.collapse_repeats,
+        },
+    )?;
     let scope = Scope {
         tool_names,
         models: model_names.as_deref(),
+        snapshot: &snapshot,
     };
 
     let mut cases = CaseList {
@@ -158,6 +169,13 @@ pub(super) fn load_suite_in(
     if cases.cases.is_empty() {
         let message = "a suite needs at least one case: add a `[[case]]` table or a `cases` file";
         return Err(doc.invalid(&root.key("case"), message));
+    }
+    if let Some(key) = snapshot.first_given()
+        && cases.cases.iter().all(|c| c.expect.snapshot.is_none())
+    {
+        let message = "has no effect: no case of the suite has `snapshot = true` in its \
+                       `[case.expect]`";
+        return Err(doc.invalid(&root.key(key), message));
     }
     let agent = match (agent, cases.replay) {
         (Agent::Replay(_), Some((_, traces))) => Agent::Replay(ReplayAgent { traces }),
@@ -304,6 +322,8 @@ struct Scope<'a> {
     /// The models of the suite and of traceval.toml, which its judges must name (`None`:
     /// not checked).
     models: Option<&'a [&'a str]>,
+    /// The suite's snapshot keys, defaults for its cases'.
+    snapshot: &'a SnapshotKeys,
 }
 
 /// One case.
@@ -328,9 +348,25 @@ fn case(
 }
 
 fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect, scope: Scope<'_>) -> Result<Expect> {
-    if let Some(key) = raw.unsupported().next() {
-        return Err(doc.unsupported_key(&at.key(key)));
-    }
+    let snapshot_keys = SnapshotKeys::check(
+        doc,
+        RawSnapshotKeys {
+            at,
+            attrs: raw.snapshot_attrs,
+            ignore: raw.snapshot_ignore,
+            collapse_repeats: raw.collapse_repeats,
+        },
+    )?;
+    let snapshot = match raw.snapshot {
+        Some(true) => Some(snapshot_keys.over(scope.snapshot)),
+        Some(false) | None => {
+            if let Some(key) = snapshot_keys.first_given() {
+                let message = "has no effect without `snapshot = true`";
+                return Err(doc.invalid(&at.key(key), message));
+            }
+            None
+        }
+    };
     let output_regex = raw
         .output_regex
         .map(|pattern| Regex::new(&pattern).map_err(|e| doc.regex(&at.key("output-regex"), e)))
@@ -411,6 +447,7 @@ fn expect(doc: &Doc<'_>, at: &KeyPath, raw: RawExpect, scope: Scope<'_>) -> Resu
         spans,
         trajectory,
         judges,
+        snapshot,
     })
 }
 
@@ -1131,5 +1168,6 @@ fn non_empty(doc: &Doc<'_>, at: &KeyPath, value: String) -> Result<String> {
 pub(super) mod conventions;
 mod judge;
 mod replay;
+mod snapshot;
 #[cfg(test)]
 mod tests;

@@ -78,8 +78,23 @@
 //! trial; [`load_conventions`] reads the table of any TOML file (`traceval inspect
 //! --conventions`). LLM judges' own spans are read by the built-in conventions alone.
 //!
-//! Keys of the design that this version does not implement yet (`expect.snapshot`) are an
-//! error, not ignored: an ignored expectation would be a false pass.
+//! # Trace-shape snapshots
+//! `snapshot = true` in a case's `[case.expect]` compares the shape of each trial's trace
+//! ([`crate::trace::shape`]) with a stored snapshot (the runner's side: [`crate::snapshot`]).
+//! Three keys say how the shape is rendered; at the top of a suite they are the defaults of its
+//! cases, and in a `[case.expect]` each one given replaces the suite's:
+//!
+//! ```toml
+//! snapshot-attrs = ["tool", "model", "http.route"] # what each line shows (default: operation,
+//!                                                  # tool, model, provider, error); any other
+//!                                                  # name is an attribute key
+//! snapshot-ignore = ['span[name~="^HTTP"]']       # selectors: matched spans are left out,
+//!                                                  # their children lifted into their place
+//! collapse-repeats = true                          # identical sibling subtrees: one line `×N`
+//! ```
+//!
+//! A case's keys without `snapshot = true`, and a suite's when no case has it, are errors: they
+//! would have no effect.
 
 mod doc;
 mod error;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::trace::query::Selector;
+use crate::trace::shape::ShapeOptions;
 use crate::trace::{Conventions, Span};
 use serde_json::Value as Json;
 
@@ -332,6 +333,10 @@ pub struct Expect {
     pub trajectory: Option<Trajectory>,
     /// `[[case.expect.judge]]`: LLM judges, in file order; names unique.
     pub judges: Vec<Judge>,
+    /// `snapshot = true`: the trial's trace shape must match the stored snapshot, rendered
+    /// with these options (the case's `snapshot-attrs`, `snapshot-ignore` and
+    /// `collapse-repeats`, else the suite's, else the defaults).
+    pub snapshot: Option<ShapeOptions>,
 }
 
 /// `threshold` of a judge when it is left out: a sample passes with a score of 0.5 or more.

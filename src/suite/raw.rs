@@ -1,15 +1,12 @@
 //! The files as written: serde structs that mirror the TOML keys one to one. They only check
 //! types and key names; [`super::load`] validates values and resolves paths into the model.
-//!
-//! Keys of the design that this version does not implement are declared as
-//! [`IgnoredAny`] so that they can be reported as not supported rather than as unknown.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
 use crate::trace::{Concept, Kind};
@@ -44,6 +41,10 @@ pub(super) struct RawSuite {
     pub(super) ignore: Option<RawIgnore>,
     /// `[conventions]`: in-house span names and attributes.
     pub(super) conventions: Option<RawConventions>,
+    /// Defaults of the cases' trace-shape snapshots.
+    pub(super) snapshot_attrs: Option<Vec<String>>,
+    pub(super) snapshot_ignore: Option<Vec<String>>,
+    pub(super) collapse_repeats: Option<bool>,
 }
 
 /// `ignore`: `true`/`false`, or the reason the suite is ignored.
@@ -437,18 +438,12 @@ pub(super) struct RawExpect {
     pub(super) exit_code: Option<i32>,
     pub(super) trajectory: Option<RawTrajectory>,
     pub(super) max_cost: Option<f64>,
-    pub(super) snapshot: Option<IgnoredAny>,
+    pub(super) snapshot: Option<bool>,
+    pub(super) snapshot_attrs: Option<Vec<String>>,
+    pub(super) snapshot_ignore: Option<Vec<String>>,
+    pub(super) collapse_repeats: Option<bool>,
     pub(super) span: Option<Vec<RawSpan>>,
     pub(super) judge: Option<Vec<RawJudge>>,
-}
-
-impl RawExpect {
-    /// The keys present that this version cannot check yet.
-    pub(super) fn unsupported(&self) -> impl Iterator<Item = &'static str> {
-        [("snapshot", self.snapshot.is_some())]
-            .into_iter()
-            .filter_map(|(key, present)| present.then_some(key))
-    }
 }
 
 /// `[[case.expect.judge]]`: an LLM judge; [`super::load`] checks the values and the model.

@@ -14,6 +14,7 @@ mod python;
 mod receiver;
 mod replay;
 mod run;
+mod snapshots;
 mod test_api;
 /// The example agent and its tests (`cargo run --example weather_agent`).
 #[path = "../../examples/weather_agent/agent.rs"]

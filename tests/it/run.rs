@@ -115,7 +115,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn new(output: Output, report: PathBuf) -> Run {
+    pub fn new(output: Output, report: PathBuf) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -207,15 +207,21 @@ impl Loop<'_> {
         caller.chat(cx, request).await
     }
 
-    /// Runs every requested tool at once; results in the order of the calls.
+    /// Runs every requested tool at once; results in the order of the calls. Every call's
+    /// span starts before any tool runs, so the spans of calls made together overlap even
+    /// when their tools answer at once, as the calls did: a reader (a trace-shape snapshot)
+    /// can tell them from calls made one after the other.
     async fn run_tools(&self, cx: &Context, calls: &[ToolCall]) -> Vec<String> {
-        let runs = calls.iter().map(|call| self.run_tool(cx, call));
+        let spans: Vec<_> = calls.iter().map(|call| self.tool_span(cx, call)).collect();
+        let runs = calls
+            .iter()
+            .zip(spans)
+            .map(|(call, span)| self.run_tool(call, span));
         join_all(runs).await
     }
 
-    async fn run_tool(&self, cx: &Context, call: &ToolCall) -> String {
-        let mut span = self
-            .tracer
+    fn tool_span(&self, cx: &Context, call: &ToolCall) -> opentelemetry_sdk::trace::Span {
+        self.tracer
             .span_builder(format!("execute_tool {}", call.name))
             .with_kind(SpanKind::Internal)
             .with_attributes([
@@ -224,7 +230,10 @@ impl Loop<'_> {
                 KeyValue::new("gen_ai.tool.call.id", call.id.clone()),
                 KeyValue::new("gen_ai.tool.call.arguments", call.arguments.clone()),
             ])
-            .start_with_context(self.tracer, cx);
+            .start_with_context(self.tracer, cx)
+    }
+
+    async fn run_tool(&self, call: &ToolCall, mut span: opentelemetry_sdk::trace::Span) -> String {
         let tool = self.agent.tools.iter().find(|t| t.name == call.name);
         let result = match tool {
             None => Err(format!("unknown tool `{}`", call.name)),

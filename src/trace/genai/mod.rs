@@ -419,6 +419,11 @@ impl<'t> GenAiView<'t> {
         ]
     }
 
+    /// The provider a span records, by the view's conventions.
+    pub(crate) fn provider_of(&self, span: &Span) -> Option<String> {
+        self.conventions.first_str(span, Field::Provider)
+    }
+
     /// The kind of a node.
     pub fn kind(&self, node: NodeId) -> Kind {
         self.kinds[node.0 as usize]

@@ -1,0 +1,275 @@
+//! `traceval snapshot`: the pending trace-shape snapshots (`.snap.new` files a run left in
+//! `suites/snapshots/`), listed, accepted, rejected, or reviewed one by one on a terminal.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::CliError;
+use crate::snapshot::{self, Pending};
+use crate::suite::Filter;
+use crate::trace::render::clean;
+
+/// `traceval snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    command: Option<SnapshotCommand>,
+    /// The project root holding `suites/snapshots/`.
+    #[arg(long, value_name = "DIR", default_value = ".", global = true)]
+    project: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// List the pending snapshots (what `traceval snapshot` alone does).
+    List(FilterArgs),
+    /// Accept pending snapshots: each `.snap.new` replaces its `.snap`.
+    Accept(FilterArgs),
+    /// Reject pending snapshots: each `.snap.new` is deleted.
+    Reject(FilterArgs),
+    /// Show each pending snapshot's diff on a terminal and accept, reject or skip it.
+    Review(FilterArgs),
+}
+
+#[derive(Debug, Default, Args)]
+struct FilterArgs {
+    /// Only snapshots whose `suite::case` contains this text or matches this glob, as `run
+    /// --filter` (repeatable); all by default.
+    #[arg(value_name = "FILTER")]
+    filter: Vec<String>,
+}
+
+/// Lines of a diff `review` shows at most.
+const MAX_REVIEW_DIFF: usize = 400;
+
+/// Runs `traceval snapshot …`.
+pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
+    let dir = args.project.join(snapshot::DIR);
+    let (command, filter) = match &args.command {
+        None => ("list", &FilterArgs::default()),
+        Some(SnapshotCommand::List(f)) => ("list", f),
+        Some(SnapshotCommand::Accept(f)) => ("accept", f),
+        Some(SnapshotCommand::Reject(f)) => ("reject", f),
+        Some(SnapshotCommand::Review(f)) => ("review", f),
+    };
+    let patterns = Filter::new(&filter.filter).map_err(|e| CliError::Usage(e.to_string()))?;
+    let all = snapshot::pending(&dir)
+        .map_err(|e| CliError::Infrastructure(format!("cannot read `{}`", dir.display()), e))?;
+    let total = all.len();
+    let selected: Vec<Pending> = all.into_iter().filter(|p| p.matches(&patterns)).collect();
+    let shown_dir = snapshot::relative(&dir, &args.project);
+    let mut err = std::io::stderr().lock();
+    if total == 0 {
+        let _ = writeln!(err, "no pending snapshots in {shown_dir}");
+        return Ok(0);
+    }
+    if selected.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no pending snapshot matches the filter ({total} pending in {shown_dir}: `traceval \
+             snapshot list` shows them)"
+        )));
+    }
+    match command {
+        "list" => list(&selected, &args.project),
+        "accept" | "reject" => {
+            let accept = command == "accept";
+            for p in &selected {
+                let (done, verb, file) = if accept {
+                    (p.accept(), "Accepted", &p.target)
+                } else {
+                    (p.reject(), "Rejected", &p.path)
+                };
+                done.map_err(|e| {
+                    CliError::Infrastructure(format!("cannot {command} `{}`", p.path.display()), e)
+                })?;
+                let _ = writeln!(
+                    err,
+                    "{verb:>12} {} {}",
+                    clean(&p.title(), 300),
+                    snapshot::relative(file, &args.project)
+                );
+            }
+            let _ = writeln!(
+                err,
+                "{:>12} {} snapshot{} {}",
+                "Summary",
+                selected.len(),
+                if selected.len() == 1 { "" } else { "s" },
+                if accept { "accepted" } else { "rejected" }
+            );
+            Ok(0)
+        }
+        _ => review(&selected, &args.project),
+    }
+}
+
+/// One line per pending snapshot on stdout: `new` or `changed`, its title, its file.
+fn list(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> {
+    let mut out = std::io::stdout().lock();
+    for p in pending {
+        let status = if p.target.exists() { "changed" } else { "new" };
+        writeln!(
+            out,
+            "{status:<8} {} {}",
+            clean(&p.title(), 300),
+            snapshot::relative(&p.path, root)
+        )
+        .map_err(CliError::Output)?;
+    }
+    Ok(0)
+}
+
+/// What the reviewer decided for one snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Accept,
+    Reject,
+    Skip,
+    Quit,
+}
+
+/// The interactive review: each snapshot's diff, then one key.
+fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(CliError::Usage(
+            "`traceval snapshot review` asks on a terminal, and stdin or stderr is not one: \
+             use `traceval snapshot accept` or `traceval snapshot reject` (with a filter to \
+             pick snapshots)"
+                .to_owned(),
+        ));
+    }
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut err = std::io::stderr().lock();
+    let (mut accepted, mut rejected, mut skipped) = (0, 0, 0);
+    let _ = writeln!(
+        err,
+        "{:>12} {} pending snapshot{}",
+        "Reviewing",
+        pending.len(),
+        if pending.len() == 1 { "" } else { "s" }
+    );
+    for (i, p) in pending.iter().enumerate() {
+        let old = p.old_body();
+        let status = if old.is_some() { "changed" } else { "new" };
+        let _ = writeln!(
+            err,
+            "\n[{}/{}] {} ({status})\n  file: {}",
+            i + 1,
+            pending.len(),
+            clean(&p.title(), 300),
+            snapshot::relative(&p.path, root)
+        );
+        if let Some(file) = &p.file {
+            let _ = writeln!(err, "  source: {}", clean(&file.source, 300));
+        }
+        let diff = snapshot::diff(
+            old.as_deref().unwrap_or(""),
+            &p.new_body(),
+            "snapshot",
+            "pending",
+            MAX_REVIEW_DIFF,
+        );
+        for line in diff.lines() {
+            let line = clean(line, 1000);
+            let painted = match line.chars().next() {
+                Some('+') if color && !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
+                Some('-') if color && !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
+                _ => line,
+            };
+            let _ = writeln!(err, "  {painted}");
+        }
+        let decision = ask(&mut err)?;
+        let done = match decision {
+            Decision::Accept => p.accept().map(|()| accepted += 1),
+            Decision::Reject => p.reject().map(|()| rejected += 1),
+            Decision::Skip => {
+                skipped += 1;
+                Ok(())
+            }
+            Decision::Quit => break,
+        };
+        done.map_err(|e| {
+            CliError::Infrastructure(format!("cannot update `{}`", p.path.display()), e)
+        })?;
+    }
+    let left = pending.len() - accepted - rejected;
+    let _ = writeln!(
+        err,
+        "\n{:>12} {accepted} accepted, {rejected} rejected, {skipped} skipped; {left} still pending",
+        "Summary"
+    );
+    Ok(0)
+}
+
+/// Asks for one key: `a` accept, `r` reject, `s` skip, `q` (or Ctrl-C, Ctrl-D) quit.
+fn ask(err: &mut impl Write) -> Result<Decision, CliError> {
+    let raw = RawMode::enter();
+    loop {
+        let _ = write!(err, "  a accept · r reject · s skip · q quit > ");
+        let _ = err.flush();
+        let mut byte = [0u8; 1];
+        let read = std::io::stdin()
+            .lock()
+            .read(&mut byte)
+            .map_err(CliError::Output)?;
+        let decision = match (read, byte[0]) {
+            (0, _) | (_, b'q' | b'Q' | 3 | 4) => Some(Decision::Quit),
+            (_, b'a' | b'A') => Some(Decision::Accept),
+            (_, b'r' | b'R') => Some(Decision::Reject),
+            (_, b's' | b'S') => Some(Decision::Skip),
+            _ => None,
+        };
+        let label = match decision {
+            Some(Decision::Accept) => "accepted",
+            Some(Decision::Reject) => "rejected",
+            Some(Decision::Skip) => "skipped",
+            Some(Decision::Quit) => "quit",
+            None => "?",
+        };
+        let _ = writeln!(err, "{label}");
+        if let Some(decision) = decision {
+            drop(raw);
+            return Ok(decision);
+        }
+    }
+}
+
+/// The terminal without line buffering, echo or signal keys while it lives (a key press is
+/// read at once, and Ctrl-C arrives as a key, so the settings are always restored).
+struct RawMode(Option<rustix::termios::Termios>);
+
+impl RawMode {
+    fn enter() -> RawMode {
+        use rustix::termios::{
+            LocalModes, OptionalActions, SpecialCodeIndex, tcgetattr, tcsetattr,
+        };
+        let stdin = std::io::stdin();
+        let Ok(saved) = tcgetattr(&stdin) else {
+            return RawMode(None);
+        };
+        let mut raw = saved.clone();
+        raw.local_modes
+            .remove(LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG);
+        raw.special_codes[SpecialCodeIndex::VMIN] = 1;
+        raw.special_codes[SpecialCodeIndex::VTIME] = 0;
+        match tcsetattr(&stdin, OptionalActions::Now, &raw) {
+            Ok(()) => RawMode(Some(saved)),
+            Err(_) => RawMode(None),
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                saved,
+            );
+        }
+    }
+}
