@@ -231,6 +231,14 @@ mod tests {
         assert_eq!(trace.llm_usage().input_tokens, 5 + (5 + 1));
     }
 
+    /// The shape of a run, pinned: a new span, a renamed tool or a changed model shows up as a
+    /// snapshot diff to review (`cargo insta review`), not as a silent change.
+    #[tokio::test]
+    async fn the_shape_of_a_weather_question_is_pinned() {
+        let (_, trace) = ask("What's the weather in Oslo?", StubModel::default()).await;
+        traceval::assert_trace_snapshot!("weather_question_shape", trace);
+    }
+
     #[tokio::test]
     async fn answers_without_tools_when_no_city_is_named() {
         let (answer, trace) = ask("What's the weather?", StubModel::default()).await;

@@ -342,3 +342,43 @@ impl Drop for Open {
         global().router.open().remove(&self.trace);
     }
 }
+
+#[cfg(feature = "insta")]
+#[doc(hidden)]
+pub use insta as __insta;
+
+/// Asserts that a [`Trace`]'s shape ([`Trace::shape`]) matches its stored snapshot, through
+/// [`insta::assert_snapshot!`]: the snapshot lives in the test's `snapshots/` folder, a change
+/// fails the test with a diff, and `cargo insta review` (or `INSTA_UPDATE`) accepts it, as with
+/// any insta snapshot. Takes the same forms as `assert_snapshot!`: the trace alone, a name and
+/// the trace, or the trace and an inline snapshot `@"…"`.
+///
+/// ```
+/// let trace = traceval::capture_sync(|| {
+///     tracing::info_span!("invoke_agent weather", gen_ai.operation.name = "invoke_agent")
+///         .in_scope(|| {
+///             tracing::info_span!("execute_tool get_weather", gen_ai.tool.name = "get_weather")
+///                 .in_scope(|| {});
+///         });
+/// });
+/// traceval::assert_trace_snapshot!(trace, @r"
+/// invoke_agent weather [agent] operation=invoke_agent
+///   execute_tool get_weather [tool] tool=get_weather
+/// ");
+/// ```
+#[cfg(feature = "insta")]
+#[macro_export]
+macro_rules! assert_trace_snapshot {
+    ($trace:expr, @$snapshot:literal $(,)?) => {{
+        let trace_shape = $crate::testing::Trace::shape(&$trace);
+        $crate::testing::__insta::assert_snapshot!(trace_shape, @$snapshot)
+    }};
+    ($name:expr, $trace:expr $(,)?) => {{
+        let trace_shape = $crate::testing::Trace::shape(&$trace);
+        $crate::testing::__insta::assert_snapshot!($name, trace_shape)
+    }};
+    ($trace:expr $(,)?) => {{
+        let trace_shape = $crate::testing::Trace::shape(&$trace);
+        $crate::testing::__insta::assert_snapshot!(trace_shape)
+    }};
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::assert::{SpanAssert, parse};
 use crate::trace::genai::{LlmCall, ToolCall, Usage};
 use crate::trace::render::{RenderOptions, render};
+use crate::trace::shape::{Shape, ShapeOptions};
 use crate::trace::{Conventions, GenAiView, Span, SpanTree};
 
 /// The spans of one capture ([`capture`](crate::capture()), [`capture_sync`](crate::capture_sync),
@@ -243,6 +244,53 @@ impl Trace {
     /// ```
     pub fn render(&self) -> String {
         render(&self.view(), &RenderOptions::default())
+    }
+
+    /// The trace's shape: the stable text a snapshot pins (span names with ids and numbers
+    /// normalised, GenAI kinds, allow-listed attributes, concurrent siblings in a fixed order,
+    /// retries folded; see [`Shape`](crate::trace::shape::Shape)). What
+    /// [`assert_trace_snapshot!`](crate::assert_trace_snapshot) compares.
+    ///
+    /// ```
+    /// let trace = traceval::capture_sync(|| {
+    ///     tracing::info_span!("invoke_agent weather", gen_ai.operation.name = "invoke_agent")
+    ///         .in_scope(|| {
+    ///             tracing::info_span!(
+    ///                 "execute_tool get_weather",
+    ///                 gen_ai.operation.name = "execute_tool",
+    ///                 gen_ai.tool.name = "get_weather",
+    ///             )
+    ///             .in_scope(|| {});
+    ///         });
+    /// });
+    /// assert_eq!(
+    ///     trace.shape(),
+    ///     "invoke_agent weather [agent] operation=invoke_agent\n  \
+    ///      execute_tool get_weather [tool] operation=execute_tool tool=get_weather\n",
+    /// );
+    /// ```
+    pub fn shape(&self) -> String {
+        self.shape_with(&ShapeOptions::default())
+    }
+
+    /// [`Trace::shape`] with options: other attributes, repeats collapsed, spans ignored.
+    ///
+    /// ```
+    /// use traceval::trace::shape::ShapeOptions;
+    ///
+    /// let trace = traceval::capture_sync(|| {
+    ///     for _ in 0..3 {
+    ///         tracing::info_span!("execute_tool ping", gen_ai.tool.name = "ping").in_scope(|| {});
+    ///     }
+    /// });
+    /// let options = ShapeOptions {
+    ///     collapse_repeats: true,
+    ///     ..ShapeOptions::default()
+    /// };
+    /// assert!(trace.shape_with(&options).trim_end().ends_with("×3"));
+    /// ```
+    pub fn shape_with(&self, options: &ShapeOptions) -> String {
+        Shape::of(&self.view(), options).into_string()
     }
 
     /// Asserts that `selector` matches at least one span, and returns a [`SpanAssert`] to
