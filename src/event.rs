@@ -329,6 +329,8 @@ pub enum SnapshotAction {
     Pending,
     /// The `.snap` file was rewritten with the new shape (`--snapshots=update`).
     Updated,
+    /// A first snapshot: the case had none, so its shape was recorded as the `.snap` file.
+    Recorded,
     /// Nothing was written (CI, or `INSTA_UPDATE=no`).
     Unwritten,
 }

@@ -86,8 +86,9 @@ pub struct RunArgs {
     /// have used `--save-traces`).
     #[arg(long, value_name = "RUN", conflicts_with_all = ["trials", "timeout", "seed"])]
     replay: Option<PathBuf>,
-    /// What a missing or different trace-shape snapshot does: `check` fails the trial and
-    /// writes a `.snap.new` for review, `update` rewrites the `.snap`, `new` writes a
+    /// What a missing or different trace-shape snapshot does: `check` records a missing one
+    /// and fails a different one, writing a `.snap.new` for review; `update` rewrites the
+    /// `.snap`; `new` writes a
     /// `.snap.new` without failing. Nothing is written when `CI` is set or `INSTA_UPDATE=no`.
     /// Default: from `INSTA_UPDATE` (`always` is update, `new` is new), else `check`.
     #[arg(long, value_enum, value_name = "MODE")]

@@ -179,6 +179,7 @@ impl<W: Write> Terminal<W> {
             let what = match s.action {
                 SnapshotAction::Pending => "pending review",
                 SnapshotAction::Updated => "updated",
+                SnapshotAction::Recorded => "recorded (new)",
                 SnapshotAction::Unwritten => "differs, not written",
             };
             let text = format!(

@@ -168,10 +168,16 @@ impl Snapshots {
             body: snapshot::file::normalize(shape),
             ..group.header.clone()
         };
+        let first = matches!(group.stored, Ok(None));
         let (target, action) = match (&settings.writes, settings.mode) {
             (Writes::Never(_), _) => (pending.clone(), SnapshotAction::Unwritten),
             (Writes::Allowed, SnapshotMode::Update) => {
                 (group.path.clone(), SnapshotAction::Updated)
+            }
+            // A first snapshot is recorded, as jest does outside CI: there is nothing to
+            // review it against, and the next run compares with it.
+            (Writes::Allowed, SnapshotMode::Check) if first => {
+                (group.path.clone(), SnapshotAction::Recorded)
             }
             (Writes::Allowed, SnapshotMode::Check | SnapshotMode::New) => {
                 (pending.clone(), SnapshotAction::Pending)
@@ -180,7 +186,7 @@ impl Snapshots {
         if action != SnapshotAction::Unwritten {
             let written = write_atomic(&target, file.to_text().as_bytes());
             let written = written.and_then(|()| {
-                if action == SnapshotAction::Updated {
+                if matches!(action, SnapshotAction::Updated | SnapshotAction::Recorded) {
                     match std::fs::remove_file(&pending) {
                         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
                         _ => Ok(()),
@@ -273,6 +279,13 @@ fn judge(settings: &SnapshotSettings, group: &GroupSnapshot, shape: String) -> C
             format!(
                 "; nothing is written ({why}): run the case locally, review the shape and \
                  commit the snapshot"
+            ),
+        ),
+        (Writes::Allowed, SnapshotMode::Check) if stored.is_none() => (
+            true,
+            format!(
+                "; the shape is recorded in `{file}` (commit it: later runs, and CI, compare \
+                 with it)"
             ),
         ),
         (Writes::Allowed, SnapshotMode::Check) => (
@@ -417,8 +430,20 @@ mod tests {
                 "{message}"
             );
             let missing = judge(&s, &group(Ok(None)), "a [agent]".into());
-            assert_eq!(missing.check.passed, passes);
+            // A first snapshot is recorded in `check` mode (when files may be written).
+            let first = mode == SnapshotMode::Check && s.writes == Writes::Allowed;
+            assert_eq!(missing.check.passed, passes || first, "{mode:?}");
             assert!(missing.check.message.starts_with("no snapshot yet"));
+            if first {
+                assert!(
+                    missing
+                        .check
+                        .message
+                        .contains("the shape is recorded in `suites/snapshots/s__c@m.snap`"),
+                    "{}",
+                    missing.check.message
+                );
+            }
         }
         let same = judge(
             &settings(SnapshotMode::Check, Writes::Allowed),

@@ -8,15 +8,17 @@
 //! case is compared with it; what a mismatch, or a missing snapshot, does depends on the
 //! [`SnapshotMode`] and on whether files may be written at all ([`Writes`], see [`resolve`]):
 //!
-//! | mode | missing or different snapshot | files written |
-//! | --- | --- | --- |
-//! | `check` (default) | the trial fails, with a diff | `<name>.snap.new`, for review |
-//! | `update` | the trial passes | `<name>.snap` |
-//! | `new` | the trial passes | `<name>.snap.new`, for review |
-//! | any, in CI (`CI` set) or with `INSTA_UPDATE=no` | the trial fails, with a diff | none |
+//! | mode | different snapshot | missing snapshot | files written |
+//! | --- | --- | --- | --- |
+//! | `check` (default) | the trial fails, with a diff | the trial passes | `<name>.snap.new` for review; a missing one is recorded as `<name>.snap` |
+//! | `update` | the trial passes | the trial passes | `<name>.snap` |
+//! | `new` | the trial passes | the trial passes | `<name>.snap.new`, for review |
+//! | any, in CI (`CI` set) or with `INSTA_UPDATE=no` | the trial fails, with a diff | the trial fails | none |
 //!
-//! As with insta, a new snapshot fails its check (in `check` mode): an unreviewed shape is not
-//! a pass. The file written for a case is the shape of its lowest-numbered trial that did not
+//! A case's first snapshot is recorded, as jest does outside CI: there is nothing to review it
+//! against, the next run compares with it, and in CI a missing snapshot fails (commit it). A
+//! changed shape is never accepted silently: it fails, and waits in `.snap.new` for review. The
+//! file written for a case is the shape of its lowest-numbered trial that did not
 //! match (trials whose agent did not finish are not compared); a warning says when trials of
 //! one case gave different shapes. A case all of whose trials match removes a stale
 //! `.snap.new`. [`pending`] lists what is left for review; `traceval snapshot accept`, `reject`
