@@ -229,6 +229,11 @@ fn plan(
             }
         }
     };
+    // Snapshot file names are checked over every case, not only the selected ones: a filtered
+    // run must not write a file that another case's snapshot shares on a case-insensitive
+    // file system.
+    runner::check_snapshot_names(&Plan::build(&project, &options, |_, _| true))
+        .map_err(CliError::Usage)?;
     let plan = Plan::build(&project, &options, |suite, case| {
         filter.matches(&suite.name, &case.id)
             && shard
@@ -370,9 +375,6 @@ fn snapshot_settings(
         Err(message) if used => return Err(CliError::Usage(message)),
         Err(_) => (SnapshotMode::Check, Writes::Allowed),
     };
-    if used {
-        runner::check_snapshot_names(plan).map_err(CliError::Usage)?;
-    }
     let notice = match (&writes, flag) {
         (Writes::Never(why), Some(asked @ (SnapshotMode::Update | SnapshotMode::New))) if used => {
             Some(format!(

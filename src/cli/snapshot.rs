@@ -88,7 +88,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
                     err,
                     "{verb:>12} {} {}",
                     clean(&p.title(), 300),
-                    snapshot::relative(file, &args.project)
+                    clean(&snapshot::relative(file, &args.project), 300)
                 );
             }
             let _ = writeln!(
@@ -114,7 +114,7 @@ fn list(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> {
             out,
             "{status:<8} {} {}",
             clean(&p.title(), 300),
-            snapshot::relative(&p.path, root)
+            clean(&snapshot::relative(&p.path, root), 300)
         )
         .map_err(CliError::Output)?;
     }
@@ -160,7 +160,7 @@ fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> 
             i + 1,
             pending.len(),
             clean(&p.title(), 300),
-            snapshot::relative(&p.path, root)
+            clean(&snapshot::relative(&p.path, root), 300)
         );
         if let Some(file) = &p.file {
             let _ = writeln!(err, "  source: {}", clean(&file.source, 300));
@@ -204,22 +204,42 @@ fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> 
     Ok(0)
 }
 
-/// Asks for one key: `a` accept, `r` reject, `s` skip, `q` (or Ctrl-C, Ctrl-D) quit.
+/// Reads the rest of an escape sequence after its `ESC`: a CSI or SS3 sequence (`ESC [` or
+/// `ESC O`, parameters, then a final byte in `0x40..=0x7E`), or one more byte.
+fn skip_escape_sequence(input: &mut impl Read) {
+    let mut byte = [0u8; 1];
+    if !matches!(input.read(&mut byte), Ok(1)) || !matches!(byte[0], b'[' | b'O') {
+        return;
+    }
+    // At most a few dozen bytes: a sequence never is longer, and a bad one must not hang us.
+    for _ in 0..32 {
+        if !matches!(input.read(&mut byte), Ok(1)) || (0x40..=0x7e).contains(&byte[0]) {
+            return;
+        }
+    }
+}
+
+/// Asks for one key: `a` accept, `r` reject, `s` skip, `q` (or Ctrl-C, Ctrl-D) quit; other
+/// keys, and arrow or function keys, ask again.
 fn ask(err: &mut impl Write) -> Result<Decision, CliError> {
     let raw = RawMode::enter();
     loop {
         let _ = write!(err, "  a accept · r reject · s skip · q quit > ");
         let _ = err.flush();
+        let mut stdin = std::io::stdin().lock();
         let mut byte = [0u8; 1];
-        let read = std::io::stdin()
-            .lock()
-            .read(&mut byte)
-            .map_err(CliError::Output)?;
+        let read = stdin.read(&mut byte).map_err(CliError::Output)?;
+        if read == 1 && byte[0] == 0x1b {
+            // An arrow or function key is an escape sequence (`ESC [ A` is Up): swallow it
+            // whole, or its last byte would be read as a key (`A`ccept).
+            skip_escape_sequence(&mut stdin);
+        }
         let decision = match (read, byte[0]) {
-            (0, _) | (_, b'q' | b'Q' | 3 | 4) => Some(Decision::Quit),
-            (_, b'a' | b'A') => Some(Decision::Accept),
-            (_, b'r' | b'R') => Some(Decision::Reject),
-            (_, b's' | b'S') => Some(Decision::Skip),
+            (0, _) | (_, b'q' | 3 | 4) => Some(Decision::Quit),
+            // Lowercase only: the final byte of an escape sequence is often a capital letter.
+            (_, b'a') => Some(Decision::Accept),
+            (_, b'r') => Some(Decision::Reject),
+            (_, b's') => Some(Decision::Skip),
             _ => None,
         };
         let label = match decision {
@@ -270,6 +290,28 @@ impl Drop for RawMode {
                 rustix::termios::OptionalActions::Now,
                 saved,
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_swallowed_whole() {
+        // Up, F5 (`ESC [ 1 5 ~`), `ESC O P` (F1), then the key that follows each.
+        for (input, next) in [
+            (&b"[Ar"[..], b'r'),
+            (b"[15~s", b's'),
+            (b"OPa", b'a'),
+            (b"xq", b'q'), // `ESC x`: one more byte only
+        ] {
+            let mut reader = input;
+            skip_escape_sequence(&mut reader);
+            let mut byte = [0u8; 1];
+            assert_eq!(reader.read(&mut byte).unwrap(), 1);
+            assert_eq!(byte[0], next, "{input:?}");
         }
     }
 }

@@ -17,6 +17,9 @@ use crate::event::{RunEvent, SnapshotAction, SnapshotEvent, StopReason, TrialRes
 use crate::metrics::cost::format_usd;
 use crate::trace::render::clean;
 
+/// Longest line of a check's message shown (a diff line, an explanation).
+const MAX_MESSAGE_LINE: usize = 2_000;
+
 /// Failing trials shown in full; the rest are listed by name.
 const MAX_DETAILED_FAILURES: usize = 20;
 
@@ -297,12 +300,17 @@ impl<W: Write> Terminal<W> {
             self.line(&format!("error: {}", clean(e, 500)));
         }
         for c in t.checks.iter().filter(|c| !c.passed) {
-            // A message of several lines (a snapshot's diff) is indented under its check.
+            // A message of several lines (a snapshot's diff) is indented under its check. Each
+            // line is escaped here too: a diff quotes a file from disk, which can say anything.
             let mut lines = c.message.lines();
             let first = lines.next().unwrap_or_default();
-            self.line(&format!("  ✗ {}: {}", c.name, first));
+            self.line(&format!(
+                "  ✗ {}: {}",
+                clean(&c.name, 80),
+                clean(first, MAX_MESSAGE_LINE)
+            ));
             for l in lines {
-                self.line(&format!("      {l}"));
+                self.line(&format!("      {}", clean(l, MAX_MESSAGE_LINE)));
             }
         }
         for w in &t.warnings {

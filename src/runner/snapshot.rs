@@ -83,7 +83,7 @@ impl Snapshots {
             };
             let path = settings.path(&suite.name, &case.id, &group.model);
             let display = snapshot::relative(&path, &settings.root);
-            let stored = match std::fs::read_to_string(&path) {
+            let stored = match snapshot::file::read_text(&path) {
                 Ok(text) => Ok(Some(snapshot::file::body(&text))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(format!("cannot read `{display}`: {e}")),
@@ -262,6 +262,22 @@ fn judge(settings: &SnapshotSettings, group: &GroupSnapshot, shape: String) -> C
             };
         }
     };
+    if stored.is_none() && shape.trim().is_empty() {
+        // An agent whose spans never arrived must not record an empty snapshot that every
+        // later run of the same broken setup would match.
+        return Compared {
+            check: check(
+                false,
+                format!(
+                    "no snapshot yet, and the trial has no spans to record in `{file}` (did \
+                     the agent export its spans?)"
+                ),
+                Some(0.0),
+            ),
+            matched: false,
+            shape: None,
+        };
+    }
     if stored.as_deref() == Some(shape.as_str()) {
         return Compared {
             check: check(true, format!("the trace shape matches `{file}`"), Some(1.0)),
@@ -445,6 +461,13 @@ mod tests {
                 );
             }
         }
+        let empty = judge(
+            &settings(SnapshotMode::Update, Writes::Allowed),
+            &group(Ok(None)),
+            String::new(),
+        );
+        assert!(!empty.check.passed && empty.shape.is_none());
+        assert!(empty.check.message.contains("no spans to record"));
         let same = judge(
             &settings(SnapshotMode::Check, Writes::Allowed),
             &group(Ok(Some("a [agent]"))),

@@ -93,10 +93,36 @@ impl SnapshotFile {
         })
     }
 
-    /// Reads and parses a file.
+    /// Reads and parses a file (see [`read_text`]).
     pub fn read(path: &Path) -> std::io::Result<Option<SnapshotFile>> {
-        std::fs::read_to_string(path).map(|text| SnapshotFile::parse(&text))
+        read_text(path).map(|text| SnapshotFile::parse(&text))
     }
+}
+
+/// The largest snapshot file read; a shape is a few kilobytes.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// The text of a snapshot file. Only a regular file, not a link, is read (a committed link to
+/// `~/.ssh/id_rsa` must not end up in a diff, nor one to `/dev/zero` exhaust memory), and at
+/// most [`MAX_FILE_BYTES`]; a missing file is `NotFound`.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.file_type().is_file() {
+        return Err(Error::new(ErrorKind::InvalidData, "not a regular file"));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {} MiB", MAX_FILE_BYTES >> 20),
+        ));
+    }
+    Ok(text)
 }
 
 /// The text of a snapshot file after its header, normalised as insta compares it: line ends
@@ -243,6 +269,30 @@ mod tests {
         assert_eq!(body("no header\n"), "no header");
         assert_eq!(body("---\nsource: x\n---\n"), "");
         assert_eq!(SnapshotFile::parse("---\nsource: x\n---\na\n"), None);
+    }
+
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        let dir = std::env::temp_dir().join(format!("tv-snapread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "key").unwrap();
+        let link = dir.join("w__c@m.snap");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        let err = read_text(&link).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
+        let big = dir.join("big.snap");
+        std::fs::write(&big, vec![b'x'; MAX_FILE_BYTES as usize + 1]).unwrap();
+        assert_eq!(
+            read_text(&big).unwrap_err().to_string(),
+            "larger than 4 MiB"
+        );
+        assert_eq!(
+            read_text(&dir.join("none.snap")).unwrap_err().kind(),
+            std::io::ErrorKind::NotFound
+        );
+        assert_eq!(read_text(&secret).unwrap(), "key");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn relative(path: &Path, root: &Path) -> String {
 /// (`env` reads a variable). Precedence:
 ///
 /// 1. Nothing is ever written when `CI` is set (to anything but empty, `0` or `false`, as
-///    insta reads it) or `INSTA_UPDATE=no`, whatever the flag: snapshots are reviewed and
+///    insta reads it; without `CI`, when `TF_BUILD` is set) or `INSTA_UPDATE=no`, whatever the flag: snapshots are reviewed and
 ///    committed locally, never made on a CI machine. The mode is then `check`.
 /// 2. Otherwise the flag, when given.
 /// 3. Otherwise `INSTA_UPDATE`, as insta reads it: `always` (and `force`) is `update`, `new` is
@@ -129,6 +129,15 @@ pub fn relative(path: &Path, root: &Path) -> String {
 ///     resolve(Some(SnapshotMode::Update), env(&[("CI", "true")])),
 ///     Ok((SnapshotMode::Check, Writes::Never("CI is set".into())))
 /// );
+/// // Azure Pipelines sets `TF_BUILD`, not `CI`; an explicit `CI=false` wins over it.
+/// assert_eq!(
+///     resolve(Some(SnapshotMode::Update), env(&[("TF_BUILD", "True")])),
+///     Ok((SnapshotMode::Check, Writes::Never("CI is set".into())))
+/// );
+/// assert_eq!(
+///     resolve(None, env(&[("TF_BUILD", "True"), ("CI", "false")])),
+///     Ok((SnapshotMode::Check, Writes::Allowed))
+/// );
 /// assert_eq!(
 ///     resolve(None, env(&[("INSTA_UPDATE", "always")])),
 ///     Ok((SnapshotMode::Update, Writes::Allowed))
@@ -138,7 +147,11 @@ pub fn resolve(
     flag: Option<SnapshotMode>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<(SnapshotMode, Writes), String> {
-    let ci = env("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    // insta's rule: `CI` when it is set, else `TF_BUILD` (Azure Pipelines sets only that).
+    let ci = match env("CI") {
+        Some(v) => !v.is_empty() && v != "0" && v != "false",
+        None => env("TF_BUILD").is_some(),
+    };
     let insta = env("INSTA_UPDATE").filter(|v| !v.is_empty());
     if ci {
         return Ok((SnapshotMode::Check, Writes::Never("CI is set".to_owned())));

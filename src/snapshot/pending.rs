@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::file::{SnapshotFile, body};
+use super::file::{SnapshotFile, body, read_text};
 use crate::suite::Filter;
 
 /// The suffix of a pending snapshot's file.
@@ -44,16 +44,14 @@ impl Pending {
 
     /// The shape of the stored `.snap`, when there is one.
     pub fn old_body(&self) -> Option<String> {
-        std::fs::read_to_string(&self.target)
-            .ok()
-            .map(|text| body(&text))
+        read_text(&self.target).ok().map(|text| body(&text))
     }
 
     /// The pending shape.
     pub fn new_body(&self) -> String {
         match &self.file {
             Some(file) => file.body.clone(),
-            None => std::fs::read_to_string(&self.path)
+            None => read_text(&self.path)
                 .map(|text| body(&text))
                 .unwrap_or_default(),
         }
@@ -71,7 +69,8 @@ impl Pending {
 }
 
 /// The pending snapshots in `dir`, by file name; none when the directory does not exist.
-/// Only regular files and links directly in `dir` count.
+/// Only regular files directly in `dir` count (not links). A header whose ids do not name the
+/// file is not believed: `accept weather::paris` must act on the file of that case.
 pub fn pending(dir: &Path) -> std::io::Result<Vec<Pending>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -85,16 +84,67 @@ pub fn pending(dir: &Path) -> std::io::Result<Vec<Pending>> {
         let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(PENDING_SUFFIX)) else {
             continue;
         };
-        if stem.is_empty() || entry.file_type()?.is_dir() {
+        if stem.is_empty() || !entry.file_type()?.is_file() {
             continue;
         }
         let path = entry.path();
+        let file = SnapshotFile::read(&path)
+            .ok()
+            .flatten()
+            .filter(|f| super::file_stem(&f.suite, &f.case, &f.model) == stem);
         found.push(Pending {
             target: dir.join(format!("{stem}.snap")),
-            file: SnapshotFile::read(&path).ok().flatten(),
+            file,
             path,
         });
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_and_headers_that_name_another_case_are_not_believed() {
+        let dir = std::env::temp_dir().join(format!("tv-pending-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = |suite: &str, case: &str| SnapshotFile {
+            source: "suites/w.toml".into(),
+            suite: suite.into(),
+            case: case.into(),
+            model: "m".into(),
+            body: "a [agent]".into(),
+        };
+        // Its own file: believed. A file claiming to be `w::paris`: listed by its file only.
+        std::fs::write(
+            dir.join("w__oslo@m.snap.new"),
+            header("w", "oslo").to_text(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("evil__x@m.snap.new"),
+            header("w", "paris").to_text(),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.join("w__link@m.snap.new")).unwrap();
+        let found = pending(&dir).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|p| {
+                (
+                    p.path.file_name().unwrap().to_str().unwrap(),
+                    p.file.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [("evil__x@m.snap.new", false), ("w__oslo@m.snap.new", true)]
+        );
+        let paris = Filter::new(&["w::paris".to_owned()]).unwrap();
+        assert!(found.iter().all(|p| !p.matches(&paris)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

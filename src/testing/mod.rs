@@ -65,7 +65,6 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanProcessor};
 use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 pub use assert::SpanAssert;
 pub use otlp::OtlpCapture;
@@ -247,9 +246,13 @@ fn install_subscriber() {
         if LAYER_GIVEN.load(Ordering::SeqCst) {
             return;
         }
-        let installed = tracing_subscriber::registry()
-            .with(layer(&global().provider))
-            .try_init();
+        // `set_global_default`, not `try_init`: with tracing-subscriber's `tracing-log` feature
+        // (on whenever the user's crate enables its defaults) `try_init` also takes over the
+        // `log` crate, failing when a logger is set (after installing the subscriber, so the
+        // warning below would lie) and making a later `env_logger::init()` panic.
+        let installed = tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(layer(&global().provider)),
+        );
         if installed.is_err() {
             eprintln!(
                 "warning: traceval: a global `tracing` subscriber is already set, so `tracing` \

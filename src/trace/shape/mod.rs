@@ -285,20 +285,27 @@ impl<'a, 't> Builder<'a, 't> {
                     fate[ix(node.id())] = Fate::Drop;
                 }
             }
-            // A failed LLM call followed by another LLM sibling was retried (the view's rule).
+            // A failed LLM call followed by another LLM sibling was retried (the view's rule),
+            // when the next one started after it ended: two calls that overlapped ran
+            // concurrently, and which started first must not decide what the shape shows.
             let roots: Vec<_> = tree.roots().collect();
             let sibling_lists = std::iter::once(roots)
                 .chain(tree.nodes().map(|n| n.children().collect::<Vec<_>>()));
             for siblings in sibling_lists {
-                let mut failed: Option<NodeId> = None;
+                let mut failed: Option<(NodeId, u64)> = None;
                 for child in siblings {
                     if view.kind(child.id()) != Kind::Llm {
                         continue;
                     }
-                    if let Some(f) = failed {
+                    let span = child.span();
+                    if let Some((f, ended)) = failed
+                        && span.start_time_unix_nano >= ended
+                    {
                         fate[ix(f)] = Fate::Drop;
                     }
-                    failed = child.span().is_error().then_some(child.id());
+                    failed = span
+                        .is_error()
+                        .then_some((child.id(), span.end_time_unix_nano));
                 }
             }
         }

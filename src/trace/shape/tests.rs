@@ -478,3 +478,35 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_failed_call_that_overlapped_another_is_not_a_retry_whichever_started_first() {
+    // Two concurrent calls, `1` always failing: both orders of their starts give one shape,
+    // with both calls in it.
+    let attrs = ShapeOptions {
+        attrs: vec![ShapeAttr::Error],
+        ..ShapeOptions::default()
+    };
+    let failing_first = shape_with(
+        vec![
+            agent(100),
+            failed(chat(1, 0, 1, 20), "boom"),
+            chat(2, 0, 2, 21),
+        ],
+        &attrs,
+    );
+    let failing_second = shape_with(
+        vec![
+            agent(100),
+            chat(2, 0, 1, 21),
+            failed(chat(1, 0, 2, 20), "boom"),
+        ],
+        &attrs,
+    );
+    assert_eq!(failing_first, failing_second);
+    assert_eq!(
+        failing_first.matches("chat gpt-4o [llm]").count(),
+        2,
+        "{failing_first}"
+    );
+}
