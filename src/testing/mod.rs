@@ -129,7 +129,9 @@ pub fn capture_sync<F: FnOnce()>(f: F) -> Trace {
 /// [module docs](self)). Needed only when the code under test takes its tracer from
 /// `opentelemetry::global` *before* the first capture (e.g. when an agent is built): a tracer
 /// taken before any provider is registered is a no-op tracer for good. Calling it again does
-/// nothing.
+/// nothing. Calling it first thing in each test also narrows a known `tracing` race
+/// (tokio-rs/tracing#3401): a `tracing` callsite first hit on one thread while another thread
+/// installs the global subscriber can stay disabled.
 ///
 /// ```
 /// use opentelemetry::trace::Tracer as _;
