@@ -24,19 +24,12 @@ use crate::trace::render::format_duration;
 use crate::trace::{GenAiView, NodeId};
 use tools::ToolScore;
 
-/// What a trial produced, as the checks see it.
+/// What a trial produced, as the checks see it: the finished trial and what [`score`] read
+/// from it first.
 #[derive(Debug)]
 pub struct Evidence<'a> {
-    /// The answer.
-    pub output: &'a str,
-    /// How the agent ended.
-    pub exit: &'a AgentExit,
-    /// The trial's span tree, read as GenAI.
-    pub view: &'a GenAiView<'a>,
-    /// The trial root span's node.
-    pub root: NodeId,
-    /// The trial root span's duration.
-    pub latency: Duration,
+    /// The answer, the exit, the span tree and the latency.
+    pub trial: Finished<'a>,
     /// The tool score against `expect.tools`, when the case has it.
     pub tools: Option<&'a ToolScore>,
     /// The trial's cost (unknown when a model had no price).
@@ -112,11 +105,7 @@ pub fn score(
     let graded = grade(
         expect,
         &Evidence {
-            output: trial.output,
-            exit: trial.exit,
-            view,
-            root: trial.root,
-            latency: trial.latency,
+            trial: *trial,
             tools: tool_score.as_ref(),
             cost: &cost,
         },
@@ -127,31 +116,31 @@ pub fn score(
 /// Runs every check `expect` asks for on one trial.
 pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
     let mut graded = Graded::default();
-    let view = evidence.view;
+    let view = evidence.trial.view;
 
     let want = expect.exit_code.unwrap_or(0);
-    let (ok, message) = match evidence.exit {
+    let (ok, message) = match evidence.trial.exit {
         AgentExit::Code { code } if *code == want => (true, format!("exit code {code}")),
         AgentExit::Code { code } => (false, format!("exit code {code}, expected {want}")),
         other => (false, format!("the agent {}", other.describe())),
     };
     graded.push("exit-code", ok, message);
 
-    output::check(expect, evidence.output, &mut graded);
+    output::check(expect, evidence.trial.output, &mut graded);
 
     if let Some(limit) = expect.max_latency {
-        let ok = evidence.latency <= limit;
+        let ok = evidence.trial.latency <= limit;
         graded.push(
             "max-latency",
             ok,
             format!(
                 "took {}, limit {}",
-                format_duration(evidence.latency.as_nanos() as u64),
+                format_duration(evidence.trial.latency.as_nanos() as u64),
                 format_duration(limit.as_nanos() as u64)
             ),
         );
         if !ok {
-            graded.marked.insert(evidence.root);
+            graded.marked.insert(evidence.trial.root);
         }
     }
     if let Some(limit) = expect.max_llm_calls {
