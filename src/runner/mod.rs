@@ -549,11 +549,17 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
             .collect(),
         ..judge::Judged::default()
     };
-    let judged = match (&outcome.exit, &shared.capture) {
+    // Why the trial has no result of its own: it could not be replayed, or the agent did not
+    // finish. Such a trial is neither judged nor compared with its snapshot.
+    let error = replay_error.or_else(|| match &outcome.exit {
+        AgentExit::Code { .. } => None,
+        other => Some(format!("the agent {}", other.describe())),
+    });
+    let judged = match (&error, &shared.capture) {
         _ if case.expect.judges.is_empty() => judge::Judged::default(),
-        // A trial that could not be replayed has no answer to judge.
-        _ if replay_error.is_some() => not_judged(replay_error.clone().unwrap_or_default()),
-        (AgentExit::Code { .. }, Some(capture)) => {
+        // Nothing to judge; the check fails, never passes.
+        (Some(why), _) => not_judged(why.clone()),
+        (None, Some(capture)) => {
             let judging = judge::Judging {
                 capture,
                 providers: &options.judge_providers,
@@ -576,14 +582,10 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
                 () = driver::cancelled(&mut cancel) => return None,
             }
         }
-        // An agent that did not finish gave nothing to judge; the check fails, never passes.
-        (other, _) => not_judged(format!("the agent {}", other.describe())),
+        // `run` creates the capture whenever a planned case has judges.
+        (None, None) => unreachable!("judges without an in-process capture"),
     };
     graded.checks.extend(judged.checks);
-    let error = replay_error.or_else(|| match &outcome.exit {
-        AgentExit::Code { .. } => None,
-        other => Some(format!("the agent {}", other.describe())),
-    });
     let compared = job.snapshot.as_ref().and_then(|group| {
         shared
             .snapshots
@@ -620,26 +622,32 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         };
         warnings.extend(why.map(str::to_owned));
     }
-    let mut trace_file = None;
-    if let Some(dir) = &options.save_traces {
-        let mut all: Vec<&Span> = spans.iter().map(|s| &**s).collect();
-        all.push(&root);
-        let name = format!("{}.otlp.jsonl", file_stem(&key));
-        match crate::capture::file::write(&dir.join(&name), all) {
-            Ok(()) => trace_file = Some(name),
-            Err(e) => warnings.push(format!("could not save the trace: {e}")),
+    // `--save-traces`: the file's name for the report, or a warning.
+    let mut save = |suffix: &str, what: &str, spans: &mut dyn Iterator<Item = &Span>| {
+        let dir = options.save_traces.as_ref()?;
+        let name = format!("{}{suffix}", file_stem(&key));
+        match crate::capture::file::write(&dir.join(&name), spans) {
+            Ok(()) => Some(name),
+            Err(e) => {
+                warnings.push(format!("could not save {what}: {e}"));
+                None
+            }
         }
-    }
-    let mut judge_trace_file = None;
-    if let Some(dir) = &options.save_traces
-        && !judged.spans.is_empty()
-    {
-        let name = format!("{}.judge.otlp.jsonl", file_stem(&key));
-        match crate::capture::file::write(&dir.join(&name), judged.spans.iter().map(|s| &**s)) {
-            Ok(()) => judge_trace_file = Some(name),
-            Err(e) => warnings.push(format!("could not save the judges' trace: {e}")),
-        }
-    }
+    };
+    let trace_file = save(
+        ".otlp.jsonl",
+        "the trace",
+        &mut spans.iter().map(|s| &**s).chain(std::iter::once(&*root)),
+    );
+    let judge_trace_file = if judged.spans.is_empty() {
+        None
+    } else {
+        save(
+            ".judge.otlp.jsonl",
+            "the judges' trace",
+            &mut judged.spans.iter().map(|s| &**s),
+        )
+    };
     let span_tree = (!passed).then(|| {
         let text = render(
             &view,
