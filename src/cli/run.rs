@@ -255,35 +255,48 @@ fn plan(
 }
 
 /// A command agent's program, and a builtin agent's command tools, must exist before any trial
-/// starts: a typo is a configuration error (exit 2), not N errored trials.
+/// starts: a typo is a configuration error (exit 2), not N errored trials. The path checked is
+/// the one spawned (the loader made it absolute), and the error names the suite file, the line
+/// and the key.
 fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
-    let programs: Vec<(&Path, String)> = match &suite.agent {
-        crate::suite::Agent::Command(agent) => vec![(&agent.program, "agent program".to_owned())],
+    let programs: Vec<(&Path, usize, String)> = match &suite.agent {
+        crate::suite::Agent::Command(agent) => {
+            vec![(&agent.program, agent.line, "agent.command".to_owned())]
+        }
         crate::suite::Agent::Builtin(agent) => agent
             .tools
             .iter()
-            .filter_map(|t| match &t.result {
-                crate::suite::ToolResult::Command { program, .. } => {
-                    Some((program.as_path(), format!("program of tool `{}`", t.name)))
+            .enumerate()
+            .filter_map(|(i, t)| match &t.result {
+                crate::suite::ToolResult::Command { program, line, .. } => {
+                    Some((program.as_path(), *line, format!("tool[{i}].command")))
                 }
                 _ => None,
             })
             .collect(),
         crate::suite::Agent::Replay(_) => Vec::new(),
     };
-    for (program, what) in programs {
-        let found = if program.components().count() > 1 || program.is_absolute() {
-            program.is_file()
+    for (program, line, key) in programs {
+        let problem = if program.components().count() > 1 || program.is_absolute() {
+            use std::os::unix::fs::PermissionsExt;
+            match std::fs::metadata(program) {
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 == 0 => {
+                    Some("is not executable (`chmod +x` it, or run it through its interpreter)")
+                }
+                Ok(m) if m.is_file() => None,
+                _ => Some("not found"),
+            }
         } else {
-            std::env::var_os("PATH").is_some_and(|path| {
+            let on_path = std::env::var_os("PATH").is_some_and(|path| {
                 std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-            })
+            });
+            (!on_path).then_some("not found on PATH")
         };
-        if !found {
+        if let Some(problem) = problem {
             return Err(CliError::Usage(format!(
-                "suite `{}` ({}): {what} `{}` not found",
-                suite.name,
+                "{}:{line}: `{key}` of suite `{}`: program `{}` {problem}",
                 suite.path.display(),
+                suite.name,
                 program.display()
             )));
         }

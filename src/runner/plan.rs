@@ -271,6 +271,7 @@ mod tests {
                 args: vec![],
                 env: BTreeMap::new(),
                 cwd: ".".into(),
+                line: 1,
             }),
             model_defs: BTreeMap::new(),
             pricing: BTreeMap::new(),

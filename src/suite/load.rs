@@ -736,9 +736,11 @@ fn agent(
                 program: program_path(dir, program),
                 args: command.collect(),
                 env,
-                cwd: raw
-                    .cwd
-                    .map_or_else(|| dir.to_path_buf(), |cwd| dir.join(cwd)),
+                cwd: absolute(
+                    &raw.cwd
+                        .map_or_else(|| dir.to_path_buf(), |cwd| dir.join(cwd)),
+                ),
+                line: doc.locate(&at.key("command")).0,
             }))
         }
         RawAgentKind::Builtin => {
@@ -775,13 +777,20 @@ fn agent(
 
 /// An agent's or a tool's program, as a shell would find it: a name with a slash is a path
 /// (relative ones against the suite directory), any other name is looked up on `PATH` when the
-/// program starts.
+/// program starts. Paths are made absolute here: the program is spawned with another working
+/// directory (the suite's), which a relative path would be resolved against a second time.
 fn program_path(dir: &Path, program: String) -> PathBuf {
     if program.contains('/') {
-        dir.join(program)
+        absolute(&dir.join(program))
     } else {
         PathBuf::from(program)
     }
+}
+
+/// `path` made absolute against the working directory, lexically (`..` and links are left to
+/// the OS); unchanged when the working directory cannot be read.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The `[[tool]]` tables of a builtin agent, in file order, names unique.
@@ -949,8 +958,9 @@ fn tool_command(
     Ok(ToolResult::Command {
         program: program_path(dir, program),
         args: command.collect(),
-        cwd: dir.to_path_buf(),
+        cwd: absolute(dir),
         timeout,
+        line: doc.locate(&at.key("command")).0,
     })
 }
 

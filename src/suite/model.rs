@@ -186,6 +186,8 @@ pub enum ToolResult {
         cwd: PathBuf,
         /// `timeout` (default 30s).
         timeout: Duration,
+        /// The line of `command` in the suite file, for messages.
+        line: usize,
     },
     /// `error = "message"`: the tool always fails with this message (not blank).
     Error(String),
@@ -205,7 +207,8 @@ pub struct ArgsCase {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandAgent {
     /// `command`: program and arguments, at least one element. A program path containing `/`
-    /// is resolved against the suite directory; a bare name is looked up on `PATH`.
+    /// is resolved against the suite directory, to an absolute path; a bare name is looked up
+    /// on `PATH`.
     pub program: PathBuf,
     /// The arguments after the program.
     pub args: Vec<String>,
@@ -213,6 +216,8 @@ pub struct CommandAgent {
     pub env: BTreeMap<String, String>,
     /// `cwd`, resolved against the suite directory (default: the suite directory).
     pub cwd: PathBuf,
+    /// The line of `command` in the suite file, for messages.
+    pub line: usize,
 }
 
 /// `[model.NAME]`.

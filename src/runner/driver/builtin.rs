@@ -275,6 +275,7 @@ async fn execute(tool: &ToolDef, args: &Json) -> Result<String, String> {
             args: argv,
             cwd,
             timeout,
+            ..
         } => run_command_tool(program, argv, cwd, *timeout, args).await,
     }
 }
@@ -548,6 +549,7 @@ usage = { input = 200, output = 5 }
                 args: vec!["-c".into(), script.into()],
                 cwd: std::env::temp_dir(),
                 timeout: Duration::from_millis(timeout_ms),
+                line: 1,
             },
         };
         let args = json!({"city": "Paris"});

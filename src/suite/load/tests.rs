@@ -102,6 +102,7 @@ fn a_full_suite_loads_into_the_model() {
         args: vec!["--fast".to_owned()],
         env: BTreeMap::from([("LOG_LEVEL".to_owned(), "warn".to_owned())]),
         cwd: suite_dir.join("work"),
+        line: 11,
     });
     assert_eq!(suite.agent, expected_agent);
 
@@ -752,6 +753,7 @@ fn a_builtin_suite_loads_into_the_model() {
                     args: vec!["tools/lookup.py".to_owned()],
                     cwd: suite_dir.clone(),
                     timeout: Duration::from_secs(10),
+                    line: 32,
                 },
             ),
             tool(
@@ -763,6 +765,7 @@ fn a_builtin_suite_loads_into_the_model() {
                     args: vec!["--json".to_owned()],
                     cwd: suite_dir.clone(),
                     timeout: Duration::from_secs(30),
+                    line: 37,
                 },
             ),
             tool(
