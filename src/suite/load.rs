@@ -73,7 +73,15 @@ pub(super) fn load_suite_in(
         .timeout
         .map(|text| duration(&doc, &root.key("timeout"), &text))
         .transpose()?;
-    let models = model_names(&doc, &root.key("models"), raw.models)?;
+    // An empty list would run as `default`: a command agent would get no model served.
+    let models = match raw.models {
+        Some(models) if models.is_empty() => {
+            let message = "must name at least one model (leave it out to run the agent once \
+                           per trial as `default`, with no model served)";
+            return Err(doc.invalid(&root.key("models"), message));
+        }
+        models => model_names(&doc, &root.key("models"), models.unwrap_or_default())?,
+    };
     let ignore = match raw.ignore {
         None | Some(RawIgnore::Flag(false)) => None,
         Some(RawIgnore::Flag(true)) => Some(String::new()),

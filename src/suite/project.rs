@@ -490,10 +490,10 @@ trials = 1
         let judged = |model: &str| {
             format!(
                 "{}[[case.expect.judge]]\nmodel = \"{model}\"\nrubric = \"x\"\n",
-                with_models("[]")
+                with_models("[\"local\"]")
             )
         };
-        let judged_jsonl = format!("cases = \"c.jsonl\"\n{}", with_models("[]"));
+        let judged_jsonl = format!("cases = \"c.jsonl\"\n{}", with_models("[\"local\"]"));
         let cases: [Case<'_>; 15] = [
             // `[conventions]` in traceval.toml is checked like a suite's.
             (
@@ -534,7 +534,7 @@ trials = 1
             ),
             (
                 "[profile.ci]\nmodels = [\"local\", \"gone\"]\n",
-                &[("s.toml", with_models("[]"))],
+                &[("s.toml", with_models("[\"local\"]"))],
                 "traceval.toml:2:20: invalid `profile.ci.models[1]`: model `gone` is defined neither in traceval.toml nor in suite `s` (suites/s.toml)",
                 None,
             ),
@@ -553,7 +553,7 @@ trials = 1
             ),
             (
                 "[profile.ci]\nmodels = [\"local\"]\n",
-                &[("s.toml", with_models("[]")), ("b.toml", builtin("[]"))],
+                &[("s.toml", with_models("[\"local\"]")), ("b.toml", builtin("[]").replace("models = []\n", ""))],
                 "traceval.toml:2:11: invalid `profile.ci.models[0]`: model `local` is defined neither in traceval.toml nor in suite `b` (suites/b.toml)",
                 None,
             ),

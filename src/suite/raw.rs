@@ -25,8 +25,7 @@ pub(super) struct RawSuite {
     pub(super) tags: Vec<String>,
     pub(super) trials: Option<u32>,
     pub(super) timeout: Option<String>,
-    #[serde(default)]
-    pub(super) models: Vec<String>,
+    pub(super) models: Option<Vec<String>>,
     pub(super) agent: RawAgent,
     #[serde(default)]
     pub(super) model: BTreeMap<String, RawModel>,

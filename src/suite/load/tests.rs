@@ -1553,6 +1553,11 @@ fn bad_suites() -> Vec<Bad> {
             format!("models = [\"a\", \"a\"]\n{BASE}"),
             "suite.toml:1:16: invalid `models[1]`: `a` is listed twice",
         ),
+        // An empty list would silently run as `default`, with no model served.
+        bad(
+            format!("models = []\n{BASE}"),
+            "suite.toml:1:10: invalid `models`: must name at least one model (leave it out to run the agent once per trial as `default`, with no model served)",
+        ),
         bad(
             BASE.replace("[agent]\n", "[agent]\nenv = { \"A=B\" = \"x\" }\n"),
             "suite.toml:2:17: invalid `agent.env.\"A=B\"`: an environment variable name must be non-empty, without `=`",
