@@ -130,6 +130,26 @@ pub fn main() -> i32 {
     }
 }
 
+/// The project root: `--project DIR`, which must be a directory, else the project that the
+/// suite `paths` (or, without any, the working directory) are in ([`crate::suite::find_root`]).
+fn project_root(
+    project: Option<&std::path::Path>,
+    paths: &[std::path::PathBuf],
+) -> Result<std::path::PathBuf, CliError> {
+    if let Some(dir) = project {
+        if !dir.is_dir() {
+            return Err(CliError::Usage(format!(
+                "--project `{}`: no such directory",
+                dir.display()
+            )));
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::Infrastructure("cannot read the working directory".to_owned(), e))?;
+    Ok(crate::suite::find_root(&cwd, paths)?)
+}
+
 fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),

@@ -43,9 +43,11 @@ pub struct SelectArgs {
     /// Run only shard I of N (1-based), split by a frozen hash of `suite::case`.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// The project root holding `traceval.toml` and `suites/`.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub project: PathBuf,
+    /// The project root holding `traceval.toml`, `suites/` and `reports/` (default: the
+    /// nearest directory above the suites, or above the working directory without paths, that
+    /// holds a `traceval.toml`, else one that holds `suites/`).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
     /// The `[profile.NAME]` of `traceval.toml` to use (default: `ci` when `CI` is set).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -152,20 +154,25 @@ fn in_ci() -> bool {
 /// program or its models.
 fn plan(
     select: &SelectArgs,
+    root: &Path,
     replay: Option<&Report>,
 ) -> Result<(Project, Profile, Plan), CliError> {
-    let mut project = load_project(&select.project, &select.paths)?;
+    let mut project = load_project(root, &select.paths)?;
     if select.include_ignored {
         project.suites.append(&mut project.ignored);
         project.suites.sort_by(|a, b| a.path.cmp(&b.path));
     }
     let profile = match &select.profile {
-        Some(name) => project
-            .config
-            .profiles
-            .get(name)
-            .cloned()
-            .ok_or_else(|| CliError::Usage(format!("no profile `{name}` in traceval.toml")))?,
+        Some(name) => project.config.profiles.get(name).cloned().ok_or_else(|| {
+            CliError::Usage(match &project.config.path {
+                Some(path) => format!("no `[profile.{name}]` in {}", path.display()),
+                None => format!(
+                    "--profile {name}: the project has no traceval.toml to define \
+                         `[profile.{name}]` in (looked in `{}`)",
+                    project.root.display()
+                ),
+            })
+        })?,
         None if in_ci() => project
             .config
             .profiles
@@ -179,21 +186,6 @@ fn plan(
     for (i, name) in select.models.iter().enumerate() {
         if select.models[..i].contains(name) {
             return Err(CliError::Usage(format!("--model `{name}` is given twice")));
-        }
-        if project.config.models.contains_key(name) || replay.is_some() {
-            continue;
-        }
-        // A replay suite calls no model: any name labels its trials.
-        if let Some(suite) = project
-            .suites
-            .iter()
-            .find(|s| !s.model_defs.contains_key(name) && !matches!(s.agent, Agent::Replay(_)))
-        {
-            return Err(CliError::Usage(format!(
-                "--model `{name}` is not defined in traceval.toml or in suite `{}` ({})",
-                suite.name,
-                suite.path.display()
-            )));
         }
     }
     let filter = Filter::new(&select.filter).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -246,6 +238,29 @@ fn plan(
                 .as_ref()
                 .is_none_or(|s| s.contains(&suite.name, &case.id))
     });
+    // An empty shard is legitimate (more CI jobs than cases); an empty filter is a typo, for
+    // `list` as for `run`.
+    if plan.groups.is_empty() && select.shard.is_none() {
+        return Err(CliError::Usage("no case matches the filter".to_owned()));
+    }
+    // Checked on the selected suites only: one that --filter leaves out may lack the model.
+    for name in select.models.iter().filter(|_| replay.is_none()) {
+        if project.config.models.contains_key(name) {
+            continue;
+        }
+        // A replay suite calls no model: any name labels its trials.
+        if let Some(suite) = plan
+            .suites
+            .iter()
+            .find(|s| !s.model_defs.contains_key(name) && !matches!(s.agent, Agent::Replay(_)))
+        {
+            return Err(CliError::Usage(format!(
+                "--model `{name}` is not defined in traceval.toml or in suite `{}` ({})",
+                suite.name,
+                suite.path.display()
+            )));
+        }
+    }
     if replay.is_none() {
         for suite in &plan.suites {
             check_program(suite)?;
@@ -306,7 +321,9 @@ fn check_program(suite: &crate::suite::Suite) -> Result<(), CliError> {
 
 /// `traceval list`: the plan, one line per case × model, on stdout.
 pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
-    let (project, _, plan) = plan(select, None)?;
+    let root = super::project_root(select.project.as_deref(), &select.paths)?;
+    show_project(&root);
+    let (project, _, plan) = plan(select, &root, None)?;
     let mut out = std::io::stdout().lock();
     for g in &plan.groups {
         writeln!(
@@ -345,16 +362,15 @@ pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
 
 /// `traceval run`: returns 0 when every trial passed, 1 when one failed, 130 when interrupted.
 pub fn run(args: &RunArgs) -> Result<i32, CliError> {
+    let root = super::project_root(args.select.project.as_deref(), &args.select.paths)?;
+    show_project(&root);
     let replay = args
         .replay
         .as_deref()
-        .map(|run| replay::load(run, &args.select.project))
+        .map(|run| replay::load(run, &root))
         .transpose()?;
-    let (project, profile, mut plan) = plan(&args.select, replay.as_ref().map(|r| &r.report))?;
-    // An empty shard is legitimate (more CI jobs than cases); an empty filter is a typo.
-    if plan.groups.is_empty() && args.select.shard.is_none() {
-        return Err(CliError::Usage("no case matches the filter".to_owned()));
-    }
+    let (project, profile, mut plan) =
+        plan(&args.select, &root, replay.as_ref().map(|r| &r.report))?;
     let replay = replay.map(|r| r.into_plan(&project, &mut plan));
     if let Some(replay) = &replay
         && plan.groups.is_empty()
@@ -373,6 +389,13 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
         .build()
         .map_err(|e| CliError::Infrastructure("cannot start the async runtime".into(), e))?;
     runtime.block_on(run_async(args, project, profile, plan, replay, snapshots))
+}
+
+/// Says on stderr which project runs when it is not the working directory's.
+fn show_project(root: &Path) {
+    if root != Path::new(".") {
+        let _ = writeln!(std::io::stderr(), "{:>12} {}", "Project", root.display());
+    }
 }
 
 /// The snapshot mode and writes (see [`crate::snapshot::resolve`]), checked only when a

@@ -16,9 +16,10 @@ use crate::trace::render::clean;
 pub struct SnapshotArgs {
     #[command(subcommand)]
     command: Option<SnapshotCommand>,
-    /// The project root holding `suites/snapshots/`.
-    #[arg(long, value_name = "DIR", default_value = ".", global = true)]
-    project: PathBuf,
+    /// The project root holding `suites/snapshots/` (default: the nearest directory above the
+    /// working directory that holds a `traceval.toml`, else one that holds `suites/`).
+    #[arg(long, value_name = "DIR", global = true)]
+    project: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,7 +47,8 @@ const MAX_REVIEW_DIFF: usize = 400;
 
 /// Runs `traceval snapshot …`.
 pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
-    let dir = args.project.join(snapshot::DIR);
+    let root = super::project_root(args.project.as_deref(), &[])?;
+    let dir = root.join(snapshot::DIR);
     let (command, filter) = match &args.command {
         None => ("list", &FilterArgs::default()),
         Some(SnapshotCommand::List(f)) => ("list", f),
@@ -59,7 +61,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
         .map_err(|e| CliError::Infrastructure(format!("cannot read `{}`", dir.display()), e))?;
     let total = all.len();
     let selected: Vec<Pending> = all.into_iter().filter(|p| p.matches(&patterns)).collect();
-    let shown_dir = snapshot::relative(&dir, &args.project);
+    let shown_dir = snapshot::relative(&dir, &root);
     let mut err = std::io::stderr().lock();
     if total == 0 {
         let _ = writeln!(err, "no pending snapshots in {shown_dir}");
@@ -72,7 +74,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
         )));
     }
     match command {
-        "list" => list(&selected, &args.project),
+        "list" => list(&selected, &root),
         "accept" | "reject" => {
             let accept = command == "accept";
             for p in &selected {
@@ -88,7 +90,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
                     err,
                     "{verb:>12} {} {}",
                     clean(&p.title(), 300),
-                    clean(&snapshot::relative(file, &args.project), 300)
+                    clean(&snapshot::relative(file, &root), 300)
                 );
             }
             let _ = writeln!(
@@ -101,7 +103,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
             );
             Ok(0)
         }
-        _ => review(&selected, &args.project),
+        _ => review(&selected, &root),
     }
 }
 

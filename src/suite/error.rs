@@ -170,6 +170,26 @@ pub enum SuiteLoadError {
         /// The directories searched.
         looked_in: Vec<PathBuf>,
     },
+    /// Suites named in one invocation belong to two projects (each has its own
+    /// `traceval.toml`, snapshots and reports).
+    #[error(
+        "`{}` belongs to the project in `{}`, `{}` to the one in `{}`: run each project's \
+         suites in a `traceval run` of its own",
+        first_path.display(),
+        first_root.display(),
+        path.display(),
+        root.display()
+    )]
+    TwoProjects {
+        /// A suite path of the first project, as given.
+        first_path: PathBuf,
+        /// The first project's root.
+        first_root: PathBuf,
+        /// A suite path of the second project, as given.
+        path: PathBuf,
+        /// The second project's root.
+        root: PathBuf,
+    },
 }
 
 impl SuiteLoadError {

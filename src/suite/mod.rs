@@ -115,7 +115,7 @@ pub use model::{
     ExpectedTool, Judge, ModelDef, Origin, Price, Profile, Project, ProjectConfig, Provider,
     SpanAssertion, Suite, ToolDef, ToolResult, Trajectory, TrajectoryMode,
 };
-pub use project::load_project;
+pub use project::{find_root, load_project};
 pub use shard::{Shard, ShardError};
 
 #[cfg(test)]

@@ -72,6 +72,64 @@ pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     })
 }
 
+/// The root of the project that `paths` (suite files or directories, relative to `cwd`)
+/// belong to, found as cargo finds a package: from each path, or from `cwd` when none is
+/// given, the nearest directory (itself included) holding a `traceval.toml`, else the nearest
+/// holding a `suites/` directory. Its snapshots, `reports/` and `traceval.toml` are the ones a
+/// run uses, wherever it is started.
+///
+/// A path in no project goes with the others; when no path is in one, the root is `cwd`'s
+/// project, else `cwd`. A path that does not exist is left to fail when it is read. Paths in
+/// two different projects are an error. The root is `.` when it is `cwd`, so that messages
+/// keep the paths the user typed; otherwise it is absolute, with links resolved.
+pub fn find_root(cwd: &Path, paths: &[PathBuf]) -> Result<PathBuf> {
+    let real_cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    let mut found: Option<(&Path, PathBuf)> = None;
+    for given in paths {
+        let Some(root) = cwd
+            .join(given)
+            .canonicalize()
+            .ok()
+            .and_then(|p| root_of(&p))
+        else {
+            continue;
+        };
+        match &found {
+            Some((first_path, first_root)) if *first_root != root => {
+                return Err(SuiteLoadError::TwoProjects {
+                    first_path: first_path.to_path_buf(),
+                    first_root: first_root.clone(),
+                    path: given.clone(),
+                    root,
+                });
+            }
+            Some(_) => {}
+            None => found = Some((given, root)),
+        }
+    }
+    let root = found
+        .map(|(_, root)| root)
+        .or_else(|| root_of(&real_cwd))
+        .unwrap_or_else(|| real_cwd.clone());
+    Ok(if root == real_cwd {
+        PathBuf::from(".")
+    } else {
+        root
+    })
+}
+
+/// The project `path` (absolute, a file or a directory) is in: the nearest directory holding a
+/// `traceval.toml`, else the nearest holding `suites/`.
+fn root_of(path: &Path) -> Option<PathBuf> {
+    let nearest = |marker: &str, is: fn(&Path) -> bool| {
+        path.ancestors()
+            .filter(|dir| dir.is_dir())
+            .find(|dir| is(&dir.join(marker)))
+            .map(Path::to_path_buf)
+    };
+    nearest("traceval.toml", Path::is_file).or_else(|| nearest("suites", Path::is_dir))
+}
+
 fn config(doc: &Doc<'_>, root: &Path, raw: RawConfig) -> Result<ProjectConfig> {
     let at = KeyPath::root();
     let profiles = raw
@@ -279,6 +337,56 @@ mod tests {
         assert_eq!(project.root, dir.path());
         assert_eq!(project.suites[1].path, dir.path().join("suites/a.toml"));
         assert_eq!(project.config.path, None);
+    }
+
+    #[test]
+    fn the_root_is_the_nearest_traceval_toml_else_the_nearest_suites_dir() {
+        let dir = TestDir::new();
+        let base = dir.path().canonicalize().unwrap();
+        dir.write("proj/traceval.toml", "");
+        dir.write("proj/suites/a.toml", "");
+        dir.write("proj/suites/sub/b.toml", "");
+        // A suites/ inside a project with traceval.toml: the traceval.toml decides.
+        dir.write("proj/examples/inner/suites/d.toml", "");
+        dir.write("other/suites/c.toml", "");
+        dir.write("proj/loose.toml", "");
+        let root = |cwd: &str, paths: &[&str]| {
+            let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+            find_root(&base.join(cwd), &paths)
+        };
+        let proj = base.join("proj");
+        let absolute = proj.join("suites").display().to_string();
+        let cases: [(&str, &[&str], PathBuf); 9] = [
+            // From the root itself: `.`, so that messages keep the paths as typed.
+            ("proj", &[], PathBuf::from(".")),
+            ("proj", &["suites/a.toml"], PathBuf::from(".")),
+            // From anywhere else, by a relative or an absolute path.
+            ("", &["proj/suites/a.toml"], proj.clone()),
+            ("other", &["../proj/suites/sub/b.toml"], proj.clone()),
+            ("", &[&absolute], proj.clone()),
+            ("", &["proj/examples/inner/suites/d.toml"], proj.clone()),
+            // Without paths, from the working directory up.
+            ("proj/suites/sub", &[], proj.clone()),
+            ("", &["other/suites"], base.join("other")),
+            // A path that does not exist is left to fail when it is read.
+            (
+                "other/suites",
+                &["missing.toml", "../../proj/loose.toml"],
+                proj,
+            ),
+        ];
+        for (cwd, paths, expected) in cases {
+            assert_eq!(root(cwd, paths).unwrap(), expected, "{cwd} {paths:?}");
+        }
+
+        let error = root("", &["proj/suites/a.toml", "other/suites/c.toml"]).unwrap_err();
+        let expected = format!(
+            "`proj/suites/a.toml` belongs to the project in `{}`, `other/suites/c.toml` to the \
+             one in `{}`: run each project's suites in a `traceval run` of its own",
+            base.join("proj").display(),
+            base.join("other").display()
+        );
+        assert_eq!(error.to_string(), expected);
     }
 
     #[test]
