@@ -486,6 +486,9 @@ async fn run_async(
                 CliError::Infrastructure(format!("cannot create `{}`", scratch.display()), e)
             })?;
     }
+    // Removed however the run ends from here on: a model that cannot be set up (exit 2), a
+    // receiver that cannot start (exit 3), an interrupted or finished run.
+    let scratch_dir = ScratchDir(scratch.clone());
 
     // A replay runs no agent, so calls none of their models; its judges still judge.
     let (scripts, providers) = if replay.is_some() {
@@ -621,7 +624,7 @@ async fn run_async(
     if let Some(server) = model_server.and_then(Arc::into_inner) {
         server.shutdown().await;
     }
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch_dir);
 
     // Aggregation runs on rayon's pool: off the async workers.
     let report = tokio::task::spawn_blocking(move || builder.finish())
@@ -644,6 +647,15 @@ async fn run_async(
         _ if summary.failed > 0 => 1,
         _ => 0,
     })
+}
+
+/// A run's private scratch directory under the temporary directory, removed on drop.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The prices in effect: the built-in table under every `[pricing.*]` entry of
