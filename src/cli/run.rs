@@ -336,12 +336,13 @@ pub fn list(select: &SelectArgs) -> Result<i32, CliError> {
         )
         .map_err(CliError::Output)?;
     }
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     writeln!(
         out,
-        "{} cases × {} models: {} trials",
-        plan.case_count(),
-        plan.model_names().len(),
-        plan.trial_count()
+        "{} × {}: {}",
+        plural(plan.case_count(), "case"),
+        plural(plan.model_names().len(), "model"),
+        plural(plan.trial_count(), "trial")
     )
     .map_err(CliError::Output)?;
     for suite in &project.ignored {

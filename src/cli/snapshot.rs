@@ -130,6 +130,8 @@ enum Decision {
     Reject,
     Skip,
     Quit,
+    /// Ctrl-C: stop as `q` does, with the exit code of an interrupted command.
+    Interrupt,
 }
 
 /// The interactive review: each snapshot's diff, then one key.
@@ -146,6 +148,7 @@ fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> 
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut err = std::io::stderr().lock();
     let (mut accepted, mut rejected, mut skipped) = (0, 0, 0);
+    let mut interrupted = false;
     let _ = writeln!(
         err,
         "{:>12} {} pending snapshot{}",
@@ -192,6 +195,10 @@ fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> 
                 Ok(())
             }
             Decision::Quit => break,
+            Decision::Interrupt => {
+                interrupted = true;
+                break;
+            }
         };
         done.map_err(|e| {
             CliError::Infrastructure(format!("cannot update `{}`", p.path.display()), e)
@@ -203,7 +210,7 @@ fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> 
         "\n{:>12} {accepted} accepted, {rejected} rejected, {skipped} skipped; {left} still pending",
         "Summary"
     );
-    Ok(0)
+    Ok(if interrupted { 130 } else { 0 })
 }
 
 /// Reads the rest of an escape sequence after its `ESC`: a CSI or SS3 sequence (`ESC [` or
@@ -221,8 +228,8 @@ fn skip_escape_sequence(input: &mut impl Read) {
     }
 }
 
-/// Asks for one key: `a` accept, `r` reject, `s` skip, `q` (or Ctrl-C, Ctrl-D) quit; other
-/// keys, and arrow or function keys, ask again.
+/// Asks for one key: `a` accept, `r` reject, `s` skip, `q` (or Ctrl-D) quit, Ctrl-C
+/// interrupt; other keys, and arrow or function keys, ask again.
 fn ask(err: &mut impl Write) -> Result<Decision, CliError> {
     let raw = RawMode::enter();
     loop {
@@ -237,7 +244,8 @@ fn ask(err: &mut impl Write) -> Result<Decision, CliError> {
             skip_escape_sequence(&mut stdin);
         }
         let decision = match (read, byte[0]) {
-            (0, _) | (_, b'q' | 3 | 4) => Some(Decision::Quit),
+            (0, _) | (_, b'q' | 4) => Some(Decision::Quit),
+            (_, 3) => Some(Decision::Interrupt),
             // Lowercase only: the final byte of an escape sequence is often a capital letter.
             (_, b'a') => Some(Decision::Accept),
             (_, b'r') => Some(Decision::Reject),
@@ -249,6 +257,7 @@ fn ask(err: &mut impl Write) -> Result<Decision, CliError> {
             Some(Decision::Reject) => "rejected",
             Some(Decision::Skip) => "skipped",
             Some(Decision::Quit) => "quit",
+            Some(Decision::Interrupt) => "interrupted",
             None => "?",
         };
         let _ = writeln!(err, "{label}");
