@@ -1,6 +1,7 @@
 //! The command line: arguments (clap), one file per subcommand, and the error-to-exit-code map
 //! of DESIGN.md section 7 (0 pass, 1 fail, 2 usage or configuration, 3 infrastructure).
 
+mod help;
 mod inspect;
 mod replay;
 mod run;
@@ -19,7 +20,13 @@ use crate::trace::render::clean;
 
 /// A test runner for AI agents that treats OpenTelemetry traces as results.
 #[derive(Debug, Parser)]
-#[command(name = "traceval", version, about, propagate_version = true)]
+#[command(
+    name = "traceval",
+    version,
+    about,
+    propagate_version = true,
+    after_help = help::TRACEVAL
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,14 +35,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print trace files (OTLP JSON or JSONL) as span trees, or summarise them as JSON.
+    #[command(after_help = help::INSPECT)]
     Inspect(inspect::InspectArgs),
     /// Run suites: every case k times per model, graded from the agents' traces.
+    #[command(after_help = help::RUN)]
     Run(run::RunArgs),
     /// Print the plan `run` would execute, without running anything.
+    #[command(after_help = help::LIST)]
     List(run::SelectArgs),
     /// Serve a scripted model as an OpenAI-compatible API on 127.0.0.1.
+    #[command(after_help = help::SERVE_MODEL)]
     ServeModel(run::ServeModelArgs),
     /// List, accept, reject or review the pending trace-shape snapshots of `suites/snapshots/`.
+    #[command(after_help = help::SNAPSHOT)]
     Snapshot(snapshot::SnapshotArgs),
 }
 
