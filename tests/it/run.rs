@@ -517,7 +517,7 @@ fn list_prints_the_plan_and_shards_partition_it() {
     let all = list(&[]);
     assert_eq!(all.len(), 21);
     assert_eq!(all[0], "many::c00 (default) ×3");
-    assert_eq!(all[20], "20 cases × 1 models: 60 trials");
+    assert_eq!(all[20], "20 cases × 1 model: 60 trials");
     let mut union: Vec<String> = Vec::new();
     for i in 1..=3 {
         let shard = list(&["--shard", &format!("{i}/3")]);
