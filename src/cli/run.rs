@@ -20,7 +20,9 @@ use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
 use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
-use crate::report::{Report, ReportBuilder, RunMeta, junit, write_atomic, write_json};
+use crate::report::{
+    Report, ReportBuilder, RunMeta, check_writable, junit, write_atomic, write_json,
+};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
 use crate::snapshot::{SnapshotMode, SnapshotSettings, Writes};
 use crate::suite::model::{Profile, Provider};
@@ -430,13 +432,10 @@ async fn run_async(
             CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
         })?;
     }
-    // Report locations are checked before any trial runs, not after the whole run.
+    // Report locations are checked before any trial runs, not after the whole run: the very
+    // temporary file the atomic write will use is created and removed.
     for path in std::iter::once(&report_path).chain(&junit_path) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
-            })?;
-        }
+        check_writable(path).map_err(|e| CliError::Report(Box::new(e)))?;
     }
     let scratch = std::env::temp_dir().join(format!("traceval-{run_id}"));
     {

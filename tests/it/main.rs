@@ -9,6 +9,7 @@ mod inspect;
 mod judge;
 mod model;
 mod pricing;
+mod processes;
 mod providers;
 mod python;
 mod receiver;
