@@ -101,3 +101,79 @@ fn unwritable_report_locations_stop_the_run_before_any_agent_runs() {
     assert!(marker.exists());
     assert_eq!(read_json(&cwd.join("ok.json"))["trials"][0]["passed"], true);
 }
+
+/// An agent configured as the OpenTelemetry SDKs' autoconfiguration does: the exporter follows
+/// `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`. It answers with the
+/// two variables it got.
+const PROTOCOL_AGENT: &str = r#"
+import os, sys
+sys.stdin.read()
+proto = (os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+         or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"))
+if proto == "grpc":
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+else:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+provider = TracerProvider(resource=Resource.create())
+provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+with provider.get_tracer("proto").start_as_current_span("execute_tool get_protocol", attributes={
+        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_protocol"}):
+    pass
+provider.shutdown()
+print(os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL"), os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"))
+"#;
+
+#[test]
+fn a_suite_chooses_its_agents_otlp_protocol_and_an_inherited_one_is_ignored() {
+    let p = TestProject::new("protocol");
+    p.file("agents/proto.py", PROTOCOL_AGENT);
+    let agent = p.path().join("agents/proto.py");
+    let suite = |env: &str| {
+        format!(
+            "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\"]\n{env}\n\
+             [[case]]\nid = \"a\"\ninput = \"x\"\n[case.expect]\n\
+             tools = [{{ name = \"get_protocol\" }}]\n",
+            agent.display()
+        )
+    };
+    p.file(
+        "suites/grpc.toml",
+        &suite("env = { OTEL_EXPORTER_OTLP_PROTOCOL = \"grpc\" }"),
+    );
+    p.file("suites/plain.toml", &suite(""));
+    let report = p.path().join("report.json");
+    // traceval's own environment asks for a protocol the agent cannot use: it must not leak.
+    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(["run", "suites/grpc.toml", "suites/plain.toml", "--report"])
+        .arg(&report)
+        .current_dir(p.path())
+        .env_remove("CI")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")
+        .output()
+        .unwrap();
+    let (code, stderr) = code_and_stderr(&out);
+    assert_eq!(code, 0, "{stderr}");
+    let report = read_json(&report);
+    let answer = |suite: &str| -> (String, Value) {
+        let t = report["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["suite"] == suite)
+            .unwrap();
+        (
+            t["output"].as_str().unwrap().trim().to_owned(),
+            t["metrics"]["span_count"].clone(),
+        )
+    };
+    // The spans went over gRPC, on the same receiver, to the same trial.
+    assert_eq!(answer("grpc"), ("grpc grpc".to_owned(), 2.into()));
+    assert_eq!(
+        answer("plain"),
+        ("http/protobuf http/protobuf".to_owned(), 2.into())
+    );
+}

@@ -31,6 +31,8 @@ pub const MAX_OUTPUT: usize = 1 << 20;
 pub const STDERR_TAIL: usize = 8 << 10;
 /// Largest input also passed in `TRACEVAL_INPUT` (stdin always has it).
 pub const MAX_ENV_INPUT: usize = 32 << 10;
+/// The OTLP protocol an agent is told to use unless its suite's `env` says otherwise.
+const DEFAULT_PROTOCOL: &str = "http/protobuf";
 /// Time between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 /// How long to wait for the pipes to close once the process group is gone.
@@ -220,6 +222,18 @@ pub fn agent_env(
     for (k, v) in otlp_env(&trial.endpoint, &trial.key, Some(&resource), &base) {
         set(k, v);
     }
+    // The protocol is a default, not part of the contract (the receiver speaks all three): a
+    // suite's explicit choice wins, while one inherited by traceval itself never reaches the
+    // agent. The per-signal variable wins in every SDK, so it is set to the same choice.
+    let chosen = |k: &str| suite_env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let protocol = chosen("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        .or_else(|| chosen("OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .unwrap_or_else(|| DEFAULT_PROTOCOL.to_owned());
+    set(
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        chosen("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_else(|| DEFAULT_PROTOCOL.to_owned()),
+    );
+    set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", protocol);
     set("TRACEPARENT", trial.traceparent.clone());
     set(
         "TRACEVAL_OUTPUT",
@@ -267,7 +281,7 @@ pub(crate) fn otlp_env(
         ),
         ("OTEL_EXPORTER_OTLP_HEADERS", headers),
         ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", traces_headers),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", DEFAULT_PROTOCOL.to_owned()),
         ("OTEL_TRACES_EXPORTER", "otlp".to_owned()),
         ("TRACELOOP_BASE_URL", endpoint.to_owned()),
     ];
@@ -516,6 +530,34 @@ mod tests {
         assert!(lookup(&env, "OTEL_RESOURCE_ATTRIBUTES").starts_with("x=1,eval.run_id=r,"));
         assert_eq!(lookup(&env, "OTEL_TRACES_EXPORTER"), "otlp");
         assert_eq!(lookup(&env, "LOG_LEVEL"), "warn");
+    }
+
+    #[test]
+    fn a_suite_chooses_the_protocol_and_an_inherited_one_never_reaches_the_agent() {
+        let inherited = |k: &str| {
+            k.ends_with("_PROTOCOL")
+                .then(|| OsString::from("http/json"))
+        };
+        let env = agent_env(&trial(), &BTreeMap::new(), inherited);
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_PROTOCOL"), "http/protobuf");
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+            "http/protobuf"
+        );
+        let grpc = BTreeMap::from([("OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(), "grpc".to_owned())]);
+        let env = agent_env(&trial(), &grpc, inherited);
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_PROTOCOL"), "grpc");
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), "grpc");
+        let traces_only = BTreeMap::from([(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL".to_owned(),
+            "http/json".to_owned(),
+        )]);
+        let env = agent_env(&trial(), &traces_only, |_| None);
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_PROTOCOL"), "http/protobuf");
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+            "http/json"
+        );
     }
 
     #[test]
