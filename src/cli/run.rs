@@ -357,6 +357,9 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
     }
     let snapshots = snapshot_settings(args, &project, &plan)?;
     raise_open_file_limit();
+    // Orphans of the agents (a daemon, a browser in its own session) come back to us to be
+    // killed after their trial (Linux; elsewhere only an agent's process group is).
+    runner::driver::orphans::become_subreaper();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -577,6 +580,8 @@ async fn run_async(
     };
     let summary = runner::run(&plan, &options, &store, cancel_rx, &mut emit).await;
     signals.abort();
+    // Each trial swept its own; this catches what a trial cut short could not.
+    runner::driver::orphans::sweep(&runner::driver::orphans::Identity::run(&run_id)).await;
     if let Some(receiver) = receiver {
         receiver.shutdown().await;
     }

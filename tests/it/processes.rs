@@ -177,3 +177,118 @@ fn a_suite_chooses_its_agents_otlp_protocol_and_an_inherited_one_is_ignored() {
         ("http/protobuf http/protobuf".to_owned(), 2.into())
     );
 }
+
+/// An agent that double-forks a child into a new session (`setsid`), sleeping forever with
+/// `MARKER` in its argv, then (by `MODE`) answers, crashes or hangs.
+const ESCAPE_AGENT: &str = r#"
+import os, sys, time
+mode, marker = sys.argv[1], sys.argv[2]
+sys.stdin.read()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", marker])
+    os._exit(0)
+os.wait()
+print("started", flush=True)
+if mode == "crash":
+    sys.exit(3)
+if mode == "hang":
+    time.sleep(600)
+if mode == "exit-code":
+    sys.exit(int(os.environ["TRACEVAL_TRIAL"]) % 4)
+print("answer")
+"#;
+
+/// A project whose `suites/escape.toml` runs [`ESCAPE_AGENT`] in `mode`; returns the marker.
+fn escape_project(name: &str, mode: &str, extra: &str) -> (TestProject, String) {
+    let p = TestProject::new(name);
+    let marker = format!("tv-escapee-{name}-{}", std::process::id());
+    p.file("agents/escape.py", ESCAPE_AGENT);
+    p.file(
+        "suites/escape.toml",
+        &format!(
+            "{extra}\n[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\", \"{marker}\"]\n\
+             [[case]]\nid = \"a\"\ninput = \"x\"\n",
+            p.path().join("agents/escape.py").display()
+        ),
+    );
+    (p, marker)
+}
+
+fn warnings(trial: &Value) -> String {
+    trial["warnings"].to_string()
+}
+
+#[test]
+fn children_that_leave_the_process_group_do_not_outlive_their_trial() {
+    for (mode, code, extra) in [
+        ("answer", 0, ""),
+        ("crash", 1, ""),
+        ("hang", 1, "timeout = \"1s\""),
+    ] {
+        let (p, marker) = escape_project(&format!("escape-{mode}"), mode, extra);
+        let run = p.run(&[]);
+        assert_eq!(run.code, code, "{mode}: {}", run.stderr);
+        let t = run.trial("a", 0);
+        assert!(
+            warnings(t).contains("killed 1 process the agent left behind"),
+            "{mode}: {t:#}"
+        );
+        assert_eq!(processes_with(&marker), Vec::<String>::new(), "{mode}");
+        assert!(
+            run.stderr
+                .contains("Warning killed 1 process the agent left behind"),
+            "{mode}: {}",
+            run.stderr
+        );
+    }
+}
+
+/// Reaping the orphans that come back to traceval must never take the exit status of an agent
+/// tokio is waiting for: many agents exit with their own codes while others' orphans are
+/// killed and reaped.
+#[test]
+fn reaping_orphans_never_steals_an_agents_exit_status() {
+    let (p, marker) = escape_project("escape-many", "exit-code", "trials = 24");
+    let run = p.run(&["-j", "8"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for t in run.report()["trials"].as_array().unwrap() {
+        let n = t["trial"].as_i64().unwrap();
+        assert_eq!(t["exit"]["code"], n % 4, "{t:#}");
+        assert!(t["error"].is_null(), "{t:#}");
+        assert!(warnings(t).contains("killed 1 process"), "{t:#}");
+    }
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn an_interrupted_run_leaves_no_agent_process_alive() {
+    use std::io::{BufRead, BufReader};
+    let (p, marker) = escape_project("escape-int", "hang", "trials = 2");
+    let mut child = p
+        .command(&["--message-format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both agents answered "started" once their escapee exists; wait for both escapees (bounded).
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut started = 0;
+    for line in stdout.lines() {
+        let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        started += usize::from(event["event"] == "trial_started");
+        if started == 2 {
+            break;
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while processes_with(&marker).len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(processes_with(&marker).len(), 2, "the escapees are up");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+}

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
 
-use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled};
+use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled, orphans};
 use crate::capture::TrialKey;
 use crate::capture::receiver::TRIAL_HEADER;
 use crate::event::AgentExit;
@@ -72,8 +72,8 @@ impl CommandDriver {
         for (k, v) in agent_env(&trial, &self.agent.env, |k| std::env::var_os(k)) {
             command.env(k, v);
         }
-        let mut child = match command.spawn() {
-            Ok(child) => child,
+        let (mut child, registered) = match orphans::spawn(&mut command) {
+            Ok(spawned) => spawned,
             Err(e) => {
                 return AgentOutcome {
                     exit: AgentExit::SpawnFailed {
@@ -126,10 +126,20 @@ impl CommandDriver {
             }
         };
         let duration = started.elapsed();
-        // Whatever the agent left behind in its group goes with it.
+        // The agent was waited for: from now on a zombie with its pid is an orphan's.
+        drop(registered);
+        // Whatever the agent left behind goes with it: every descendant carrying the trial's
+        // identity (on Linux, where orphans come back to traceval), then its process group.
         let mut warnings = Vec::new();
-        if let Some(pid) = group
-            && rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_ok()
+        let swept = orphans::sweep(&orphans::Identity::trial(&trial.run_id, &trial.id)).await;
+        let group_left = group.is_some_and(|pid| {
+            rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_ok()
+        });
+        if swept > 0 {
+            let s = if swept == 1 { "" } else { "es" };
+            warnings.push(format!("killed {swept} process{s} the agent left behind"));
+        } else if group_left
+            && !cfg!(target_os = "linux")
             && matches!(exit, AgentExit::Code { .. } | AgentExit::Signal { .. })
         {
             warnings.push(
