@@ -283,12 +283,128 @@ fn an_interrupted_run_leaves_no_agent_process_alive() {
         }
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while processes_with(&marker).len() < 2 && std::time::Instant::now() < deadline {
+    // The agents carry the marker too; the escapees are the ones sleeping in `-c`.
+    let escapees = || {
+        processes_with(&marker)
+            .into_iter()
+            .filter(|c| c.contains("time.sleep(600)"))
+            .count()
+    };
+    while escapees() < 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(processes_with(&marker).len(), 2, "the escapees are up");
+    assert_eq!(escapees(), 2, "the escapees are up");
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));
     assert_eq!(processes_with(&marker), Vec::<String>::new());
+}
+
+/// Agents that fail in the ways item 12 of issue 16 lists, by `MODE`.
+const FAILING_AGENT: &str = r#"
+import os, sys, urllib.request
+mode = sys.argv[1]
+sys.stdin.read()
+if mode == "segv":
+    os.kill(os.getpid(), 11)
+if mode == "import-error":
+    sys.stderr.write("Traceback (most recent call last):\nModuleNotFoundError: No module named 'acme'\n")
+    sys.exit(2)
+endpoint = os.environ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+if mode == "refused":
+    for body, kind in [(b"\xff\xff not protobuf", "application/x-protobuf"), (b"{}", "text/plain")]:
+        req = urllib.request.Request(endpoint, data=body, headers={"Content-Type": kind})
+        try:
+            urllib.request.urlopen(req)
+        except urllib.error.HTTPError as e:
+            pass
+if mode == "unflushed":
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+    tracer = provider.get_tracer("unflushed")
+    parent = tracer.start_span("invoke_agent a")  # never ended, so never exported
+    with tracer.start_as_current_span("execute_tool t", context=trace.set_span_in_context(parent)):
+        pass
+    provider.shutdown()
+print("answer")
+"#;
+
+#[test]
+fn an_agents_failure_is_explained_by_its_signal_or_its_exit_code_and_stderr() {
+    let p = TestProject::new("failing");
+    p.file("agents/failing.py", FAILING_AGENT);
+    let agent = p.path().join("agents/failing.py");
+    for mode in ["segv", "import-error"] {
+        p.file(
+            &format!("suites/{mode}.toml"),
+            &format!(
+                "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\"]\n\
+                 [[case]]\nid = \"{mode}\"\ninput = \"x\"\n",
+                agent.display()
+            ),
+        );
+    }
+    let run = p.run(&[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let segv = run.trial("segv", 0);
+    assert_eq!(segv["error"], "the agent was killed by signal 11 (SIGSEGV)");
+    let failed = run.trial("import-error", 0);
+    let warnings = warnings(failed);
+    assert!(
+        warnings.contains(
+            "the agent sent no spans: it exited with code 2; its stderr ends: \
+             ModuleNotFoundError: No module named 'acme'"
+        ),
+        "{failed:#}"
+    );
+    assert!(!warnings.contains("tracer provider"), "{failed:#}");
+    assert!(
+        run.stderr
+            .contains("the agent was killed by signal 11 (SIGSEGV)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn refused_exports_and_spans_whose_parents_never_arrived_warn_the_trial() {
+    let p = TestProject::new("transport");
+    p.file("agents/failing.py", FAILING_AGENT);
+    let agent = p.path().join("agents/failing.py");
+    for mode in ["refused", "unflushed"] {
+        p.file(
+            &format!("suites/{mode}.toml"),
+            &format!(
+                "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\"]\n\
+                 [[case]]\nid = \"{mode}\"\ninput = \"x\"\n",
+                agent.display()
+            ),
+        );
+    }
+    let run = p.run(&[]);
+    // Warnings, not failures: the trials' checks hold.
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let refused = warnings(run.trial("refused", 0));
+    assert!(
+        refused.contains(
+            "the receiver refused 2 OTLP export requests of the agent; the first: \
+             400 Bad Request: malformed OTLP protobuf"
+        ),
+        "{refused}"
+    );
+    let unflushed = warnings(run.trial("unflushed", 0));
+    assert!(
+        unflushed
+            .contains("1 span's parent never arrived: the agent may have exited before flushing"),
+        "{unflushed}"
+    );
+    assert!(
+        run.stderr.contains("1 span's parent never arrived"),
+        "{}",
+        run.stderr
+    );
 }
