@@ -240,6 +240,14 @@ pub struct TrialResult {
     pub output: String,
     /// The end of stderr, bounded.
     pub stderr_tail: String,
+    /// `output` is only the start of the answer: the report keeps at most
+    /// `--report-output-limit` bytes of it (the trial was graded on all of it, and
+    /// `--save-traces` keeps all of it on the saved trial root).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub output_truncated: bool,
+    /// `stderr_tail` is only the end of what the report could keep.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stderr_truncated: bool,
     /// Every check, in a fixed order.
     pub checks: Vec<CheckResult>,
     /// Numbers from the span tree.

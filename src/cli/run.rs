@@ -83,6 +83,10 @@ pub struct RunArgs {
     /// Write each trial's spans as OTLP JSON under `reports/<run-id>/traces/`.
     #[arg(long)]
     save_traces: bool,
+    /// Most of each answer and stderr tail kept in the report, e.g. `65536`, `64KiB`, `1MiB`
+    /// (default 64KiB; trials are graded on the whole answer).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    report_output_limit: Option<usize>,
     /// Re-grade a previous run's saved traces with the current suites, running no agent: the
     /// run's directory `reports/<run-id>/` or its report `reports/<run-id>.json` (the run must
     /// have used `--save-traces`).
@@ -142,6 +146,25 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         Ok(_) => Err("must be longer than zero".to_owned()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// A size in bytes: a number, optionally followed by `B`, `KiB` or `MiB`.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: expected e.g. 65536, 64KiB or 1MiB"))?;
+    let scale = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        other => return Err(format!("unknown unit `{other}`: use B, KiB or MiB")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 /// True when the `CI` variable says we run in CI (as insta reads it: set and not `false`/`0`).
@@ -524,6 +547,9 @@ async fn run_async(
             .collect(),
         replay: replay.as_ref().map(|r| Arc::clone(&r.run)),
         snapshots,
+        report_output_limit: args
+            .report_output_limit
+            .unwrap_or(runner::DEFAULT_REPORT_OUTPUT_LIMIT),
     };
     let meta = RunMeta {
         command: std::env::args_os()
@@ -877,4 +903,19 @@ fn git_commit(dir: &Path) -> Option<String> {
         .ok()?;
     let commit = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (out.status.success() && !commit.is_empty()).then_some(commit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_are_bytes_kib_or_mib() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("10B"), Ok(10));
+        assert!(parse_size("64KB").is_err());
+        assert!(parse_size("KiB").is_err());
+    }
 }

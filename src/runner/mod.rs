@@ -97,7 +97,13 @@ pub struct RunOptions {
     pub notices: Vec<String>,
     /// Where trace-shape snapshots live and what a mismatch does.
     pub snapshots: SnapshotSettings,
+    /// Most bytes of each answer and stderr tail kept in results (grading reads the whole
+    /// answer).
+    pub report_output_limit: usize,
 }
+
+/// [`RunOptions::report_output_limit`] unless `--report-output-limit` says otherwise.
+pub const DEFAULT_REPORT_OUTPUT_LIMIT: usize = 64 << 10;
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
 /// and SDKs refuse to start without one.
@@ -648,10 +654,21 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
             }
         }
     };
+    // The saved root holds the whole answer, which the report may cut.
+    let saved_root = options.save_traces.is_some().then(|| {
+        let mut r = (*root).clone();
+        r.attributes
+            .0
+            .push(KeyValue::new("output.value", outcome.output.as_str()));
+        r
+    });
     let trace_file = save(
         ".otlp.jsonl",
         "the trace",
-        &mut spans.iter().map(|s| &**s).chain(std::iter::once(&*root)),
+        &mut spans
+            .iter()
+            .map(|s| &**s)
+            .chain(std::iter::once(saved_root.as_ref().unwrap_or(&*root))),
     );
     let judge_trace_file = if judged.spans.is_empty() {
         None
@@ -673,6 +690,14 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         cap_lines(text, MAX_TREE_LINES)
     });
 
+    if outcome.output.len() > options.report_output_limit {
+        warnings.push(format!(
+            "the report keeps the first {} bytes of the {}-byte answer (all of it was graded; \
+             --save-traces keeps all of it)",
+            options.report_output_limit,
+            outcome.output.len()
+        ));
+    }
     let result = TrialResult {
         suite: id.suite.clone(),
         case: id.case.clone(),
@@ -684,8 +709,10 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         error,
         duration_ms: ms(latency),
         exit: outcome.exit.clone(),
-        output: outcome.output,
-        stderr_tail: outcome.stderr_tail,
+        output_truncated: outcome.output.len() > options.report_output_limit,
+        stderr_truncated: outcome.stderr_tail.len() > options.report_output_limit,
+        output: keep_head(outcome.output, options.report_output_limit),
+        stderr_tail: keep_tail(outcome.stderr_tail, options.report_output_limit),
         checks: graded.checks,
         metrics,
         warnings,
@@ -696,6 +723,31 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         snapshot_matched,
     };
     Some((result, shape))
+}
+
+/// The first `max` bytes of `text` (fewer, to end on a character), in an allocation of their
+/// own: the agent's megabyte must not stay behind in the report.
+fn keep_head(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    text[..end].to_owned()
+}
+
+/// The last `max` bytes of `text` (fewer, to start on a character), in an allocation of their
+/// own.
+fn keep_tail(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let start = (text.len() - max..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    text[start..].to_owned()
 }
 
 /// `; its stderr ends: LAST LINE` when the agent wrote to stderr, else nothing.
@@ -843,6 +895,16 @@ mod tests {
                 "the receiver refused 3 OTLP export requests of the agent; the first: 413 Payload Too Large: big"
             ]
         );
+    }
+
+    #[test]
+    fn results_keep_the_head_of_the_answer_and_the_tail_of_stderr_on_characters() {
+        assert_eq!(keep_head("héllo".into(), 2), "h");
+        assert_eq!(keep_head("héllo".into(), 3), "hé");
+        assert_eq!(keep_head("hi".into(), 2), "hi");
+        assert_eq!(keep_tail("hellé".into(), 2), "é");
+        assert_eq!(keep_tail("hellé".into(), 1), "");
+        assert_eq!(keep_tail("hellé".into(), 3), "lé");
     }
 
     #[test]

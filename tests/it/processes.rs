@@ -408,3 +408,63 @@ fn refused_exports_and_spans_whose_parents_never_arrived_warn_the_trial() {
         run.stderr
     );
 }
+
+/// Prints 200 KiB of random bytes, then a needle, on stdout; 20 KiB of random bytes on stderr.
+const NOISY_AGENT: &str = r#"
+import os, sys
+sys.stdin.read()
+sys.stderr.buffer.write(os.urandom(20 << 10))
+sys.stdout.buffer.write(os.urandom(200 << 10) + b"\nNEEDLE\n")
+"#;
+
+#[test]
+fn the_report_keeps_a_bounded_part_of_what_agents_print_and_the_saved_trace_all_of_it() {
+    let p = TestProject::new("noisy");
+    p.file("agents/noisy.py", NOISY_AGENT);
+    p.file(
+        "suites/noisy.toml",
+        &format!(
+            "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\"]\n\
+             [[case]]\nid = \"n\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"NEEDLE\"]\n",
+            p.path().join("agents/noisy.py").display()
+        ),
+    );
+    for (flags, limit) in [
+        (vec!["--save-traces"], 64 << 10),
+        (vec!["--report-output-limit", "1KiB"], 1 << 10),
+    ] {
+        let run = p.run(&flags);
+        // Graded on the whole answer: the needle is past what the report keeps.
+        assert_eq!(run.code, 0, "{flags:?}: {}", run.stderr);
+        let t = run.trial("n", 0);
+        let output = t["output"].as_str().unwrap();
+        assert!(
+            output.len() <= limit && output.len() > limit - 4,
+            "{}",
+            output.len()
+        );
+        assert!(!output.contains("NEEDLE"));
+        assert_eq!(t["output_truncated"], true, "{flags:?}");
+        assert!(t["stderr_tail"].as_str().unwrap().len() <= limit);
+        assert!(
+            warnings(t).contains(&format!("the report keeps the first {limit} bytes")),
+            "{t:#}"
+        );
+        if flags.contains(&"--save-traces") {
+            let run_id = run.report()["run_id"].as_str().unwrap();
+            let file = p
+                .path()
+                .join("reports")
+                .join(run_id)
+                .join("traces")
+                .join(t["trace_file"].as_str().unwrap());
+            let saved = std::fs::read_to_string(&file).unwrap();
+            assert!(saved.contains("\"output.value\""), "{file:?}");
+            assert!(saved.contains("NEEDLE"), "{file:?}");
+        }
+    }
+    // The flag takes sizes only.
+    let (code, stderr) =
+        code_and_stderr(&traceval_run(p.path(), &["--report-output-limit", "lots"]));
+    assert_eq!(code, 2, "{stderr}");
+}
