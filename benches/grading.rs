@@ -364,6 +364,8 @@ fn grade_trial(
         exit,
         output: r.output.clone(),
         stderr_tail: String::new(),
+        output_truncated: false,
+        stderr_truncated: false,
         checks: graded.checks,
         metrics,
         warnings: vec![],

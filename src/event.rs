@@ -96,12 +96,48 @@ impl AgentExit {
     pub fn describe(&self) -> String {
         match self {
             AgentExit::Code { code } => format!("exit code {code}"),
-            AgentExit::Signal { signal } => format!("killed by signal {signal}"),
+            AgentExit::Signal { signal } => match signal_name(*signal) {
+                Some(name) => format!("killed by signal {signal} ({name})"),
+                None => format!("killed by signal {signal}"),
+            },
             AgentExit::TimedOut => "timed out".to_owned(),
             AgentExit::Cancelled => "cancelled".to_owned(),
             AgentExit::SpawnFailed { message } => format!("could not start: {message}"),
         }
     }
+}
+
+/// The name of a signal number (`SIGSEGV` for 11), where this platform numbers it so.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    // Numbered alike on every Unix.
+    let common = match signal {
+        1 => Some("SIGHUP"),
+        2 => Some("SIGINT"),
+        3 => Some("SIGQUIT"),
+        4 => Some("SIGILL"),
+        5 => Some("SIGTRAP"),
+        6 => Some("SIGABRT"),
+        8 => Some("SIGFPE"),
+        9 => Some("SIGKILL"),
+        11 => Some("SIGSEGV"),
+        13 => Some("SIGPIPE"),
+        14 => Some("SIGALRM"),
+        15 => Some("SIGTERM"),
+        _ => None,
+    };
+    #[cfg(target_os = "linux")]
+    let platform = match signal {
+        7 => Some("SIGBUS"),
+        10 => Some("SIGUSR1"),
+        12 => Some("SIGUSR2"),
+        24 => Some("SIGXCPU"),
+        25 => Some("SIGXFSZ"),
+        31 => Some("SIGSYS"),
+        _ => None,
+    };
+    #[cfg(not(target_os = "linux"))]
+    let platform = None;
+    common.or(platform)
 }
 
 /// The verdict of one check on one trial.
@@ -204,6 +240,14 @@ pub struct TrialResult {
     pub output: String,
     /// The end of stderr, bounded.
     pub stderr_tail: String,
+    /// `output` is only the start of the answer: the report keeps at most
+    /// `--report-output-limit` bytes of it (the trial was graded on all of it, and
+    /// `--save-traces` keeps all of it on the saved trial root).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub output_truncated: bool,
+    /// `stderr_tail` is only the end of what the report could keep.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stderr_truncated: bool,
     /// Every check, in a fixed order.
     pub checks: Vec<CheckResult>,
     /// Numbers from the span tree.
@@ -365,4 +409,21 @@ pub struct RunFinished {
     pub not_run: usize,
     /// Spans received that matched no trial.
     pub unattributed_spans: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_is_named() {
+        assert_eq!(
+            AgentExit::Signal { signal: 11 }.describe(),
+            "killed by signal 11 (SIGSEGV)"
+        );
+        assert_eq!(
+            AgentExit::Signal { signal: 64 }.describe(),
+            "killed by signal 64"
+        );
+    }
 }

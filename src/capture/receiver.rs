@@ -318,29 +318,35 @@ async fn export(State(http): State<Http>, uri: Uri, headers: HeaderMap, body: Bo
         "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
         "application/json" => Encoding::Json,
         _ => {
-            http.ingest
-                .stats
-                .bad_requests
-                .fetch_add(1, Ordering::Relaxed);
-            return Refusal::new(
+            let refusal = Refusal::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 UNIMPLEMENTED,
                 format!(
                     "unsupported content type `{content_type}`: send application/x-protobuf or application/json"
                 ),
-            )
-            .respond(Encoding::Json);
+            );
+            return http.refuse(refusal, &uri, &headers, Encoding::Json);
         }
     };
     match handle(&http, &uri, &headers, body, encoding).await {
         Ok(response) => response,
-        Err(refusal) => {
-            http.ingest
-                .stats
-                .bad_requests
-                .fetch_add(1, Ordering::Relaxed);
-            refusal.respond(encoding)
+        Err(refusal) => http.refuse(refusal, &uri, &headers, encoding),
+    }
+}
+
+impl Http {
+    /// Counts a refused request, for the trial it names too (the trial gets a warning: an
+    /// agent never sees our answer), and answers it.
+    fn refuse(&self, refusal: Refusal, uri: &Uri, headers: &HeaderMap, enc: Encoding) -> Response {
+        self.ingest
+            .stats
+            .bad_requests
+            .fetch_add(1, Ordering::Relaxed);
+        if let Some(trial) = trial_from(uri, headers) {
+            let reason = format!("{}: {}", refusal.status, refusal.message);
+            self.ingest.store.note_rejection(&trial, &reason);
         }
+        refusal.respond(enc)
     }
 }
 

@@ -142,6 +142,8 @@ impl State {
 struct Inner {
     state: Mutex<State>,
     generation: watch::Sender<u64>,
+    /// Export requests the receiver refused, by the trial they named: count, first reason.
+    rejections: Mutex<HashMap<TrialKey, (u64, String)>>,
 }
 
 /// A cloneable handle to the shared store. See the module docs.
@@ -171,6 +173,7 @@ impl SpanStore {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 generation: watch::Sender::new(0),
+                rejections: Mutex::default(),
             }),
         }
     }
@@ -274,6 +277,28 @@ impl SpanStore {
         }
         state.span_count -= out.len();
         out
+    }
+
+    /// Records that an export request naming `trial` was refused, and why.
+    pub fn note_rejection(&self, trial: &TrialKey, reason: &str) {
+        let mut rejections = self
+            .inner
+            .rejections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let entry = rejections
+            .entry(trial.clone())
+            .or_insert_with(|| (0, reason.to_owned()));
+        entry.0 += 1;
+    }
+
+    /// Takes the refused requests of a trial: how many, and the first one's reason.
+    pub fn take_rejections(&self, trial: &TrialKey) -> Option<(u64, String)> {
+        self.inner
+            .rejections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(trial)
     }
 
     /// The trace ids linked to a trial, in link order.

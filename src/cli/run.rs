@@ -20,7 +20,9 @@ use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
 use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
-use crate::report::{Report, ReportBuilder, RunMeta, junit, write_atomic, write_json};
+use crate::report::{
+    Report, ReportBuilder, RunMeta, check_writable, junit, write_atomic, write_json,
+};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
 use crate::snapshot::{SnapshotMode, SnapshotSettings, Writes};
 use crate::suite::model::{Profile, Provider};
@@ -83,6 +85,10 @@ pub struct RunArgs {
     /// Write each trial's spans as OTLP JSON under `reports/<run-id>/traces/`.
     #[arg(long)]
     save_traces: bool,
+    /// Most of each answer and stderr tail kept in the report, e.g. `65536`, `64KiB`, `1MiB`
+    /// (default 64KiB; trials are graded on the whole answer).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    report_output_limit: Option<usize>,
     /// Re-grade a previous run's saved traces with the current suites, running no agent: the
     /// run's directory `reports/<run-id>/` or its report `reports/<run-id>.json` (the run must
     /// have used `--save-traces`).
@@ -142,6 +148,25 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         Ok(_) => Err("must be longer than zero".to_owned()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// A size in bytes: a number, optionally followed by `B`, `KiB` or `MiB`.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: expected e.g. 65536, 64KiB or 1MiB"))?;
+    let scale = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        other => return Err(format!("unknown unit `{other}`: use B, KiB or MiB")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 /// True when the `CI` variable says we run in CI (as insta reads it: set and not `false`/`0`).
@@ -385,6 +410,9 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
     }
     let snapshots = snapshot_settings(args, &project, &plan)?;
     raise_open_file_limit();
+    // Orphans of the agents (a daemon, a browser in its own session) come back to us to be
+    // killed after their trial (Linux; elsewhere only an agent's process group is).
+    runner::driver::orphans::become_subreaper();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -467,13 +495,10 @@ async fn run_async(
             CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
         })?;
     }
-    // Report locations are checked before any trial runs, not after the whole run.
+    // Report locations are checked before any trial runs, not after the whole run: the very
+    // temporary file the atomic write will use is created and removed.
     for path in std::iter::once(&report_path).chain(&junit_path) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
-            })?;
-        }
+        check_writable(path).map_err(|e| CliError::Report(Box::new(e)))?;
     }
     let scratch = std::env::temp_dir().join(format!("traceval-{run_id}"));
     {
@@ -562,6 +587,9 @@ async fn run_async(
             .collect(),
         replay: replay.as_ref().map(|r| Arc::clone(&r.run)),
         snapshots,
+        report_output_limit: args
+            .report_output_limit
+            .unwrap_or(runner::DEFAULT_REPORT_OUTPUT_LIMIT),
     };
     let meta = RunMeta {
         command: std::env::args_os()
@@ -618,6 +646,8 @@ async fn run_async(
     };
     let summary = runner::run(&plan, &options, &store, cancel_rx, &mut emit).await;
     signals.abort();
+    // Each trial swept its own; this catches what a trial cut short could not.
+    runner::driver::orphans::sweep(&runner::driver::orphans::Identity::run(&run_id)).await;
     if let Some(receiver) = receiver {
         receiver.shutdown().await;
     }
@@ -922,4 +952,19 @@ fn git_commit(dir: &Path) -> Option<String> {
         .ok()?;
     let commit = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (out.status.success() && !commit.is_empty()).then_some(commit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_are_bytes_kib_or_mib() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("10B"), Ok(10));
+        assert!(parse_size("64KB").is_err());
+        assert!(parse_size("KiB").is_err());
+    }
 }

@@ -508,6 +508,8 @@ mod tests {
             exit: AgentExit::Code { code: 0 },
             output: String::new(),
             stderr_tail: String::new(),
+            output_truncated: false,
+            stderr_truncated: false,
             checks: vec![],
             metrics: TrialMetrics::default(),
             warnings: vec![],

@@ -97,7 +97,13 @@ pub struct RunOptions {
     pub notices: Vec<String>,
     /// Where trace-shape snapshots live and what a mismatch does.
     pub snapshots: SnapshotSettings,
+    /// Most bytes of each answer and stderr tail kept in results (grading reads the whole
+    /// answer).
+    pub report_output_limit: usize,
 }
+
+/// [`RunOptions::report_output_limit`] unless `--report-output-limit` says otherwise.
+pub const DEFAULT_REPORT_OUTPUT_LIMIT: usize = 64 << 10;
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
 /// and SDKs refuse to start without one.
@@ -553,6 +559,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     // finish. Such a trial is neither judged nor compared with its snapshot.
     let error = replay_error.or_else(|| match &outcome.exit {
         AgentExit::Code { .. } => None,
+        signal @ AgentExit::Signal { .. } => Some(format!("the agent was {}", signal.describe())),
         other => Some(format!("the agent {}", other.describe())),
     });
     let judged = match (&error, &shared.capture) {
@@ -610,17 +617,30 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     // A replay's warnings are the recorded ones: nothing was sent this time.
     if agent_spans == 0 && !replayed {
         let why = match outcome.exit {
-            AgentExit::Code { .. } => Some(
+            AgentExit::Code { code: 0 } => Some(
                 "the agent sent no spans: it probably exited without shutting its tracer \
                  provider down (call shutdown() or force_flush() before exit), or its SDK was \
-                 configured in code and ignores OTEL_EXPORTER_OTLP_ENDPOINT",
+                 configured in code and ignores OTEL_EXPORTER_OTLP_ENDPOINT"
+                    .to_owned(),
             ),
+            // It failed before tracing anything: what it said is the lead, not the SDK.
+            AgentExit::Code { code } => Some(format!(
+                "the agent sent no spans: it exited with code {code}{}",
+                stderr_ending(&outcome.stderr_tail)
+            )),
             AgentExit::Signal { .. } | AgentExit::TimedOut => {
-                Some("the agent sent no spans before it was stopped")
+                Some("the agent sent no spans before it was stopped".to_owned())
             }
             AgentExit::Cancelled | AgentExit::SpawnFailed { .. } => None,
         };
-        warnings.extend(why.map(str::to_owned));
+        warnings.extend(why);
+    }
+    if !replayed {
+        warnings.extend(transport_warnings(
+            shared.store.take_rejections(&key),
+            &spans,
+            &root,
+        ));
     }
     // `--save-traces`: the file's name for the report, or a warning.
     let mut save = |suffix: &str, what: &str, spans: &mut dyn Iterator<Item = &Span>| {
@@ -634,10 +654,21 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
             }
         }
     };
+    // The saved root holds the whole answer, which the report may cut.
+    let saved_root = options.save_traces.is_some().then(|| {
+        let mut r = (*root).clone();
+        r.attributes
+            .0
+            .push(KeyValue::new("output.value", outcome.output.as_str()));
+        r
+    });
     let trace_file = save(
         ".otlp.jsonl",
         "the trace",
-        &mut spans.iter().map(|s| &**s).chain(std::iter::once(&*root)),
+        &mut spans
+            .iter()
+            .map(|s| &**s)
+            .chain(std::iter::once(saved_root.as_ref().unwrap_or(&*root))),
     );
     let judge_trace_file = if judged.spans.is_empty() {
         None
@@ -659,6 +690,14 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         cap_lines(text, MAX_TREE_LINES)
     });
 
+    if outcome.output.len() > options.report_output_limit {
+        warnings.push(format!(
+            "the report keeps the first {} bytes of the {}-byte answer (all of it was graded; \
+             --save-traces keeps all of it)",
+            options.report_output_limit,
+            outcome.output.len()
+        ));
+    }
     let result = TrialResult {
         suite: id.suite.clone(),
         case: id.case.clone(),
@@ -670,8 +709,10 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         error,
         duration_ms: ms(latency),
         exit: outcome.exit.clone(),
-        output: outcome.output,
-        stderr_tail: outcome.stderr_tail,
+        output_truncated: outcome.output.len() > options.report_output_limit,
+        stderr_truncated: outcome.stderr_tail.len() > options.report_output_limit,
+        output: keep_head(outcome.output, options.report_output_limit),
+        stderr_tail: keep_tail(outcome.stderr_tail, options.report_output_limit),
         checks: graded.checks,
         metrics,
         warnings,
@@ -682,6 +723,83 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         snapshot_matched,
     };
     Some((result, shape))
+}
+
+/// The first `max` bytes of `text` (fewer, to end on a character), in an allocation of their
+/// own: the agent's megabyte must not stay behind in the report.
+fn keep_head(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    text[..end].to_owned()
+}
+
+/// The last `max` bytes of `text` (fewer, to start on a character), in an allocation of their
+/// own.
+fn keep_tail(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let start = (text.len() - max..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    text[start..].to_owned()
+}
+
+/// `; its stderr ends: LAST LINE` when the agent wrote to stderr, else nothing.
+fn stderr_ending(tail: &str) -> String {
+    let last = tail.lines().rev().map(str::trim).find(|l| !l.is_empty());
+    match last {
+        Some(line) => format!(
+            "; its stderr ends: {}",
+            crate::trace::render::clean(line, 300)
+        ),
+        None => "; it wrote nothing to stderr".to_owned(),
+    }
+}
+
+/// Warnings about what did not reach the trial's tree: export requests the receiver refused
+/// (the agent's SDK logs at most a line nobody reads), and spans whose parent never arrived.
+fn transport_warnings(
+    rejections: Option<(u64, String)>,
+    spans: &[Arc<Span>],
+    root: &Span,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some((n, first)) = rejections {
+        let s = if n == 1 { "" } else { "s" };
+        warnings.push(format!(
+            "the receiver refused {n} OTLP export request{s} of the agent; the first: {}",
+            crate::trace::render::clean(&first, 300)
+        ));
+    }
+    let ids: std::collections::HashSet<(TraceId, SpanId)> = spans
+        .iter()
+        .map(|s| (s.trace_id, s.span_id))
+        .chain(std::iter::once((root.trace_id, root.span_id)))
+        .collect();
+    let orphans = spans
+        .iter()
+        .filter(|s| {
+            s.parent_span_id
+                .is_some_and(|p| !ids.contains(&(s.trace_id, p)))
+        })
+        .count();
+    if orphans > 0 {
+        let spans = if orphans == 1 {
+            "span's parent"
+        } else {
+            "spans' parents"
+        };
+        warnings.push(format!(
+            "{orphans} {spans} never arrived: the agent may have exited before flushing"
+        ));
+    }
+    warnings
 }
 
 /// A short file name for a trial: case ids can be long or non-ASCII, and a file name holds at
@@ -740,4 +858,61 @@ fn now_ns() -> u64 {
 /// Milliseconds as the report writes them (fractional).
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(trace: u8, id: u8, parent: Option<u8>) -> Arc<Span> {
+        let mut s = Span::new(TraceId([trace; 16]), SpanId([id; 8]), "s");
+        s.parent_span_id = parent.map(|p| SpanId([p; 8]));
+        Arc::new(s)
+    }
+
+    #[test]
+    fn lost_parents_and_refused_requests_become_warnings() {
+        let root = span(1, 1, None);
+        // A child of the root, a child of a span that arrived, two whose parents did not (one
+        // naming a span of another trace).
+        let spans = [
+            span(1, 2, Some(1)),
+            span(1, 3, Some(2)),
+            span(1, 4, Some(9)),
+            span(2, 5, Some(2)),
+        ];
+        assert_eq!(
+            transport_warnings(None, &spans, &root),
+            ["2 spans' parents never arrived: the agent may have exited before flushing"]
+        );
+        assert_eq!(
+            transport_warnings(
+                Some((3, "413 Payload Too Large: big".into())),
+                &spans[..2],
+                &root
+            ),
+            [
+                "the receiver refused 3 OTLP export requests of the agent; the first: 413 Payload Too Large: big"
+            ]
+        );
+    }
+
+    #[test]
+    fn results_keep_the_head_of_the_answer_and_the_tail_of_stderr_on_characters() {
+        assert_eq!(keep_head("héllo".into(), 2), "h");
+        assert_eq!(keep_head("héllo".into(), 3), "hé");
+        assert_eq!(keep_head("hi".into(), 2), "hi");
+        assert_eq!(keep_tail("hellé".into(), 2), "é");
+        assert_eq!(keep_tail("hellé".into(), 1), "");
+        assert_eq!(keep_tail("hellé".into(), 3), "lé");
+    }
+
+    #[test]
+    fn the_stderr_ending_is_its_last_non_blank_line() {
+        assert_eq!(
+            stderr_ending("Traceback\n  File\nRuntimeError: boom\n\n"),
+            "; its stderr ends: RuntimeError: boom"
+        );
+        assert_eq!(stderr_ending(" \n"), "; it wrote nothing to stderr");
+    }
 }

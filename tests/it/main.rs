@@ -10,6 +10,7 @@ mod judge;
 mod model;
 mod pricing;
 mod project_paths;
+mod processes;
 mod providers;
 mod python;
 mod receiver;

@@ -287,16 +287,17 @@ async fn run_command_tool(
     limit: Duration,
     args: &Json,
 ) -> Result<String, String> {
-    let mut child = tokio::process::Command::new(program)
-        .args(argv)
-        .current_dir(cwd)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start `{}`: {e}", program.display()))?;
+    let (mut child, _registered) = super::orphans::spawn(
+        tokio::process::Command::new(program)
+            .args(argv)
+            .current_dir(cwd)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true),
+    )
+    .map_err(|e| format!("cannot start `{}`: {e}", program.display()))?;
     // Its own process group, so a timeout stops whatever the tool started too.
     let group = child
         .id()

@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
 
-use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled};
+use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled, orphans};
 use crate::capture::TrialKey;
 use crate::capture::receiver::TRIAL_HEADER;
 use crate::event::AgentExit;
@@ -31,6 +31,8 @@ pub const MAX_OUTPUT: usize = 1 << 20;
 pub const STDERR_TAIL: usize = 8 << 10;
 /// Largest input also passed in `TRACEVAL_INPUT` (stdin always has it).
 pub const MAX_ENV_INPUT: usize = 32 << 10;
+/// The OTLP protocol an agent is told to use unless its suite's `env` says otherwise.
+const DEFAULT_PROTOCOL: &str = "http/protobuf";
 /// Time between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 /// How long to wait for the pipes to close once the process group is gone.
@@ -70,8 +72,8 @@ impl CommandDriver {
         for (k, v) in agent_env(&trial, &self.agent.env, |k| std::env::var_os(k)) {
             command.env(k, v);
         }
-        let mut child = match command.spawn() {
-            Ok(child) => child,
+        let (mut child, registered) = match orphans::spawn(&mut command) {
+            Ok(spawned) => spawned,
             Err(e) => {
                 return AgentOutcome {
                     exit: AgentExit::SpawnFailed {
@@ -124,10 +126,20 @@ impl CommandDriver {
             }
         };
         let duration = started.elapsed();
-        // Whatever the agent left behind in its group goes with it.
+        // The agent was waited for: from now on a zombie with its pid is an orphan's.
+        drop(registered);
+        // Whatever the agent left behind goes with it: every descendant carrying the trial's
+        // identity (on Linux, where orphans come back to traceval), then its process group.
         let mut warnings = Vec::new();
-        if let Some(pid) = group
-            && rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_ok()
+        let swept = orphans::sweep(&orphans::Identity::trial(&trial.run_id, &trial.id)).await;
+        let group_left = group.is_some_and(|pid| {
+            rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_ok()
+        });
+        if swept > 0 {
+            let s = if swept == 1 { "" } else { "es" };
+            warnings.push(format!("killed {swept} process{s} the agent left behind"));
+        } else if group_left
+            && !cfg!(target_os = "linux")
             && matches!(exit, AgentExit::Code { .. } | AgentExit::Signal { .. })
         {
             warnings.push(
@@ -220,6 +232,18 @@ pub fn agent_env(
     for (k, v) in otlp_env(&trial.endpoint, &trial.key, Some(&resource), &base) {
         set(k, v);
     }
+    // The protocol is a default, not part of the contract (the receiver speaks all three): a
+    // suite's explicit choice wins, while one inherited by traceval itself never reaches the
+    // agent. The per-signal variable wins in every SDK, so it is set to the same choice.
+    let chosen = |k: &str| suite_env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let protocol = chosen("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        .or_else(|| chosen("OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .unwrap_or_else(|| DEFAULT_PROTOCOL.to_owned());
+    set(
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        chosen("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_else(|| DEFAULT_PROTOCOL.to_owned()),
+    );
+    set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", protocol);
     set("TRACEPARENT", trial.traceparent.clone());
     set(
         "TRACEVAL_OUTPUT",
@@ -267,7 +291,7 @@ pub(crate) fn otlp_env(
         ),
         ("OTEL_EXPORTER_OTLP_HEADERS", headers),
         ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", traces_headers),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", DEFAULT_PROTOCOL.to_owned()),
         ("OTEL_TRACES_EXPORTER", "otlp".to_owned()),
         ("TRACELOOP_BASE_URL", endpoint.to_owned()),
     ];
@@ -516,6 +540,34 @@ mod tests {
         assert!(lookup(&env, "OTEL_RESOURCE_ATTRIBUTES").starts_with("x=1,eval.run_id=r,"));
         assert_eq!(lookup(&env, "OTEL_TRACES_EXPORTER"), "otlp");
         assert_eq!(lookup(&env, "LOG_LEVEL"), "warn");
+    }
+
+    #[test]
+    fn a_suite_chooses_the_protocol_and_an_inherited_one_never_reaches_the_agent() {
+        let inherited = |k: &str| {
+            k.ends_with("_PROTOCOL")
+                .then(|| OsString::from("http/json"))
+        };
+        let env = agent_env(&trial(), &BTreeMap::new(), inherited);
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_PROTOCOL"), "http/protobuf");
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+            "http/protobuf"
+        );
+        let grpc = BTreeMap::from([("OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(), "grpc".to_owned())]);
+        let env = agent_env(&trial(), &grpc, inherited);
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_PROTOCOL"), "grpc");
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), "grpc");
+        let traces_only = BTreeMap::from([(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL".to_owned(),
+            "http/json".to_owned(),
+        )]);
+        let env = agent_env(&trial(), &traces_only, |_| None);
+        assert_eq!(lookup(&env, "OTEL_EXPORTER_OTLP_PROTOCOL"), "http/protobuf");
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+            "http/json"
+        );
     }
 
     #[test]

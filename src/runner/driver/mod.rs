@@ -6,6 +6,7 @@
 
 pub mod builtin;
 pub mod command;
+pub mod orphans;
 pub mod replay;
 
 use std::future::Future;
