@@ -18,7 +18,7 @@ use crate::model::openai::{OpenAiConfig, OpenAiProvider};
 use crate::model::provider::{ChatProvider, ScriptedProvider};
 use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
-use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
+use crate::report::model::{ModelEndpoint, PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{Report, ReportBuilder, RunMeta, junit, write_atomic, write_json};
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
@@ -495,6 +495,7 @@ async fn run_async(
         .map(|j| j as usize)
         .or(profile.jobs)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get()) * 4);
+    let model_endpoints = model_endpoints(&providers, &judge_providers);
     let options = RunOptions {
         run_id: Arc::clone(&run_id),
         jobs,
@@ -539,6 +540,7 @@ async fn run_async(
             .collect(),
         pricing: pricing_info(&project, &plan),
         replayed_from: replay.as_ref().map(|r| r.source.clone()),
+        model_endpoints,
     };
 
     let stderr_tty = std::io::stderr().is_terminal();
@@ -742,6 +744,25 @@ fn api_provider(
             .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
         Provider::Scripted { .. } => unreachable!("scripted models are served in process"),
     }
+}
+
+/// The APIs among the agents' and judges' models, with their base URLs, sorted and distinct.
+fn model_endpoints(
+    providers: &HashMap<(String, String), Arc<dyn ChatProvider>>,
+    judges: &JudgeProviders,
+) -> Vec<ModelEndpoint> {
+    let all = providers.iter().chain(judges);
+    let endpoints: std::collections::BTreeSet<ModelEndpoint> = all
+        .filter_map(|((suite, model), p)| {
+            Some(ModelEndpoint {
+                suite: suite.clone(),
+                model: model.clone(),
+                provider: p.provider_name().to_owned(),
+                base_url: p.base_url()?.to_owned(),
+            })
+        })
+        .collect();
+    endpoints.into_iter().collect()
 }
 
 /// Judge models by (suite, model).

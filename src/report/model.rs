@@ -59,6 +59,25 @@ pub struct Report {
     /// For `run --replay`: the run whose recorded trials this run re-graded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_from: Option<ReplaySource>,
+    /// The APIs traceval called itself (builtin agents' and judges' `openai` and `anthropic`
+    /// models), with the base URL in effect; scripted models are not listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_endpoints: Vec<ModelEndpoint>,
+}
+
+/// A model API traceval called, as configured for one suite.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ModelEndpoint {
+    /// The suite.
+    pub suite: String,
+    /// The model's name in the suite (`[model.NAME]`).
+    pub model: String,
+    /// `openai` or `anthropic`.
+    pub provider: String,
+    /// The base URL in effect: the suite's `base-url`, else `OPENAI_BASE_URL` /
+    /// `ANTHROPIC_BASE_URL`, else the provider's default. Without user info or query, so it
+    /// names no secret.
+    pub base_url: String,
 }
 
 /// The run a replay re-graded.
@@ -247,6 +266,8 @@ pub struct RunMeta {
     pub pricing: PricingInfo,
     /// The run a replay re-grades.
     pub replayed_from: Option<ReplaySource>,
+    /// The model APIs called, sorted.
+    pub model_endpoints: Vec<ModelEndpoint>,
 }
 
 /// Folds events into a [`Report`].
@@ -324,6 +345,7 @@ impl ReportBuilder {
             trials,
             warnings: self.warnings,
             replayed_from: self.meta.replayed_from,
+            model_endpoints: self.meta.model_endpoints,
         }
     }
 }
