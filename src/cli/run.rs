@@ -608,6 +608,8 @@ async fn run_async(
     Ok(match summary.stopped {
         Some(StopReason::Interrupted) => 130,
         _ if summary.failed > 0 => 1,
+        // Only outages: CI can tell them from a worse agent.
+        _ if summary.infrastructure > 0 => 3,
         _ => 0,
     })
 }

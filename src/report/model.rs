@@ -526,6 +526,7 @@ mod tests {
             agent_trace_ids: vec![],
             passed,
             error: None,
+            error_kind: None,
             duration_ms: ms,
             exit: AgentExit::Code { code: 0 },
             output: String::new(),

@@ -280,13 +280,28 @@ impl<W: Write> Terminal<W> {
             None => {}
         }
         self.line(&format!("\n{text}"));
+        let infrastructure = report
+            .trials
+            .iter()
+            .filter(|t| t.infrastructure_error())
+            .count();
         let verdict = if failed + errored == 0 && report.stopped.is_none() {
             "ok"
+        } else if failed + errored == infrastructure
+            && report.stopped != Some(StopReason::Interrupted)
+        {
+            // Exit code 3: the trials could not run, none did worse.
+            "ERROR"
         } else {
             "FAILED"
         };
+        let errored = if infrastructure > 0 {
+            format!("{errored} errored ({infrastructure} infrastructure)")
+        } else {
+            format!("{errored} errored")
+        };
         self.line(&format!(
-            "test result: {verdict}. {passed} passed; {failed} failed; {errored} errored; finished in {secs:.2}s"
+            "test result: {verdict}. {passed} passed; {failed} failed; {errored}; finished in {secs:.2}s"
         ));
         for m in &report.models {
             let text = headline(m);
@@ -297,7 +312,12 @@ impl<W: Write> Terminal<W> {
     fn failure(&mut self, t: &TrialResult) {
         self.line(&format!("\n---- {} ----", trial_name(t)));
         if let Some(e) = &t.error {
-            self.line(&format!("error: {}", clean(e, 500)));
+            let kind = if t.infrastructure_error() {
+                " (infrastructure)"
+            } else {
+                ""
+            };
+            self.line(&format!("error{kind}: {}", clean(e, 500)));
         }
         for c in t.checks.iter().filter(|c| !c.passed) {
             // A message of several lines (a snapshot's diff) is indented under its check. Each

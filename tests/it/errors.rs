@@ -178,3 +178,179 @@ fn a_suites_base_url_wins_over_the_variable() {
     assert_eq!(run.report()["model_endpoints"][0]["base_url"], base);
     assert_no_secret(&run);
 }
+
+// Item 10: an outage is an infrastructure error (exit 3), not a failure (exit 1).
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Runs the one-trial builtin suite against an OpenAI API at `base` (from the suite's
+/// `base-url`) and checks the run errored for infrastructure with `cause` in the trial's error.
+fn assert_outage(name: &str, base: &str, cause: &str) -> Run {
+    let p = TestProject::new(name);
+    p.file(
+        "suites/hello.toml",
+        &builtin_suite(
+            &format!("provider = \"openai\"\nmodel = \"gpt-4o-mini\"\nbase-url = \"{base}\""),
+            "anything",
+        ),
+    );
+    let run = run_from(
+        &p,
+        &p.path().join("sub"),
+        &["../suites/hello.toml"],
+        &[("OPENAI_API_KEY", SECRET)],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let t = run.trial("hello", 0);
+    assert_eq!(t["passed"], false);
+    assert_eq!(t["error_kind"], "infrastructure", "{t:#}");
+    let error = t["error"].as_str().unwrap();
+    assert!(error.contains(cause), "{error}");
+    assert!(error.contains(base), "{error}");
+    assert!(
+        run.stderr
+            .contains("test result: ERROR. 0 passed; 0 failed; 1 errored (1 infrastructure);"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("error (infrastructure): "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.report()["models"][0]["errored"], 1);
+    assert_no_secret(&run);
+    run
+}
+
+#[test]
+fn an_unreachable_model_api_is_an_infrastructure_error_and_exits_3() {
+    let base = format!("http://127.0.0.1:{}/v1", closed_port());
+    let run = assert_outage("refused", &base, "(unreachable) after 4 attempt(s)");
+    let error = run.trial("hello", 0)["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.to_lowercase().contains("connection refused"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_model_api_refusing_the_key_is_an_infrastructure_error_and_exits_3() {
+    let dir = TestProject::new("stub-401");
+    let stub = ModelStub::start("401", dir.path());
+    let base = format!("http://127.0.0.1:{}/v1", stub.port);
+    assert_outage(
+        "unauthorized",
+        &base,
+        "(authentication refused) after 1 attempt(s): HTTP 401",
+    );
+    // Not retried: a refused key stays refused.
+    assert_eq!(stub.requests().len(), 1);
+}
+
+#[test]
+fn a_model_api_failing_after_every_retry_is_an_infrastructure_error_and_exits_3() {
+    let dir = TestProject::new("stub-503");
+    // It answers `retry-after: 0`, which the retries honour: no waiting.
+    let stub = ModelStub::start("503", dir.path());
+    let base = format!("http://127.0.0.1:{}/v1", stub.port);
+    assert_outage(
+        "unavailable",
+        &base,
+        "(server error) after 4 attempt(s): HTTP 503",
+    );
+    assert_eq!(stub.requests().len(), 4);
+}
+
+#[test]
+fn an_agent_program_gone_at_run_time_is_an_infrastructure_error() {
+    let p = TestProject::new("gone");
+    // The agent deletes itself on its first run: it exists when the suite loads, and is
+    // missing when the second trial starts it.
+    p.file(
+        "agent.sh",
+        "#!/bin/sh\ncat > /dev/null\nrm -f \"$0\"\necho done\n",
+    );
+    let agent = p.path().join("agent.sh");
+    std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    p.file(
+        "suites/gone.toml",
+        &format!(
+            "trials = 2\n[agent]\nkind = \"command\"\ncommand = [\"{}\"]\n\n[[case]]\n\
+             id = \"once\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"done\"]\n",
+            agent.display()
+        ),
+    );
+    let run = run_from(&p, p.path(), &["-j", "1"], &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.trial("once", 0)["passed"], true);
+    let t = run.trial("once", 1);
+    assert_eq!(t["error_kind"], "infrastructure", "{t:#}");
+    assert!(
+        t["error"].as_str().unwrap().contains("could not start"),
+        "{t:#}"
+    );
+    assert!(
+        run.stderr
+            .contains("1 passed; 0 failed; 1 errored (1 infrastructure)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_failed_check_wins_over_an_outage_and_a_judges_outage_errors_the_trial() {
+    let p = TestProject::new("mixed");
+    let stub = ModelStub::start("401", p.path());
+    let base = format!("http://127.0.0.1:{}/v1", stub.port);
+    p.file(
+        "suites/scripts/hello.toml",
+        "[[rule]]\ntext = \"hello there\"\n",
+    );
+    // `judged`: the agent answers, its judge's API refuses the key: errored, infrastructure.
+    // `wrong`: the agent's answer misses the expected text: failed.
+    p.file(
+        "suites/mixed.toml",
+        &format!(
+            "trials = 1\nmodels = [\"m\"]\n[agent]\nkind = \"builtin\"\n\n\
+             [model.m]\nprovider = \"scripted\"\nscript = \"scripts/hello.toml\"\n\n\
+             [model.judge]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\nbase-url = \"{base}\"\n\n\
+             [[case]]\nid = \"judged\"\ninput = \"hi\"\n\
+             [[case.expect.judge]]\nmodel = \"judge\"\nrubric = \"friendly\"\n\n\
+             [[case]]\nid = \"wrong\"\ninput = \"hi\"\n[case.expect]\noutput-contains = [\"bye\"]\n"
+        ),
+    );
+    let run = run_from(&p, p.path(), &[], &[("OPENAI_API_KEY", SECRET)]);
+    // A check failed: exit 1, whatever else errored.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let judged = run.trial("judged", 0);
+    assert_eq!(judged["error_kind"], "infrastructure", "{judged:#}");
+    let error = judged["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("judge `judge` (model `judge`): the model API at"),
+        "{error}"
+    );
+    assert!(error.contains("HTTP 401"), "{error}");
+    let wrong = run.trial("wrong", 0);
+    assert!(wrong["error_kind"].is_null(), "{wrong:#}");
+    assert!(
+        run.stderr
+            .contains("test result: FAILED. 0 passed; 1 failed; 1 errored (1 infrastructure);"),
+        "{}",
+        run.stderr
+    );
+    assert_no_secret(&run);
+
+    // Without the failing case, the outage alone: exit 3.
+    let run = run_from(
+        &p,
+        p.path(),
+        &["--filter", "judged"],
+        &[("OPENAI_API_KEY", SECRET)],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+}

@@ -82,6 +82,7 @@ impl CommandDriver {
                     stderr_tail: String::new(),
                     warnings: Vec::new(),
                     recording: None,
+                    infrastructure_error: None,
                 };
             }
         };
@@ -176,6 +177,7 @@ impl CommandDriver {
             stderr_tail: String::from_utf8_lossy(&stderr_tail).into_owned(),
             warnings,
             recording: None,
+            infrastructure_error: None,
         }
     }
 }
