@@ -578,7 +578,8 @@ mod tests {
             }
         };
         const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-0123456789");
-        let cases: &[(Option<&str>, &'static [(&str, &str)], &str)] = &[
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[(Option<&str>, Vars, &str)] = &[
             (None, &[KEY], DEFAULT_BASE_URL),
             // The SDKs' variable has no version: it is appended, once.
             (

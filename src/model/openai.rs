@@ -602,7 +602,8 @@ mod tests {
             }
         };
         const KEY: (&str, &str) = ("OPENAI_API_KEY", "sk-test-0123456789");
-        let cases: &[(Option<&str>, &'static [(&str, &str)], &str)] = &[
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[(Option<&str>, Vars, &str)] = &[
             (None, &[KEY], DEFAULT_BASE_URL),
             (
                 None,
