@@ -354,3 +354,47 @@ fn a_failed_check_wins_over_an_outage_and_a_judges_outage_errors_the_trial() {
     );
     assert_eq!(run.code, 3, "{}", run.stderr);
 }
+
+// Item 27: a case-clustered interval beside the Wilson one.
+
+#[test]
+fn the_report_and_headline_carry_a_case_clustered_interval() {
+    let p = TestProject::new("clustered");
+    p.file(
+        "agent.sh",
+        "#!/bin/sh\ncat > /dev/null\necho \"$TRACEVAL_INPUT\"\n",
+    );
+    let agent = p.path().join("agent.sh");
+    std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Ten cases of three trials: eight always pass, two always fail. 24 of 30 trials pass,
+    // but there are only ten independent units.
+    let mut suite = format!(
+        "trials = 3\n[agent]\nkind = \"command\"\ncommand = [\"{}\"]\n",
+        agent.display()
+    );
+    for i in 0..10 {
+        let input = if i < 8 { "yes" } else { "no" };
+        suite.push_str(&format!(
+            "\n[[case]]\nid = \"c{i}\"\ninput = \"{input}\"\n[case.expect]\noutput-contains = [\"yes\"]\n"
+        ));
+    }
+    p.file("suites/ten.toml", &suite);
+    let run = run_from(&p, &p.path().join("suites"), &["ten.toml"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let model = &run.report()["models"][0];
+    let wilson = model["pass_rate_ci95"].as_array().unwrap();
+    let clustered = model["pass_rate_ci95_clustered"].as_array().unwrap();
+    // Rates: eight 1.0, two 0.0; mean 0.8, sd √(1.6/9), t(0.975, 9) = 2.2622.
+    let half = 2.262_157_162_740_992_5 * (1.6f64 / 9.0).sqrt() / 10f64.sqrt();
+    let lo = clustered[0].as_f64().unwrap();
+    assert!((lo - (0.8 - half)).abs() < 1e-9, "{clustered:?}");
+    assert_eq!(clustered[1], 1.0);
+    // Wider than Wilson's over 30 trials taken as independent.
+    assert!(lo < wilson[0].as_f64().unwrap(), "{wilson:?} {clustered:?}");
+    assert!(
+        run.stderr
+            .contains("pass rate 80.0% [62.7%, 90.5%] (by case [49.8%, 100.0%])"),
+        "{}",
+        run.stderr
+    );
+}
