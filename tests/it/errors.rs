@@ -398,3 +398,121 @@ fn the_report_and_headline_carry_a_case_clustered_interval() {
         run.stderr
     );
 }
+
+// Item 22: load and usage errors say where and why.
+
+/// A command-agent suite around `case` (a `[[case]]` table's body after its id and input).
+fn command_suite(case: &str) -> String {
+    format!(
+        "[agent]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"echo hi\"]\n\n\
+         [[case]]\nid = \"x\"\ninput = \"y\"\n{case}"
+    )
+}
+
+/// `traceval SUBCOMMAND ARGS` from `cwd`.
+fn traceval_in(cwd: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("traceval runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_regex_prints_its_caret_diagram_as_lines() {
+    let p = TestProject::new("bad-regex");
+    p.file(
+        "suites/a.toml",
+        &command_suite("[case.expect]\noutput-regex = \"(unclosed\"\n"),
+    );
+    let (code, stderr) = traceval_in(&p.path().join("suites"), &["run", "a.toml"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("a.toml:9:16: `case[0].expect.output-regex` is not a valid regex"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "  caused by: regex parse error:\n                 (unclosed\n                 ^\n             error: unclosed group\n"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("\\n"), "{stderr}");
+}
+
+#[test]
+fn a_bad_filter_glob_says_why() {
+    let p = TestProject::new("bad-filter");
+    p.file("suites/a.toml", &command_suite(""));
+    for sub in ["run", "list"] {
+        let (code, stderr) = traceval_in(p.path(), &[sub, "--filter", "["]);
+        assert_eq!(code, 2, "{sub}: {stderr}");
+        assert!(
+            stderr.contains(
+                "error: invalid filter pattern `[`: unclosed character class; missing ']'; a \
+                 pattern with `*`, `?` or `[` is a glob over `suite::case` (`[[]` matches a \
+                 literal `[`)"
+            ),
+            "{sub}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_script_is_a_load_error_at_its_key_for_run_and_list() {
+    let p = TestProject::new("missing-script");
+    p.file(
+        "suites/a.toml",
+        "models = [\"m\"]\n[agent]\nkind = \"builtin\"\n\n[model.m]\nprovider = \"scripted\"\n\
+         script = \"scripts/nope.toml\"\n\n[[case]]\nid = \"x\"\ninput = \"y\"\n",
+    );
+    let suite = p.path().join("suites/a.toml");
+    for sub in ["list", "run"] {
+        // From elsewhere, by absolute path: the script is relative to the suite, not to here.
+        let (code, stderr) = traceval_in(&std::env::temp_dir(), &[sub, suite.to_str().unwrap()]);
+        assert_eq!(code, 2, "{sub}: {stderr}");
+        let missing = p.path().join("suites/scripts/nope.toml");
+        assert!(
+            stderr.contains(&format!(
+                "a.toml:7:10: invalid `model.m.script`: the script `{}` does not exist \
+                 (`scripts/nope.toml` is relative to the directory of this file)",
+                missing.display()
+            )),
+            "{sub}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_key_lists_the_few_valid_ones_and_a_case_agent_gets_a_hint() {
+    let p = TestProject::new("unknown-keys");
+    p.file(
+        "suites/a.toml",
+        "[agent]\nkind = \"command\"\ncommand = [\"sh\"]\nworkdir = \"x\"\n\n[[case]]\nid = \"x\"\ninput = \"y\"\n",
+    );
+    let (code, stderr) = traceval_in(p.path(), &["list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("a.toml:4:1: unknown key `agent.workdir`\n  hint: expected one of: `kind`, `command`, `env`, `cwd`"),
+        "{stderr}"
+    );
+
+    p.file(
+        "suites/a.toml",
+        &command_suite("agent.command = [\"python3\", \"other.py\"]\n"),
+    );
+    let (code, stderr) = traceval_in(p.path(), &["run"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "a.toml:8:1: unknown key `case[0].agent`\n  hint: the agent is set once per suite, \
+             in its `[agent]` table; put cases that need another agent in a suite of their own"
+        ),
+        "{stderr}"
+    );
+}
