@@ -360,6 +360,7 @@ fn grade_trial(
         agent_trace_ids: vec![],
         passed,
         error: None,
+        error_kind: None,
         duration_ms: latency.as_secs_f64() * 1e3,
         exit,
         output: r.output.clone(),

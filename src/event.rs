@@ -230,8 +230,12 @@ pub struct TrialResult {
     pub agent_trace_ids: Vec<String>,
     /// Every check held and the agent ran to completion.
     pub passed: bool,
-    /// Why the trial could not be judged normally (timeout, crash, spawn failure), else `None`.
+    /// Why the trial could not be judged normally (timeout, crash, spawn failure, its model
+    /// API down), else `None`.
     pub error: Option<String>,
+    /// Whose fault `error` is: `infrastructure` or `agent`; absent when there is no error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
     /// The trial root span's duration.
     pub duration_ms: f64,
     /// How the agent ended.
@@ -274,6 +278,20 @@ pub struct TrialResult {
     /// `expect.snapshot`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_matched: Option<bool>,
+}
+
+/// Why a trial errored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Something the agent does not control failed: a model API that traceval calls (the
+    /// builtin agent's, a judge's) was unreachable (connection refused, DNS, TLS), refused the
+    /// key (401, 403), stayed rate-limited (429) or failing (5xx) after every retry, or timed
+    /// out; or the agent's program could not be started. An outage, not a regression: such
+    /// trials make the run exit 3, not 1, unless another trial failed.
+    Infrastructure,
+    /// The agent did: it timed out, crashed or was killed, or its trial could not be replayed.
+    Agent,
 }
 
 /// One LLM judge of one trial: its samples and what its own calls cost. None of it is in the
@@ -327,6 +345,11 @@ impl TrialResult {
     /// True when the trial errored (could not run to completion) rather than failed a check.
     pub fn errored(&self) -> bool {
         self.error.is_some()
+    }
+
+    /// True when the trial errored for [`ErrorKind::Infrastructure`].
+    pub fn infrastructure_error(&self) -> bool {
+        self.error.is_some() && self.error_kind == Some(ErrorKind::Infrastructure)
     }
 }
 

@@ -123,10 +123,10 @@ pub fn main() -> i32 {
         Err(e) => {
             let mut stderr = std::io::stderr().lock();
             // Messages may quote a trace file's content: escape it like any trace text.
-            let _ = writeln!(stderr, "error: {}", clean(&e.to_string(), 500));
+            let _ = writeln!(stderr, "{}", message_lines("error: ", &e.to_string()));
             let mut cause = std::error::Error::source(&e);
             while let Some(c) = cause {
-                let _ = writeln!(stderr, "  caused by: {}", clean(&c.to_string(), 500));
+                let _ = writeln!(stderr, "{}", message_lines("  caused by: ", &c.to_string()));
                 cause = c.source();
             }
             let hint = match &e {
@@ -162,6 +162,33 @@ fn project_root(
     Ok(crate::suite::find_root(&cwd, paths)?)
 }
 
+/// Lines of a message shown at most; a longer one ends with `…`.
+const MAX_MESSAGE_LINES: usize = 20;
+
+/// `prefix` and `message`, a message of several lines (a regex error's caret diagram) as
+/// lines aligned under its first, each escaped like any trace text.
+fn message_lines(prefix: &str, message: &str) -> String {
+    let indent = " ".repeat(prefix.chars().count());
+    let mut out = String::new();
+    for (i, line) in message.trim_end().lines().enumerate() {
+        if i == MAX_MESSAGE_LINES {
+            out.push('\n');
+            out.push_str(&indent);
+            out.push('…');
+            break;
+        }
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(if i == 0 { prefix } else { &indent });
+        out.push_str(&clean(line, 500));
+    }
+    if out.is_empty() {
+        out.push_str(prefix.trim_end());
+    }
+    out
+}
+
 fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
@@ -169,5 +196,32 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::List(args) => run::list(&args),
         Command::ServeModel(args) => run::serve_model(&args),
         Command::Snapshot(args) => snapshot::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_of_several_lines_are_printed_as_aligned_lines() {
+        let regex = "regex parse error:\n    (unclosed\n    ^\nerror: unclosed group";
+        assert_eq!(
+            message_lines("  caused by: ", regex),
+            "  caused by: regex parse error:\n             \
+             \x20   (unclosed\n                 ^\n             error: unclosed group"
+        );
+        // One line stays one line; control characters are still escaped.
+        assert_eq!(
+            message_lines("error: ", "bad \u{1b}[2J"),
+            "error: bad \\u{1b}[2J"
+        );
+        let long = (0..30)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let shown = message_lines("e: ", &long);
+        assert_eq!(shown.lines().count(), MAX_MESSAGE_LINES + 1);
+        assert!(shown.ends_with("   …"), "{shown}");
     }
 }

@@ -18,7 +18,7 @@ use crate::model::openai::{OpenAiConfig, OpenAiProvider};
 use crate::model::provider::{ChatProvider, ScriptedProvider};
 use crate::model::scripted::Script;
 use crate::model::server::ModelServer;
-use crate::report::model::{PriceOverride, PricingInfo, SuiteInfo};
+use crate::report::model::{ModelEndpoint, PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{
     Report, ReportBuilder, RunMeta, check_writable, junit, write_atomic, write_json,
@@ -560,6 +560,7 @@ async fn run_async(
         .map(|j| j as usize)
         .or(profile.jobs)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get()) * 4);
+    let model_endpoints = model_endpoints(&providers, &judge_providers);
     let options = RunOptions {
         run_id: Arc::clone(&run_id),
         jobs,
@@ -607,6 +608,7 @@ async fn run_async(
             .collect(),
         pricing: pricing_info(&project, &plan),
         replayed_from: replay.as_ref().map(|r| r.source.clone()),
+        model_endpoints,
     };
 
     let stderr_tty = std::io::stderr().is_terminal();
@@ -676,6 +678,8 @@ async fn run_async(
     Ok(match summary.stopped {
         Some(StopReason::Interrupted) => 130,
         _ if summary.failed > 0 => 1,
+        // Only outages: CI can tell them from a worse agent.
+        _ if summary.infrastructure > 0 => 3,
         _ => 0,
     })
 }
@@ -821,6 +825,25 @@ fn api_provider(
             .map(|p| Arc::new(p) as Arc<dyn ChatProvider>),
         Provider::Scripted { .. } => unreachable!("scripted models are served in process"),
     }
+}
+
+/// The APIs among the agents' and judges' models, with their base URLs, sorted and distinct.
+fn model_endpoints(
+    providers: &HashMap<(String, String), Arc<dyn ChatProvider>>,
+    judges: &JudgeProviders,
+) -> Vec<ModelEndpoint> {
+    let all = providers.iter().chain(judges);
+    let endpoints: std::collections::BTreeSet<ModelEndpoint> = all
+        .filter_map(|((suite, model), p)| {
+            Some(ModelEndpoint {
+                suite: suite.clone(),
+                model: model.clone(),
+                provider: p.provider_name().to_owned(),
+                base_url: p.base_url()?.to_owned(),
+            })
+        })
+        .collect();
+    endpoints.into_iter().collect()
 }
 
 /// Judge models by (suite, model).

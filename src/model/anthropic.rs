@@ -36,7 +36,7 @@ use serde_json::{Map, Value as Json, json};
 use super::chat::{
     ChatError, ChatRequest, ChatResponse, FinishReason, Message, Role, TokenUsage, ToolCall,
 };
-use super::http::{ApiKey, Endpoint, ProviderError, RedactedHeaders, header, key_from};
+use super::http::{ApiKey, Endpoint, ProviderError, RedactedHeaders, header, key_from, url_from};
 use super::openai::{model_of, parameters};
 use super::provider::{ChatFuture, ChatProvider};
 
@@ -45,6 +45,11 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
 
 /// The variable the key is read from when no other is named.
 pub const DEFAULT_API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+
+/// The variable the base URL is read from when the suite gives none, as the Anthropic SDKs
+/// do. Like theirs, its value has no version (`https://api.anthropic.com`): `/v1` is appended
+/// unless it already ends with it.
+pub const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
 
 /// The `anthropic-version` header sent (an extra header can override it).
 pub const API_VERSION: &str = "2023-06-01";
@@ -88,7 +93,9 @@ impl AnthropicConfig {
     }
 
     /// Defaults for `model` with the key from the variable `api_key_env` (default
-    /// `ANTHROPIC_API_KEY`) and `base_url` when given. An unset or empty variable is
+    /// `ANTHROPIC_API_KEY`) and the base URL from, in order, `base_url` (a suite's `base-url`,
+    /// version included), the variable [`BASE_URL_ENV`] when set and not empty (version
+    /// appended, see there), and [`DEFAULT_BASE_URL`]. An unset or empty key variable is
     /// [`ProviderError::MissingKey`] naming it.
     pub fn from_env(
         api_key_env: Option<&str>,
@@ -105,11 +112,18 @@ impl AnthropicConfig {
         model: impl Into<String>,
         lookup: impl Fn(&str) -> Option<OsString>,
     ) -> Result<AnthropicConfig, ProviderError> {
-        let key = key_from(api_key_env.unwrap_or(DEFAULT_API_KEY_ENV), lookup)?;
+        let key = key_from(api_key_env.unwrap_or(DEFAULT_API_KEY_ENV), &lookup)?;
         let mut config = AnthropicConfig::new(model);
         config.api_key = Some(key);
         if let Some(url) = base_url {
             config.base_url = url.to_owned();
+        } else if let Some(url) = url_from(BASE_URL_ENV, &lookup) {
+            let url = url.trim_end_matches('/');
+            config.base_url = if url.ends_with("/v1") {
+                url.to_owned()
+            } else {
+                format!("{url}/v1")
+            };
         }
         Ok(config)
     }
@@ -202,6 +216,10 @@ impl ChatProvider for AnthropicProvider {
 
     fn provider_name(&self) -> &str {
         "anthropic"
+    }
+
+    fn base_url(&self) -> Option<&str> {
+        Some(self.endpoint.base_url())
     }
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, _identity: &'a str) -> ChatFuture<'a> {
@@ -548,5 +566,49 @@ mod tests {
             shown.contains("https://api.anthropic.com/v1/messages"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn the_base_url_is_the_suites_else_anthropic_base_url_with_v1_else_the_default() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |v: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == v)
+                    .map(|(_, val)| OsString::from(val))
+            }
+        };
+        const KEY: (&str, &str) = ("ANTHROPIC_API_KEY", "sk-ant-0123456789");
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[(Option<&str>, Vars, &str)] = &[
+            (None, &[KEY], DEFAULT_BASE_URL),
+            // The SDKs' variable has no version: it is appended, once.
+            (
+                None,
+                &[KEY, ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")],
+                "http://127.0.0.1:9/v1",
+            ),
+            (
+                None,
+                &[KEY, ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9/")],
+                "http://127.0.0.1:9/v1",
+            ),
+            (
+                None,
+                &[KEY, ("ANTHROPIC_BASE_URL", "http://h/proxy/v1/")],
+                "http://h/proxy/v1",
+            ),
+            (None, &[KEY, ("ANTHROPIC_BASE_URL", " ")], DEFAULT_BASE_URL),
+            (
+                Some("http://suite/v1"),
+                &[KEY, ("ANTHROPIC_BASE_URL", "http://env")],
+                "http://suite/v1",
+            ),
+        ];
+        for (suite, vars, want) in cases {
+            let config = AnthropicConfig::from_env_with(None, *suite, "m", env(vars)).unwrap();
+            assert_eq!(config.base_url, *want, "{suite:?} {vars:?}");
+        }
+        let provider = AnthropicProvider::new(AnthropicConfig::new("m")).unwrap();
+        assert_eq!(provider.base_url(), Some(DEFAULT_BASE_URL));
     }
 }

@@ -210,12 +210,64 @@ impl ChatError {
         }
     }
 
+    /// Why the API itself is failing, when it is and not the request: `unreachable` (a
+    /// connection, DNS or TLS failure), `timed out`, `authentication refused` (401, 403),
+    /// `rate-limited` (429) or `server error` (408, 5xx). `None` for an error the request
+    /// causes (400, 404, 422...) or an answer that cannot be read.
+    pub fn outage(&self) -> Option<&'static str> {
+        match self {
+            ChatError::Http { status, .. } => match status {
+                401 | 403 => Some("authentication refused"),
+                429 => Some("rate-limited"),
+                408 | 500..=599 => Some("server error"),
+                _ => None,
+            },
+            ChatError::Timeout(_) => Some("timed out"),
+            ChatError::Network(_) => Some("unreachable"),
+            ChatError::Malformed(_) => None,
+        }
+    }
+
     /// True for errors worth retrying: 408, 409, 429, 5xx, timeouts and network failures.
     pub fn retryable(&self) -> bool {
         match self {
             ChatError::Http { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
             ChatError::Timeout(_) | ChatError::Network(_) => true,
             ChatError::Malformed(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_the_apis_failures_not_the_requests() {
+        let http = |status| ChatError::Http {
+            status,
+            retry_after: None,
+            message: String::new(),
+        };
+        let cases = [
+            (http(401), Some("authentication refused")),
+            (http(403), Some("authentication refused")),
+            (http(429), Some("rate-limited")),
+            (http(500), Some("server error")),
+            (http(503), Some("server error")),
+            (http(529), Some("server error")),
+            (http(400), None),
+            (http(404), None),
+            (http(422), None),
+            (ChatError::Network("refused".into()), Some("unreachable")),
+            (
+                ChatError::Timeout(Duration::from_secs(1)),
+                Some("timed out"),
+            ),
+            (ChatError::Malformed("x".into()), None),
+        ];
+        for (error, want) in cases {
+            assert_eq!(error.outage(), want, "{error:?}");
         }
     }
 }

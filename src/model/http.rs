@@ -130,6 +130,14 @@ pub fn key_from(
     Ok(ApiKey::new(value))
 }
 
+/// A base URL from the variable `var` through `lookup`, trimmed; `None` when it is unset,
+/// empty or not UTF-8 (the SDKs treat an empty one as unset too).
+pub fn url_from(var: &str, lookup: impl Fn(&str) -> Option<OsString>) -> Option<String> {
+    let value = lookup(var)?.into_string().ok()?;
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
 /// A header to send; `sensitive` ones are hidden from `HeaderMap`'s own `Debug`.
 pub(crate) fn header(
     name: &str,
@@ -172,6 +180,8 @@ pub fn display_url(url: &Url) -> String {
 pub(crate) struct Endpoint {
     client: reqwest::Client,
     url: Url,
+    /// The base URL as reports show it (see [`Endpoint::base_url`]).
+    base_url: String,
     timeout: Duration,
     key: Option<ApiKey>,
 }
@@ -187,6 +197,12 @@ impl Endpoint {
         key: Option<ApiKey>,
     ) -> Result<Endpoint, ProviderError> {
         let url = endpoint_url(base_url, path)?;
+        let shown = display_url(&url);
+        let base_url = shown
+            .strip_suffix(path)
+            .unwrap_or(&shown)
+            .trim_end_matches('/')
+            .to_owned();
         // `rustls-no-provider`: building a client without a process-wide crypto provider
         // panics. Installing is idempotent: a second call (or main's) returns Err, ignored.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -203,6 +219,7 @@ impl Endpoint {
         Ok(Endpoint {
             client,
             url,
+            base_url,
             timeout,
             key,
         })
@@ -211,6 +228,11 @@ impl Endpoint {
     /// The URL posted to.
     pub(crate) fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The base URL, without user info, query, fragment or trailing slash: safe to report.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// Posts `body` as JSON, parses a 2xx answer as `T` and converts it with `convert`.

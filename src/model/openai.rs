@@ -29,7 +29,7 @@ use serde_json::{Value as Json, json};
 use super::chat::{
     ChatError, ChatRequest, ChatResponse, FinishReason, Message, Role, TokenUsage, ToolCall,
 };
-use super::http::{ApiKey, Endpoint, ProviderError, RedactedHeaders, header, key_from};
+use super::http::{ApiKey, Endpoint, ProviderError, RedactedHeaders, header, key_from, url_from};
 use super::provider::{ChatFuture, ChatProvider};
 
 /// The default `base_url`.
@@ -37,6 +37,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// The variable the key is read from when no other is named.
 pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+
+/// The variable the base URL is read from when the suite gives none, as the OpenAI SDKs do.
+pub const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
 
 /// The default request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,8 +77,10 @@ impl OpenAiConfig {
     }
 
     /// Defaults for `model` with the key from the variable `api_key_env` (default
-    /// `OPENAI_API_KEY`) and `base_url` when given (as a suite's `base-url` and
-    /// `api-key-env`). An unset or empty variable is [`ProviderError::MissingKey`] naming it.
+    /// `OPENAI_API_KEY`) and the base URL from, in order, `base_url` (a suite's `base-url`),
+    /// the variable `OPENAI_BASE_URL` when set and not empty, and [`DEFAULT_BASE_URL`], as the
+    /// OpenAI SDKs choose it. An unset or empty key variable is
+    /// [`ProviderError::MissingKey`] naming it.
     pub fn from_env(
         api_key_env: Option<&str>,
         base_url: Option<&str>,
@@ -91,11 +96,13 @@ impl OpenAiConfig {
         model: impl Into<String>,
         lookup: impl Fn(&str) -> Option<OsString>,
     ) -> Result<OpenAiConfig, ProviderError> {
-        let key = key_from(api_key_env.unwrap_or(DEFAULT_API_KEY_ENV), lookup)?;
+        let key = key_from(api_key_env.unwrap_or(DEFAULT_API_KEY_ENV), &lookup)?;
         let mut config = OpenAiConfig::new(model);
         config.api_key = Some(key);
         if let Some(url) = base_url {
             config.base_url = url.to_owned();
+        } else if let Some(url) = url_from(BASE_URL_ENV, &lookup) {
+            config.base_url = url;
         }
         Ok(config)
     }
@@ -193,6 +200,10 @@ impl ChatProvider for OpenAiProvider {
 
     fn provider_name(&self) -> &str {
         "openai"
+    }
+
+    fn base_url(&self) -> Option<&str> {
+        Some(self.endpoint.base_url())
     }
 
     fn chat<'a>(&'a self, request: &'a ChatRequest, _identity: &'a str) -> ChatFuture<'a> {
@@ -579,5 +590,42 @@ mod tests {
         assert!(!shown.contains("sk-secret"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("x-proxy-auth"), "{shown}");
+    }
+
+    #[test]
+    fn the_base_url_is_the_suites_else_openai_base_url_else_the_default() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |v: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == v)
+                    .map(|(_, val)| OsString::from(val))
+            }
+        };
+        const KEY: (&str, &str) = ("OPENAI_API_KEY", "sk-test-0123456789");
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[(Option<&str>, Vars, &str)] = &[
+            (None, &[KEY], DEFAULT_BASE_URL),
+            (
+                None,
+                &[KEY, ("OPENAI_BASE_URL", " http://127.0.0.1:9/v1 ")],
+                "http://127.0.0.1:9/v1",
+            ),
+            // Empty counts as unset, as in the SDKs.
+            (None, &[KEY, ("OPENAI_BASE_URL", "")], DEFAULT_BASE_URL),
+            (
+                Some("http://suite/v1"),
+                &[KEY, ("OPENAI_BASE_URL", "http://env/v1")],
+                "http://suite/v1",
+            ),
+        ];
+        for (suite, vars, want) in cases {
+            let config = OpenAiConfig::from_env_with(None, *suite, "m", env(vars)).unwrap();
+            assert_eq!(config.base_url, *want, "{suite:?} {vars:?}");
+        }
+        // The reported base URL names no credential.
+        let mut config = OpenAiConfig::new("m");
+        config.base_url = "https://user:pw@proxy.example/v1/?key=sk-1".into();
+        let provider = OpenAiProvider::new(config).unwrap();
+        assert_eq!(provider.base_url(), Some("https://proxy.example/v1"));
     }
 }

@@ -23,6 +23,12 @@ pub trait ChatProvider: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The API's base URL, for the report: without user info, query or fragment, so it can
+    /// name no secret. `None` for a model traceval answers itself.
+    fn base_url(&self) -> Option<&str> {
+        None
+    }
+
     /// One attempt of one call. `identity` is the trial's stable identity (the scripted model
     /// picks variants and counts attempts by it; API providers ignore it).
     fn chat<'a>(&'a self, request: &'a ChatRequest, identity: &'a str) -> ChatFuture<'a>;

@@ -109,6 +109,7 @@ mod tests {
                     agent_trace_ids: vec![],
                     passed,
                     error: None,
+                    error_kind: None,
                     duration_ms: 1500.0,
                     exit: AgentExit::Code { code: 0 },
                     output: String::new(),

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{RunEvent, StopReason, TrialResult, Warning};
-use crate::metrics::interval::{Z95, wilson};
+use crate::metrics::interval::{Z95, clustered, wilson};
 use crate::metrics::passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
 use crate::metrics::percentile::Percentiles;
 use crate::metrics::price_table::PriceTable;
@@ -59,6 +59,25 @@ pub struct Report {
     /// For `run --replay`: the run whose recorded trials this run re-graded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_from: Option<ReplaySource>,
+    /// The APIs traceval called itself (builtin agents' and judges' `openai` and `anthropic`
+    /// models), with the base URL in effect; scripted models are not listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_endpoints: Vec<ModelEndpoint>,
+}
+
+/// A model API traceval called, as configured for one suite.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ModelEndpoint {
+    /// The suite.
+    pub suite: String,
+    /// The model's name in the suite (`[model.NAME]`).
+    pub model: String,
+    /// `openai` or `anthropic`.
+    pub provider: String,
+    /// The base URL in effect: the suite's `base-url`, else `OPENAI_BASE_URL` /
+    /// `ANTHROPIC_BASE_URL`, else the provider's default. Without user info or query, so it
+    /// names no secret.
+    pub base_url: String,
 }
 
 /// The run a replay re-graded.
@@ -200,8 +219,14 @@ pub struct ModelAggregate {
     pub errored: u64,
     /// passed / trials.
     pub pass_rate: f64,
-    /// Wilson 95% interval of the pass rate.
+    /// Wilson 95% interval of the pass rate, over trials as if independent.
     pub pass_rate_ci95: Option<[f64; 2]>,
+    /// Case-clustered 95% interval: the mean of the per-case pass rates ± t(0.975, m − 1) ·
+    /// sd / √m over the m cases, clipped to [0, 1] (see [`clustered`]). Wider than
+    /// `pass_rate_ci95` when cases differ, as a case's trials are not independent. `None` with
+    /// fewer than two cases.
+    #[serde(default)]
+    pub pass_rate_ci95_clustered: Option<[f64; 2]>,
     /// Mean over cases of pass@k, for every k that every case has.
     pub pass_at_k: BTreeMap<String, f64>,
     /// Mean over cases of pass^k.
@@ -247,6 +272,8 @@ pub struct RunMeta {
     pub pricing: PricingInfo,
     /// The run a replay re-grades.
     pub replayed_from: Option<ReplaySource>,
+    /// The model APIs called, sorted.
+    pub model_endpoints: Vec<ModelEndpoint>,
 }
 
 /// Folds events into a [`Report`].
@@ -324,6 +351,7 @@ impl ReportBuilder {
             trials,
             warnings: self.warnings,
             replayed_from: self.meta.replayed_from,
+            model_endpoints: self.meta.model_endpoints,
         }
     }
 }
@@ -390,6 +418,7 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
         e.1 += u64::from(t.passed);
     }
     let min_n = cases.values().map(|(n, _)| *n).min().unwrap_or(0);
+    let case_rates: Vec<f64> = cases.values().map(|&(n, c)| c as f64 / n as f64).collect();
     let mean_over_cases = |f: fn(u64, u64, u64) -> Option<f64>| {
         (1..=min_n)
             .filter_map(|k| {
@@ -442,6 +471,7 @@ fn model_aggregate(model: &str, trials: &[&TrialResult]) -> ModelAggregate {
             passed as f64 / n as f64
         },
         pass_rate_ci95: wilson(passed, n, Z95).map(|(lo, hi)| [lo, hi]),
+        pass_rate_ci95_clustered: clustered(&case_rates).map(|(lo, hi)| [lo, hi]),
         pass_at_k: mean_over_cases(pass_at_k),
         pass_hat_k: mean_over_cases(pass_hat_k),
         tool_f1_macro: (!f1s.is_empty()).then(|| f1s.iter().sum::<f64>() / f1s.len() as f64),
@@ -504,6 +534,7 @@ mod tests {
             agent_trace_ids: vec![],
             passed,
             error: None,
+            error_kind: None,
             duration_ms: ms,
             exit: AgentExit::Code { code: 0 },
             output: String::new(),
@@ -575,6 +606,9 @@ mod tests {
         assert_eq!((lat.p50, lat.p90, lat.p99), (50.0, 400.0, 400.0));
         let [lo, hi] = m.pass_rate_ci95.unwrap();
         assert!(lo < 0.75 && hi > 0.75 && lo > 0.0 && hi < 1.0);
+        // Clustered by case: rates 0.5 and 1.0, mean 0.75, sd √0.125, t(0.975, 1) = 12.706:
+        // far wider than Wilson's over 8 trials, and clipped.
+        assert_eq!(m.pass_rate_ci95_clustered, Some([0.0, 1.0]));
     }
 
     #[test]

@@ -280,13 +280,28 @@ impl<W: Write> Terminal<W> {
             None => {}
         }
         self.line(&format!("\n{text}"));
+        let infrastructure = report
+            .trials
+            .iter()
+            .filter(|t| t.infrastructure_error())
+            .count();
         let verdict = if failed + errored == 0 && report.stopped.is_none() {
             "ok"
+        } else if failed + errored == infrastructure
+            && report.stopped != Some(StopReason::Interrupted)
+        {
+            // Exit code 3: the trials could not run, none did worse.
+            "ERROR"
         } else {
             "FAILED"
         };
+        let errored = if infrastructure > 0 {
+            format!("{errored} errored ({infrastructure} infrastructure)")
+        } else {
+            format!("{errored} errored")
+        };
         self.line(&format!(
-            "test result: {verdict}. {passed} passed; {failed} failed; {errored} errored; finished in {secs:.2}s"
+            "test result: {verdict}. {passed} passed; {failed} failed; {errored}; finished in {secs:.2}s"
         ));
         for m in &report.models {
             let text = headline(m);
@@ -297,7 +312,12 @@ impl<W: Write> Terminal<W> {
     fn failure(&mut self, t: &TrialResult) {
         self.line(&format!("\n---- {} ----", trial_name(t)));
         if let Some(e) = &t.error {
-            self.line(&format!("error: {}", clean(e, 500)));
+            let kind = if t.infrastructure_error() {
+                " (infrastructure)"
+            } else {
+                ""
+            };
+            self.line(&format!("error{kind}: {}", clean(e, 500)));
         }
         for c in t.checks.iter().filter(|c| !c.passed) {
             // A message of several lines (a snapshot's diff) is indented under its check. Each
@@ -348,6 +368,15 @@ pub fn headline(m: &ModelAggregate) -> String {
     let mut parts = vec![format!("pass rate {:.1}%", m.pass_rate * 100.0)];
     if let Some([lo, hi]) = m.pass_rate_ci95 {
         parts[0].push_str(&format!(" [{:.1}%, {:.1}%]", lo * 100.0, hi * 100.0));
+    }
+    // A zero-width clustered interval (every case at the same rate) says nothing the rate
+    // does not; the report still has it.
+    if let Some([lo, hi]) = m.pass_rate_ci95_clustered.filter(|[lo, hi]| hi > lo) {
+        parts[0].push_str(&format!(
+            " (by case [{:.1}%, {:.1}%])",
+            lo * 100.0,
+            hi * 100.0
+        ));
     }
     if let Some(p1) = m.pass_at_k.get("1") {
         parts.push(format!("pass@1 {p1:.2}"));
@@ -426,6 +455,7 @@ mod tests {
             errored: 0,
             pass_rate: 1.0,
             pass_rate_ci95: None,
+            pass_rate_ci95_clustered: None,
             pass_at_k: BTreeMap::new(),
             pass_hat_k: BTreeMap::new(),
             tool_f1_macro: None,
@@ -441,6 +471,23 @@ mod tests {
             unpriced_trials,
             unpriced_models: unpriced.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn headlines_show_the_clustered_interval_beside_wilsons_when_it_has_a_width() {
+        let mut m = model(Some(0.01), 0, &[]);
+        m.pass_rate = 0.8;
+        m.pass_rate_ci95 = Some([0.627, 0.905]);
+        m.pass_rate_ci95_clustered = Some([0.4984, 1.0]);
+        let line = headline(&m);
+        assert!(
+            line.contains("pass rate 80.0% [62.7%, 90.5%] (by case [49.8%, 100.0%]) · "),
+            "{line}"
+        );
+        m.pass_rate_ci95_clustered = Some([1.0, 1.0]);
+        assert!(!headline(&m).contains("by case"));
+        m.pass_rate_ci95_clustered = None;
+        assert!(!headline(&m).contains("by case"));
     }
 
     #[test]

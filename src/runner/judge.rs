@@ -68,6 +68,9 @@ pub(super) struct Judged {
     pub(super) records: Vec<JudgeRecord>,
     /// Every span of every judge, taken out of the store.
     pub(super) spans: Vec<Arc<Span>>,
+    /// When a judge's check failed and one of its samples had no verdict because the judge's
+    /// model API failed (see `CallFailed::infrastructure` in `model_call`): why, for the trial's `error`.
+    pub(super) infrastructure: Option<String>,
 }
 
 impl Judging<'_> {
@@ -78,11 +81,23 @@ impl Judging<'_> {
         }
         let key = TrialKey::new(&format!("{}~judges", self.key));
         let results = join_all(judges.iter().map(|j| self.judge(j, &key, evidence))).await;
-        let (checks, records) = results.into_iter().unzip();
+        let mut infrastructure = None;
+        let mut checks = Vec::with_capacity(results.len());
+        let mut records = Vec::with_capacity(results.len());
+        for (check, record, outage) in results {
+            if !check.passed && infrastructure.is_none() {
+                infrastructure = outage.map(|why| {
+                    format!("judge `{}` (model `{}`): {why}", record.name, record.model)
+                });
+            }
+            checks.push(check);
+            records.push(record);
+        }
         Judged {
             checks,
             records,
             spans: self.capture.store().take_trial(&key),
+            infrastructure,
         }
     }
 
@@ -91,7 +106,7 @@ impl Judging<'_> {
         judge: &Judge,
         key: &TrialKey,
         evidence: &JudgeEvidence<'_>,
-    ) -> (CheckResult, JudgeRecord) {
+    ) -> (CheckResult, JudgeRecord, Option<String>) {
         let tracer = self.capture.tracer("traceval.judge");
         let id = self.id;
         let (trial_trace, trial_span) = self.trial_root;
@@ -123,10 +138,13 @@ impl Judging<'_> {
         self.capture.store().link_trace(trace_id, key);
         let cx = Context::new().with_span(root);
 
-        let outcomes: Vec<SampleOutcome> =
+        let outcomes: Vec<(SampleOutcome, Option<String>)> =
             match self.providers.get(&(id.suite.clone(), judge.model.clone())) {
                 // The CLI builds a provider for every judge model before the run: a bug otherwise.
-                None => vec![Err(format!("model `{}` has no provider", judge.model))],
+                None => vec![(
+                    Err(format!("model `{}` has no provider", judge.model)),
+                    None,
+                )],
                 Some(provider) => {
                     let request = ChatRequest {
                         model: provider.model_name().unwrap_or(&judge.model).to_owned(),
@@ -146,6 +164,9 @@ impl Judging<'_> {
                 }
             };
 
+        let (outcomes, outages): (Vec<SampleOutcome>, Vec<Option<String>>) =
+            outcomes.into_iter().unzip();
+        let outage = outages.into_iter().flatten().next();
         let (check, samples) = decide(judge, &outcomes);
         let span = cx.span();
         let votes = samples.iter().filter(|s| s.passed).count();
@@ -182,10 +203,11 @@ impl Judging<'_> {
             cost_usd: metrics.cost_usd,
             unpriced: metrics.unpriced,
         };
-        (check, record)
+        (check, record, outage)
     }
 
-    /// One sample: a traced model call within the deadline, and its verdict.
+    /// One sample: a traced model call within the deadline, and its verdict; with why the
+    /// model API failed, when it did.
     async fn sample(
         &self,
         provider: &dyn ChatProvider,
@@ -194,7 +216,7 @@ impl Judging<'_> {
         judge: &Judge,
         sample: u32,
         tracer: &opentelemetry_sdk::trace::SdkTracer,
-    ) -> SampleOutcome {
+    ) -> (SampleOutcome, Option<String>) {
         // Each sample its own identity: the scripted model picks its variant by it, and
         // counts its attempts apart from the other samples'.
         let identity = format!(
@@ -208,12 +230,21 @@ impl Judging<'_> {
             capture_content: self.capture_content,
         };
         match tokio::time::timeout(self.timeout, caller.chat(cx, request)).await {
-            Err(_) => Err(format!(
-                "timed out after {}",
-                humantime::format_duration(self.timeout)
-            )),
-            Ok(Err(e)) => Err(e),
-            Ok(Ok(response)) => parse_verdict(response.message.content.as_deref().unwrap_or("")),
+            Err(_) => (
+                Err(format!(
+                    "timed out after {}",
+                    humantime::format_duration(self.timeout)
+                )),
+                None,
+            ),
+            Ok(Err(e)) => {
+                let outage = e.infrastructure.then(|| e.message.clone());
+                (Err(e.message), outage)
+            }
+            Ok(Ok(response)) => (
+                parse_verdict(response.message.content.as_deref().unwrap_or("")),
+                None,
+            ),
         }
     }
 }

@@ -28,8 +28,8 @@ use tokio::task::JoinSet;
 use crate::capture::otel::InProcess;
 use crate::capture::{SpanStore, TrialKey};
 use crate::event::{
-    AgentExit, CaseFinished, CheckResult, RunEvent, RunFinished, RunStarted, StopReason, TrialId,
-    TrialResult, Warning,
+    AgentExit, CaseFinished, CheckResult, ErrorKind, RunEvent, RunFinished, RunStarted, StopReason,
+    TrialId, TrialResult, Warning,
 };
 use crate::grade::judge::JudgeEvidence;
 
@@ -114,8 +114,10 @@ pub const SCRIPTED_API_KEY: &str = "traceval-scripted";
 pub struct RunSummary {
     /// Trials finished.
     pub finished: usize,
-    /// Trials that failed or errored.
+    /// Trials that failed a check or errored for the agent's sake.
     pub failed: usize,
+    /// Trials that errored for infrastructure ([`ErrorKind::Infrastructure`]).
+    pub infrastructure: usize,
     /// Why the run stopped early, if it did.
     pub stopped: Option<StopReason>,
     /// Snapshot files that could not be written.
@@ -234,6 +236,7 @@ pub async fn run(
     let mut summary = RunSummary {
         finished: 0,
         failed: 0,
+        infrastructure: 0,
         stopped: None,
         snapshot_errors: 0,
     };
@@ -309,7 +312,11 @@ pub async fn run(
         if result.passed {
             state.passed += 1;
         } else {
-            summary.failed += 1;
+            if result.infrastructure_error() {
+                summary.infrastructure += 1;
+            } else {
+                summary.failed += 1;
+            }
             if options.fail_fast && summary.stopped.is_none() {
                 summary.stopped = Some(StopReason::FailFast);
             }
@@ -557,11 +564,11 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     };
     // Why the trial has no result of its own: it could not be replayed, or the agent did not
     // finish. Such a trial is neither judged nor compared with its snapshot.
-    let error = replay_error.or_else(|| match &outcome.exit {
-        AgentExit::Code { .. } => None,
-        signal @ AgentExit::Signal { .. } => Some(format!("the agent was {}", signal.describe())),
-        other => Some(format!("the agent {}", other.describe())),
-    });
+    let (error, mut error_kind) = trial_error(
+        replay_error,
+        outcome.infrastructure_error.take(),
+        &outcome.exit,
+    );
     let judged = match (&error, &shared.capture) {
         _ if case.expect.judges.is_empty() => judge::Judged::default(),
         // Nothing to judge; the check fails, never passes.
@@ -592,6 +599,9 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         // `run` creates the capture whenever a planned case has judges.
         (None, None) => unreachable!("judges without an in-process capture"),
     };
+    // An outage of a judge's model leaves the trial ungraded rather than failed, unless a
+    // check the agent is answerable for failed already.
+    let checks_held = graded.passed();
     graded.checks.extend(judged.checks);
     let compared = job.snapshot.as_ref().and_then(|group| {
         shared
@@ -604,6 +614,13 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
             (Some(compared.matched), compared.shape)
         }
         None => (None, None),
+    };
+    let error = match (error, judged.infrastructure) {
+        (None, Some(why)) if checks_held && snapshot_matched != Some(false) => {
+            error_kind = Some(ErrorKind::Infrastructure);
+            Some(why)
+        }
+        (error, _) => error,
     };
     let passed = graded.passed() && error.is_none();
 
@@ -707,6 +724,7 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         agent_trace_ids: agent_traces.iter().map(ToString::to_string).collect(),
         passed,
         error,
+        error_kind,
         duration_ms: ms(latency),
         exit: outcome.exit.clone(),
         output_truncated: outcome.output.len() > options.report_output_limit,
@@ -800,6 +818,37 @@ fn transport_warnings(
         ));
     }
     warnings
+}
+
+/// Why a trial has no result of its own, and whose fault that is: it could not be replayed
+/// (the agent's), its model API failed (infrastructure), its program could not be started
+/// (infrastructure), or it did not finish (the agent's).
+fn trial_error(
+    replay_error: Option<String>,
+    infrastructure_error: Option<String>,
+    exit: &AgentExit,
+) -> (Option<String>, Option<ErrorKind>) {
+    if let Some(why) = replay_error {
+        return (Some(why), Some(ErrorKind::Agent));
+    }
+    if let Some(why) = infrastructure_error {
+        return (Some(why), Some(ErrorKind::Infrastructure));
+    }
+    match exit {
+        AgentExit::Code { .. } => (None, None),
+        AgentExit::SpawnFailed { .. } => (
+            Some(format!("the agent {}", exit.describe())),
+            Some(ErrorKind::Infrastructure),
+        ),
+        signal @ AgentExit::Signal { .. } => (
+            Some(format!("the agent was {}", signal.describe())),
+            Some(ErrorKind::Agent),
+        ),
+        other => (
+            Some(format!("the agent {}", other.describe())),
+            Some(ErrorKind::Agent),
+        ),
+    }
 }
 
 /// A short file name for a trial: case ids can be long or non-ASCII, and a file name holds at

@@ -12,6 +12,23 @@ use crate::model::chat::{ChatRequest, ChatResponse};
 use crate::model::provider::ChatProvider;
 use crate::model::retry::RetryPolicy;
 
+/// A model call that failed for good, retries included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallFailed {
+    /// What happened, for the report.
+    pub(crate) message: String,
+    /// The API itself failed ([`crate::model::chat::ChatError::outage`]) on an API traceval
+    /// calls over the network: infrastructure, not the agent. A scripted model's injected
+    /// failures are the test's own, never infrastructure.
+    pub(crate) infrastructure: bool,
+}
+
+impl std::fmt::Display for CallFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// Who calls a model, and how its calls are traced.
 #[derive(Clone, Copy)]
 pub(crate) struct ModelCaller<'a> {
@@ -33,7 +50,7 @@ impl ModelCaller<'_> {
         &self,
         cx: &Context,
         request: &ChatRequest,
-    ) -> Result<ChatResponse, String> {
+    ) -> Result<ChatResponse, CallFailed> {
         let mut attrs = vec![
             KeyValue::new("gen_ai.operation.name", "chat"),
             KeyValue::new(
@@ -129,9 +146,17 @@ impl ModelCaller<'_> {
                 span.set_status(Status::error(e.to_string()));
                 span.set_attribute(KeyValue::new("error.type", e.error_type()));
                 span.end();
-                Err(format!(
-                    "the model call failed after {attempt} attempt(s): {e}"
-                ))
+                let outage = e.outage().filter(|_| self.provider.base_url().is_some());
+                let message = match (outage, self.provider.base_url()) {
+                    (Some(cause), Some(url)) => format!(
+                        "the model API at {url} failed ({cause}) after {attempt} attempt(s): {e}"
+                    ),
+                    _ => format!("the model call failed after {attempt} attempt(s): {e}"),
+                };
+                Err(CallFailed {
+                    message,
+                    infrastructure: outage.is_some(),
+                })
             }
         }
     }

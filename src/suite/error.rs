@@ -196,12 +196,30 @@ impl SuiteLoadError {
     /// What the user may have meant, e.g. ``did you mean `span`?``.
     pub fn hint(&self) -> Option<&str> {
         match self {
+            // A first suite often tries to give one case its own agent.
+            SuiteLoadError::UnknownKey { path, key, .. } if is_case_agent(path, key) => Some(
+                "the agent is set once per suite, in its `[agent]` table; put cases that need \
+                 another agent in a suite of their own",
+            ),
             SuiteLoadError::Parse { hint, .. }
             | SuiteLoadError::UnknownKey { hint, .. }
             | SuiteLoadError::Invalid { hint, .. } => hint.as_deref(),
             _ => None,
         }
     }
+}
+
+/// `case[N].agent` (or `case[N].agent.…`) in a suite, or `agent` in a cases file.
+fn is_case_agent(path: &std::path::Path, key: &str) -> bool {
+    let in_case = key
+        .strip_prefix("case[")
+        .and_then(|rest| rest.split_once("]."))
+        .is_some_and(|(n, rest)| {
+            n.bytes().all(|b| b.is_ascii_digit()) && (rest == "agent" || rest.starts_with("agent."))
+        });
+    let in_cases_file = path.extension().is_some_and(|e| e != "toml")
+        && (key == "agent" || key.starts_with("agent."));
+    in_case || in_cases_file
 }
 
 fn list(paths: &[PathBuf]) -> String {

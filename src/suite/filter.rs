@@ -15,9 +15,13 @@ pub struct Filter {
     substrings: Vec<String>,
 }
 
-/// A `--filter` glob did not compile.
+/// A `--filter` glob did not compile. The message says why, as the CLI prints it alone.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid filter pattern `{pattern}`")]
+#[error(
+    "invalid filter pattern `{pattern}`: {}; a pattern with `*`, `?` or `[` is a glob over \
+     `suite::case` (`[[]` matches a literal `[`)",
+    source.kind()
+)]
 pub struct FilterError {
     /// The pattern as given.
     pub pattern: String,
@@ -123,9 +127,24 @@ mod tests {
     fn an_invalid_glob_is_an_error() {
         let error = Filter::new(&["ok", "weather::[paris"]).unwrap_err();
         assert_eq!(error.pattern, "weather::[paris");
-        assert_eq!(
-            error.to_string(),
-            "invalid filter pattern `weather::[paris`"
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid filter pattern `weather::[paris`: unclosed character class"),
+            "{error}"
         );
+    }
+
+    #[test]
+    fn a_bad_glob_says_why_and_how_to_match_the_character() {
+        let err = Filter::new(&["weather::["]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid filter pattern `weather::[`: unclosed character class; missing ']'; a \
+             pattern with `*`, `?` or `[` is a glob over `suite::case` (`[[]` matches a literal \
+             `[`)"
+        );
+        let literal = Filter::new(&["a::x[[]1]"]).unwrap();
+        assert!(literal.matches("a", "x[1]"));
     }
 }

@@ -1074,9 +1074,18 @@ fn model_def(doc: &Doc<'_>, at: &KeyPath, dir: &Path, raw: RawModel) -> Result<M
                 let why = "a scripted model answers from a script file";
                 return Err(doc.missing(&at.key("script"), why));
             };
-            Provider::Scripted {
-                script: dir.join(script),
+            // Checked here, not when the run starts: the error can point at the key, and
+            // `traceval list` catches it too.
+            let path = dir.join(&script);
+            if !path.is_file() {
+                let message = format!(
+                    "the script `{}` does not exist (`{script}` is relative to the directory of \
+                     this file)",
+                    path.display()
+                );
+                return Err(doc.invalid(&at.key("script"), message));
             }
+            Provider::Scripted { script: path }
         }
         RawProvider::OpenAi => Provider::OpenAi {
             base_url: raw.base_url,

@@ -476,6 +476,7 @@ trials = 1
     fn traceval_toml_holds_shared_models_pricing_and_profiles() {
         let dir = TestDir::new();
         let config = dir.write("traceval.toml", CONFIG);
+        dir.write("suites/scripts/sunny.toml", "");
         // The suite runs a model only traceval.toml defines.
         dir.write(
             "suites/s.toml",
@@ -567,6 +568,7 @@ trials = 1
     fn a_builtin_suite_runs_models_defined_in_traceval_toml() {
         let dir = TestDir::new();
         dir.write("traceval.toml", CONFIG);
+        dir.write("suites/scripts/sunny.toml", "");
         let text = "models = [\"sunny\"]\n[agent]\nkind = \"builtin\"\nsystem-prompt = \"be brief\"\n[[case]]\nid = \"a\"\ninput = 1\n";
         dir.write("suites/b.toml", text);
         let project = load_project(dir.path(), &[]).unwrap();

@@ -214,6 +214,7 @@ impl<'a, E: LocatedError> Doc<'a, E> {
         if let Some(unknown) = parse_unknown(message) {
             let hint = did_you_mean(unknown.name, unknown.expected.iter().copied());
             if unknown.what == "field" {
+                let hint = hint.or_else(|| expected_keys(&unknown.expected));
                 let key = if found.on_key && found.path.last_key() == Some(unknown.name) {
                     found.path
                 } else {
@@ -307,6 +308,19 @@ fn char_in_string(source: &str, column: usize) -> Option<usize> {
         offset += c.len_utf8();
     }
     Some(offset)
+}
+
+/// Keys listed at most in an unknown key's hint; a longer list is noise.
+const MAX_LISTED_KEYS: usize = 12;
+
+/// `expected one of: `a`, `b`` for the keys allowed where an unknown one stands, when they are
+/// few enough to read.
+fn expected_keys(expected: &[&str]) -> Option<String> {
+    if expected.is_empty() || expected.len() > MAX_LISTED_KEYS {
+        return None;
+    }
+    let keys: Vec<String> = expected.iter().map(|k| format!("`{k}`")).collect();
+    Some(format!("expected one of: {}", keys.join(", ")))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod assertions;
 mod conventions;
 mod demo;
+mod errors;
 mod in_process;
 mod inspect;
 mod judge;

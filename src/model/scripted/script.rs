@@ -684,7 +684,10 @@ latency = "2s"
             (
                 "[[rule]]\nweight = 2\ntext = 'x'\n",
                 "s.toml:2:1: unknown key `rule[0].weight`",
-                None,
+                Some(
+                    "expected one of: `when`, `variant`, `text`, `tool-calls`, `finish-reason`, \
+                     `usage`, `latency`, `fail`, `malformed-args`",
+                ),
             ),
             (
                 "[[rule]]\n[[rule.variant]]\nwieght = 2\ntext = 'x'\n",

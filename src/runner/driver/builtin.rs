@@ -27,7 +27,7 @@ use crate::event::AgentExit;
 use crate::grade::tools::json_contains;
 use crate::model::chat::{ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec};
 use crate::model::provider::ChatProvider;
-use crate::runner::model_call::ModelCaller;
+use crate::runner::model_call::{CallFailed, ModelCaller};
 use crate::suite::{BuiltinAgent, ToolDef, ToolResult};
 
 /// Largest tool output kept (a command tool's stdout).
@@ -73,6 +73,7 @@ impl Driver for BuiltinDriver {
                     stderr_tail: String::new(),
                     warnings: Vec::new(),
                     recording: None,
+                    infrastructure_error: None,
                 };
             };
             let run = Loop {
@@ -83,10 +84,14 @@ impl Driver for BuiltinDriver {
                 capture_content,
             };
             let mut cancel = trial.cancel.clone();
+            let mut infrastructure_error = None;
             let (exit, output, stderr_tail) = tokio::select! {
                 result = run.run() => match result {
                     Ok(answer) => (AgentExit::Code { code: 0 }, answer, String::new()),
-                    Err(why) => (AgentExit::Code { code: 1 }, String::new(), why),
+                    Err(why) => {
+                        infrastructure_error = why.infrastructure.then(|| why.message.clone());
+                        (AgentExit::Code { code: 1 }, String::new(), why.message)
+                    }
                 },
                 () = tokio::time::sleep(trial.timeout) => (AgentExit::TimedOut, String::new(), String::new()),
                 () = cancelled(&mut cancel) => (AgentExit::Cancelled, String::new(), String::new()),
@@ -98,6 +103,7 @@ impl Driver for BuiltinDriver {
                 stderr_tail,
                 warnings: Vec::new(),
                 recording: None,
+                infrastructure_error,
             }
         })
     }
@@ -114,7 +120,7 @@ struct Loop<'a> {
 
 impl Loop<'_> {
     /// The final answer, or why there is none (the builtin agent's "stderr").
-    async fn run(&self) -> Result<String, String> {
+    async fn run(&self) -> Result<String, CallFailed> {
         let parent = trial_parent(&self.trial.traceparent);
         let span = self
             .tracer
@@ -132,7 +138,7 @@ impl Loop<'_> {
         let cx = parent.with_span(span);
         let result = self.turns(&cx).await;
         if let Err(why) = &result {
-            cx.span().set_status(Status::error(why.clone()));
+            cx.span().set_status(Status::error(why.message.clone()));
             cx.span()
                 .set_attribute(KeyValue::new("error.type", "agent_error"));
         }
@@ -140,7 +146,7 @@ impl Loop<'_> {
         result
     }
 
-    async fn turns(&self, cx: &Context) -> Result<String, String> {
+    async fn turns(&self, cx: &Context) -> Result<String, CallFailed> {
         let mut request = ChatRequest {
             model: self
                 .provider
@@ -186,14 +192,18 @@ impl Loop<'_> {
                     .push(Message::tool_result(call.id.clone(), result));
             }
         }
-        Err(format!(
-            "the builtin agent stopped after max-turns = {} model calls without a final answer",
-            self.agent.max_turns
-        ))
+        Err(CallFailed {
+            message: format!(
+                "the builtin agent stopped after max-turns = {} model calls without a final \
+                 answer",
+                self.agent.max_turns
+            ),
+            infrastructure: false,
+        })
     }
 
     /// One model call with retries, as a `chat` span with one `llm.retry_attempt` per attempt.
-    async fn chat(&self, cx: &Context, request: &ChatRequest) -> Result<ChatResponse, String> {
+    async fn chat(&self, cx: &Context, request: &ChatRequest) -> Result<ChatResponse, CallFailed> {
         let identity = format!(
             "{}::{}#{}",
             self.trial.id.suite, self.trial.id.case, self.trial.id.trial

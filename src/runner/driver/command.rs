@@ -84,6 +84,7 @@ impl CommandDriver {
                     stderr_tail: String::new(),
                     warnings: Vec::new(),
                     recording: None,
+                    infrastructure_error: None,
                 };
             }
         };
@@ -188,6 +189,7 @@ impl CommandDriver {
             stderr_tail: String::from_utf8_lossy(&stderr_tail).into_owned(),
             warnings,
             recording: None,
+            infrastructure_error: None,
         }
     }
 }

@@ -75,6 +75,11 @@ pub struct AgentOutcome {
     /// A replay's recorded spans, graded instead of the spans the store caught; `None` for an
     /// agent that ran.
     pub recording: Option<replay::Recording>,
+    /// Why the agent could not do its work because something outside it failed (its model
+    /// API unreachable, refusing the key, rate-limited or failing after every retry): the
+    /// trial errors for infrastructure instead of failing. Only the builtin agent, whose
+    /// model calls are traceval's, knows this; `None` otherwise.
+    pub infrastructure_error: Option<String>,
 }
 
 /// Resolves when `cancel` turns `true` (or its sender is gone, which means the run is over).

@@ -173,6 +173,7 @@ fn replay_trace(trace: &RecordedTrace) -> AgentOutcome {
         stderr_tail: String::new(),
         warnings: Vec::new(),
         recording: Some(recording),
+        infrastructure_error: None,
     }
 }
 
@@ -190,6 +191,11 @@ async fn replay_trial(run: &RecordedRun, id: &TrialId) -> AgentOutcome {
         stderr_tail: recorded.stderr_tail.clone(),
         warnings: recorded.warnings.clone(),
         recording: Some(recording),
+        // A recorded outage stays one: re-grading its spans would call it a failure.
+        infrastructure_error: recorded
+            .error
+            .clone()
+            .filter(|_| recorded.error_kind == Some(crate::event::ErrorKind::Infrastructure)),
     };
     // Without a trace the recorded latency is all there is; the trial errors anyway.
     let recorded_latency =

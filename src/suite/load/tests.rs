@@ -83,6 +83,7 @@ fn a_full_suite_loads_into_the_model() {
     let dir = TestDir::new();
     let path = dir.write("suites/weather.toml", FULL_SUITE);
     dir.write("suites/data/more.jsonl", FULL_CASES);
+    dir.write("suites/scripts/sunny.toml", "");
     let suite = load_suite(&path).unwrap();
     let suite_dir = dir.path().join("suites");
 
@@ -694,6 +695,7 @@ tools = [{ name = "get_weather", args = { city = "Paris" } }, { name = "search" 
 fn a_builtin_suite_loads_into_the_model() {
     let dir = TestDir::new();
     let path = dir.write("suites/weather.toml", BUILTIN_SUITE);
+    dir.write("suites/scripts/sunny.toml", "");
     dir.write(
         "suites/data/more.jsonl",
         "{\"id\": \"oslo\", \"input\": \"Oslo?\", \"expect\": {\"tools\": [{\"name\": \"Forecast-2\"}]}}\n",
@@ -1985,6 +1987,17 @@ fn bad_suites() -> Vec<Bad> {
         bad(
             trajectory("trajectory = { mode = \"exact\", order = \"strict\" }"),
             "suite.toml:10:32: unknown key `case[0].expect.trajectory.order`",
+        )
+        // Few keys are allowed there: they are listed.
+        .hint("expected one of: `mode`, `args`, `tool-args`"),
+        // A case cannot have an agent of its own.
+        bad(
+            format!("{BASE}agent.command = [\"python3\", \"x.py\"]\n"),
+            "suite.toml:8:1: unknown key `case[0].agent`",
+        )
+        .hint(
+            "the agent is set once per suite, in its `[agent]` table; put cases that need \
+             another agent in a suite of their own",
         ),
         // Types.
         bad(
@@ -2176,7 +2189,8 @@ fn bad_suites() -> Vec<Bad> {
         bad(
             format!("{BASE}[conventions]\nrule = []\n"),
             "suite.toml:9:1: unknown key `conventions.rule`",
-        ),
+        )
+        .hint("expected one of: `kind`, `fields`"),
         // Conventions: fields.
         bad(
             fields("tool_name = [\"acme.tool\"]"),
