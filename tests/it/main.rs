@@ -11,6 +11,7 @@ mod model;
 mod pricing;
 mod providers;
 mod python;
+mod reading;
 mod receiver;
 mod replay;
 mod run;
