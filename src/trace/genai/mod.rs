@@ -11,8 +11,9 @@
 //! - tokens and cost come from LLM spans only, and from an LLM span only when no LLM span below
 //!   it reports usage, so totals repeated on agent or wrapper spans are never counted twice;
 //! - a retry is an LLM span that follows a failed LLM sibling (each HTTP attempt its own span),
-//!   or every `retry` span after the first under one parent (each attempt nested in its call).
-//!   Retries an SDK makes inside one span leave no trace and are not counted.
+//!   or a `retry` span: Sema's `llm.retry_attempt` is one HTTP retry (429, 5xx, network)
+//!   nested under its LLM span, so a `chat` span with one such child made one retry. Retries
+//!   an SDK makes inside one span leave no trace and are not counted.
 
 pub(crate) mod convention;
 mod custom;
@@ -227,7 +228,6 @@ struct Relatives {
     llm_below: Vec<bool>,
     usage_below: Vec<bool>,
     follows_failed_llm: Vec<bool>,
-    earlier_retry_sibling: Vec<bool>,
     nearest_tool_ancestor: Vec<Option<NodeId>>,
 }
 
@@ -239,7 +239,6 @@ impl Relatives {
             llm_below: vec![false; n],
             usage_below: vec![false; n],
             follows_failed_llm: vec![false; n],
-            earlier_retry_sibling: vec![false; n],
             nearest_tool_ancestor: vec![None; n],
         };
         let order: Vec<NodeRef<'_>> = tree.walk().collect();
@@ -253,19 +252,12 @@ impl Relatives {
                 };
             }
             // Siblings, once per parent.
-            let (mut previous_llm_failed, mut seen_retry) = (false, false);
+            let mut previous_llm_failed = false;
             for child in node.children() {
                 let c = ix(child.id());
-                match kinds[c] {
-                    Kind::Llm => {
-                        r.follows_failed_llm[c] = previous_llm_failed;
-                        previous_llm_failed = child.span().is_error();
-                    }
-                    Kind::Retry => {
-                        r.earlier_retry_sibling[c] = seen_retry;
-                        seen_retry = true;
-                    }
-                    _ => {}
+                if kinds[c] == Kind::Llm {
+                    r.follows_failed_llm[c] = previous_llm_failed;
+                    previous_llm_failed = child.span().is_error();
                 }
             }
         }
@@ -358,11 +350,7 @@ impl<'t> GenAiView<'t> {
                             .unwrap_or_else(|| name_from_span(span)),
                     });
                 }
-                Kind::Retry => {
-                    if rel.earlier_retry_sibling[ix(id)] {
-                        view.retries.push(id);
-                    }
-                }
+                Kind::Retry => view.retries.push(id),
                 Kind::Retrieval | Kind::Embedding | Kind::Step | Kind::Other => {}
             }
         }
