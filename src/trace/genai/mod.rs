@@ -222,6 +222,9 @@ pub struct GenAiView<'t> {
 
 const NONE: u32 = u32::MAX;
 
+/// The name of the span traceval makes the root of each trial's tree.
+const TRIAL_ROOT: &str = "eval.trial";
+
 /// Facts about each node that need its relatives, computed in linear passes so that a trace
 /// of any shape is read in time proportional to its size.
 struct Relatives {
@@ -410,6 +413,13 @@ impl<'t> GenAiView<'t> {
     /// The provider a span records, by the view's conventions.
     pub(crate) fn provider_of(&self, span: &Span) -> Option<String> {
         self.conventions.first_str(span, Field::Provider)
+    }
+
+    /// True for the trial root traceval adds to every trial's tree: a root span named
+    /// `eval.trial`. Selectors leave it out unless they name it.
+    pub fn is_trial_root(&self, node: NodeId) -> bool {
+        let node = self.tree.node(node);
+        node.parent().is_none() && node.span().name == TRIAL_ROOT
     }
 
     /// The kind of a node.
