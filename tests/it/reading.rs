@@ -402,7 +402,7 @@ count = 2
     assert_eq!(
         body,
         [
-            "ai.generateText [agent]",
+            "ai.generateText [agent] provider=openai",
             "  ai.generateText.doGenerate [llm] provider=openai",
             "  ai.toolCall [tool] tool=get_weather",
             "  ai.generateText.doGenerate [llm] provider=openai",

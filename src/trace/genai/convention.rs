@@ -232,6 +232,15 @@ pub(crate) const TOOL_RESULT: &[&str] = &[
     "traceloop.entity.output",
     "output.value",
 ];
-/// The agent's name.
-pub(crate) const AGENT_NAME: &[&str] =
-    &["gen_ai.agent.name", "agent.name", "traceloop.entity.name"];
+/// The agent's name. The Vercel AI SDK names a `generateText`/`streamText` call by its
+/// telemetry `functionId` (which it also writes as `resource.name`).
+pub(crate) const AGENT_NAME: &[&str] = &[
+    "gen_ai.agent.name",
+    "agent.name",
+    "traceloop.entity.name",
+    "ai.telemetry.functionId",
+];
+
+/// The span-name prefix of the Vercel AI SDK, whose providers are `{provider}.{api}`
+/// (`openai.chat`, `openai.responses`, `anthropic.messages`), in `gen_ai.system` too.
+pub(crate) const VERCEL_SPAN_PREFIX: &str = "ai.";

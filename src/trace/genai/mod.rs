@@ -315,7 +315,7 @@ impl<'t> GenAiView<'t> {
                     view.slot[ix(id)] = view.llm_calls.len() as u32;
                     view.llm_calls.push(LlmCall {
                         node: id,
-                        provider: c.first_str(span, Field::Provider),
+                        provider: provider(c, span),
                         request_model: c.first_str(span, Field::RequestModel),
                         response_model: c.first_str(span, Field::ResponseModel),
                         input_tokens: c.first_u64(span, Field::InputTokens),
@@ -412,7 +412,7 @@ impl<'t> GenAiView<'t> {
 
     /// The provider a span records, by the view's conventions.
     pub(crate) fn provider_of(&self, span: &Span) -> Option<String> {
-        self.conventions.first_str(span, Field::Provider)
+        provider(self.conventions, span)
     }
 
     /// True for the trial root traceval adds to every trial's tree: a root span named
@@ -477,6 +477,21 @@ impl<'t> GenAiView<'t> {
             }
         }
         u
+    }
+}
+
+/// The provider a span records. The Vercel AI SDK's `openai.chat` or `openai.responses` is
+/// the provider `openai` calling one of its APIs: on its spans the part before the first dot
+/// is the provider. (Elsewhere dots belong to the name: OTel's `aws.bedrock`, `gcp.vertex_ai`.)
+fn provider(c: &Conventions, span: &Span) -> Option<String> {
+    let provider = c.first_str(span, Field::Provider)?;
+    match provider.split_once('.') {
+        Some((bare, _))
+            if span.name.starts_with(convention::VERCEL_SPAN_PREFIX) && !bare.is_empty() =>
+        {
+            Some(bare.to_owned())
+        }
+        _ => Some(provider),
     }
 }
 
