@@ -17,6 +17,7 @@
 
 pub(crate) mod convention;
 mod custom;
+mod turn;
 
 use std::fmt;
 
