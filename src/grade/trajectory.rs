@@ -229,7 +229,7 @@ where
             next.copy_from_slice(&best);
             let mut owner = vec![None; calls.len()];
             let mut seen = vec![false; calls.len()];
-            for i in 0..ne {
+            for (i, &before) in best.iter().enumerate().take(ne) {
                 owner.fill(None);
                 let mut matched = 0;
                 for k in i..ne {
@@ -237,7 +237,7 @@ where
                     if super::tools::augment(k, &fits, &mut owner, &mut seen) {
                         matched += 1;
                     }
-                    next[k + 1] = next[k + 1].max(best[i] + matched);
+                    next[k + 1] = next[k + 1].max(before + matched);
                 }
             }
             for k in 1..=ne {
@@ -414,7 +414,14 @@ mod tests {
                 .collect()
         };
         // (mode, expected, actual with turns, passes, score)
-        let cases: [(TrajectoryMode, &[&str], &[(&str, usize)], bool, f64); 9] = [
+        type Case<'a> = (
+            TrajectoryMode,
+            &'a [&'a str],
+            &'a [(&'a str, usize)],
+            bool,
+            f64,
+        );
+        let cases: [Case<'_>; 9] = [
             (
                 Exact,
                 &["a", "b", "c"],
