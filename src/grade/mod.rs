@@ -95,7 +95,11 @@ pub fn score(
                 args: t.arguments.as_ref(),
             })
             .collect();
-        tools::score_tools(expected, &actual)
+        // The case's argument mode (a trajectory's `args` and `tool-args`) applies here too.
+        match &expect.trajectory {
+            Some(t) => tools::score_tools_by(expected, &actual, |e| t.arg_mode(&e.name)),
+            None => tools::score_tools(expected, &actual),
+        }
     });
     let metrics = crate::metrics::trial::trial_metrics(view, pricing, tool_score.as_ref());
     let cost = Cost {
@@ -195,18 +199,37 @@ pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
         graded.marked.extend(errors.iter().copied());
     }
     if let (Some(expected), Some(score)) = (&expect.tools, evidence.tools) {
-        let min = expect.min_tool_f1.unwrap_or(1.0);
-        let ok = score.f1 >= min;
-        let mut message = format!(
-            "tool F1 {:.2} (precision {:.2}, recall {:.2}), needs {:.2}",
-            score.f1, score.precision, score.recall, min
+        let rates = format!(
+            "tool F1 {:.2} (precision {:.2}, recall {:.2})",
+            score.f1, score.precision, score.recall
         );
+        // A trajectory mode decides whether the calls pass (a `superset` allows extra calls
+        // that lower precision); an explicit `min-tool-f1` still applies.
+        let (ok, mut message) = match (&expect.trajectory, expect.min_tool_f1) {
+            (Some(t), None) => (
+                true,
+                format!("{rates}; the {} trajectory decides", t.mode.as_str()),
+            ),
+            (_, min) => {
+                let min = min.unwrap_or(1.0);
+                (score.f1 >= min, format!("{rates}, needs {min:.2}"))
+            }
+        };
+        let arg_mode = |e: &crate::suite::ExpectedTool| {
+            expect
+                .trajectory
+                .as_ref()
+                .map_or(crate::suite::ArgMode::Contains, |t| t.arg_mode(&e.name))
+        };
         let calls = view.tool_calls();
         if !score.missing.is_empty() {
             let missing: Vec<String> = score
                 .missing
                 .iter()
-                .map(|&i| output::describe_call(&expected[i].name, expected[i].args.as_ref()))
+                .map(|&i| {
+                    let e = &expected[i];
+                    trajectory::describe_expected(&e.name, e.args.as_ref(), arg_mode(e))
+                })
                 .collect();
             message.push_str(&format!("; missing {}", missing.join(", ")));
         }
@@ -234,9 +257,11 @@ pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
         let calls: Vec<trajectory::Call<'_>> = view
             .tool_calls()
             .iter()
-            .map(|c| trajectory::Call {
+            .zip(view.tool_call_turns())
+            .map(|(c, turn)| trajectory::Call {
                 name: &c.name,
                 args: c.arguments.as_ref(),
+                turn,
             })
             .collect();
         let verdict = trajectory::judge(t, expected, &calls);

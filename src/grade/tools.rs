@@ -1,7 +1,8 @@
 //! Tool-call matching against `expect.tools` (DESIGN.md section 6).
 //!
-//! An expected call matches an actual call of the same name whose arguments contain the
-//! expected ones ([`json_contains`]). Expected and actual calls are multisets, and each call
+//! An expected call matches an actual call of the same name whose arguments compare under the
+//! case's argument mode ([`args_match`]): by default they contain the expected ones
+//! ([`json_contains`]); a trajectory's `args` and `tool-args` choose another mode. Expected and actual calls are multisets, and each call
 //! is used at most once, so the number matched is a maximum bipartite matching between them.
 //! A greedy pass is not enough: taking the first fit lets a loose expectation (any arguments)
 //! use the one actual call that a stricter expectation needed, and reports a miss that the
@@ -9,7 +10,7 @@
 
 use serde_json::{Number, Value as Json};
 
-use crate::suite::model::ExpectedTool;
+use crate::suite::model::{ArgMode, ExpectedTool};
 use crate::trace::genai::ToolCall;
 
 /// One tool call the agent made, as matching reads it.
@@ -91,27 +92,57 @@ pub fn tool_rates(matched: usize, expected: usize, actual: usize) -> (f64, f64, 
 /// recorded (or were not JSON) match only expectations that ask for nothing: `None` or an
 /// empty object, as a call without arguments may record none at all.
 pub fn tool_matches(expected: &ExpectedTool, actual: &ActualTool<'_>) -> bool {
-    if expected.name != actual.name {
-        return false;
-    }
-    match (&expected.args, actual.args) {
-        (None, _) => true,
-        (Some(want), Some(got)) => json_contains(got, want),
-        (Some(want), None) => want.as_object().is_some_and(|o| o.is_empty()),
+    expected.name == actual.name
+        && args_match(ArgMode::Contains, expected.args.as_ref(), actual.args)
+}
+
+/// True when an actual call's arguments (`None`: not recorded, or not JSON) compare with the
+/// expected ones under `mode`:
+/// - `ignore`: always;
+/// - `contains`: the actual arguments contain the expected ones ([`json_contains`]);
+/// - `within`: the expected arguments contain the actual ones (nothing beyond them);
+/// - `exact`: both.
+///
+/// Expected arguments of `None` ask for nothing: any arguments match, except under `exact`,
+/// where only none (or `{}`) do. Arguments not recorded read as `{}`, so they are within any
+/// expected object and contain only an empty one.
+pub fn args_match(mode: ArgMode, expected: Option<&Json>, actual: Option<&Json>) -> bool {
+    let empty = Json::Object(Default::default());
+    let got = actual.unwrap_or(&empty);
+    match (mode, expected) {
+        (ArgMode::Ignore, _) | (ArgMode::Contains | ArgMode::Within, None) => true,
+        (ArgMode::Exact, None) => got == &empty,
+        (ArgMode::Contains, Some(want)) => json_contains(got, want),
+        (ArgMode::Within, Some(want)) => json_contains(want, got),
+        (ArgMode::Exact, Some(want)) => json_contains(got, want) && json_contains(want, got),
     }
 }
 
-/// Scores the actual tool calls of a trial against the expected ones by maximum matching.
+/// Scores the actual tool calls of a trial against the expected ones by maximum matching,
+/// arguments compared by containment ([`tool_matches`]).
 ///
 /// When several maximum matchings exist, the one chosen (and so which indices are reported
 /// missing or unexpected) is deterministic: expected calls are placed in order, each taking
 /// the earliest actual call it can get without lowering the count.
 pub fn score_tools(expected: &[ExpectedTool], actual: &[ActualTool<'_>]) -> ToolScore {
+    score_tools_by(expected, actual, |_| ArgMode::Contains)
+}
+
+/// [`score_tools`] with each expected call's arguments compared under `mode(call)`, the case's
+/// argument mode for it.
+pub fn score_tools_by(
+    expected: &[ExpectedTool],
+    actual: &[ActualTool<'_>],
+    mode: impl Fn(&ExpectedTool) -> ArgMode,
+) -> ToolScore {
     let fits: Vec<Vec<usize>> = expected
         .iter()
         .map(|e| {
+            let mode = mode(e);
             (0..actual.len())
-                .filter(|&j| tool_matches(e, &actual[j]))
+                .filter(|&j| {
+                    e.name == actual[j].name && args_match(mode, e.args.as_ref(), actual[j].args)
+                })
                 .collect()
         })
         .collect();
@@ -158,7 +189,12 @@ pub(crate) fn max_matching(fits: &[Vec<usize>], right: usize) -> Vec<Option<usiz
 /// Finds an augmenting path from left vertex `i`. Each level of recursion moves to the owner
 /// of a right vertex not seen yet, so the depth is bounded by the number of matched pairs,
 /// at most the number of expected calls (a list written in a suite file).
-fn augment(i: usize, fits: &[Vec<usize>], owner: &mut [Option<usize>], seen: &mut [bool]) -> bool {
+pub(crate) fn augment(
+    i: usize,
+    fits: &[Vec<usize>],
+    owner: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
     for &j in &fits[i] {
         if seen[j] {
             continue;
@@ -329,6 +365,45 @@ mod tests {
         for (i, (e, a, want)) in cases.iter().enumerate() {
             assert_eq!(tool_matches(e, a), *want, "case {i}");
         }
+    }
+
+    #[test]
+    fn argument_modes_name_their_direction() {
+        let (small, big) = (json!({"id": 1}), json!({"id": 1, "page": 2}));
+        let empty = json!({});
+        use ArgMode::*;
+        // (mode, expected, actual, matches)
+        let cases = [
+            (Contains, Some(&small), Some(&big), true),
+            (Contains, Some(&big), Some(&small), false),
+            (Within, Some(&big), Some(&small), true),
+            (Within, Some(&small), Some(&big), false),
+            (Exact, Some(&small), Some(&small), true),
+            (Exact, Some(&small), Some(&big), false),
+            (Exact, Some(&big), Some(&small), false),
+            (Ignore, Some(&small), Some(&empty), true),
+            // Nothing expected: anything, except under `exact`.
+            (Contains, None, Some(&big), true),
+            (Within, None, Some(&big), true),
+            (Exact, None, Some(&big), false),
+            (Exact, None, None, true),
+            (Exact, None, Some(&empty), true),
+            // Not recorded reads as `{}`.
+            (Within, Some(&small), None, true),
+            (Contains, Some(&small), None, false),
+            (Contains, Some(&empty), None, true),
+        ];
+        for (i, (mode, expected, actual, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                args_match(mode, expected, actual),
+                want,
+                "case {i}: {mode:?}"
+            );
+        }
+        let expected = [exp("read", Some(big.clone()))];
+        let actual = [act("read", Some(&small))];
+        assert_eq!(score_tools(&expected, &actual).matched, 0);
+        assert_eq!(score_tools_by(&expected, &actual, |_| Within).matched, 1);
     }
 
     #[test]

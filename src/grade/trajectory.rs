@@ -1,5 +1,5 @@
 //! Trajectories (`expect.trajectory`, DESIGN.md section 6): how the trial's tool calls, in
-//! tree order, line up with `expect.tools`.
+//! start order, line up with `expect.tools`.
 //!
 //! Verdicts: `exact` (same calls, same order, nothing else), `in-order` (the expected calls
 //! are a subsequence of the actual ones), `any-order` (the same multiset), `subset` (every
@@ -7,22 +7,31 @@
 //! next to the verdict: F1 of the longest common subsequence for `in-order` and `exact`,
 //! multiset F1 (maximum matching) for `any-order`, 1 or 0 for `subset` and `superset`.
 //! Two calls match when their names are equal and their arguments compare under the
-//! argument mode (`exact`, `subset` — the actual contains the expected —, or `ignore`), which a
-//! per-tool override can change.
+//! argument mode ([`args_match`]: `contains`, the default, `within`, `exact` or `ignore`),
+//! which a per-tool override can change.
+//!
+//! Order is the order of model turns: the calls of one turn (those one LLM response asked for,
+//! run at once; see [`GenAiView::tool_call_turns`](crate::trace::GenAiView::tool_call_turns))
+//! are unordered among themselves, as agentevals' strict match treats them, so which of two
+//! parallel calls started first never decides `exact` or `in-order`.
 
-use serde_json::Value as Json;
+use std::ops::Range;
 
 use super::output::describe_call;
-use super::tools::json_contains;
+use super::tools::args_match;
 use crate::suite::{ArgMode, ExpectedTool, Trajectory, TrajectoryMode};
+use serde_json::Value as Json;
 
-/// One actual call: its name and its parsed arguments.
+/// One actual call: its name, its parsed arguments and its model turn.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
     /// Tool name.
     pub name: &'a str,
     /// Arguments, when recorded and JSON.
     pub args: Option<&'a Json>,
+    /// The model turn the call belongs to: calls of one turn are unordered among themselves.
+    /// Non-decreasing along the actual calls.
+    pub turn: usize,
 }
 
 /// A trajectory's verdict and score.
@@ -39,20 +48,7 @@ pub struct TrajectoryScore {
 /// Judges `actual` against `expected` under `t`.
 pub fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> TrajectoryScore {
     let matches = |e: &ExpectedTool, a: &Call<'_>| {
-        if e.name != a.name {
-            return false;
-        }
-        let mode = t.tool_args.get(&e.name).copied().unwrap_or(t.args);
-        match (mode, &e.args) {
-            (ArgMode::Ignore, _) | (ArgMode::Subset, None) => true,
-            (ArgMode::Exact, None) => a
-                .args
-                .is_none_or(|v| v == &Json::Object(Default::default())),
-            (ArgMode::Subset, Some(want)) => a.args.is_some_and(|got| json_contains(got, want)),
-            (ArgMode::Exact, Some(want)) => a
-                .args
-                .is_some_and(|got| json_contains(got, want) && json_contains(want, got)),
-        }
+        e.name == a.name && args_match(t.arg_mode(&e.name), e.args.as_ref(), a.args)
     };
     let (ne, na) = (expected.len(), actual.len());
     let f1 = |m: usize| {
@@ -62,20 +58,33 @@ pub fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> 
             2.0 * m as f64 / (ne + na) as f64
         }
     };
-    let names = |calls: &mut dyn Iterator<Item = &str>| calls.collect::<Vec<_>>().join(" → ");
-    let seen = names(&mut actual.iter().map(|c| c.name));
-    let want = names(&mut expected.iter().map(|e| e.name.as_str()));
+    let turns = turns(actual);
+    let seen = turns
+        .iter()
+        .map(|turn| {
+            actual[turn.clone()]
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(" ‖ ")
+        })
+        .collect::<Vec<_>>()
+        .join(" → ");
+    let want = expected
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" → ");
     // One maximum matching serves the multiset modes and explains every failure.
     let owner = max_matching(expected, actual, &matches);
     let m = owner.iter().filter(|o| o.is_some()).count();
     let (passed, score) = match t.mode {
         TrajectoryMode::Exact => {
-            let lcs = lcs(expected, actual, &matches);
-            let exact = ne == na && expected.iter().zip(actual).all(|(e, a)| matches(e, a));
-            (exact, f1(lcs))
+            let lcs = lcs(expected, actual, &turns, &matches);
+            (ne == na && lcs == ne, f1(lcs))
         }
         TrajectoryMode::InOrder => {
-            let lcs = lcs(expected, actual, &matches);
+            let lcs = lcs(expected, actual, &turns, &matches);
             (lcs == ne, f1(lcs))
         }
         TrajectoryMode::AnyOrder => (m == ne && m == na, f1(m)),
@@ -103,10 +112,22 @@ pub fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> 
     }
 }
 
+/// An expected call as a message shows it, with the direction its arguments compare in:
+/// `read({"id":1}) with at least these arguments`. A call that names no arguments shows none,
+/// unless `exact` requires it to have none.
+pub(crate) fn describe_expected(name: &str, args: Option<&Json>, mode: ArgMode) -> String {
+    let call = describe_call(name, args);
+    match (args, mode) {
+        (Some(_), mode) => format!("{call} {}", mode.phrase()),
+        (None, ArgMode::Exact) => format!("{call} with no arguments"),
+        (None, _) => call,
+    }
+}
+
 /// What a failed trajectory lacks, from a maximum matching (`owner[j]` is the expected call
-/// actual call `j` stands for): expected calls nothing matched (with the argument mode, as
-/// names alone often look identical), calls the mode does not allow, or, when every call is
-/// accounted for, the order.
+/// actual call `j` stands for): expected calls nothing matched (with the direction their
+/// arguments compare in, as names alone often look identical), calls the mode does not allow,
+/// or, when every call is accounted for, the order.
 fn why_not(
     t: &Trajectory,
     expected: &[ExpectedTool],
@@ -121,14 +142,7 @@ fn why_not(
         .iter()
         .zip(&taken)
         .filter(|(_, taken)| !**taken)
-        .map(|(e, _)| {
-            let mode = t.tool_args.get(&e.name).copied().unwrap_or(t.args);
-            let call = describe_call(&e.name, e.args.as_ref());
-            match mode {
-                ArgMode::Subset => call,
-                other => format!("{call} (arguments: {})", other.as_str()),
-            }
-        })
+        .map(|(e, _)| describe_expected(&e.name, e.args.as_ref(), t.arg_mode(&e.name)))
         .collect();
     let unexpected: Vec<String> = actual
         .iter()
@@ -163,25 +177,76 @@ fn why_not(
     format!("; {}", parts.join("; "))
 }
 
-/// Length of the longest common subsequence under `matches`.
-fn lcs<F>(expected: &[ExpectedTool], actual: &[Call<'_>], matches: &F) -> usize
+/// The calls of each turn, as ranges of `actual` (whose turns never decrease).
+fn turns(actual: &[Call<'_>]) -> Vec<Range<usize>> {
+    let mut turns: Vec<Range<usize>> = Vec::new();
+    for (j, call) in actual.iter().enumerate() {
+        match turns.last_mut() {
+            Some(last) if actual[last.start].turn == call.turn => last.end = j + 1,
+            _ => turns.push(j..j + 1),
+        }
+    }
+    turns
+}
+
+/// The longest common subsequence under `matches`, where the calls of one turn may be taken
+/// in any order: the most expected calls matched, each to its own actual call, such that
+/// along the expected list the turns of their partners never go back.
+///
+/// Turn by turn, `best[k]` is the most matched among the first `k` expected calls using the
+/// turns so far; a turn of one call is the classic LCS step, and a turn of several calls takes
+/// a run `expected[i..k]` of the list and adds the maximum matching between the run and the
+/// turn's calls (grown one expected call at a time, by augmenting paths).
+fn lcs<F>(
+    expected: &[ExpectedTool],
+    actual: &[Call<'_>],
+    turns: &[Range<usize>],
+    matches: &F,
+) -> usize
 where
     F: Fn(&ExpectedTool, &Call<'_>) -> bool,
 {
-    let mut row = vec![0usize; actual.len() + 1];
-    for e in expected {
-        let mut diagonal = 0;
-        for (j, a) in actual.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if matches(e, a) {
-                diagonal + 1
-            } else {
-                above.max(row[j])
-            };
-            diagonal = above;
+    let ne = expected.len();
+    let mut best = vec![0usize; ne + 1];
+    let mut next = vec![0usize; ne + 1];
+    for turn in turns {
+        let calls = &actual[turn.clone()];
+        if let [call] = calls {
+            next[0] = 0;
+            for k in 1..=ne {
+                let hit = usize::from(matches(&expected[k - 1], call));
+                next[k] = next[k - 1].max(best[k]).max(best[k - 1] + hit);
+            }
+        } else {
+            let fits: Vec<Vec<usize>> = expected
+                .iter()
+                .map(|e| {
+                    (0..calls.len())
+                        .filter(|&j| matches(e, &calls[j]))
+                        .collect()
+                })
+                .collect();
+            next.copy_from_slice(&best);
+            let mut owner = vec![None; calls.len()];
+            let mut seen = vec![false; calls.len()];
+            for (i, &before) in best.iter().enumerate().take(ne) {
+                owner.fill(None);
+                let mut matched = 0;
+                for k in i..ne {
+                    seen.fill(false);
+                    if super::tools::augment(k, &fits, &mut owner, &mut seen) {
+                        matched += 1;
+                    }
+                    next[k + 1] = next[k + 1].max(before + matched);
+                }
+            }
+            for k in 1..=ne {
+                next[k] = next[k].max(next[k - 1]);
+            }
         }
+        std::mem::swap(&mut best, &mut next);
     }
-    row[actual.len()]
+    best[ne]
 }
 
 /// A maximum matching between expected and actual calls: per actual call, its expected one.
@@ -219,10 +284,24 @@ mod tests {
         }
     }
 
+    /// Judges calls made one per turn, in the order given.
+    fn sequential(
+        t: &Trajectory,
+        expected: &[ExpectedTool],
+        actual: &[Call<'_>],
+    ) -> TrajectoryScore {
+        let actual: Vec<Call<'_>> = actual
+            .iter()
+            .enumerate()
+            .map(|(turn, c)| Call { turn, ..*c })
+            .collect();
+        judge(t, expected, &actual)
+    }
+
     fn t(mode: TrajectoryMode) -> Trajectory {
         Trajectory {
             mode,
-            args: ArgMode::Subset,
+            args: ArgMode::Contains,
             tool_args: BTreeMap::new(),
         }
     }
@@ -232,7 +311,11 @@ mod tests {
         use TrajectoryMode::*;
         let (q, d1, d2) = (json!({"q": "x"}), json!({"id": 1}), json!({"id": 2}));
         let expected = [e("search", None), e("read", Some(json!({"id": 1})))];
-        let call = |name, args| Call { name, args };
+        let call = |name, args| Call {
+            name,
+            args,
+            turn: 0,
+        };
         let in_order = [call("search", Some(&q)), call("read", Some(&d1))];
         let extra = [
             call("search", Some(&q)),
@@ -260,7 +343,7 @@ mod tests {
             (Subset, &[], true, 1.0),
         ];
         for (mode, actual, passed, score) in cases {
-            let got = judge(&t(mode), &expected, actual);
+            let got = sequential(&t(mode), &expected, actual);
             assert_eq!(got.passed, passed, "{mode:?} {}", got.message);
             assert!(
                 (got.score - score).abs() < 1e-12,
@@ -277,48 +360,160 @@ mod tests {
         let actual = [Call {
             name: "read",
             args: Some(&got),
+            turn: 0,
         }];
         let mut traj = t(TrajectoryMode::Exact);
-        assert!(judge(&traj, &expected, &actual).passed, "subset by default");
+        assert!(
+            sequential(&traj, &expected, &actual).passed,
+            "subset by default"
+        );
         traj.args = ArgMode::Exact;
-        let r = judge(&traj, &expected, &actual);
+        let r = sequential(&traj, &expected, &actual);
         assert_eq!(
             (r.passed, r.message.as_str()),
             (
                 false,
                 "exact trajectory does not hold (score 0.00): expected [read], got [read]; \
-                 no call matches read({\"id\":1}) (arguments: exact); \
+                 no call matches read({\"id\":1}) with exactly these arguments; \
                  not expected: read({\"id\":1,\"page\":2})"
             )
         );
         traj.tool_args.insert("read".into(), ArgMode::Ignore);
-        assert!(judge(&traj, &expected, &actual).passed);
+        assert!(sequential(&traj, &expected, &actual).passed);
         let other = json!({"id": 9});
         let wrong = [Call {
             name: "read",
             args: Some(&other),
+            turn: 0,
         }];
         traj.tool_args.clear();
-        traj.args = ArgMode::Subset;
-        let r = judge(&traj, &expected, &wrong);
+        traj.args = ArgMode::Contains;
+        let r = sequential(&traj, &expected, &wrong);
         assert_eq!(
             (r.passed, r.message.as_str()),
             (
                 false,
                 "exact trajectory does not hold (score 0.00): expected [read], got [read]; \
-                 no call matches read({\"id\":1}); not expected: read({\"id\":9})"
+                 no call matches read({\"id\":1}) with at least these arguments; \
+                 not expected: read({\"id\":9})"
             )
+        );
+    }
+
+    #[test]
+    fn calls_of_one_turn_are_unordered_among_themselves() {
+        use TrajectoryMode::*;
+        let want = |ns: &[&str]| -> Vec<ExpectedTool> { ns.iter().map(|n| e(n, None)).collect() };
+        let calls = |spec: &[(&'static str, usize)]| -> Vec<Call<'static>> {
+            spec.iter()
+                .map(|&(name, turn)| Call {
+                    name,
+                    args: None,
+                    turn,
+                })
+                .collect()
+        };
+        // (mode, expected, actual with turns, passes, score)
+        type Case<'a> = (
+            TrajectoryMode,
+            &'a [&'a str],
+            &'a [(&'a str, usize)],
+            bool,
+            f64,
+        );
+        let cases: [Case<'_>; 9] = [
+            (
+                Exact,
+                &["a", "b", "c"],
+                &[("a", 0), ("c", 1), ("b", 1)],
+                true,
+                1.0,
+            ),
+            (
+                Exact,
+                &["a", "b", "c"],
+                &[("a", 0), ("c", 1), ("b", 2)],
+                false,
+                2.0 * 2.0 / 6.0,
+            ),
+            (
+                Exact,
+                &["b", "a", "c"],
+                &[("a", 0), ("c", 1), ("b", 1)],
+                false,
+                2.0 * 2.0 / 6.0,
+            ),
+            (
+                InOrder,
+                &["c", "b"],
+                &[("a", 0), ("b", 1), ("x", 1), ("c", 1)],
+                true,
+                2.0 * 2.0 / 6.0,
+            ),
+            (
+                InOrder,
+                &["c", "a"],
+                &[("a", 0), ("b", 1), ("c", 1)],
+                false,
+                2.0 / 5.0,
+            ),
+            // A run of the expected list may straddle turns: b|c in one turn, then d.
+            (
+                InOrder,
+                &["a", "c", "b", "d"],
+                &[("a", 0), ("b", 1), ("c", 1), ("d", 2)],
+                true,
+                1.0,
+            ),
+            // One turn's calls can match only one run of the list, in list order of turns.
+            (
+                InOrder,
+                &["b", "a", "b"],
+                &[("a", 0), ("b", 0), ("x", 1)],
+                false,
+                2.0 * 2.0 / 6.0,
+            ),
+            (Exact, &["a", "a"], &[("a", 0), ("a", 0)], true, 1.0),
+            (Exact, &[], &[], true, 1.0),
+        ];
+        for (mode, expected, actual, passed, score) in cases {
+            let r = judge(&t(mode), &want(expected), &calls(actual));
+            assert_eq!(
+                r.passed, passed,
+                "{mode:?} {expected:?} {actual:?}: {}",
+                r.message
+            );
+            assert!(
+                (r.score - score).abs() < 1e-12,
+                "{mode:?} {expected:?}: {} vs {score}",
+                r.score
+            );
+        }
+        let r = judge(
+            &t(Exact),
+            &want(&["a", "b", "c"]),
+            &calls(&[("a", 0), ("c", 1), ("b", 1)]),
+        );
+        assert_eq!(
+            r.message,
+            "exact trajectory holds (score 1.00): expected [a → b → c], got [a → c ‖ b]"
         );
     }
 
     #[test]
     fn a_failure_says_what_is_missing_unexpected_or_out_of_order() {
         let names = |ns: &[&'static str]| -> Vec<Call<'static>> {
-            ns.iter().map(|&name| Call { name, args: None }).collect()
+            ns.iter()
+                .map(|&name| Call {
+                    name,
+                    args: None,
+                    turn: 0,
+                })
+                .collect()
         };
         let want = |ns: &[&str]| -> Vec<ExpectedTool> { ns.iter().map(|n| e(n, None)).collect() };
         let why = |mode, expected: &[&str], actual: &[&'static str]| {
-            let r = judge(&t(mode), &want(expected), &names(actual));
+            let r = sequential(&t(mode), &want(expected), &names(actual));
             assert!(!r.passed);
             r.message.split("; ").skip(1).collect::<Vec<_>>().join("; ")
         };

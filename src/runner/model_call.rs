@@ -2,7 +2,8 @@
 //! provider's attempts with the retry policy, traced with the OTel GenAI conventions as a
 //! `chat {model}` span (provider, request and response model, usage, finish reasons; message
 //! content only when `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` is `true`) with one
-//! `llm.retry_attempt` child per attempt when the call was retried.
+//! `llm.retry_attempt` child per retry, as Sema defines it: each HTTP retry (429, 5xx, network)
+//! nested under its LLM span, so a call retried once has one child, and a clean call none.
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, Value};
@@ -45,7 +46,7 @@ pub(crate) struct ModelCaller<'a> {
 
 impl ModelCaller<'_> {
     /// One model call with retries, as a `chat` span under `cx` with one `llm.retry_attempt`
-    /// per attempt when there was more than one. The error says how many attempts failed.
+    /// per retry (the attempts after the first). The error says how many attempts failed.
     pub(crate) async fn chat(
         &self,
         cx: &Context,
@@ -74,32 +75,37 @@ impl ModelCaller<'_> {
             .start_with_context(self.tracer, cx);
         let chat_cx = cx.with_span(span);
         let span = chat_cx.span();
-        // Attempt spans appear only when a call is retried: the first attempt's span is
-        // written (with its real times) once it has failed, so a clean call stays one span.
+        // One span per retry, timed around that attempt; the first attempt is the call
+        // itself, so a clean call stays one span. `llm.retry.reason` is the error retried.
         let mut attempt = 1;
+        let mut retried: Option<String> = None;
         let outcome = loop {
             let start = std::time::SystemTime::now();
             let result = self.provider.chat(request, self.identity).await;
-            if attempt > 1 || result.is_err() {
-                let mut attempt_span = self
+            if let Some(reason) = retried.take() {
+                let mut retry_span = self
                     .tracer
                     .span_builder("llm.retry_attempt")
                     .with_kind(SpanKind::Internal)
                     .with_start_time(start)
-                    .with_attributes([KeyValue::new("llm.retry.attempt", i64::from(attempt))])
+                    .with_attributes([
+                        KeyValue::new("llm.retry.attempt", i64::from(attempt - 1)),
+                        KeyValue::new("llm.retry.reason", reason),
+                    ])
                     .start_with_context(self.tracer, &chat_cx);
                 if let Err(e) = &result {
-                    attempt_span.set_status(Status::error(e.to_string()));
-                    attempt_span.set_attribute(KeyValue::new("error.type", e.error_type()));
+                    retry_span.set_status(Status::error(e.to_string()));
+                    retry_span.set_attribute(KeyValue::new("error.type", e.error_type()));
                 }
-                attempt_span.end_with_timestamp(std::time::SystemTime::now());
+                retry_span.end_with_timestamp(std::time::SystemTime::now());
             }
             let delay = match &result {
                 Err(e) => RetryPolicy::default().delay(attempt, e, jitter(self.identity, attempt)),
                 Ok(_) => None,
             };
             match (result, delay) {
-                (Err(_), Some(delay)) => {
+                (Err(e), Some(delay)) => {
+                    retried = Some(e.error_type());
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

@@ -468,11 +468,14 @@ const TRAJECTORY_MODES: [TrajectoryMode; 5] = [
     TrajectoryMode::Superset,
 ];
 
-/// The spellings of a trajectory's `args` and of its `tool-args` values.
-const ARG_MODES: [(&str, ArgMode); 3] = [
+/// The spellings of a trajectory's `args` and of its `tool-args` values; `subset`, the old
+/// name of `contains`, still loads.
+const ARG_MODES: [(&str, ArgMode); 5] = [
+    ("contains", ArgMode::Contains),
+    ("within", ArgMode::Within),
     ("exact", ArgMode::Exact),
-    ("subset", ArgMode::Subset),
     ("ignore", ArgMode::Ignore),
+    ("subset", ArgMode::Contains),
 ];
 
 /// `expect.trajectory`, a mode alone or a table; `tools`, the case's expected calls, are what
@@ -499,7 +502,7 @@ fn trajectory(
     let args = args
         .map(|text| arg_mode(doc, &at.key("args"), &text))
         .transpose()?
-        .unwrap_or(ArgMode::Subset);
+        .unwrap_or(ArgMode::Contains);
     let tool_args = tool_args
         .unwrap_or_default()
         .into_iter()
@@ -558,8 +561,19 @@ fn arg_mode(doc: &Doc<'_>, at: &KeyPath, text: &str) -> Result<ArgMode> {
     if let Some((_, mode)) = ARG_MODES.into_iter().find(|(name, _)| *name == text) {
         return Ok(mode);
     }
-    let message = format!("must be `exact`, `subset` or `ignore`, found `{text}`");
-    let hint = did_you_mean(text, ARG_MODES.map(|(name, _)| name));
+    let message = format!(
+        "must be `contains`, `within`, `exact` or `ignore` (`subset` is an old name of \
+         `contains`), found `{text}`"
+    );
+    // agentevals names the direction the other way round: its `superset` is `contains`.
+    let hint = match text {
+        "superset" => Some(
+            "agentevals' `superset` is traceval's `contains` (the call's arguments include the \
+             expected ones), its `subset` traceval's `within`"
+                .to_owned(),
+        ),
+        _ => did_you_mean(text, ARG_MODES.map(|(name, _)| name)),
+    };
     Err(doc.invalid_with_hint(at, message, hint))
 }
 

@@ -369,17 +369,25 @@ pub struct Judge {
     pub temperature: Option<f64>,
 }
 
-/// `trajectory = "in-order"` or `trajectory = { mode = "in-order", args = "subset",
+/// `trajectory = "in-order"` or `trajectory = { mode = "in-order", args = "contains",
 /// tool-args = { search = "ignore" } }`: the order-aware comparison of the trial's tool calls
 /// with `expect.tools` (DESIGN.md section 6).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trajectory {
     /// `mode`.
     pub mode: TrajectoryMode,
-    /// `args`: how arguments are compared (default `subset`).
+    /// `args`: how arguments are compared (default `contains`).
     pub args: ArgMode,
     /// `tool-args`: per-tool overrides of `args`.
     pub tool_args: BTreeMap<String, ArgMode>,
+}
+
+impl Trajectory {
+    /// How the arguments of an expected call of `tool` are compared: its `tool-args`
+    /// override, else `args`.
+    pub fn arg_mode(&self, tool: &str) -> ArgMode {
+        self.tool_args.get(tool).copied().unwrap_or(self.args)
+    }
 }
 
 /// How the sequence of actual tool calls must relate to the expected one.
@@ -410,13 +418,19 @@ impl TrajectoryMode {
     }
 }
 
-/// How an expected call's arguments are compared with an actual call's.
+/// How an expected call's arguments are compared with an actual call's. The names say which
+/// side holds the other: the actual call's arguments *contain* the expected ones, or stay
+/// *within* them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgMode {
     /// `exact`: equal JSON (numbers by value).
     Exact,
-    /// `subset`: the actual arguments contain the expected ones (the default).
-    Subset,
+    /// `contains` (the default; also spelled `subset`, its old name): the actual arguments
+    /// contain the expected ones, extra keys allowed (agentevals' `superset`).
+    Contains,
+    /// `within`: the actual arguments stay within the expected ones, keys left out allowed
+    /// (agentevals' `subset`).
+    Within,
     /// `ignore`: names only.
     Ignore,
 }
@@ -426,8 +440,20 @@ impl ArgMode {
     pub fn as_str(self) -> &'static str {
         match self {
             ArgMode::Exact => "exact",
-            ArgMode::Subset => "subset",
+            ArgMode::Contains => "contains",
+            ArgMode::Within => "within",
             ArgMode::Ignore => "ignore",
+        }
+    }
+
+    /// How an expected call reads under this mode, after the call: `read({"id":1}) with at
+    /// least these arguments`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            ArgMode::Exact => "with exactly these arguments",
+            ArgMode::Contains => "with at least these arguments",
+            ArgMode::Within => "with at most these arguments",
+            ArgMode::Ignore => "with any arguments",
         }
     }
 }

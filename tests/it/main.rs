@@ -14,6 +14,7 @@ mod project_paths;
 mod processes;
 mod providers;
 mod python;
+mod reading;
 mod receiver;
 mod replay;
 mod run;

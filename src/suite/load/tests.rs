@@ -396,7 +396,7 @@ tools = [{ name = "search" }]
 "#;
 
 const TRAJECTORY_CASES: &str = r#"{"id": "jsonl-mode", "input": 1, "expect": {"tools": [{"name": "search"}], "trajectory": "superset"}}
-{"id": "jsonl-table", "input": 2, "expect": {"tools": [{"name": "search"}, {"name": "read"}], "trajectory": {"mode": "subset", "tool-args": {"read": "exact"}}}}
+{"id": "jsonl-table", "input": 2, "expect": {"tools": [{"name": "search"}, {"name": "read"}], "trajectory": {"mode": "subset", "tool-args": {"read": "within"}}}}
 {"id": "jsonl-args", "input": 3, "expect": {"tools": [{"name": "search"}], "trajectory": {"mode": "in-order", "args": "ignore"}}}
 "#;
 
@@ -422,31 +422,31 @@ fn trajectories_load_into_the_model() {
     let expected = [
         (
             "mode-only",
-            Some(trajectory(TrajectoryMode::InOrder, ArgMode::Subset, &[])),
+            Some(trajectory(TrajectoryMode::InOrder, ArgMode::Contains, &[])),
         ),
         (
             "table",
             Some(trajectory(
                 TrajectoryMode::AnyOrder,
                 ArgMode::Exact,
-                &[("read", ArgMode::Subset), ("search", ArgMode::Ignore)],
+                &[("read", ArgMode::Contains), ("search", ArgMode::Ignore)],
             )),
         ),
         (
             "table-header",
-            Some(trajectory(TrajectoryMode::Exact, ArgMode::Subset, &[])),
+            Some(trajectory(TrajectoryMode::Exact, ArgMode::Contains, &[])),
         ),
         ("none", None),
         (
             "jsonl-mode",
-            Some(trajectory(TrajectoryMode::Superset, ArgMode::Subset, &[])),
+            Some(trajectory(TrajectoryMode::Superset, ArgMode::Contains, &[])),
         ),
         (
             "jsonl-table",
             Some(trajectory(
                 TrajectoryMode::Subset,
-                ArgMode::Subset,
-                &[("read", ArgMode::Exact)],
+                ArgMode::Contains,
+                &[("read", ArgMode::Within)],
             )),
         ),
         (
@@ -1926,16 +1926,21 @@ fn bad_suites() -> Vec<Bad> {
         .hint("did you mean `any-order`?"),
         bad(
             trajectory("trajectory = { mode = \"exact\", args = \"exakt\" }"),
-            "suite.toml:10:39: invalid `case[0].expect.trajectory.args`: must be `exact`, `subset` or `ignore`, found `exakt`",
+            "suite.toml:10:39: invalid `case[0].expect.trajectory.args`: must be `contains`, `within`, `exact` or `ignore` (`subset` is an old name of `contains`), found `exakt`",
         )
         .hint("did you mean `exact`?"),
         bad(
+            trajectory("trajectory = { mode = \"exact\", args = \"superset\" }"),
+            "suite.toml:10:39: invalid `case[0].expect.trajectory.args`: must be `contains`, `within`, `exact` or `ignore` (`subset` is an old name of `contains`), found `superset`",
+        )
+        .hint("agentevals' `superset` is traceval's `contains` (the call's arguments include the expected ones), its `subset` traceval's `within`"),
+        bad(
             trajectory("trajectory = { mode = \"exact\", args = \"names\" }"),
-            "suite.toml:10:39: invalid `case[0].expect.trajectory.args`: must be `exact`, `subset` or `ignore`, found `names`",
+            "suite.toml:10:39: invalid `case[0].expect.trajectory.args`: must be `contains`, `within`, `exact` or `ignore` (`subset` is an old name of `contains`), found `names`",
         ),
         bad(
             trajectory("trajectory = { mode = \"exact\", tool-args = { search = \"ignored\" } }"),
-            "suite.toml:10:55: invalid `case[0].expect.trajectory.tool-args.search`: must be `exact`, `subset` or `ignore`, found `ignored`",
+            "suite.toml:10:55: invalid `case[0].expect.trajectory.tool-args.search`: must be `contains`, `within`, `exact` or `ignore` (`subset` is an old name of `contains`), found `ignored`",
         )
         .hint("did you mean `ignore`?"),
         // Trajectories need the expected calls, and `tool-args` must name them.
@@ -2021,7 +2026,7 @@ fn bad_suites() -> Vec<Bad> {
         .hint("did you mean `in-order`?"),
         bad(
             with_cases(""),
-            "cases.jsonl:1:107: invalid `expect.trajectory.args`: must be `exact`, `subset` or `ignore`, found `exakt`",
+            "cases.jsonl:1:107: invalid `expect.trajectory.args`: must be `contains`, `within`, `exact` or `ignore` (`subset` is an old name of `contains`), found `exakt`",
         )
         .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"tools\": [{\"name\": \"search\"}], \"trajectory\": {\"mode\": \"exact\", \"args\": \"exakt\"}}}\n")
         .hint("did you mean `exact`?"),

@@ -232,6 +232,26 @@ pub(crate) const TOOL_RESULT: &[&str] = &[
     "traceloop.entity.output",
     "output.value",
 ];
-/// The agent's name.
-pub(crate) const AGENT_NAME: &[&str] =
-    &["gen_ai.agent.name", "agent.name", "traceloop.entity.name"];
+/// The agent's name. The Vercel AI SDK names a `generateText`/`streamText` call by its
+/// telemetry `functionId` (which it also writes as `resource.name`).
+pub(crate) const AGENT_NAME: &[&str] = &[
+    "gen_ai.agent.name",
+    "agent.name",
+    "traceloop.entity.name",
+    "ai.telemetry.functionId",
+];
+
+/// Attributes of an LLM span that hold its output's tool calls as JSON (each call's `id` or
+/// `toolCallId` is read, see `turn`).
+pub(crate) const OUTPUT_TOOL_CALLS: &[&str] = &["gen_ai.output.messages", "ai.response.toolCalls"];
+/// Flattened output tool-call ids: keys with this prefix and suffix and `.tool_calls.` between
+/// (OpenInference `llm.output_messages.0.message.tool_calls.0.tool_call.id`, Traceloop
+/// `gen_ai.completion.0.tool_calls.0.id`).
+pub(crate) const OUTPUT_TOOL_CALL_ID_KEYS: &[(&str, &str)] = &[
+    ("llm.output_messages.", ".tool_call.id"),
+    ("gen_ai.completion.", ".id"),
+];
+
+/// The span-name prefix of the Vercel AI SDK, whose providers are `{provider}.{api}`
+/// (`openai.chat`, `openai.responses`, `anthropic.messages`), in `gen_ai.system` too.
+pub(crate) const VERCEL_SPAN_PREFIX: &str = "ai.";

@@ -11,11 +11,13 @@
 //! - tokens and cost come from LLM spans only, and from an LLM span only when no LLM span below
 //!   it reports usage, so totals repeated on agent or wrapper spans are never counted twice;
 //! - a retry is an LLM span that follows a failed LLM sibling (each HTTP attempt its own span),
-//!   or every `retry` span after the first under one parent (each attempt nested in its call).
-//!   Retries an SDK makes inside one span leave no trace and are not counted.
+//!   or a `retry` span: Sema's `llm.retry_attempt` is one HTTP retry (429, 5xx, network)
+//!   nested under its LLM span, so a `chat` span with one such child made one retry. Retries
+//!   an SDK makes inside one span leave no trace and are not counted.
 
 pub(crate) mod convention;
 mod custom;
+mod turn;
 
 use std::fmt;
 
@@ -221,13 +223,15 @@ pub struct GenAiView<'t> {
 
 const NONE: u32 = u32::MAX;
 
+/// The name of the span traceval makes the root of each trial's tree.
+const TRIAL_ROOT: &str = "eval.trial";
+
 /// Facts about each node that need its relatives, computed in linear passes so that a trace
 /// of any shape is read in time proportional to its size.
 struct Relatives {
     llm_below: Vec<bool>,
     usage_below: Vec<bool>,
     follows_failed_llm: Vec<bool>,
-    earlier_retry_sibling: Vec<bool>,
     nearest_tool_ancestor: Vec<Option<NodeId>>,
 }
 
@@ -239,7 +243,6 @@ impl Relatives {
             llm_below: vec![false; n],
             usage_below: vec![false; n],
             follows_failed_llm: vec![false; n],
-            earlier_retry_sibling: vec![false; n],
             nearest_tool_ancestor: vec![None; n],
         };
         let order: Vec<NodeRef<'_>> = tree.walk().collect();
@@ -253,19 +256,12 @@ impl Relatives {
                 };
             }
             // Siblings, once per parent.
-            let (mut previous_llm_failed, mut seen_retry) = (false, false);
+            let mut previous_llm_failed = false;
             for child in node.children() {
                 let c = ix(child.id());
-                match kinds[c] {
-                    Kind::Llm => {
-                        r.follows_failed_llm[c] = previous_llm_failed;
-                        previous_llm_failed = child.span().is_error();
-                    }
-                    Kind::Retry => {
-                        r.earlier_retry_sibling[c] = seen_retry;
-                        seen_retry = true;
-                    }
-                    _ => {}
+                if kinds[c] == Kind::Llm {
+                    r.follows_failed_llm[c] = previous_llm_failed;
+                    previous_llm_failed = child.span().is_error();
                 }
             }
         }
@@ -320,7 +316,7 @@ impl<'t> GenAiView<'t> {
                     view.slot[ix(id)] = view.llm_calls.len() as u32;
                     view.llm_calls.push(LlmCall {
                         node: id,
-                        provider: c.first_str(span, Field::Provider),
+                        provider: provider(c, span),
                         request_model: c.first_str(span, Field::RequestModel),
                         response_model: c.first_str(span, Field::ResponseModel),
                         input_tokens: c.first_u64(span, Field::InputTokens),
@@ -358,11 +354,7 @@ impl<'t> GenAiView<'t> {
                             .unwrap_or_else(|| name_from_span(span)),
                     });
                 }
-                Kind::Retry => {
-                    if rel.earlier_retry_sibling[ix(id)] {
-                        view.retries.push(id);
-                    }
-                }
+                Kind::Retry => view.retries.push(id),
                 Kind::Retrieval | Kind::Embedding | Kind::Step | Kind::Other => {}
             }
         }
@@ -421,7 +413,14 @@ impl<'t> GenAiView<'t> {
 
     /// The provider a span records, by the view's conventions.
     pub(crate) fn provider_of(&self, span: &Span) -> Option<String> {
-        self.conventions.first_str(span, Field::Provider)
+        provider(self.conventions, span)
+    }
+
+    /// True for the trial root traceval adds to every trial's tree: a root span named
+    /// `eval.trial`. Selectors leave it out unless they name it.
+    pub fn is_trial_root(&self, node: NodeId) -> bool {
+        let node = self.tree.node(node);
+        node.parent().is_none() && node.span().name == TRIAL_ROOT
     }
 
     /// The kind of a node.
@@ -479,6 +478,21 @@ impl<'t> GenAiView<'t> {
             }
         }
         u
+    }
+}
+
+/// The provider a span records. The Vercel AI SDK's `openai.chat` or `openai.responses` is
+/// the provider `openai` calling one of its APIs: on its spans the part before the first dot
+/// is the provider. (Elsewhere dots belong to the name: OTel's `aws.bedrock`, `gcp.vertex_ai`.)
+fn provider(c: &Conventions, span: &Span) -> Option<String> {
+    let provider = c.first_str(span, Field::Provider)?;
+    match provider.split_once('.') {
+        Some((bare, _))
+            if span.name.starts_with(convention::VERCEL_SPAN_PREFIX) && !bare.is_empty() =>
+        {
+            Some(bare.to_owned())
+        }
+        _ => Some(provider),
     }
 }
 

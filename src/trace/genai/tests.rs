@@ -232,6 +232,78 @@ fn openinference_kinds_and_fields() {
 }
 
 #[test]
+fn vercel_ai_sdk_agent_name_and_bare_provider() {
+    let id = [
+        ("ai.telemetry.functionId", s("weather-agent")),
+        ("resource.name", s("weather-agent")),
+    ];
+    let with = |more: &[(&'static str, Value)]| {
+        let mut attrs = id.to_vec();
+        attrs.extend_from_slice(more);
+        attrs
+    };
+    let tree = B::new()
+        .span(
+            1,
+            0,
+            0,
+            "ai.generateText",
+            &with(&[("ai.model.provider", s("openai.chat"))]),
+        )
+        .span(
+            2,
+            1,
+            1,
+            "ai.generateText.doGenerate",
+            &with(&[("gen_ai.system", s("openai.chat"))]),
+        )
+        .span(
+            3,
+            1,
+            2,
+            "ai.streamText.doStream",
+            &with(&[("ai.model.provider", s("openai.responses"))]),
+        )
+        .span(
+            4,
+            1,
+            3,
+            "ai.generateText.doGenerate",
+            &with(&[("gen_ai.system", s("amazon-bedrock"))]),
+        )
+        // Outside the Vercel AI SDK a dot belongs to the provider's name.
+        .span(
+            5,
+            0,
+            4,
+            "chat m",
+            &[
+                ("gen_ai.operation.name", s("chat")),
+                ("gen_ai.provider.name", s("aws.bedrock")),
+            ],
+        )
+        .tree();
+    let view = GenAiView::new(&tree);
+    assert_eq!(view.agents()[0].name, "weather-agent");
+    let providers: Vec<Option<&str>> = view
+        .llm_calls()
+        .iter()
+        .map(|c| c.provider.as_deref())
+        .collect();
+    assert_eq!(
+        providers,
+        [
+            Some("openai"),
+            Some("openai"),
+            Some("amazon-bedrock"),
+            Some("aws.bedrock")
+        ]
+    );
+    let root = tree.roots().next().unwrap();
+    assert_eq!(view.provider_of(root.span()).as_deref(), Some("openai"));
+}
+
+#[test]
 fn openllmetry_traceloop_kinds_and_kwargs() {
     let tree = B::new()
         .span(
@@ -432,8 +504,9 @@ fn retries_after_failed_siblings_and_extra_attempts() {
         .span(9, 6, 8, "llm.retry_attempt", &[])
         .tree();
     let view = GenAiView::new(&tree);
-    // spans 3 and 4 follow failures; attempts 8 and 9 are second and third attempts.
-    assert_eq!(view.retries().len(), 4);
+    // Spans 3 and 4 follow failures; each of 7, 8 and 9 is one retry (Sema's
+    // `llm.retry_attempt`: one span per HTTP retry, nested under its call).
+    assert_eq!(view.retries().len(), 5);
     assert_eq!(view.error_spans().len(), 2);
     assert_eq!(view.llm_calls().iter().filter(|c| c.is_retry).count(), 2);
 }

@@ -91,7 +91,18 @@ fn apply_pseudos(selected: &mut Vec<NodeId>, compound: &Compound) {
 
 fn matches(view: &GenAiView<'_>, id: NodeId, compound: &Compound) -> bool {
     compound.kind.is_none_or(|k| view.kind(id) == k)
+        && (!view.is_trial_root(id) || names_the_span(compound))
         && compound.predicates.iter().all(|p| holds(view, id, p))
+}
+
+/// True when the compound tests the span's name positively (`[name="eval.trial"]`,
+/// `[name~="^eval"]`): only such a compound can select traceval's own trial root, which no
+/// other tool's trace has, so that `span[name!="x"]` counts what it counts elsewhere.
+fn names_the_span(compound: &Compound) -> bool {
+    compound
+        .predicates
+        .iter()
+        .any(|p| p.field == Field::Name && matches!(p.test, Test::Eq(_) | Test::Matches(_)))
 }
 
 /// One value of a field.

@@ -51,6 +51,12 @@
 //! - `~=` is an unanchored regex search ([`regex`] syntax) over the text; use `^…$` to
 //!   anchor. Regexes are compiled once, when the selector is parsed.
 //!
+//! # The trial root
+//! traceval makes a root span `eval.trial` for each trial, which no other tool's trace has. A
+//! compound never matches it unless the compound names it, with a `name` predicate `=` or `~=`
+//! (`span[name="eval.trial"]`), so `span[name!="child1"]` or `span` count the agent's spans
+//! only, as the same query counts them elsewhere.
+//!
 //! # Evaluation
 //! Nodes are visited in tree order: depth-first pre-order, roots and siblings by start time
 //! then name ([`SpanTree::walk`](super::SpanTree::walk)). A complex selector is read left to

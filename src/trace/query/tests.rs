@@ -329,6 +329,34 @@ fn the_view_selects_by_text() {
 }
 
 #[test]
+fn the_trial_root_is_selected_only_by_a_compound_that_names_it() {
+    let spans = [
+        span(1, 0, "eval.trial", &[("eval.case", "c".into())]),
+        span(2, 1, "child1", &[]),
+        span(3, 1, "child2", &[]),
+        // Not the trial root: not a root.
+        span(4, 3, "eval.trial", &[]),
+    ];
+    let tree = SpanTree::build(spans.into_iter().map(Arc::new));
+    let view = GenAiView::new(&tree);
+    let cases: [(&str, &[u8]); 10] = [
+        (r#"span[name!="child1"]"#, &[3, 4]),
+        ("span", &[2, 3, 4]),
+        ("other", &[2, 3, 4]),
+        ("span[eval.case]", &[]),
+        ("span:first", &[2]),
+        (r#"span[name="eval.trial"]"#, &[1, 4]),
+        (r#"span[name~="^eval"]"#, &[1, 4]),
+        (r#"span[name~="^eval"]:first > span"#, &[2, 3]),
+        (r#"span[name="eval.trial"][eval.case]"#, &[1]),
+        (r#"span[name="child1"], span[name!="x"]"#, &[2, 3, 4]),
+    ];
+    for (selector, want) in cases {
+        assert_eq!(ids(&view, selector), want, "{selector}");
+    }
+}
+
+#[test]
 fn an_empty_tree_selects_nothing() {
     let tree = SpanTree::build(Vec::<Arc<Span>>::new());
     let view = GenAiView::new(&tree);
