@@ -622,6 +622,13 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         };
         warnings.extend(why.map(str::to_owned));
     }
+    // `--save-traces`: the root is saved with the input, answer, exit and stderr tail, so
+    // that the file alone replays as `--replay` does.
+    let saved_root = options.save_traces.as_ref().map(|_| {
+        let (saved, cut) = driver::replay::saved_root(&root, &case.input, &outcome);
+        warnings.extend(cut);
+        saved
+    });
     // `--save-traces`: the file's name for the report, or a warning.
     let mut save = |suffix: &str, what: &str, spans: &mut dyn Iterator<Item = &Span>| {
         let dir = options.save_traces.as_ref()?;
@@ -637,7 +644,10 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     let trace_file = save(
         ".otlp.jsonl",
         "the trace",
-        &mut spans.iter().map(|s| &**s).chain(std::iter::once(&*root)),
+        &mut spans
+            .iter()
+            .map(|s| &**s)
+            .chain(std::iter::once(saved_root.as_ref().unwrap_or(&root))),
     );
     let judge_trace_file = if judged.spans.is_empty() {
         None

@@ -12,6 +12,7 @@ mod pricing;
 mod providers;
 mod python;
 mod receiver;
+mod recorded;
 mod replay;
 mod run;
 mod snapshots;

@@ -1,0 +1,177 @@
+//! Recorded trials as a user meets them: `--save-traces` files replayed by a suite of their
+//! own, `traceval inspect` on what a run saved, typed captures in scripted templates, and the
+//! first snapshot of a case recorded from a trial that deserved it.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::run::{Run, TestProject};
+
+/// A subprocess agent exporting OTLP with the Python SDK: a tool call, then an answer picked
+/// by the input; `Oslo` crashes with a traceback on stderr.
+const AGENT: &str = r#"
+import json, os, sys
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+question = os.environ["TRACEVAL_INPUT"]
+provider = TracerProvider(resource=Resource.create())
+provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+tracer = provider.get_tracer("agent")
+with tracer.start_as_current_span("invoke_agent weather", attributes={
+        "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "weather"}):
+    city = "Paris" if "Paris" in question else "Tokyo" if "Tokyo" in question else "Oslo"
+    with tracer.start_as_current_span("execute_tool get_weather", attributes={
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_weather",
+            "gen_ai.tool.call.arguments": json.dumps({"city": city})}):
+        pass
+provider.shutdown()
+if city == "Oslo":
+    sys.stderr.write("Traceback (most recent call last):\nRuntimeError: no weather in Oslo\n")
+    sys.exit(3)
+print("It is 18 C in Paris." if city == "Paris" else '"It is raining"')
+"#;
+
+/// The judge: passes an answer only when the task it was given asks about Paris.
+const JUDGE: &str = r#"
+model = "judge-1"
+[[rule]]
+when.user = '(?s)## Task\nWhat is the weather in Paris\?'
+text = '{"score": 1, "explanation": "asked about Paris"}'
+[fallback]
+text = '{"score": 0, "explanation": "no task about Paris"}'
+"#;
+
+/// Each case's expectations, shared by the live suite and the replay suite.
+const EXPECT: [(&str, &str); 3] = [
+    (
+        "paris",
+        "[case.expect]\noutput-contains = \"18 C\"\ntools = [{ name = \"get_weather\", args = { city = \"Paris\" } }]\n\
+         [[case.expect.judge]]\nmodel = \"judge\"\nrubric = \"Answers the question.\"\n",
+    ),
+    (
+        "tokyo",
+        "[case.expect]\noutput-contains = \"18 C\"\noutput-regex = '^\"It is'\n",
+    ),
+    (
+        "oslo",
+        "[case.expect]\ntools = [{ name = \"get_weather\" }]\n",
+    ),
+];
+
+const JUDGE_MODEL: &str =
+    "[model.judge]\nprovider = \"scripted\"\nscript = \"scripts/judge.toml\"\n";
+
+/// `traceval` run from `cwd` (not the project root), without `CI`.
+fn traceval(cwd: &Path, args: &[&str], report: &Path) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .args(args)
+        .arg("--report")
+        .arg(report)
+        .current_dir(cwd)
+        .env_remove("CI")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("traceval runs");
+    Run::new(output, report.to_path_buf())
+}
+
+fn trial<'a>(report: &'a Value, case: &str) -> &'a Value {
+    report["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["case"] == case)
+        .unwrap_or_else(|| panic!("no trial of {case} in {report:#}"))
+}
+
+/// What a trial's grading produced, without where and when it ran.
+fn verdict(trial: &Value) -> Value {
+    serde_json::json!({
+        "passed": trial["passed"],
+        "error": trial["error"],
+        "exit": trial["exit"],
+        "output": trial["output"],
+        "stderr_tail": trial["stderr_tail"],
+        "checks": trial["checks"],
+        "metrics": trial["metrics"],
+        "trace_id": trial["trace_id"],
+    })
+}
+
+#[test]
+fn a_replay_suite_over_saved_traces_grades_as_the_replayed_run_without_input_or_output() {
+    let project = TestProject::new("recorded-suite");
+    project.file("agent.py", AGENT);
+    project.file("suites/scripts/judge.toml", JUDGE);
+    let inputs = [
+        ("paris", "\"What is the weather in Paris?\""),
+        ("tokyo", "\"What is the weather in Tokyo?\""),
+        ("oslo", "{ city = \"Oslo\", question = \"Weather?\" }"),
+    ];
+    let agent = project.path().join("agent.py");
+    let mut live = format!(
+        "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\"]\n{JUDGE_MODEL}",
+        agent.display()
+    );
+    for ((id, input), (_, expect)) in inputs.iter().zip(EXPECT) {
+        live.push_str(&format!(
+            "\n[[case]]\nid = \"{id}\"\ninput = {input}\n{expect}"
+        ));
+    }
+    project.file("suites/weather.toml", &live);
+    let run = project.run(&["--save-traces", "--seed", "3"]);
+    assert_eq!(run.code, 1, "tokyo and oslo fail\n{}", run.stderr);
+    let live = run.report().clone();
+    let run_id = live["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(trial(&live, "paris")["passed"], true, "{live:#}");
+    assert_eq!(trial(&live, "oslo")["exit"]["code"], 3);
+
+    // A replay suite over the saved files: no `input`, no `output`; its judge needs the input.
+    let mut suite = format!("[agent]\nkind = \"replay\"\n{JUDGE_MODEL}");
+    for (id, expect) in EXPECT {
+        let file = trial(&live, id)["trace_file"].as_str().unwrap().to_owned();
+        suite.push_str(&format!(
+            "\n[[case]]\nid = \"{id}\"\ntrace = \"../reports/{run_id}/traces/{file}\"\n{expect}"
+        ));
+    }
+    project.file("replayed/weather.toml", &suite);
+    project.file("replayed/scripts/judge.toml", JUDGE);
+    let work = project.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let absolute = project.path().join("replayed/weather.toml");
+    std::fs::copy(project.report_path(), project.path().join("out/live.json")).unwrap();
+    let replayed = project.run(&["--replay", "out/live.json"]);
+    assert_eq!(replayed.code, 1, "{}", replayed.stderr);
+    let replayed = replayed.report().clone();
+    for suite_path in ["../replayed/weather.toml", absolute.to_str().unwrap()] {
+        let run = traceval(&work, &["run", suite_path], &work.join("report.json"));
+        assert_eq!(run.code, 1, "{suite_path}\n{}", run.stderr);
+        let report = run.report();
+        for (id, _) in EXPECT {
+            assert_eq!(
+                verdict(trial(report, id)),
+                verdict(trial(&replayed, id)),
+                "{id} from {suite_path}"
+            );
+            assert_eq!(
+                verdict(trial(report, id)),
+                verdict(trial(&live, id)),
+                "{id} from {suite_path}"
+            );
+        }
+        // Read off the saved root as written: the quotes are the agent's, not JSON's.
+        let tokyo = trial(report, "tokyo")["output"].as_str().unwrap();
+        assert!(tokyo.starts_with("\"It is raining\""), "{tokyo}");
+        assert!(
+            trial(report, "oslo")["stderr_tail"]
+                .as_str()
+                .unwrap()
+                .contains("no weather in Oslo")
+        );
+    }
+}
