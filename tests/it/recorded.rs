@@ -175,3 +175,94 @@ fn a_replay_suite_over_saved_traces_grades_as_the_replayed_run_without_input_or_
         );
     }
 }
+
+/// `traceval inspect` from `cwd`.
+fn inspect(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        .arg("inspect")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("traceval runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn inspect_shows_a_saved_trial_as_one_tree_and_finds_the_traces_of_a_run() {
+    let project = TestProject::new("recorded-inspect");
+    project.file("agent.py", AGENT);
+    let agent = project.path().join("agent.py");
+    project.file(
+        "suites/weather.toml",
+        &format!(
+            "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\"]\n\
+             [[case]]\nid = \"paris\"\ninput = \"Paris?\"\n\
+             [[case]]\nid = \"tokyo\"\ninput = \"Tokyo?\"\n[case.expect]\noutput-contains = \"18 C\"\n",
+            agent.display()
+        ),
+    );
+    let run = project.run(&["--save-traces"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run_id = run.report()["run_id"].as_str().unwrap().to_owned();
+    let tokyo = trial(run.report(), "tokyo")["trace_file"].as_str().unwrap();
+    // The failures section names the failing trial's file, relative to where traceval ran.
+    let saved = format!("reports/{run_id}/traces/{tokyo}");
+    assert!(
+        run.stderr.contains(&format!("\ntrace: {saved}\n")),
+        "{}",
+        run.stderr
+    );
+    assert!(project.path().join(&saved).is_file());
+    // Where a run without --report writes it.
+    std::fs::copy(
+        project.report_path(),
+        project.path().join(format!("reports/{run_id}.json")),
+    )
+    .unwrap();
+
+    // The agent's spans form a trace of their own (the Python SDK does not read TRACEPARENT);
+    // inspect shows them under the trial root, as `run` does.
+    let work = project.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let (code, stdout, stderr) = inspect(&work, &[&format!("../{saved}")]);
+    assert_eq!(code, 0, "{stderr}");
+    let headers = stdout.lines().filter(|l| l.starts_with("trace ")).count();
+    assert_eq!(headers, 1, "one tree\n{stdout}");
+    assert!(stdout.contains(" 3 spans, "), "{stdout}");
+    assert!(
+        stdout.contains("\neval.trial  [other]")
+            && stdout.contains("\n└─ invoke_agent weather  [agent]")
+            && stdout.contains("\n   └─ execute_tool get_weather  [tool]"),
+        "{stdout}"
+    );
+
+    // A report is not a trace file: the error says where its traces are.
+    let (code, _, stderr) = inspect(&work, &[&format!("../reports/{run_id}.json")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("is a traceval report")
+            && stderr.contains(&format!("traceval inspect ../reports/{run_id}/traces")),
+        "{stderr}"
+    );
+
+    // A directory: every trace file in it, the reports beside them skipped with a note.
+    let reports = project.path().join("reports");
+    let (code, stdout, stderr) = inspect(&work, &[reports.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("trace ")).count(),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("a traceval report, not a trace file"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = inspect(&work, &["."]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("holds no trace files"), "{stderr}");
+}
