@@ -266,3 +266,76 @@ fn inspect_shows_a_saved_trial_as_one_tree_and_finds_the_traces_of_a_run() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("holds no trace files"), "{stderr}");
 }
+
+/// A command agent on the `openai` package: asks the model, runs the `add` tool it calls with
+/// Python's `+` (so `"12" + "30"` is `"1230"`), records the call as a GenAI tool span, and
+/// prints the tool's result, or the model's answer when it calls no tool.
+const CALCULATOR: &str = r#"
+import json, os
+import openai
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+provider = TracerProvider(resource=Resource.create())
+provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+tracer = provider.get_tracer("calculator")
+client = openai.OpenAI(max_retries=0)
+reply = client.chat.completions.create(
+    model=os.environ["TRACEVAL_MODEL"],
+    messages=[{"role": "user", "content": os.environ["TRACEVAL_INPUT"]}]).choices[0].message
+if reply.tool_calls:
+    call = reply.tool_calls[0]
+    with tracer.start_as_current_span("execute_tool add", attributes={
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "add",
+            "gen_ai.tool.call.arguments": call.function.arguments}):
+        args = json.loads(call.function.arguments)
+        answer = str(args["a"] + args["b"])
+else:
+    answer = reply.content
+provider.shutdown()
+print(answer)
+"#;
+
+#[test]
+fn typed_captures_send_numbers_and_a_text_that_does_not_convert_gets_an_error_reply() {
+    let project = TestProject::new("recorded-typed");
+    project.file("agent/calculator.py", CALCULATOR);
+    project.file(
+        "suites/scripts/calc.toml",
+        "model = \"calc-1\"\n[[rule]]\nwhen.user = 'add (?P<a>\\S+) and (?P<b>\\S+)'\n\
+         tool-calls = [{ name = \"add\", args = { a = \"${a:int}\", b = \"${b:number}\" } }]\n",
+    );
+    project.file(
+        "suites/calc.toml",
+        "models = [\"calc\"]\n[agent]\nkind = \"command\"\ncommand = [\"python3\", \"../agent/calculator.py\"]\n\
+         [model.calc]\nprovider = \"scripted\"\nscript = \"scripts/calc.toml\"\n\
+         [[case]]\nid = \"sum\"\ninput = \"add 12 and 30\"\n[case.expect]\noutput-contains = \"42\"\n\
+         tools = [{ name = \"add\", args = { a = 12, b = 30 } }]\n\
+         [[case]]\nid = \"words\"\ninput = \"add twelve and 30\"\n[case.expect]\noutput-contains = \"42\"\n",
+    );
+    // From a subdirectory, naming the suite by a relative path.
+    let work = project.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let run = traceval(
+        &work,
+        &["run", "../suites/calc.toml"],
+        &project.report_path(),
+    );
+    assert_eq!(run.code, 1, "only `words` fails\n{}", run.stderr);
+    let sum = trial(run.report(), "sum");
+    assert_eq!(sum["passed"], true, "{sum:#}");
+    assert_eq!(sum["output"].as_str().unwrap().trim(), "42");
+    // Not a crash: the model answered, and the answer says what did not convert.
+    let words = trial(run.report(), "words");
+    assert_eq!(words["error"], Value::Null, "{words:#}");
+    assert_eq!(words["exit"]["code"], 0, "{words:#}");
+    let answer = words["output"].as_str().unwrap();
+    assert!(
+        answer.contains(
+            "scripted model `calc-1` cannot call `add` on turn 0: `${a:int}` needs an integer, but the text is \"twelve\""
+        ),
+        "{answer}"
+    );
+}
