@@ -152,7 +152,16 @@ impl<W: Write> Terminal<W> {
                     c.passed,
                     c.n
                 );
-                if let Some(matched) = c.snapshot_matched {
+                // The group's snapshot events come before its line.
+                let action = self.snapshots.iter().find_map(|s| {
+                    ((&s.suite, &s.case, &s.model) == (&c.suite, &c.case, &c.model))
+                        .then_some(s.action)
+                });
+                if action == Some(SnapshotAction::Recorded) {
+                    text.push_str(" (snapshot recorded)");
+                } else if action == Some(SnapshotAction::NotRecorded) {
+                    text.push_str(" (no snapshot recorded)");
+                } else if let Some(matched) = c.snapshot_matched {
                     text.push_str(&format!(" (snapshot matched {matched}/{})", c.n));
                 }
                 self.line(&text);
@@ -192,6 +201,7 @@ impl<W: Write> Terminal<W> {
                 SnapshotAction::Updated => "updated",
                 SnapshotAction::Recorded => "recorded (new)",
                 SnapshotAction::Unwritten => "differs, not written",
+                SnapshotAction::NotRecorded => "not recorded (no trial passed its other checks)",
             };
             let text = format!(
                 "{} {what}: {}::{} ({}) {}",

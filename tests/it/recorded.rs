@@ -339,3 +339,114 @@ fn typed_captures_send_numbers_and_a_text_that_does_not_convert_gets_an_error_re
         "{answer}"
     );
 }
+
+/// A subprocess agent whose trial 0 of case `flaky` does the wrong thing (another tool, a
+/// wrong answer) and whose other trials do the right one; case `never` is always wrong.
+const FLAKY: &str = r#"
+import os
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+right = os.environ["TRACEVAL_CASE"] == "flaky" and os.environ["TRACEVAL_TRIAL"] != "0"
+tool = "search" if right else "guess"
+provider = TracerProvider(resource=Resource.create())
+provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+tracer = provider.get_tracer("flaky")
+with tracer.start_as_current_span("invoke_agent a", attributes={
+        "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "a"}):
+    with tracer.start_as_current_span("execute_tool " + tool, attributes={
+            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool}):
+        pass
+provider.shutdown()
+print("good" if right else "bad")
+"#;
+
+#[test]
+fn a_first_snapshot_comes_from_a_trial_that_passed_its_other_checks() {
+    let project = TestProject::new("recorded-snap");
+    project.file("agent.py", FLAKY);
+    let agent = project.path().join("agent.py");
+    project.file(
+        "suites/snap.toml",
+        &format!(
+            "trials = 3\n[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\"]\n\
+             [[case]]\nid = \"flaky\"\ninput = \"x\"\n[case.expect]\noutput-contains = \"good\"\nsnapshot = true\n\
+             [[case]]\nid = \"never\"\ninput = \"x\"\n[case.expect]\noutput-contains = \"good\"\nsnapshot = true\n",
+            agent.display()
+        ),
+    );
+    let snaps = project.path().join("suites/snapshots");
+    let first = project.run(&[]);
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let flaky = std::fs::read_to_string(snaps.join("snap__flaky@default.snap")).unwrap();
+    assert!(
+        flaky.contains("execute_tool search [tool]") && !flaky.contains("guess"),
+        "{flaky}"
+    );
+    assert!(
+        first
+            .stderr
+            .contains("snap::flaky (default) 2/3 (snapshot recorded)"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first
+            .stderr
+            .contains("snap::never (default) 0/3 (no snapshot recorded)"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        !first.stderr.contains("snapshot matched 0/3"),
+        "{}",
+        first.stderr
+    );
+    // No trial of `never` did the right thing: nothing recorded, and the run says so.
+    assert!(!snaps.join("snap__never@default.snap").exists());
+    assert!(
+        first.stderr.contains(
+            "snap::never (default): no snapshot recorded: none of its 3 trials passed its other checks"
+        ),
+        "{}",
+        first.stderr
+    );
+
+    // The next run: the trials that do the right thing match.
+    let second = project.run(&[]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    for n in [1, 2] {
+        let t = second.trial("flaky", n);
+        assert_eq!(t["passed"], true, "{t:#}");
+    }
+    assert!(
+        second
+            .stderr
+            .contains("snap::flaky (default) 2/3 (snapshot matched 2/3)"),
+        "{}",
+        second.stderr
+    );
+
+    // Trial 0's changed shape waits for review, as any mismatch does.
+    let pending = snaps.join("snap__flaky@default.snap.new");
+    assert!(pending.is_file());
+    std::fs::remove_file(&pending).unwrap();
+
+    // In CI nothing is written, and no `.snap.new` is named.
+    let ci = project.command(&[]).env("CI", "true").output().unwrap();
+    let stderr = String::from_utf8_lossy(&ci.stderr);
+    assert_eq!(ci.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains(".snap.new"), "{stderr}");
+    assert!(
+        stderr.contains("suites/snapshots/snap__never@default.snap"),
+        "{stderr}"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&snaps)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["snap__flaky@default.snap"]);
+}
