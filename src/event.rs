@@ -400,6 +400,9 @@ pub enum SnapshotAction {
     Recorded,
     /// Nothing was written (CI, or `INSTA_UPDATE=no`).
     Unwritten,
+    /// No `.snap` was recorded (or updated): no trial passed its other checks, and only such
+    /// a trial's shape may become the snapshot without review.
+    NotRecorded,
 }
 
 /// A warning.

@@ -8,6 +8,7 @@ pub mod file;
 pub(crate) mod grpc;
 pub mod otel;
 pub mod receiver;
+pub mod recorded;
 pub mod store;
 
 pub use receiver::{Receiver, ReceiverConfig, ReceiverError};

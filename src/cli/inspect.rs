@@ -1,4 +1,9 @@
-//! `traceval inspect FILE...`: trace files as span trees, or as one JSON summary per trace.
+//! `traceval inspect PATH...`: trace files as span trees, or as one JSON summary per trace.
+//!
+//! A directory stands for every trace file under it (`*.json`, `*.jsonl`, hidden entries
+//! skipped), in name order. A trial saved by `--save-traces` is one tree under its `eval.trial`
+//! root, as `traceval run` shows it, however many traces the agent's spans formed. A traceval
+//! report is not a trace file: the error says where its run's traces are.
 //!
 //! `--conventions FILE` reads spans with the `[conventions]` table of a suite or of
 //! `traceval.toml` as well, as `traceval run` would for that suite; repeated, the first file's
@@ -6,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
@@ -21,8 +26,9 @@ use crate::trace::{Conventions, GenAiView, Span, SpanTree, TraceId};
 /// Arguments of `traceval inspect`.
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
-    /// OTLP JSON trace files (one request object, or JSONL with one per line).
-    #[arg(required = true, value_name = "FILE")]
+    /// OTLP JSON trace files (one request object, or JSONL with one per line), or directories
+    /// of them (e.g. `reports/<run-id>/traces`).
+    #[arg(required = true, value_name = "PATH")]
     files: Vec<PathBuf>,
     /// Print one JSON object per trace on stdout instead of trees.
     #[arg(long)]
@@ -97,6 +103,24 @@ fn duration_ns(tree: &SpanTree) -> u64 {
     }
 }
 
+/// The trees to show of a file's spans: one under the trial root when the file holds exactly
+/// one (a trial saved by `--save-traces`, whose agent's traces it adopts, as `run` shows it);
+/// otherwise one per trace.
+fn trees(spans: Vec<Span>) -> Vec<(TraceId, SpanTree)> {
+    let mut roots = spans.iter().filter(|s| file::is_trial_root(s));
+    if let (Some(_), None) = (roots.next(), roots.next()) {
+        let spans: Vec<Arc<Span>> = spans.into_iter().map(Arc::new).collect();
+        let root = spans.iter().find(|s| file::is_trial_root(s)).cloned();
+        let root = root.expect("found above");
+        let (tree, _) = SpanTree::build_trial(&root, spans);
+        return vec![(root.trace_id, tree)];
+    }
+    by_trace(spans)
+        .into_iter()
+        .map(|(id, spans)| (id, SpanTree::build(spans)))
+        .collect()
+}
+
 /// Splits spans by trace, traces ordered by their earliest start.
 fn by_trace(spans: Vec<Span>) -> Vec<(TraceId, Vec<Arc<Span>>)> {
     let mut groups: HashMap<TraceId, Vec<Arc<Span>>> = HashMap::new();
@@ -119,8 +143,30 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
     }
     // Read every file before printing anything, so a bad file never leaves half an output.
     let mut files = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        files.push((path, file::read(path)?));
+    for given in &args.files {
+        let in_dir = given.is_dir();
+        let paths = if in_dir {
+            trace_files(given)?
+        } else {
+            vec![given.clone()]
+        };
+        for path in paths {
+            match file::read(&path) {
+                Ok(read) => files.push((path, read)),
+                Err(e) => match report_note(&path) {
+                    // A directory may hold reports beside traces (`reports/`): skip them.
+                    Some(_) if in_dir => {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "note: skipped `{}`: a traceval report, not a trace file",
+                            path.display()
+                        );
+                    }
+                    Some(note) => return Err(CliError::Usage(note)),
+                    None => return Err(e.into()),
+                },
+            }
+        }
     }
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
@@ -137,8 +183,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
         if trace_file.spans.is_empty() {
             let _ = writeln!(stderr, "warning: {}: no spans", path.display());
         }
-        for (trace_id, spans) in by_trace(trace_file.spans) {
-            let tree = SpanTree::build(spans);
+        for (trace_id, tree) in trees(trace_file.spans) {
             let view = GenAiView::with_conventions(&tree, &conventions);
             if args.json {
                 let summary = TraceSummary::new(trace_id, &view);
@@ -170,4 +215,80 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
     }
     stdout.flush().map_err(CliError::Output)?;
     Ok(0)
+}
+
+/// The trace files under `dir`, by path: `*.json` and `*.jsonl`, hidden entries skipped.
+fn trace_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let cannot = |e| CliError::Usage(format!("cannot read directory `{}`: {e}", dir.display()));
+        for entry in std::fs::read_dir(&dir).map_err(cannot)? {
+            let entry = entry.map_err(cannot)?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            // Symbolic links are not followed: a directory link could loop.
+            let kind = entry.file_type().map_err(cannot)?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() && (name.ends_with(".json") || name.ends_with(".jsonl")) {
+                found.push(path);
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(CliError::Usage(format!(
+            "`{}` holds no trace files (`*.json`, `*.jsonl`)",
+            dir.display()
+        )));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// When `path` is a traceval report rather than a trace file: what it is and where the
+/// traces of its run are.
+fn report_note(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let report: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let (Some(_), Some(run_id), Some(trials)) = (
+        report.get("format_version"),
+        report.get("run_id").and_then(|v| v.as_str()),
+        report.get("trials").and_then(|v| v.as_array()),
+    ) else {
+        return None;
+    };
+    let what = format!(
+        "`{}` is a traceval report (run {}), not a trace file",
+        path.display(),
+        clean(run_id, 80)
+    );
+    let saved = trials
+        .iter()
+        .any(|t| t.get("trace_file").is_some_and(|f| f.is_string()));
+    if !saved {
+        return Some(format!(
+            "{what}; its run saved no traces (run with --save-traces to keep them)"
+        ));
+    }
+    // The run id is data: it names a directory only when it is one plain name.
+    let plain =
+        !run_id.is_empty() && !run_id.contains(['/', '\\']) && run_id != ".." && run_id != ".";
+    let beside = path.with_file_name(run_id).join("traces");
+    Some(if plain && beside.is_dir() {
+        format!(
+            "{what}; its traces are in `{}`: `traceval inspect {}`",
+            beside.display(),
+            beside.display()
+        )
+    } else {
+        format!(
+            "{what}; its traces were saved in `reports/{}/traces/` of the project that ran it",
+            clean(run_id, 80)
+        )
+    })
 }

@@ -568,7 +568,7 @@ async fn run_async(
         fail_fast: args.fail_fast || profile.fail_fast.unwrap_or(false),
         seed,
         scratch: scratch.clone(),
-        save_traces: traces_dir,
+        save_traces: traces_dir.clone(),
         pricing: project.config.pricing.clone(),
         conventions: project.config.conventions.clone(),
         endpoint: receiver
@@ -625,6 +625,9 @@ async fn run_async(
             progress: stderr_tty && !in_ci() && !json,
         },
     );
+    if let Some(dir) = &traces_dir {
+        terminal.show_trace_files(dir.clone());
+    }
     if let Some(replay) = &replay {
         let _ = writeln!(
             std::io::stderr(),

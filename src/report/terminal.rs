@@ -41,6 +41,8 @@ pub struct Terminal<W: Write> {
     trial_warnings: BTreeMap<String, usize>,
     /// Snapshots written for review, updated or left unwritten: listed at the end.
     snapshots: Vec<SnapshotEvent>,
+    /// Where `--save-traces` writes: a failing trial then names its trace file.
+    traces_dir: Option<std::path::PathBuf>,
 }
 
 impl<W: Write> Terminal<W> {
@@ -52,7 +54,13 @@ impl<W: Write> Terminal<W> {
             bar: None,
             trial_warnings: BTreeMap::new(),
             snapshots: Vec::new(),
+            traces_dir: None,
         }
+    }
+
+    /// Names each failing trial's trace file, in `dir` (the run's `--save-traces` directory).
+    pub fn show_trace_files(&mut self, dir: std::path::PathBuf) {
+        self.traces_dir = Some(dir);
     }
 
     /// The writer, back.
@@ -144,7 +152,16 @@ impl<W: Write> Terminal<W> {
                     c.passed,
                     c.n
                 );
-                if let Some(matched) = c.snapshot_matched {
+                // The group's snapshot events come before its line.
+                let action = self.snapshots.iter().find_map(|s| {
+                    ((&s.suite, &s.case, &s.model) == (&c.suite, &c.case, &c.model))
+                        .then_some(s.action)
+                });
+                if action == Some(SnapshotAction::Recorded) {
+                    text.push_str(" (snapshot recorded)");
+                } else if action == Some(SnapshotAction::NotRecorded) {
+                    text.push_str(" (no snapshot recorded)");
+                } else if let Some(matched) = c.snapshot_matched {
                     text.push_str(&format!(" (snapshot matched {matched}/{})", c.n));
                 }
                 self.line(&text);
@@ -184,6 +201,7 @@ impl<W: Write> Terminal<W> {
                 SnapshotAction::Updated => "updated",
                 SnapshotAction::Recorded => "recorded (new)",
                 SnapshotAction::Unwritten => "differs, not written",
+                SnapshotAction::NotRecorded => "not recorded (no trial passed its other checks)",
             };
             let text = format!(
                 "{} {what}: {}::{} ({}) {}",
@@ -341,6 +359,14 @@ impl<W: Write> Terminal<W> {
             for l in tree.lines() {
                 self.line(&format!("  {l}"));
             }
+        }
+        if let (Some(dir), Some(name)) = (&self.traces_dir, &t.trace_file) {
+            let path = dir.join(name);
+            let path = path.strip_prefix(".").unwrap_or(&path);
+            self.line(&format!(
+                "trace: {}",
+                clean(&path.display().to_string(), 500)
+            ));
         }
         let stderr = t.stderr_tail.trim_end();
         if !stderr.is_empty() {

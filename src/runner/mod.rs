@@ -51,7 +51,7 @@ use driver::replay::{RecordedRun, Recording, ReplayDriver};
 use driver::{Driver, TrialContext};
 pub use plan::{Group, Plan, PlanOptions, Skipped};
 pub use snapshot::check_snapshot_names;
-use snapshot::{GroupSnapshot, Snapshots};
+use snapshot::{GroupSnapshot, Snapshots, TrialShape};
 
 /// Per-trial timeout when neither flag, profile, case nor suite sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -303,8 +303,13 @@ pub async fn run(
         };
         if let Some(matched) = result.snapshot_matched {
             state.snapshot_matched += u32::from(matched);
-            if let Some(shape) = shape {
-                state.shapes.push((result.trial, shape, matched));
+            if let Some((shape, others_passed)) = shape {
+                state.shapes.push(TrialShape {
+                    trial: result.trial,
+                    shape,
+                    matched,
+                    others_passed,
+                });
             }
         }
         state.finished += 1;
@@ -323,9 +328,10 @@ pub async fn run(
         }
         emit(RunEvent::TrialFinished(Box::new(result)));
         if state.remaining == 0 {
+            // The snapshot first: the case's line says when one was recorded.
+            finish_snapshot(&snapshots, g, state, &mut summary, emit);
             emit(case_finished(plan, g, state, &snapshots));
             state.reported = true;
-            finish_snapshot(&snapshots, g, state, &mut summary, emit);
         }
     }
     not_run += pending.map(|_| 1).sum::<usize>();
@@ -337,9 +343,9 @@ pub async fn run(
     // Groups cut short by an early stop still get their line, over the trials that finished.
     for (g, state) in groups.iter_mut().enumerate() {
         if !state.reported && state.finished > 0 {
+            finish_snapshot(&snapshots, g, state, &mut summary, emit);
             emit(case_finished(plan, g, state, &snapshots));
             state.reported = true;
-            finish_snapshot(&snapshots, g, state, &mut summary, emit);
         }
     }
     let unattributed_spans = store
@@ -378,8 +384,8 @@ struct GroupState {
     reported: bool,
     /// Trials whose trace shape matched the snapshot.
     snapshot_matched: u32,
-    /// Compared trials: index, shape, matched.
-    shapes: Vec<(u32, String, bool)>,
+    /// Compared trials.
+    shapes: Vec<TrialShape>,
 }
 
 /// Writes what a finished group's snapshot calls for, and emits what was done.
@@ -446,8 +452,9 @@ struct Shared {
     capture_content: bool,
 }
 
-/// A graded trial, with its trace shape when it was compared with a snapshot.
-type Ran = (TrialResult, Option<String>);
+/// A graded trial, with its trace shape when it was compared with a snapshot and whether it
+/// passed its other checks.
+type Ran = (TrialResult, Option<(String, bool)>);
 
 /// Runs, then grades, one trial. `None` when the run was interrupted while it ran.
 async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
@@ -603,6 +610,8 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     // check the agent is answerable for failed already.
     let checks_held = graded.passed();
     graded.checks.extend(judged.checks);
+    // Only a trial that did the right thing otherwise may give a case its snapshot.
+    let others_passed = graded.passed() && error.is_none();
     let compared = job.snapshot.as_ref().and_then(|group| {
         shared
             .snapshots
@@ -611,7 +620,8 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     let (snapshot_matched, shape) = match compared {
         Some(compared) => {
             graded.checks.push(compared.check);
-            (Some(compared.matched), compared.shape)
+            let shape = compared.shape.map(|shape| (shape, others_passed));
+            (Some(compared.matched), shape)
         }
         None => (None, None),
     };
@@ -659,6 +669,13 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
             &root,
         ));
     }
+    // `--save-traces`: the root is saved with the input, answer, exit and stderr tail, so
+    // that the file alone replays as `--replay` does.
+    let saved_root = options.save_traces.as_ref().map(|_| {
+        let (saved, cut) = driver::replay::saved_root(&root, &case.input, &outcome);
+        warnings.extend(cut);
+        saved
+    });
     // `--save-traces`: the file's name for the report, or a warning.
     let mut save = |suffix: &str, what: &str, spans: &mut dyn Iterator<Item = &Span>| {
         let dir = options.save_traces.as_ref()?;
@@ -671,14 +688,6 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
             }
         }
     };
-    // The saved root holds the whole answer, which the report may cut.
-    let saved_root = options.save_traces.is_some().then(|| {
-        let mut r = (*root).clone();
-        r.attributes
-            .0
-            .push(KeyValue::new("output.value", outcome.output.as_str()));
-        r
-    });
     let trace_file = save(
         ".otlp.jsonl",
         "the trace",

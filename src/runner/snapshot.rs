@@ -41,6 +41,20 @@ pub(super) struct Compared {
     pub(super) shape: Option<String>,
 }
 
+/// One compared trial, as the end of its group sees it.
+#[derive(Debug)]
+pub(super) struct TrialShape {
+    /// The trial's index.
+    pub(super) trial: u32,
+    /// Its shape.
+    pub(super) shape: String,
+    /// Whether the shape matched the stored one.
+    pub(super) matched: bool,
+    /// Whether the trial passed its other checks: only such a trial's shape may become the
+    /// `.snap` without review.
+    pub(super) others_passed: bool,
+}
+
 /// Every snapshot group of a run, read before the first trial starts.
 #[derive(Debug, Default)]
 pub(super) struct Snapshots {
@@ -118,8 +132,11 @@ impl Snapshots {
     }
 
     /// Writes what the mode calls for once group `g` is over; `trials` are its compared
-    /// trials (index, shape, matched). Returns the events to emit and whether a write failed.
-    pub(super) fn finish(&self, g: usize, trials: &[(u32, String, bool)]) -> (Vec<RunEvent>, bool) {
+    /// trials. The shape written is that of the lowest-numbered mismatching trial that passed
+    /// its other checks; a `.snap` written without review (a first snapshot, `update`) comes
+    /// from no other trial, and without one nothing is written and a warning says why. Returns
+    /// the events to emit and whether a write failed.
+    pub(super) fn finish(&self, g: usize, trials: &[TrialShape]) -> (Vec<RunEvent>, bool) {
         let (Some(group), Some(settings)) = (self.groups.get(&g), &self.settings) else {
             return (Vec::new(), false);
         };
@@ -133,9 +150,9 @@ impl Snapshots {
                 message,
             }));
         };
-        let mut sorted: Vec<&(u32, String, bool)> = trials.iter().collect();
-        sorted.sort_by_key(|t| t.0);
-        let Some((_, shape, _)) = sorted.iter().find(|t| !t.2).copied() else {
+        let mut sorted: Vec<&TrialShape> = trials.iter().filter(|t| !t.matched).collect();
+        sorted.sort_by_key(|t| t.trial);
+        let Some(&first_mismatch) = sorted.first() else {
             // Every compared trial matched: a pending file is stale.
             if allowed && !trials.is_empty() {
                 match std::fs::remove_file(&pending) {
@@ -149,7 +166,38 @@ impl Snapshots {
             }
             return (events, false);
         };
-        let shapes: BTreeSet<&str> = trials.iter().map(|t| t.1.as_str()).collect();
+        let first = matches!(group.stored, Ok(None));
+        let unreviewed = settings.writes == Writes::Allowed
+            && (settings.mode == SnapshotMode::Update
+                || first && settings.mode == SnapshotMode::Check);
+        let passing = sorted.iter().find(|t| t.others_passed).copied();
+        let chosen = match (passing, unreviewed) {
+            (Some(trial), _) => trial,
+            // A review file may show a failing trial's shape: someone decides on it.
+            (None, false) => first_mismatch,
+            (None, true) => {
+                warn(
+                    &mut events,
+                    format!(
+                        "{}: no snapshot {}: none of its {} trials passed its other checks, and \
+                         a snapshot records what a trial that did the right thing does; fix the \
+                         case, then run it again",
+                        group.header.title(),
+                        if first { "recorded" } else { "updated" },
+                        trials.len()
+                    ),
+                );
+                events.push(RunEvent::Snapshot(SnapshotEvent {
+                    suite: group.header.suite.clone(),
+                    case: group.header.case.clone(),
+                    model: group.header.model.clone(),
+                    file: snapshot::relative(&group.path, &settings.root),
+                    action: SnapshotAction::NotRecorded,
+                }));
+                return (events, false);
+            }
+        };
+        let shapes: BTreeSet<&str> = trials.iter().map(|t| t.shape.as_str()).collect();
         if shapes.len() > 1 {
             warn(
                 &mut events,
@@ -160,17 +208,18 @@ impl Snapshots {
                     group.header.title(),
                     trials.len(),
                     shapes.len(),
-                    sorted.iter().find(|t| !t.2).map_or(0, |t| t.0)
+                    chosen.trial
                 ),
             );
         }
         let file = SnapshotFile {
-            body: snapshot::file::normalize(shape),
+            body: snapshot::file::normalize(&chosen.shape),
             ..group.header.clone()
         };
-        let first = matches!(group.stored, Ok(None));
         let (target, action) = match (&settings.writes, settings.mode) {
-            (Writes::Never(_), _) => (pending.clone(), SnapshotAction::Unwritten),
+            // Nothing is written: the message names the snapshot, not a review file that is not
+            // there.
+            (Writes::Never(_), _) => (group.path.clone(), SnapshotAction::Unwritten),
             (Writes::Allowed, SnapshotMode::Update) => {
                 (group.path.clone(), SnapshotAction::Updated)
             }
@@ -300,8 +349,8 @@ fn judge(settings: &SnapshotSettings, group: &GroupSnapshot, shape: String) -> C
         (Writes::Allowed, SnapshotMode::Check) if stored.is_none() => (
             true,
             format!(
-                "; the shape is recorded in `{file}` (commit it: later runs, and CI, compare \
-                 with it)"
+                "; the shape is recorded in `{file}` from the first trial that passes its \
+                 other checks (commit it: later runs, and CI, compare with it)"
             ),
         ),
         (Writes::Allowed, SnapshotMode::Check) => (
@@ -455,7 +504,7 @@ mod tests {
                     missing
                         .check
                         .message
-                        .contains("the shape is recorded in `suites/snapshots/s__c@m.snap`"),
+                        .contains("recorded in `suites/snapshots/s__c@m.snap` from the first trial that passes its other checks"),
                     "{}",
                     missing.check.message
                 );

@@ -267,6 +267,11 @@ impl CaseList {
         scope: Scope<'_>,
     ) -> Result<()> {
         let (trace, output) = (raw.trace.take(), raw.output.take());
+        if raw.input.is_none() && self.replay.is_none() {
+            let why = "what the agent gets: a string, or any value (sent as JSON)";
+            return Err(doc.missing(&at.key("input"), why));
+        }
+        let input_from_trace = raw.input.is_none();
         let case = case(doc, at, raw, origin, scope)?;
         let id = case.id.clone();
         self.push(doc, at, case)?;
@@ -280,6 +285,11 @@ impl CaseList {
             dir.is_some(),
         )?;
         if let (Some((_, traces)), Some(recorded)) = (&mut self.replay, recorded) {
+            // A replay case without `input` takes the one its trace recorded, else "".
+            if let (true, Some(case)) = (input_from_trace, self.cases.last_mut()) {
+                case.input = crate::capture::recorded::recorded_input(&recorded.spans)
+                    .unwrap_or_else(|| Json::String(String::new()));
+            }
             traces.insert(id, recorded);
         }
         Ok(())
@@ -344,7 +354,8 @@ fn case(
 ) -> Result<Case> {
     Ok(Case {
         id: non_empty(doc, &at.key("id"), raw.id)?,
-        input: raw.input,
+        // Checked by the caller: only a replay case may leave it out, to take it from its trace.
+        input: raw.input.unwrap_or_default(),
         tags: raw.tags,
         timeout: raw
             .timeout

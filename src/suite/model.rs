@@ -109,8 +109,10 @@ pub enum Agent {
 
 /// `[agent] kind = "replay"`: each case names a recorded trace (`trace = "path"`), read and
 /// checked when the suite loads. A replayed trial's answer is the case's `output`, else the
-/// answer recorded on the trace (see [`RecordedTrace::output`]); its exit code is 0; its
-/// latency is the recorded `eval.trial` root's duration, or the extent of the trace's spans.
+/// answer recorded on the trace (see [`RecordedTrace::output`]); its exit and stderr tail are
+/// those a `--save-traces` root recorded, else exit code 0; a case without `input` takes the
+/// input recorded on the trace (`input.value`, `traceloop.entity.input`,
+/// `gen_ai.input.messages`), else `""`; its latency is the recorded `eval.trial` root's duration, or the extent of the trace's spans.
 /// No model is called: `models` only names the trials (each case is replayed once per name,
 /// or once under `default`), and `trials` and `timeout` do not apply.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -283,7 +285,8 @@ pub struct Price {
 pub struct Case {
     /// `id`: unique in the suite, non-empty.
     pub id: String,
-    /// `input`: a string or any JSON value, given to the agent as is.
+    /// `input`: a string or any JSON value, given to the agent as is (in a replay suite, when
+    /// left out, the input the trace recorded).
     pub input: Json,
     /// `tags`.
     pub tags: Vec<String>,

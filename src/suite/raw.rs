@@ -386,7 +386,10 @@ pub(super) struct RawPrice {
 )]
 pub(super) struct RawCase {
     pub(super) id: String,
-    pub(super) input: Json,
+    /// Required, except in a replay suite, which can take the recorded input. `null` is an
+    /// input like any other.
+    #[serde(default, deserialize_with = "present")]
+    pub(super) input: Option<Json>,
     #[serde(default)]
     pub(super) tags: Vec<String>,
     pub(super) timeout: Option<String>,
@@ -398,10 +401,17 @@ pub(super) struct RawCase {
     pub(super) output: Option<String>,
 }
 
+/// Any value that is given, `null` included: `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<Json>, D::Error> {
+    Json::deserialize(value).map(Some)
+}
+
 impl RawCase {
     /// Undoes toml's datetime wrappers in the free-form values of a case read from TOML.
     pub(super) fn datetimes_to_strings(&mut self) {
-        replace_datetimes(&mut self.input);
+        if let Some(input) = &mut self.input {
+            replace_datetimes(input);
+        }
         if let Some(json) = &mut self.expect.output_json {
             replace_datetimes(json);
         }

@@ -16,6 +16,7 @@ mod providers;
 mod python;
 mod reading;
 mod receiver;
+mod recorded;
 mod replay;
 mod run;
 mod snapshots;

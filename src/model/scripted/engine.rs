@@ -199,23 +199,47 @@ impl Script {
                 )
             }
             Content::ToolCalls(calls) => {
-                let calls: Vec<ToolCall> = calls
+                let calls = calls
                     .iter()
                     .enumerate()
                     .map(|(index, call)| {
-                        let mut arguments = call.args.render(values).to_string();
+                        let args = call.args.render(values).map_err(|e| (&call.name, e))?;
+                        let mut arguments = args.to_string();
                         if answer.malformed_args {
                             // Cut off before the closing brace, as a model stopped mid-call
                             // writes it: never valid JSON, whatever the arguments.
                             arguments.pop();
                         }
-                        ToolCall {
+                        Ok(ToolCall {
                             id: format!("call_{}_{index}", conversation.turn),
                             name: call.name.clone(),
                             arguments,
-                        }
+                        })
                     })
-                    .collect();
+                    .collect::<Result<Vec<ToolCall>, _>>();
+                // A typed capture that does not convert: a final answer that says so, as for a
+                // conversation the script has no rule for, so the failing trial shows why.
+                let calls = match calls {
+                    Ok(calls) => calls,
+                    Err((tool, e)) => {
+                        let text = format!(
+                            "scripted model `{}` cannot call `{tool}` on turn {}: {e}",
+                            self.model, conversation.turn
+                        );
+                        let chars = text.chars().count();
+                        let message = Message::text(Role::Assistant, text);
+                        return self.response(
+                            request,
+                            conversation,
+                            answer,
+                            message,
+                            chars,
+                            FinishReason::Stop,
+                            identity,
+                            ctx,
+                        );
+                    }
+                };
                 let chars = calls
                     .iter()
                     .map(|call| call.arguments.chars().count())
@@ -229,6 +253,35 @@ impl Script {
                 (message, chars, FinishReason::ToolCalls)
             }
         };
+        self.response(
+            request,
+            conversation,
+            answer,
+            message,
+            answer_chars,
+            answer.finish_reason.unwrap_or(default_reason),
+            identity,
+            ctx,
+        )
+    }
+
+    /// The response carrying `message`, with the answer's usage (or usage computed from the
+    /// prompt and `answer_chars`).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call's parts, passed through"
+    )]
+    fn response(
+        &self,
+        request: &ChatRequest,
+        conversation: &Conversation<'_>,
+        answer: &Answer,
+        message: Message,
+        answer_chars: usize,
+        finish_reason: FinishReason,
+        identity: &str,
+        ctx: &CallContext<'_>,
+    ) -> ChatResponse {
         let usage = TokenUsage {
             input_tokens: answer
                 .usage
@@ -241,7 +294,7 @@ impl Script {
             id: response_id(ctx.seed, identity, conversation.turn),
             model: self.model.clone(),
             message,
-            finish_reason: answer.finish_reason.unwrap_or(default_reason),
+            finish_reason,
             usage,
         }
     }

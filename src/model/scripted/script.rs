@@ -570,13 +570,13 @@ latency = "2s"
         };
         let names: Vec<&str> = calls.iter().map(|call| call.name.as_str()).collect();
         assert_eq!(names, ["get_weather", "get_time"]);
-        let rendered = calls[0].args.render(&Default::default());
+        let rendered = calls[0].args.render(&Default::default()).unwrap();
         assert_eq!(
             rendered,
             serde_json::json!({ "city": "", "days": [1, 2], "when": "2024-05-01" })
         );
         assert_eq!(
-            calls[1].args.render(&Default::default()),
+            calls[1].args.render(&Default::default()).unwrap(),
             serde_json::json!({})
         );
         let usage = Usage {

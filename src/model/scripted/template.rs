@@ -2,6 +2,11 @@
 //! `${user}` (the last user message) and `${tool_result}` (the last tool result); `$$` is a
 //! literal `$`, and a `$` not followed by `{` or `$` is literal too.
 //!
+//! In tool-call arguments a string that is exactly one typed reference, `"${n:int}"`,
+//! `"${x:number}"`, `"${ok:bool}"` or `"${v:json}"`, becomes a JSON integer, number, boolean
+//! or any JSON value instead of a string. A captured text that does not convert is found only
+//! when the call is made: the scripted model then answers with text that says so.
+//!
 //! References are resolved when the script loads, so a misspelled capture is a load error
 //! rather than an empty string in some trial: a rule answers only when all its regexes
 //! matched, so every group it names exists then. Only a group that took no part in the match
@@ -24,23 +29,72 @@ pub(super) struct Scope<'r> {
 
 /// Which regex a capture comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
+pub(super) enum Source {
     User,
     ToolResult,
 }
 
 /// What a `${…}` stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ref {
+pub(super) enum Ref {
     User,
     ToolResult,
     Group { source: Source, index: usize },
 }
 
+/// The JSON type a typed reference (`${name:int}`) converts its text to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cast {
+    /// `int`: a 64-bit integer.
+    Int,
+    /// `number`: an integer or a finite floating-point number.
+    Number,
+    /// `bool`: `true` or `false`.
+    Bool,
+    /// `json`: any JSON text.
+    Json,
+}
+
+/// The type names of [`Cast`], as written after the `:`.
+const CASTS: [(&str, Cast); 4] = [
+    ("int", Cast::Int),
+    ("number", Cast::Number),
+    ("bool", Cast::Bool),
+    ("json", Cast::Json),
+];
+
+impl Cast {
+    fn name(self) -> &'static str {
+        CASTS
+            .iter()
+            .find(|(_, cast)| *cast == self)
+            .map_or("?", |(name, _)| name)
+    }
+
+    /// The JSON value `text` stands for, if it is one of this type.
+    fn convert(self, text: &str) -> Option<Json> {
+        let trimmed = text.trim();
+        match self {
+            Cast::Int => trimmed.parse::<i64>().ok().map(Json::from),
+            Cast::Number => trimmed.parse::<i64>().ok().map(Json::from).or_else(|| {
+                let x = trimmed.parse::<f64>().ok()?;
+                serde_json::Number::from_f64(x).map(Json::Number)
+            }),
+            Cast::Bool => match trimmed {
+                "true" => Some(Json::Bool(true)),
+                "false" => Some(Json::Bool(false)),
+                _ => None,
+            },
+            Cast::Json => serde_json::from_str(text).ok(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Text(String),
-    Ref(Ref),
+    /// A reference, with its type when it has one and the text written between the braces.
+    Ref(Ref, Option<(Cast, String)>),
 }
 
 /// A string with references, resolved against the captures of its rule.
@@ -74,6 +128,26 @@ pub(super) enum TemplateError {
     /// `${}`.
     #[error("`${{}}` names nothing; write `${{name}}` or `${{1}}`")]
     Empty,
+    /// `${name:type}` with a type that does not exist.
+    #[error(
+        "`${{{written}}}`: unknown type `{cast}`; write `int`, `number`, `bool` or `json` after the `:`, or nothing for text"
+    )]
+    UnknownCast {
+        /// What is between the braces.
+        written: String,
+        /// The type as written.
+        cast: String,
+    },
+    /// A typed reference in answer text, or beside other text.
+    #[error(
+        "`${{{written}}}` is typed, so it must be a whole string of a tool call's `args` (e.g. `n = \"${{{written}}}\"`); within text it would be text: drop the `:{cast}`"
+    )]
+    TypedInText {
+        /// What is between the braces.
+        written: String,
+        /// The type.
+        cast: &'static str,
+    },
     /// A name that is neither a capture of the rule nor built in.
     #[error(
         "`${{{name}}}` is not a capture of this rule's `when` regexes ({}) nor `user` or `tool_result`",
@@ -187,9 +261,51 @@ impl Scope<'_> {
     }
 }
 
+/// A typed reference's text that is not of its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`${{{written}}}` needs {}, but the text is \"{text}\"", article(*cast))]
+pub(super) struct CastError {
+    /// What is between the braces.
+    pub(super) written: String,
+    /// The type.
+    pub(super) cast: Cast,
+    /// The text, cut to 200 characters.
+    pub(super) text: String,
+}
+
+fn article(cast: Cast) -> &'static str {
+    match cast {
+        Cast::Int => "an integer",
+        Cast::Number => "a number",
+        Cast::Bool => "`true` or `false`",
+        Cast::Json => "JSON text",
+    }
+}
+
 impl Template {
-    /// Reads `text`, resolving its references in `scope`.
+    /// Reads `text`, resolving its references in `scope`; typed references are refused.
     pub(super) fn parse(text: &str, scope: &Scope<'_>) -> Result<Template, TemplateError> {
+        let template = Template::parse_typed(text, scope)?;
+        template.refuse_casts()?;
+        Ok(template)
+    }
+
+    fn refuse_casts(&self) -> Result<(), TemplateError> {
+        let typed = self.parts.iter().find_map(|part| match part {
+            Part::Ref(_, Some((cast, written))) => Some((*cast, written)),
+            _ => None,
+        });
+        match typed {
+            Some((cast, written)) => Err(TemplateError::TypedInText {
+                written: written.clone(),
+                cast: cast.name(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Template::parse`], keeping typed references.
+    fn parse_typed(text: &str, scope: &Scope<'_>) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut rest = text;
@@ -211,11 +327,24 @@ impl Template {
                 let at = text[..offset].chars().count() + 1;
                 return Err(TemplateError::Unclosed { at });
             };
-            let reference = scope.resolve(&body[..end])?;
+            let written = &body[..end];
+            let (name, cast) = match written.split_once(':') {
+                Some((name, cast)) => {
+                    let Some((_, cast)) = CASTS.iter().find(|(n, _)| *n == cast) else {
+                        return Err(TemplateError::UnknownCast {
+                            written: written.to_owned(),
+                            cast: cast.to_owned(),
+                        });
+                    };
+                    (name, Some((*cast, written.to_owned())))
+                }
+                None => (written, None),
+            };
+            let reference = scope.resolve(name)?;
             if !literal.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut literal)));
             }
-            parts.push(Part::Ref(reference));
+            parts.push(Part::Ref(reference, cast));
             rest = &body[end + 1..];
         }
         literal.push_str(rest);
@@ -230,17 +359,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
-                Part::Ref(Ref::User) => out.push_str(values.user),
-                Part::Ref(Ref::ToolResult) => out.push_str(values.tool_result),
-                Part::Ref(Ref::Group { source, index }) => {
-                    let captures = match source {
-                        Source::User => values.user_captures.as_ref(),
-                        Source::ToolResult => values.tool_result_captures.as_ref(),
-                    };
-                    if let Some(group) = captures.and_then(|captures| captures.get(*index)) {
-                        out.push_str(group.as_str());
-                    }
-                }
+                Part::Ref(reference, _) => out.push_str(reference.text(values)),
             }
         }
     }
@@ -253,12 +372,33 @@ impl Template {
     }
 }
 
+impl Ref {
+    /// The text the reference stands for in one call.
+    fn text<'t>(&self, values: &Values<'t>) -> &'t str {
+        match self {
+            Ref::User => values.user,
+            Ref::ToolResult => values.tool_result,
+            Ref::Group { source, index } => {
+                let captures = match source {
+                    Source::User => values.user_captures.as_ref(),
+                    Source::ToolResult => values.tool_result_captures.as_ref(),
+                };
+                captures
+                    .and_then(|captures| captures.get(*index))
+                    .map_or("", |group| group.as_str())
+            }
+        }
+    }
+}
+
 /// A JSON value whose strings are templates: tool-call arguments.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum JsonTemplate {
     /// A number, boolean or null.
     Fixed(Json),
     String(Template),
+    /// A string that was one typed reference: its text converted.
+    Typed(Ref, Cast, String),
     Array(Vec<JsonTemplate>),
     Object(Vec<(String, JsonTemplate)>),
 }
@@ -273,7 +413,16 @@ impl JsonTemplate {
     ) -> Result<JsonTemplate, (KeyPath, TemplateError)> {
         Ok(match value {
             Json::String(text) => {
-                JsonTemplate::String(Template::parse(text, scope).map_err(|e| (at.clone(), e))?)
+                let template = Template::parse_typed(text, scope).map_err(|e| (at.clone(), e))?;
+                match template.parts.as_slice() {
+                    [Part::Ref(reference, Some((cast, written)))] => {
+                        JsonTemplate::Typed(*reference, *cast, written.clone())
+                    }
+                    _ => {
+                        template.refuse_casts().map_err(|e| (at.clone(), e))?;
+                        JsonTemplate::String(template)
+                    }
+                }
             }
             Json::Array(items) => JsonTemplate::Array(
                 items
@@ -303,21 +452,33 @@ impl JsonTemplate {
         Ok(JsonTemplate::Object(members))
     }
 
-    /// The value with its templates rendered.
-    pub(super) fn render(&self, values: &Values<'_>) -> Json {
-        match self {
+    /// The value with its templates rendered; the first typed reference whose text does not
+    /// convert is an error.
+    pub(super) fn render(&self, values: &Values<'_>) -> Result<Json, CastError> {
+        Ok(match self {
             JsonTemplate::Fixed(value) => value.clone(),
             JsonTemplate::String(template) => Json::String(template.render(values)),
-            JsonTemplate::Array(items) => {
-                Json::Array(items.iter().map(|item| item.render(values)).collect())
+            JsonTemplate::Typed(reference, cast, written) => {
+                let text = reference.text(values);
+                cast.convert(text).ok_or_else(|| CastError {
+                    written: written.clone(),
+                    cast: *cast,
+                    text: text.chars().take(200).collect(),
+                })?
             }
+            JsonTemplate::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|item| item.render(values))
+                    .collect::<Result<_, _>>()?,
+            ),
             JsonTemplate::Object(members) => Json::Object(
                 members
                     .iter()
-                    .map(|(key, value)| (key.clone(), value.render(values)))
-                    .collect(),
+                    .map(|(key, value)| Ok((key.clone(), value.render(values)?)))
+                    .collect::<Result<_, _>>()?,
             ),
-        }
+        })
     }
 }
 
@@ -471,10 +632,88 @@ mod tests {
             "filters": [{ "site": "rust \"serde\".org" }, true],
             "quote": "say \"rust \"serde\"\"",
         });
-        assert_eq!(template.render(&values), expected);
+        assert_eq!(template.render(&values).unwrap(), expected);
 
         let bad = serde_json::json!({ "filters": [{ "site": "${site}" }] });
         let (at, _) = JsonTemplate::parse(&bad, &scope, &KeyPath::root().key("args")).unwrap_err();
         assert_eq!(at.to_string(), "args.filters[0].site");
+    }
+
+    #[test]
+    fn a_typed_reference_that_is_a_whole_string_gives_a_typed_value() {
+        let user = Regex::new(r"(?P<a>\S+) (?P<b>\S+) (?P<c>\S+) (?P<d>.+)").unwrap();
+        let scope = Scope {
+            user: Some(&user),
+            tool_result: None,
+        };
+        let args = serde_json::json!({
+            "a": "${a:int}", "b": "${b:number}", "c": "${c:bool}", "d": "${d:json}",
+            "text": "${a}", "mixed": "n=${a}",
+        });
+        let template = JsonTemplate::parse(&args, &scope, &KeyPath::root()).unwrap();
+        let render = |text: &str| template.render(&values(Some(&user), text, None, ""));
+        assert_eq!(
+            render(r#"12 2.5 true {"k":[1]}"#).unwrap(),
+            serde_json::json!({
+                "a": 12, "b": 2.5, "c": true, "d": {"k": [1]}, "text": "12", "mixed": "n=12",
+            })
+        );
+        assert_eq!(
+            render("-3 7 false null").unwrap()["b"],
+            serde_json::json!(7)
+        );
+        let cases = [
+            (
+                "twelve 1 true 1",
+                "`${a:int}` needs an integer, but the text is \"twelve\"",
+            ),
+            (
+                "1 x true 1",
+                "`${b:number}` needs a number, but the text is \"x\"",
+            ),
+            (
+                "1 1 yes 1",
+                "`${c:bool}` needs `true` or `false`, but the text is \"yes\"",
+            ),
+            (
+                "1 1 true {oops",
+                "`${d:json}` needs JSON text, but the text is \"{oops\"",
+            ),
+            (
+                "1.5 1 true 1",
+                "`${a:int}` needs an integer, but the text is \"1.5\"",
+            ),
+        ];
+        for (user, message) in cases {
+            assert_eq!(render(user).unwrap_err().to_string(), message, "{user}");
+        }
+    }
+
+    #[test]
+    fn a_typed_reference_within_text_or_of_an_unknown_type_is_a_load_error() {
+        let user = Regex::new(r"(?P<a>\d+)").unwrap();
+        let scope = Scope {
+            user: Some(&user),
+            tool_result: None,
+        };
+        let text = Template::parse("n=${a:int}", &scope).unwrap_err();
+        assert!(
+            text.to_string().contains("must be a whole string"),
+            "{text}"
+        );
+        let mixed = serde_json::json!({ "n": "n=${a:int}" });
+        let (at, e) =
+            JsonTemplate::parse(&mixed, &scope, &KeyPath::root().key("args")).unwrap_err();
+        assert_eq!(at.to_string(), "args.n");
+        assert!(matches!(e, TemplateError::TypedInText { .. }), "{e}");
+        let unknown = serde_json::json!({ "n": "${a:integer}" });
+        let (_, e) = JsonTemplate::parse(&unknown, &scope, &KeyPath::root()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`${a:integer}`: unknown type `integer`; write `int`, `number`, `bool` or `json` after the `:`, or nothing for text"
+        );
+        let missing = serde_json::json!({ "n": "${b:int}" });
+        let (_, e) = JsonTemplate::parse(&missing, &scope, &KeyPath::root()).unwrap_err();
+        assert!(matches!(e, TemplateError::UnknownName { .. }), "{e}");
     }
 }

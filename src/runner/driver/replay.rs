@@ -8,6 +8,10 @@
 //! A recorded trial root (`eval.trial`, as `--save-traces` writes it) becomes the trial's root
 //! again, with its ids and times, so the latency, the trace id and the tree are the live run's.
 //! A trace without one gets a fresh root over the extent of its spans.
+//!
+//! `--save-traces` writes, on the saved copy of the root only, what a replay of the file alone
+//! needs to grade it as `--replay` does ([`saved_root`]): the input, the answer, the exit and
+//! the stderr tail. A replay takes them off again, so the graded root is the live one.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -16,12 +20,120 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
+use super::command::MAX_OUTPUT;
 use super::{AgentOutcome, BoxFuture, Driver, TrialContext};
 use crate::capture::file::{is_trial_root, read};
+use crate::capture::recorded::{
+    INPUT_MIME_TYPE, INPUT_VALUE, JSON_MIME, OUTPUT_MIME_TYPE, OUTPUT_VALUE, TEXT_MIME,
+    recorded_answer,
+};
 use crate::event::{AgentExit, TrialId, TrialResult};
 use crate::suite::model::{RecordedTrace, ReplayAgent};
-use crate::trace::genai::classify;
-use crate::trace::{Kind, Span, SpanTree, Value};
+use crate::trace::{KeyValue, Span, Value};
+
+/// How the agent ended, on a saved trial root: the report's `exit` as JSON
+/// (`{"kind":"code","code":0}`).
+pub const EXIT: &str = "eval.exit";
+/// The tail of the agent's stderr, on a saved trial root.
+pub const STDERR_TAIL: &str = "eval.stderr_tail";
+/// The most bytes of the input or the answer a saved root holds: an answer is already cut
+/// there by the command driver.
+pub const MAX_RECORDED: usize = MAX_OUTPUT;
+
+/// The copy of a trial root that `--save-traces` writes: the root with the trial's input
+/// (`input.value`, with `input.mime_type` `text/plain` for a string, else `application/json`),
+/// answer (`output.value`, `text/plain`), [`EXIT`] and [`STDERR_TAIL`]. An input or answer over
+/// [`MAX_RECORDED`] bytes is cut there, and a warning returned.
+pub fn saved_root(root: &Span, input: &Json, outcome: &AgentOutcome) -> (Span, Option<String>) {
+    let mut saved = root.clone();
+    saved
+        .attributes
+        .0
+        .retain(|kv| !RECORD_KEYS.contains(&&*kv.key));
+    let (input, input_mime) = match input {
+        Json::String(text) => (text.clone(), TEXT_MIME),
+        other => (other.to_string(), JSON_MIME),
+    };
+    let mut cut = Vec::new();
+    let mut bounded = |what: &'static str, text: &str| {
+        let (kept, whole) = head(text, MAX_RECORDED);
+        if !whole {
+            cut.push(what);
+        }
+        kept.to_owned()
+    };
+    let input = bounded("input", &input);
+    let output = bounded("answer", &outcome.output);
+    let exit = serde_json::to_string(&outcome.exit).expect("an exit serializes");
+    saved.attributes.0.extend([
+        KeyValue::new(INPUT_VALUE, input),
+        KeyValue::new(INPUT_MIME_TYPE, input_mime),
+        KeyValue::new(OUTPUT_VALUE, output),
+        KeyValue::new(OUTPUT_MIME_TYPE, TEXT_MIME),
+        KeyValue::new(EXIT, exit),
+        KeyValue::new(STDERR_TAIL, outcome.stderr_tail.as_str()),
+    ]);
+    let warning = (!cut.is_empty()).then(|| {
+        format!(
+            "the saved trace holds the first {MAX_RECORDED} bytes of the {}: a replay of the \
+             file grades that",
+            cut.join(" and the ")
+        )
+    });
+    (saved, warning)
+}
+
+/// The attributes [`saved_root`] adds, which a replay takes off the root again.
+const RECORD_KEYS: [&str; 6] = [
+    INPUT_VALUE,
+    INPUT_MIME_TYPE,
+    OUTPUT_VALUE,
+    OUTPUT_MIME_TYPE,
+    EXIT,
+    STDERR_TAIL,
+];
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary, and
+/// whether that is all of it.
+fn head(text: &str, max: usize) -> (&str, bool) {
+    if text.len() <= max {
+        return (text, true);
+    }
+    let end = (0..=max)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    (&text[..end], false)
+}
+
+/// What a saved trial root recorded about its trial (see [`saved_root`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Recorded {
+    output: Option<String>,
+    exit: Option<AgentExit>,
+    stderr_tail: Option<String>,
+}
+
+impl Recorded {
+    /// Takes the record off a trial root, leaving the root as it was live.
+    fn take(root: &mut Span) -> Recorded {
+        let text = |key| root.attr(key).and_then(Value::as_str).map(str::to_owned);
+        let ours = root.attr(EXIT).is_some();
+        let recorded = Recorded {
+            // Only a root traceval saved holds the answer as plain text; any other is read by
+            // convention with the rest of the trace.
+            output: ours.then(|| text(OUTPUT_VALUE)).flatten(),
+            exit: text(EXIT).and_then(|json| serde_json::from_str(&json).ok()),
+            stderr_tail: text(STDERR_TAIL),
+        };
+        if ours {
+            root.attributes
+                .0
+                .retain(|kv| !RECORD_KEYS.contains(&&*kv.key));
+        }
+        recorded
+    }
+}
 
 /// The spans of a replayed trial, which the runner grades instead of the store's.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,10 +154,17 @@ impl Recording {
     /// Splits recorded spans into the trial root, if there is one, and the rest; with the
     /// latency: the root's duration, else the extent of the spans.
     fn new(spans: impl IntoIterator<Item = Span>) -> (Recording, Duration) {
+        Self::with_record(spans).0
+    }
+
+    /// [`Recording::new`], and what the trial root recorded about its trial, taken off it.
+    fn with_record(spans: impl IntoIterator<Item = Span>) -> ((Recording, Duration), Recorded) {
         let mut root = None;
+        let mut recorded = Recorded::default();
         let mut rest = Vec::new();
-        for span in spans {
+        for mut span in spans {
             if root.is_none() && is_trial_root(&span) {
+                recorded = Recorded::take(&mut span);
                 root = Some(Arc::new(span));
             } else {
                 rest.push(Arc::new(span));
@@ -67,7 +186,8 @@ impl Recording {
             start_ns: start,
             error: None,
         };
-        (recording, Duration::from_nanos(end.saturating_sub(start)))
+        let latency = Duration::from_nanos(end.saturating_sub(start));
+        ((recording, latency), recorded)
     }
 
     fn failed(error: String) -> Recording {
@@ -158,19 +278,21 @@ impl Driver for ReplayDriver {
     }
 }
 
-/// A case's recorded trace: exit 0, the case's `output` or the answer the trace recorded.
+/// A case's recorded trace: the case's `output`, else the answer the trace recorded; the exit
+/// and stderr tail a saved trial root recorded, else exit 0.
 fn replay_trace(trace: &RecordedTrace) -> AgentOutcome {
+    let ((recording, duration), recorded) = Recording::with_record(trace.spans.iter().cloned());
     let output = trace
         .output
         .clone()
+        .or(recorded.output)
         .or_else(|| recorded_answer(&trace.spans))
         .unwrap_or_default();
-    let (recording, duration) = Recording::new(trace.spans.iter().cloned());
     AgentOutcome {
-        exit: AgentExit::Code { code: 0 },
+        exit: recorded.exit.unwrap_or(AgentExit::Code { code: 0 }),
         duration,
         output,
-        stderr_tail: String::new(),
+        stderr_tail: recorded.stderr_tail.unwrap_or_default(),
         warnings: Vec::new(),
         recording: Some(recording),
         infrastructure_error: None,
@@ -251,64 +373,16 @@ fn trace_path(dir: &Path, name: &str) -> Result<PathBuf, String> {
     Ok(dir.join(relative))
 }
 
-/// Attributes that hold an agent's answer, by convention (OpenInference, OpenLLMetry, OTel
-/// GenAI output messages).
-const ANSWER_KEYS: [&str; 3] = [
-    "output.value",
-    "traceloop.entity.output",
-    "gen_ai.output.messages",
-];
-
-/// The answer a trace recorded: on the outermost span that is a root or an agent span and
-/// has one of [`ANSWER_KEYS`] (a JSON string is unquoted; of output messages, the text of the
-/// last one).
-fn recorded_answer(spans: &[Span]) -> Option<String> {
-    let tree = SpanTree::build(spans.iter().cloned().map(Arc::new));
-    tree.walk()
-        .filter(|node| node.parent().is_none() || classify(node.span()) == Kind::Agent)
-        .find_map(|node| {
-            let span = node.span();
-            ANSWER_KEYS.iter().find_map(|key| {
-                let text = span.attr(key).and_then(Value::as_str)?;
-                if *key == "gen_ai.output.messages" {
-                    return message_text(text);
-                }
-                Some(match serde_json::from_str::<Json>(text) {
-                    Ok(Json::String(inner)) => inner,
-                    _ => text.to_owned(),
-                })
-            })
-        })
-}
-
-/// The text parts of the last message of OTel GenAI output messages
-/// (`[{"role": "assistant", "parts": [{"type": "text", "content": "…"}]}]`).
-fn message_text(messages: &str) -> Option<String> {
-    let messages: Json = serde_json::from_str(messages).ok()?;
-    let parts = messages.as_array()?.last()?.get("parts")?.as_array()?;
-    let text: Vec<&str> = parts
-        .iter()
-        .filter(|p| p.get("type").and_then(Json::as_str) == Some("text"))
-        .filter_map(|p| p.get("content").and_then(Json::as_str))
-        .collect();
-    (!text.is_empty()).then(|| text.concat())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Attributes, KeyValue, SpanId, TraceId};
+    use crate::trace::{SpanId, TraceId};
 
     fn span(id: u8, parent: Option<u8>, name: &str, start: u64, end: u64) -> Span {
         let mut s = Span::new(TraceId([1; 16]), SpanId([id; 8]), name);
         s.parent_span_id = parent.map(|p| SpanId([p; 8]));
         s.start_time_unix_nano = start;
         s.end_time_unix_nano = end;
-        s
-    }
-
-    fn with(mut s: Span, key: &str, value: &str) -> Span {
-        s.attributes = Attributes(vec![KeyValue::new(key, value)]);
         s
     }
 
@@ -356,57 +430,48 @@ mod tests {
     }
 
     #[test]
-    fn the_recorded_answer_is_read_from_the_outermost_agent_or_root_span() {
-        let cases: [(Vec<Span>, Option<&str>); 5] = [
-            // OpenInference on the agent span; a chat span's output is not the answer.
-            (
-                vec![
-                    with(
-                        span(1, None, "agent", 0, 9),
-                        "output.value",
-                        "18 C in Paris",
-                    ),
-                    with(
-                        span(2, Some(1), "ChatCompletion", 1, 2),
-                        "output.value",
-                        "{}",
-                    ),
-                ],
-                Some("18 C in Paris"),
-            ),
-            // OpenLLMetry writes the answer as a JSON string.
-            (
-                vec![with(
-                    span(1, None, "workflow", 0, 9),
-                    "traceloop.entity.output",
-                    "\"It is sunny\"",
-                )],
-                Some("It is sunny"),
-            ),
-            // OTel GenAI output messages on an agent span: the last message's text parts.
-            (
-                vec![
-                    span(1, None, "root", 0, 9),
-                    with(
-                        span(2, Some(1), "invoke_agent weather", 1, 8),
-                        "gen_ai.output.messages",
-                        r#"[{"role":"assistant","parts":[{"type":"text","content":"first"}]},{"role":"assistant","parts":[{"type":"text","content":"It is "},{"type":"tool_call","name":"t"},{"type":"text","content":"18 C"}]}]"#,
-                    ),
-                ],
-                Some("It is 18 C"),
-            ),
-            // Not an agent span (no GenAI kind), not a root: not the answer.
-            (
-                vec![
-                    span(1, None, "root", 0, 9),
-                    with(span(2, Some(1), "step", 1, 2), "output.value", "partial"),
-                ],
-                None,
-            ),
-            (vec![span(1, None, "root", 0, 9)], None),
-        ];
-        for (i, (spans, answer)) in cases.into_iter().enumerate() {
-            assert_eq!(recorded_answer(&spans).as_deref(), answer, "case {i}");
-        }
+    fn a_saved_root_records_the_trial_and_a_replay_takes_the_record_off() {
+        let root = span(1, None, "eval.trial", 1_000, 2_000);
+        let outcome = AgentOutcome {
+            exit: AgentExit::Code { code: 3 },
+            duration: Duration::ZERO,
+            output: "\"quoted\" é".to_owned(),
+            stderr_tail: "boom".to_owned(),
+            warnings: Vec::new(),
+            recording: None,
+        };
+        let input = serde_json::json!({"city": "Paris"});
+        let (saved, cut) = saved_root(&root, &input, &outcome);
+        assert_eq!(cut, None);
+        assert_eq!(saved.attr_str("input.value"), Some(r#"{"city":"Paris"}"#));
+        assert_eq!(saved.attr_str("input.mime_type"), Some("application/json"));
+        assert_eq!(
+            saved.attr_str("eval.exit"),
+            Some(r#"{"kind":"code","code":3}"#)
+        );
+        let ((recording, _), recorded) = Recording::with_record([saved]);
+        assert_eq!(
+            recording.root.as_deref(),
+            Some(&root),
+            "the live root again"
+        );
+        assert_eq!(
+            recorded,
+            Recorded {
+                output: Some(outcome.output.clone()),
+                exit: Some(outcome.exit.clone()),
+                stderr_tail: Some("boom".to_owned()),
+            }
+        );
+        // Over the bound, cut on a character boundary, with a warning.
+        let long = AgentOutcome {
+            output: "é".repeat(MAX_RECORDED),
+            ..outcome
+        };
+        let (saved, cut) = saved_root(&root, &Json::String("q".into()), &long);
+        let kept = saved.attr_str("output.value").unwrap();
+        assert_eq!(kept.len(), MAX_RECORDED);
+        assert!(cut.unwrap().contains("of the answer"));
+        assert_eq!(head("aé", 2), ("a", false));
     }
 }

@@ -1062,6 +1062,26 @@ fn a_replay_suite_loads_each_cases_trace_relative_to_the_suite_file() {
     assert_eq!((b.output.as_deref(), b.spans.len()), (None, 2));
 }
 
+#[test]
+fn a_replay_case_without_input_takes_the_recorded_one_or_an_empty_one() {
+    let dir = TestDir::new();
+    let with_input = ONE_SPAN.replace(
+        r#""name":"chat","#,
+        r#""name":"chat","attributes":[{"key":"input.value","value":{"stringValue":"{\"city\":\"Oslo\"}"}},{"key":"input.mime_type","value":{"stringValue":"application/json"}}],"#,
+    );
+    dir.write("recorded.json", &with_input);
+    dir.write("bare.json", ONE_SPAN);
+    let text = "[agent]\nkind = \"replay\"\n[[case]]\nid = \"a\"\ntrace = \"recorded.json\"\n\
+                [[case]]\nid = \"b\"\ntrace = \"bare.json\"\n\
+                [[case]]\nid = \"c\"\ntrace = \"recorded.json\"\ninput = \"given\"\n";
+    let suite = load_suite(&dir.write("suite.toml", text)).unwrap();
+    let inputs: Vec<&Json> = suite.cases.iter().map(|c| &c.input).collect();
+    assert_eq!(
+        inputs,
+        [&json!({"city": "Oslo"}), &json!(""), &json!("given")]
+    );
+}
+
 fn builtin_agent(keys: &str) -> String {
     BUILTIN.replace(
         "kind = \"builtin\"\n",
@@ -1257,7 +1277,7 @@ fn bad_suites() -> Vec<Bad> {
             format!("{BASE}\n[[case]]\ninput = \"x\"\n"),
             "suite.toml:9:1: missing required key `case[1].id`",
         ),
-        bad(format!("{BASE}[[case]]\nid = \"b\"\n"), "suite.toml:8:1: missing required key `case[1].input`"),
+        bad(format!("{BASE}[[case]]\nid = \"b\"\n"), "suite.toml:8:1: missing required key `case[1].input`: what the agent gets: a string, or any value (sent as JSON)"),
         bad(
             "[agent]\nkind = \"command\"\n\n[[case]]\nid = \"a\"\ninput = 1\n",
             "suite.toml:1:1: missing required key `agent.command`: the program a command agent runs for each trial, e.g. [\"python3\", \"agent.py\"]",
@@ -1322,7 +1342,7 @@ fn bad_suites() -> Vec<Bad> {
         .cases("{\"id\": \"b\", \"input\": 1, \"expect\": {\"max-llm-calls\": -4}}\n"),
         bad(with_cases(""), "cases.jsonl:1:13: `id` is given twice")
             .cases("{\"id\": \"b\", \"id\": \"c\", \"input\": 1}\n"),
-        bad(with_cases(""), "cases.jsonl:2:1: missing required key `input`")
+        bad(with_cases(""), "cases.jsonl:2:1: missing required key `input`: what the agent gets: a string, or any value (sent as JSON)")
             .cases("\n{\"id\": \"b\"}\n"),
         bad(
             with_cases(""),
