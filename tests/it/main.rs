@@ -12,6 +12,7 @@ mod pricing;
 mod providers;
 mod python;
 mod receiver;
+mod reference;
 mod replay;
 mod run;
 mod snapshots;
