@@ -26,6 +26,7 @@ fn run_reference(suite: &str) {
 
     // Exactly the `fails-*` cases fail, each on its one check; every other case passes.
     let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    crate::reference::check_report(&report);
     let trials = report["trials"].as_array().unwrap();
     assert!(trials.len() >= 16, "{}", trials.len());
     for t in trials {

@@ -27,6 +27,7 @@ fn traceval_run_with_no_arguments_runs_every_bundled_suite_offline() {
     insta::assert_snapshot!("demo_output", redact(&stderr, &out, "[out]"));
 
     let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    crate::reference::check_report(&report);
     let cases: Vec<Value> = report["cases"]
         .as_array()
         .unwrap()

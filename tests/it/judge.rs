@@ -522,6 +522,7 @@ async fn an_openai_judge_works_and_its_api_key_is_never_written() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let report_text = std::fs::read_to_string(p.report_path()).unwrap();
     let report: Value = serde_json::from_str(&report_text).unwrap();
+    crate::reference::check_report(&report);
     let t = &report["trials"][0];
     assert_eq!(check(t, "judge")["score"], 0.9, "{t:#}");
 

@@ -17,6 +17,7 @@ mod python;
 mod reading;
 mod receiver;
 mod recorded;
+mod reference;
 mod replay;
 mod run;
 mod snapshots;

@@ -122,7 +122,8 @@ impl Run {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             report: std::fs::read(report)
                 .ok()
-                .map(|b| serde_json::from_slice(&b).expect("the report is valid JSON")),
+                .map(|b| serde_json::from_slice(&b).expect("the report is valid JSON"))
+                .inspect(crate::reference::check_report),
         }
     }
 
@@ -407,6 +408,7 @@ fn ctrl_c_kills_running_agents_and_writes_what_finished() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let report: Value = serde_json::from_slice(&std::fs::read(p.report_path()).unwrap()).unwrap();
+    crate::reference::check_report(&report);
     assert_eq!(report["interrupted"], true);
     assert_eq!(report["stopped"], "interrupted");
     let cases: Vec<&str> = report["trials"]
