@@ -439,6 +439,7 @@ mod tests {
             stderr_tail: "boom".to_owned(),
             warnings: Vec::new(),
             recording: None,
+            infrastructure_error: None,
         };
         let input = serde_json::json!({"city": "Paris"});
         let (saved, cut) = saved_root(&root, &input, &outcome);
