@@ -43,7 +43,7 @@ const OUTPUT: Keys = Keys {
     messages: "gen_ai.output.messages",
 };
 
-/// The answer a trace recorded, as text (see [`recorded`]); of output messages, the text parts
+/// The answer a trace recorded, as text (see `recorded`); of output messages, the text parts
 /// of the last one.
 pub fn recorded_answer(spans: &[Span]) -> Option<String> {
     let read = |text: &str, mime: Option<&str>| match read_value(text, mime) {
@@ -57,7 +57,7 @@ pub fn recorded_answer(spans: &[Span]) -> Option<String> {
     })
 }
 
-/// The input a trace recorded (see [`recorded`]): a JSON value when the span says it is JSON
+/// The input a trace recorded (see `recorded`): a JSON value when the span says it is JSON
 /// (or OpenLLMetry wrote it), else text; of input messages, the text parts of the last user
 /// message.
 pub fn recorded_input(spans: &[Span]) -> Option<Json> {
