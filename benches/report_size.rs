@@ -11,7 +11,7 @@
 //! kernel's `ru_maxrss`, traceval's own high-water mark maximised with that of the agents it
 //! reaped, which are far smaller), the report's size, and noisy over baseline. Target: noisy's
 //! peak RSS at most 120 MB (issue 16, item 7: 60 such trials among 2,000 took 315 MB before the
-//! report kept at most 64 KiB of each answer and was streamed to its file).
+//! report kept at most 16 KiB (the default `--report-output-limit`) of each answer and was streamed to its file).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -86,7 +86,7 @@ pub struct RunArgs {
     #[arg(long)]
     save_traces: bool,
     /// Most of each answer and stderr tail kept in the report, e.g. `65536`, `64KiB`, `1MiB`
-    /// (default 64KiB; trials are graded on the whole answer).
+    /// (default 16KiB; trials are graded on the whole answer).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     report_output_limit: Option<usize>,
     /// Re-grade a previous run's saved traces with the current suites, running no agent: the

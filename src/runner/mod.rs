@@ -103,7 +103,7 @@ pub struct RunOptions {
 }
 
 /// [`RunOptions::report_output_limit`] unless `--report-output-limit` says otherwise.
-pub const DEFAULT_REPORT_OUTPUT_LIMIT: usize = 64 << 10;
+pub const DEFAULT_REPORT_OUTPUT_LIMIT: usize = 16 << 10;
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
 /// and SDKs refuse to start without one.
