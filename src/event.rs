@@ -163,7 +163,8 @@ pub struct ToolCallRecord {
     pub args: Option<serde_json::Value>,
 }
 
-/// Numbers read from one trial's span tree (DESIGN.md section 7).
+/// Numbers read from one trial's span tree (`docs/reference/metrics.md`; `TrialMetrics` in
+/// `docs/reference/report.schema.json`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialMetrics {
     /// Counted LLM calls.

@@ -1,5 +1,5 @@
 //! The command line: arguments (clap), one file per subcommand, and the error-to-exit-code map
-//! of DESIGN.md section 7 (0 pass, 1 fail, 2 usage or configuration, 3 infrastructure).
+//! of `docs/reference/exit-codes.md` (0 pass, 1 fail, 2 usage or configuration, 3 infrastructure).
 
 mod help;
 mod inspect;

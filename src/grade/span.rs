@@ -1,5 +1,5 @@
-//! Span assertions (`[[case.expect.span]]`, DESIGN.md section 5): a selector picks spans from
-//! the trial's tree, and every check given must hold for them. Failed checks mark the spans
+//! Span assertions (`[[case.expect.span]]`, `docs/reference/selectors.md`): a selector picks spans
+//! from the trial's tree, and every check given must hold for them. Failed checks mark the spans
 //! they are about, so the failure output shows them in the tree.
 //!
 //! A selector that matches nothing fails every check except a `count` that allows zero: a

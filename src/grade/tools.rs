@@ -1,4 +1,5 @@
-//! Tool-call matching against `expect.tools` (DESIGN.md section 6).
+//! Tool-call matching against `expect.tools`
+//! (`docs/reference/metrics.md#tool-precision-recall-and-f1`).
 //!
 //! An expected call matches an actual call of the same name whose arguments compare under the
 //! case's argument mode ([`args_match`]): by default they contain the expected ones

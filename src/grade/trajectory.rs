@@ -1,5 +1,5 @@
-//! Trajectories (`expect.trajectory`, DESIGN.md section 6): how the trial's tool calls, in
-//! start order, line up with `expect.tools`.
+//! Trajectories (`expect.trajectory`, `docs/reference/metrics.md#trajectory`): how the trial's
+//! tool calls, in start order, line up with `expect.tools`.
 //!
 //! Verdicts: `exact` (same calls, same order, nothing else), `in-order` (the expected calls
 //! are a subsequence of the actual ones), `any-order` (the same multiset), `subset` (every

@@ -1,4 +1,5 @@
-//! The cost of a trial in USD, from its LLM calls and a price table (DESIGN.md section 4).
+//! The cost of a trial in USD, from its LLM calls and a price table
+//! (`docs/reference/metrics.md#cost`).
 //!
 //! Rules:
 //! - a cost recorded on a call's span wins over any price;

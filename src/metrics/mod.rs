@@ -1,7 +1,7 @@
 //! Numbers from trials: pass@k and pass^k, intervals, percentiles, cost.
 //!
 //! Everything here is a pure function of plain inputs (counts, durations, token counts), so the
-//! definitions of DESIGN.md section 6 can be checked against hand-computed values and a
+//! definitions of `docs/reference/metrics.md` can be checked against hand-computed values and a
 //! merged report can recompute them from trials exactly.
 //!
 //! - [`pass_at_k`], [`pass_hat_k`] and their tables for one case;

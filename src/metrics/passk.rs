@@ -1,4 +1,4 @@
-//! pass@k and pass^k for one case (DESIGN.md section 6).
+//! pass@k and pass^k for one case (`docs/reference/metrics.md#passk-and-passk`).
 //!
 //! With `n` trials of which `c` passed, drawing `k` of them without replacement:
 //! - pass@k = 1 − C(n−c, k) / C(n, k): the chance that at least one of the k passed;

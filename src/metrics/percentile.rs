@@ -1,6 +1,6 @@
-//! Nearest-rank percentiles (DESIGN.md section 6): the p-th percentile of N values is the
-//! `ceil(p/100 · N)`-th smallest. Always one of the observed values, never an interpolation,
-//! so a latency in a report is one that a trial actually had.
+//! Nearest-rank percentiles (`docs/reference/metrics.md#percentiles`): the p-th percentile of N
+//! values is the `ceil(p/100 · N)`-th smallest. Always one of the observed values, never an
+//! interpolation, so a latency in a report is one that a trial actually had.
 
 /// The p-th percentile of `sorted` (ascending) by nearest rank.
 ///

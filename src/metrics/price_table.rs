@@ -304,7 +304,7 @@ mod tests {
         // (name as a span reports it, entry that prices it)
         let cases = [
             // tests/fixtures: request and response model of every OpenAI trace, and the
-            // DESIGN.md example.
+            // example of docs/reference/suite.md.
             ("gpt-4o-mini", Some("gpt-4o-mini")),
             ("gpt-4o-mini-2024-07-18", Some("gpt-4o-mini")),
             // Dated snapshots, dashed dates and undashed ones.

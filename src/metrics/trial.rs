@@ -1,4 +1,5 @@
-//! Per-trial numbers, read from the trial's span tree (DESIGN.md section 7, `metrics`).
+//! Per-trial numbers, read from the trial's span tree (`docs/reference/metrics.md`; the report's
+//! `trials[].metrics`, `TrialMetrics` in `docs/reference/report.schema.json`).
 
 use super::cost::{CallCost, Pricing, trial_cost};
 use crate::event::{ToolCallRecord, TrialMetrics};

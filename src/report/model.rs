@@ -1,5 +1,5 @@
-//! The JSON report (DESIGN.md section 7): the source of truth every other output derives from.
-//! Built by folding [`RunEvent`]s; aggregates are computed from the trials, never tallied on
+//! The JSON report (`docs/reference/report.md`): the source of truth every other output derives
+//! from. Built by folding [`RunEvent`]s; aggregates are computed from the trials, never tallied on
 //! the side, so a report can be recomputed from its own `trials`.
 
 use std::collections::BTreeMap;

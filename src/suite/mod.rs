@@ -1,4 +1,4 @@
-//! Suites: TOML files under `suites/` (DESIGN.md section 2) loaded and validated into
+//! Suites: TOML files under `suites/` (`docs/reference/suite.md`) loaded and validated into
 //! [`model`] types, plus the optional `traceval.toml`; and which cases a run selects
 //! ([`Filter`], [`Shard`]).
 //!

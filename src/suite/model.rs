@@ -99,7 +99,7 @@ pub struct Suite {
 /// How one trial runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Agent {
-    /// `kind = "command"`: a subprocess per trial (DESIGN.md section 3).
+    /// `kind = "command"`: a subprocess per trial (`docs/reference/agent.md`).
     Command(CommandAgent),
     /// `kind = "builtin"`: traceval's own tool loop against the trial's model.
     Builtin(BuiltinAgent),
@@ -374,7 +374,7 @@ pub struct Judge {
 
 /// `trajectory = "in-order"` or `trajectory = { mode = "in-order", args = "contains",
 /// tool-args = { search = "ignore" } }`: the order-aware comparison of the trial's tool calls
-/// with `expect.tools` (DESIGN.md section 6).
+/// with `expect.tools` (`docs/reference/metrics.md#trajectory`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trajectory {
     /// `mode`.
@@ -461,8 +461,9 @@ impl ArgMode {
     }
 }
 
-/// One `[[case.expect.span]]` (DESIGN.md section 5): the spans `select` matches must satisfy
-/// every check given. Without any check it asserts that at least one span matches.
+/// One `[[case.expect.span]]` (`docs/reference/suite.md#caseexpectspan`, selectors in
+/// `docs/reference/selectors.md`): the spans `select` matches must satisfy every check given.
+/// Without any check it asserts that at least one span matches.
 #[derive(Debug, Clone)]
 pub struct SpanAssertion {
     /// `select`, parsed.

@@ -1,8 +1,8 @@
 //! `--shard i/n`: split a run across machines so that every case runs in exactly one shard.
 //!
-//! The assignment is a frozen contract (DESIGN.md section 9): shard reports are merged by
-//! other jobs, possibly built from other versions of traceval, so the same case must land in the
-//! same shard forever. A case belongs to shard `i` of `n` when
+//! The assignment is a frozen contract (`docs/ARCHITECTURE.md`, "Shard hash (frozen)"): shard
+//! reports are merged by other jobs, possibly built from other versions of traceval, so the same
+//! case must land in the same shard forever. A case belongs to shard `i` of `n` when
 //!
 //! ```text
 //! fnv1a64(suite ++ "::" ++ case) % n == i - 1

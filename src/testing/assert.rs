@@ -13,7 +13,7 @@ use crate::trace::{GenAiView, NodeId, Selector, SelectorError, StatusCode};
 /// Assertions on the spans one selector matches, from [`Trace::assert_span`]. Each method
 /// checks its assertion at once and panics when it fails, so a chain needs no final call and
 /// stops at the first failure. Counting, ordering and status follow a suite's span assertions
-/// (DESIGN.md section 5).
+/// (`docs/reference/selectors.md`).
 ///
 /// ```
 /// use std::time::Duration;

@@ -135,7 +135,7 @@ impl OtlpCapture {
     }
 
     /// The variables that point an agent's OpenTelemetry exporter at this receiver, as
-    /// `traceval run` sets them for a command agent (DESIGN.md section 3):
+    /// `traceval run` sets them for a command agent (`docs/reference/agent.md#environment`):
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
     /// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_EXPORTER_OTLP_TRACES_HEADERS` (the inherited
     /// headers plus `x-traceval-trial`), `OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`,

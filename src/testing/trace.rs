@@ -195,7 +195,8 @@ impl Trace {
         &self.llm_calls
     }
 
-    /// Token and cost totals over the LLM calls, each counted once (DESIGN.md section 4).
+    /// Token and cost totals over the LLM calls, each counted once
+    /// (`docs/reference/metrics.md#counting`).
     ///
     /// ```
     /// let trace = traceval::capture_sync(|| {
@@ -211,7 +212,7 @@ impl Trace {
         self.usage
     }
 
-    /// The spans `selector` matches (DESIGN.md section 5), in tree order.
+    /// The spans `selector` matches (`docs/reference/selectors.md`), in tree order.
     ///
     /// # Panics
     ///

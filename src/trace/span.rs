@@ -449,7 +449,7 @@ impl Span {
 
     /// True when the span failed: status ERROR, an `error.type` attribute (the GenAI and HTTP
     /// conventions set it exactly when the operation ended in error), or an `exception` event
-    /// (DESIGN.md section 4), unless the status is explicitly OK.
+    /// (`docs/reference/metrics.md#error-spans`), unless the status is explicitly OK.
     pub fn is_error(&self) -> bool {
         match self.status.code {
             StatusCode::Error => true,

@@ -1,6 +1,7 @@
 """The reference command agent: the real `openai` SDK, instrumented by the official
 `opentelemetry-instrumentation-openai-v2`, exporting through the OpenTelemetry SDK's OTLP
-exporter configured by nothing but the environment traceval sets (DESIGN.md section 3).
+exporter configured by nothing but the environment traceval sets
+(docs/reference/agent.md#environment).
 
 Reads the case from stdin (`{"case", "input", "trial", "model"}`), runs a tool loop with one
 tool, `get_weather`, and prints the answer. The model is whatever `OPENAI_BASE_URL` and

@@ -1,5 +1,5 @@
 //! The command driver: one subprocess per trial, wired to the embedded receiver by the
-//! environment of DESIGN.md section 3.
+//! environment of `docs/reference/agent.md#environment`.
 //!
 //! The agent runs in its own process group, so everything it starts can be stopped together:
 //! on timeout or interruption the group gets SIGTERM, then SIGKILL after a grace period; after
@@ -194,8 +194,8 @@ impl CommandDriver {
     }
 }
 
-/// The environment of DESIGN.md section 3, on top of what the agent inherits. `inherited`
-/// reads the variables traceval itself was given (a parameter so tests can pin it).
+/// The environment of `docs/reference/agent.md#environment`, on top of what the agent inherits.
+/// `inherited` reads the variables traceval itself was given (a parameter so tests can pin it).
 pub fn agent_env(
     trial: &TrialContext,
     suite_env: &BTreeMap<String, String>,
@@ -267,9 +267,9 @@ pub fn agent_env(
     env
 }
 
-/// The OTLP part of the contract (DESIGN.md section 3): where an agent's exporter sends its
-/// spans and how they are attributed to the trial `key`, whose receiver endpoint is `endpoint`.
-/// `resource` (already encoded `k=v` pairs) is appended to the inherited
+/// The OTLP part of the contract (`docs/reference/agent.md#environment`): where an agent's exporter
+/// sends its spans and how they are attributed to the trial `key`, whose receiver endpoint is
+/// `endpoint`. `resource` (already encoded `k=v` pairs) is appended to the inherited
 /// `OTEL_RESOURCE_ATTRIBUTES`; `base` reads the inherited variables (blank counts as unset).
 pub(crate) fn otlp_env(
     endpoint: &str,

@@ -1,8 +1,8 @@
 //! The convention table: how each mainstream instrumentation spells GenAI concepts.
 //!
-//! This is data, kept in one place (DESIGN.md section 4). Classification tries [`KIND_RULES`]
-//! in order and the first match wins; fields are read from the first key of each list that is
-//! present on the span. Sources:
+//! This is data, kept in one place (`docs/reference/metrics.md#counting`). Classification tries
+//! [`KIND_RULES`] in order and the first match wins; fields are read from the first key of each
+//! list that is present on the span. Sources:
 //! - OTel GenAI semantic conventions, current (`gen_ai.provider.name`, `gen_ai.usage.input_tokens`)
 //!   and older (`gen_ai.system`, `gen_ai.usage.prompt_tokens`) names;
 //! - OpenInference (`openinference.span.kind`, `llm.token_count.*`, `input.value`);

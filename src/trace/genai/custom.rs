@@ -17,8 +17,8 @@ use regex::Regex;
 use super::{Kind, convention};
 use crate::trace::span::{Span, Value};
 
-/// A concept of the GenAI view that custom attribute keys can supply (the rows of DESIGN.md
-/// section 4 that the view reads).
+/// A concept of the GenAI view that custom attribute keys can supply (the rows of the
+/// `[conventions.fields]` table, `docs/reference/suite.md#conventionsfields`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Concept {
     /// The LLM provider (`openai`...).

@@ -5,7 +5,7 @@
 //! private module `convention`). The view then reads the fields each concept needs. [`Conventions`] (a suite's `[conventions]`) add
 //! rules and attribute keys tried before that table: [`GenAiView::with_conventions`].
 //!
-//! Counting rules (DESIGN.md section 4):
+//! Counting rules (`docs/reference/metrics.md#counting`):
 //! - an LLM call is counted when no LLM span sits below it, so a framework span that wraps the
 //!   client library's span is one call, not two;
 //! - tokens and cost come from LLM spans only, and from an LLM span only when no LLM span below

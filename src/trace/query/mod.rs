@@ -1,4 +1,5 @@
-//! Span selectors: CSS-like queries over the GenAI view of a span tree (DESIGN.md section 5).
+//! Span selectors: CSS-like queries over the GenAI view of a span tree
+//! (`docs/reference/selectors.md`).
 //!
 //! ```text
 //! selector   = complex { "," complex } ;                      (* union *)
