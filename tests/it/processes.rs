@@ -429,8 +429,9 @@ fn the_report_keeps_a_bounded_part_of_what_agents_print_and_the_saved_trace_all_
             p.path().join("agents/noisy.py").display()
         ),
     );
+    // The default limit is 16 KiB.
     for (flags, limit) in [
-        (vec!["--save-traces"], 64 << 10),
+        (vec!["--save-traces"], 16 << 10),
         (vec!["--report-output-limit", "1KiB"], 1 << 10),
     ] {
         let run = p.run(&flags);
