@@ -41,7 +41,7 @@
 //!   losing the GenAI spans below it. To leave out a whole subtree, select its descendants too:
 //!   `span[name~="^HTTP"], span[name~="^HTTP"] span`.
 //! - Retries are folded unless [`ShapeOptions::keep_retries`] is set: a flaky rate limit must not
-//!   change a snapshot. `retry` spans (one attempt of a call, e.g. `llm.retry_attempt`) are
+//!   change a snapshot. `retry` spans (one retry of a call, e.g. `llm.retry_attempt`) are
 //!   left out with their subtrees, and a failed `llm` span followed by another `llm` sibling
 //!   (the GenAI view's retry rule: each HTTP attempt its own span) is left out, so a retried
 //!   call shows as its last attempt. Assert on retries with a span assertion (`select =
