@@ -462,6 +462,20 @@ fn the_report_keeps_a_bounded_part_of_what_agents_print_and_the_saved_trace_all_
             let saved = std::fs::read_to_string(&file).unwrap();
             assert!(saved.contains("\"output.value\""), "{file:?}");
             assert!(saved.contains("NEEDLE"), "{file:?}");
+            // `--replay` grades the whole answer from the saved root, as the live run did,
+            // not the head the report kept.
+            // (`--report` put the report elsewhere; `--replay` reads it beside its traces.)
+            std::fs::copy(
+                p.report_path(),
+                p.path().join(format!("reports/{run_id}.json")),
+            )
+            .unwrap();
+            let dir = format!("reports/{run_id}/");
+            let replay = p.run(&["--replay", &dir]);
+            assert_eq!(replay.code, 0, "{}", replay.stderr);
+            let t = replay.trial("n", 0);
+            assert_eq!(t["passed"], true, "{t:#}");
+            assert!(t["output"].as_str().unwrap().len() <= limit);
         }
     }
     // The flag takes sizes only.

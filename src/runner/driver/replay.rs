@@ -152,12 +152,8 @@ pub struct Recording {
 
 impl Recording {
     /// Splits recorded spans into the trial root, if there is one, and the rest; with the
-    /// latency: the root's duration, else the extent of the spans.
-    fn new(spans: impl IntoIterator<Item = Span>) -> (Recording, Duration) {
-        Self::with_record(spans).0
-    }
-
-    /// [`Recording::new`], and what the trial root recorded about its trial, taken off it.
+    /// latency (the root's duration, else the extent of the spans) and what the trial root
+    /// recorded about its trial, taken off it.
     fn with_record(spans: impl IntoIterator<Item = Span>) -> ((Recording, Duration), Recorded) {
         let mut root = None;
         let mut recorded = Recorded::default();
@@ -336,8 +332,16 @@ async fn replay_trial(run: &RecordedRun, id: &TrialId) -> AgentOutcome {
     let read = tokio::task::spawn_blocking(move || read(&path)).await;
     match read.expect("reading a trace file does not panic") {
         Ok(file) if file.rejected == 0 => {
-            let (recording, duration) = Recording::new(file.spans);
-            outcome(recording, duration)
+            let ((recording, duration), saved) = Recording::with_record(file.spans);
+            let mut outcome = outcome(recording, duration);
+            // The report keeps only the head of a long answer; the saved root has all of it
+            // (up to the capture limit), which is what the live run graded.
+            if recorded.output_truncated
+                && let Some(output) = saved.output
+            {
+                outcome.output = output;
+            }
+            outcome
         }
         Ok(file) => {
             let why = format!(
@@ -392,12 +396,12 @@ mod tests {
             span(2, Some(1), "invoke_agent", 1_100, 1_900),
             span(1, None, "eval.trial", 1_000, 2_000_000_123),
         ];
-        let (recording, latency) = Recording::new(spans);
+        let ((recording, latency), _) = Recording::with_record(spans);
         assert_eq!(recording.root.as_ref().unwrap().name, "eval.trial");
         assert_eq!(recording.spans.len(), 1);
         assert_eq!(latency, Duration::from_nanos(2_000_000_123 - 1_000));
         // An `eval.trial` with a parent is an agent's span like any other.
-        let (recording, latency) = Recording::new([
+        let ((recording, latency), _) = Recording::with_record([
             span(1, Some(9), "eval.trial", 500, 700),
             span(2, None, "agent", 400, 900),
         ]);
