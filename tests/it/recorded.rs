@@ -74,6 +74,8 @@ fn traceval(cwd: &Path, args: &[&str], report: &Path) -> Run {
         .arg(report)
         .current_dir(cwd)
         .env_remove("CI")
+        .env_remove("TF_BUILD")
+        .env_remove("INSTA_UPDATE")
         .env("NO_COLOR", "1")
         .output()
         .expect("traceval runs");

@@ -53,7 +53,10 @@ impl TestProject {
             .arg("--report")
             .arg(self.report_path())
             .current_dir(&self.dir)
+            // Run as on a laptop, whatever CI the tests run in (`.ci/run` sets INSTA_UPDATE=no).
             .env_remove("CI")
+            .env_remove("TF_BUILD")
+            .env_remove("INSTA_UPDATE")
             .env("NO_COLOR", "1");
         cmd
     }
