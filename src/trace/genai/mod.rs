@@ -23,7 +23,6 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
-use super::query::{Selector, SelectorError};
 use super::span::{Span, Value};
 use super::tree::{NodeId, NodeRef, SpanTree};
 use convention::Match;
@@ -379,12 +378,6 @@ impl<'t> GenAiView<'t> {
     /// The agent of a node, if it is one.
     pub fn agent(&self, node: NodeId) -> Option<&AgentSpan> {
         self.slot_of(node, Kind::Agent).map(|i| &self.agents[i])
-    }
-
-    /// The nodes matching a selector, in tree order; see [`query`](super::query) for the
-    /// syntax. Parses the selector each time: keep a [`Selector`] to run one many times.
-    pub fn select(&self, selector: &str) -> Result<Vec<NodeId>, SelectorError> {
-        Ok(Selector::parse(selector)?.select(self))
     }
 
     /// The tree this view reads.

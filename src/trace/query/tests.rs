@@ -315,16 +315,16 @@ fn a_regex_escape_reaches_the_regex() {
 }
 
 #[test]
-fn the_view_selects_by_text() {
+fn a_parsed_selector_selects_from_the_view() {
     let tree = tree();
     let view = GenAiView::new(&tree);
-    let found = view.select("tool[name=\"search\"]").unwrap();
+    let found = Selector::parse("tool[name=\"search\"]").unwrap().select(&view);
     let names: Vec<&str> = found
         .iter()
         .map(|&id| tree.node(id).span().name.as_str())
         .collect();
     assert_eq!(names, ["execute_tool search", "execute_tool search"]);
-    assert_eq!(view.select("tool[").unwrap_err().column, 6);
+    assert_eq!(Selector::parse("tool[").unwrap_err().column, 6);
     assert_eq!("llm".parse::<Selector>().unwrap().select(&view).len(), 1);
 }
 
@@ -361,8 +361,9 @@ fn an_empty_tree_selects_nothing() {
     let tree = SpanTree::build(Vec::<Arc<Span>>::new());
     let view = GenAiView::new(&tree);
     assert!(
-        view.select("span, tool:first, agent > llm")
+        Selector::parse("span, tool:first, agent > llm")
             .unwrap()
+            .select(&view)
             .is_empty()
     );
 }

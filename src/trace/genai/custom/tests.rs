@@ -368,7 +368,12 @@ fn selectors_see_custom_kinds_names_and_models() {
     );
     let tree = tree(spans);
     let view = GenAiView::with_conventions(&tree, &conventions);
-    let count = |selector: &str| view.select(selector).unwrap().len();
+    let count = |selector: &str| {
+        crate::trace::query::Selector::parse(selector)
+            .unwrap()
+            .select(&view)
+            .len()
+    };
     assert_eq!(count(r#"tool[name="lookup"]"#), 2);
     assert_eq!(count(r#"tool[name="write"]"#), 1);
     assert_eq!(count(r#"agent[name="planner"] > llm[model="acme-1"]"#), 1);
@@ -376,7 +381,12 @@ fn selectors_see_custom_kinds_names_and_models() {
     assert_eq!(view.tool_calls().len(), 2);
 
     let plain = GenAiView::new(&tree);
-    let count = |selector: &str| plain.select(selector).unwrap().len();
+    let count = |selector: &str| {
+        crate::trace::query::Selector::parse(selector)
+            .unwrap()
+            .select(&plain)
+            .len()
+    };
     assert_eq!(count(r#"tool[name="lookup"]"#), 0);
     assert_eq!(count(r#"span[model="acme-1"]"#), 0);
 }
