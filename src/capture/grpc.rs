@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 use prost::bytes::Buf;
 
 use super::budget;
-use super::receiver::{Ingest, TRIAL_HEADER};
+use super::ingest::{Ingest, TRIAL_HEADER};
 use super::store::TrialKey;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";

@@ -4,8 +4,10 @@
 
 pub(crate) mod budget;
 pub mod convert;
+pub(crate) mod env;
 pub mod file;
 pub(crate) mod grpc;
+mod ingest;
 pub mod otel;
 pub mod receiver;
 pub mod recorded;

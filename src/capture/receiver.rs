@@ -16,7 +16,7 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -26,21 +26,18 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http_body_util::BodyExt;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::budget;
-use super::convert::{decode_request, request_from_json};
+use super::convert::request_from_json;
 use super::grpc::TraceGrpc;
+use super::ingest::Ingest;
+pub use super::ingest::{ReceiverStats, TRIAL_HEADER};
 use super::store::{SpanStore, TrialKey};
-
-/// The header (and gRPC metadata key) that names the trial.
-pub const TRIAL_HEADER: &str = "x-traceval-trial";
 
 /// Default limit on a request body after decompression: 32 MiB.
 pub const DEFAULT_MAX_BODY: usize = 32 << 20;
@@ -82,51 +79,6 @@ pub enum ReceiverError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// Counters of what the receiver has seen.
-#[derive(Debug, Default)]
-pub struct ReceiverStats {
-    /// Export requests accepted (HTTP and gRPC).
-    pub requests: AtomicU64,
-    /// Spans stored.
-    pub spans: AtomicU64,
-    /// Spans rejected for invalid ids.
-    pub rejected_spans: AtomicU64,
-    /// Requests refused (4xx).
-    pub bad_requests: AtomicU64,
-}
-
-/// What HTTP and gRPC share: where spans go and what is counted.
-#[derive(Clone)]
-pub(crate) struct Ingest {
-    store: SpanStore,
-    stats: Arc<ReceiverStats>,
-}
-
-impl Ingest {
-    /// Stores a decoded request's spans and builds the OTLP response.
-    pub(crate) fn accept(
-        &self,
-        req: ExportTraceServiceRequest,
-        trial: Option<&TrialKey>,
-    ) -> ExportTraceServiceResponse {
-        let decoded = decode_request(req);
-        let stored = decoded.spans.len() as u64;
-        self.store.insert(decoded.spans, trial);
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        self.stats.spans.fetch_add(stored, Ordering::Relaxed);
-        let partial_success = (decoded.rejected > 0).then(|| {
-            self.stats
-                .rejected_spans
-                .fetch_add(decoded.rejected as u64, Ordering::Relaxed);
-            ExportTracePartialSuccess {
-                rejected_spans: decoded.rejected as i64,
-                error_message: decoded.first_error.unwrap_or_default(),
-            }
-        });
-        ExportTraceServiceResponse { partial_success }
-    }
 }
 
 /// A running receiver. Dropping it stops serving; [`Receiver::shutdown`] stops gracefully.

@@ -8,8 +8,8 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::Trace;
+use crate::capture::env::otlp_env;
 use crate::capture::{Receiver, ReceiverConfig, SpanStore, TrialKey};
-use crate::runner::driver::command::otlp_env;
 
 /// An OTLP receiver (HTTP and gRPC, on a free loopback port) for one agent run in a test: give
 /// the agent [`OtlpCapture::env`], run it, then take its spans with [`OtlpCapture::trace`].

@@ -318,7 +318,9 @@ fn a_regex_escape_reaches_the_regex() {
 fn a_parsed_selector_selects_from_the_view() {
     let tree = tree();
     let view = GenAiView::new(&tree);
-    let found = Selector::parse("tool[name=\"search\"]").unwrap().select(&view);
+    let found = Selector::parse("tool[name=\"search\"]")
+        .unwrap()
+        .select(&view);
     let names: Vec<&str> = found
         .iter()
         .map(|&id| tree.node(id).span().name.as_str())
