@@ -15,10 +15,11 @@ pub mod interval;
 pub mod passk;
 pub mod percentile;
 pub mod price_table;
+pub mod tool_score;
 pub mod trial;
 
 pub use cost::{
-    CallCost, Cost, PriceMatch, PriceSource, Pricing, UNNAMED_MODEL, call_cost, format_usd,
+    CallCost, Cost, Price, PriceMatch, PriceSource, Pricing, UNNAMED_MODEL, call_cost, format_usd,
     price_for, trial_cost,
 };
 pub use interval::{Z95, wilson};

@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::suite::model::Price;
+use super::cost::Price;
 
 /// The table as shipped.
 const TABLE: &str = include_str!("prices.toml");

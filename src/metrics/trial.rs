@@ -2,8 +2,8 @@
 //! `trials[].metrics`, `TrialMetrics` in `docs/reference/report.schema.json`).
 
 use super::cost::{CallCost, Pricing, trial_cost};
+use super::tool_score::ToolScore;
 use crate::event::{ToolCallRecord, TrialMetrics};
-use crate::grade::tools::ToolScore;
 use crate::trace::GenAiView;
 
 /// The metrics of one trial.
@@ -115,7 +115,7 @@ mod tests {
     /// price table, a recorded cost taken as is, tool calls named by the custom key.
     #[test]
     fn custom_conventions_feed_tokens_cost_and_tool_calls() {
-        use crate::suite::Price;
+        use crate::metrics::Price;
         use crate::trace::{
             Concept, Conventions, KeyValue, Kind, KindRule, NameMatch, Span, SpanId, TraceId, Value,
         };

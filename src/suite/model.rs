@@ -267,18 +267,7 @@ pub enum Provider {
     },
 }
 
-/// `[pricing."MODEL"]`, USD per 1M tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Price {
-    /// `input`.
-    pub input: f64,
-    /// `output`.
-    pub output: f64,
-    /// `input-cache-read` (default: `input`).
-    pub input_cache_read: Option<f64>,
-    /// `input-cache-write` (default: `input`).
-    pub input_cache_write: Option<f64>,
-}
+pub use crate::metrics::Price;
 
 /// One `[[case]]`.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ mod errors;
 mod in_process;
 mod inspect;
 mod judge;
+mod layers;
 mod model;
 mod pricing;
 mod processes;

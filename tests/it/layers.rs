@@ -1,0 +1,138 @@
+//! The layers of `docs/ARCHITECTURE.md`: every top-level module imports only modules of lower
+//! layers, so no two modules import each other, directly or through a cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::root;
+
+/// `module → layer`, from the "## Layers" table of docs/ARCHITECTURE.md.
+fn layers() -> BTreeMap<String, usize> {
+    let doc = std::fs::read_to_string(root().join("docs/ARCHITECTURE.md")).unwrap();
+    let section = doc
+        .split("\n## Layers\n")
+        .nth(1)
+        .expect("docs/ARCHITECTURE.md has a `## Layers` section");
+    let section = section.split("\n## ").next().unwrap();
+    let mut layers = BTreeMap::new();
+    for line in section.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let [_, layer, modules, _] = cells[..] else {
+            continue;
+        };
+        let Ok(layer) = layer.parse::<usize>() else {
+            continue;
+        };
+        for module in modules.split(',') {
+            let module = module.trim().trim_matches('`');
+            assert!(
+                layers.insert(module.to_owned(), layer).is_none(),
+                "`{module}` is on two layers"
+            );
+        }
+    }
+    assert!(!layers.is_empty(), "the Layers table has no rows");
+    layers
+}
+
+/// The code of a source file without its comments and its trailing `#[cfg(test)]` module.
+fn code(text: &str) -> String {
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => &text[..at],
+        None => text,
+    };
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `crate::NAME` references in `code`.
+fn references(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        if code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            continue; // `mycrate::`
+        }
+        let name: String = code[at + "crate::".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        found.insert(name);
+    }
+    found
+}
+
+/// Every `.rs` file under `dir` but test tables (`tests.rs`).
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && path.file_name().is_some_and(|n| n != "tests.rs")
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_module_imports_one_of_its_own_layer_or_above() {
+    let layers = layers();
+    let src = root().join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    files.sort();
+    let mut broken = Vec::new();
+    let mut seen = BTreeSet::new();
+    for file in &files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let module = first.trim_end_matches(".rs").to_owned();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let Some(&layer) = layers.get(&module) else {
+            broken.push(format!(
+                "`{module}` ({}) is in no layer of docs/ARCHITECTURE.md",
+                rel.display()
+            ));
+            continue;
+        };
+        seen.insert(module.clone());
+        let text = std::fs::read_to_string(file).unwrap();
+        for target in references(&code(&text)) {
+            // Items at the crate root (macros, re-exported functions) are not modules.
+            let Some(&target_layer) = layers.get(&target) else {
+                continue;
+            };
+            if target != module && target_layer >= layer {
+                broken.push(format!(
+                    "src/{} (`{module}`, layer {layer}) imports `{target}` (layer {target_layer})",
+                    rel.display()
+                ));
+            }
+        }
+    }
+    for module in layers.keys() {
+        if !seen.contains(module) {
+            broken.push(format!("`{module}` is in the Layers table but not in src/"));
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+#[test]
+fn the_layer_check_sees_imports_and_skips_comments_and_tests() {
+    let text = "use crate::trace::Span;\n/// see [`crate::cli`]\nfn f() { crate::metrics::x(); }\n\
+                #[cfg(test)]\nmod tests {\n    use crate::runner::X;\n}\n";
+    let found = references(&code(text));
+    assert_eq!(found.into_iter().collect::<Vec<_>>(), ["metrics", "trace"],);
+    assert!(references("mycrate::x").is_empty());
+}
