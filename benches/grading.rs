@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use traceval::event::{AgentExit, RunEvent, TrialResult};
 use traceval::grade::{Finished, score};
 use traceval::metrics::cost::Pricing;
-use traceval::report::model::{Report, ReportBuilder, RunMeta};
+use traceval::report::schema::{Report, ReportBuilder, RunMeta};
 use traceval::suite::{Case, load_suite};
 use traceval::trace::render::{RenderOptions, render};
 use traceval::trace::{

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 
 use crate::capture::ReceiverError;
 use crate::capture::file::TraceFileError;
-use crate::model::scripted::ScriptError;
+use crate::llm::scripted::ScriptError;
 use crate::report::WriteError;
 use crate::suite::SuiteLoadError;
 use crate::trace::render::clean;

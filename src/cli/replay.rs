@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::CliError;
 use crate::report::Report;
-use crate::report::model::{FORMAT_VERSION, ReplaySource};
+use crate::report::schema::{FORMAT_VERSION, ReplaySource};
 use crate::runner::Plan;
 use crate::runner::driver::replay::RecordedRun;
 use crate::suite::Project;

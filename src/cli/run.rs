@@ -13,19 +13,19 @@ use super::CliError;
 use super::replay;
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
 use crate::event::{RunEvent, StopReason};
-use crate::model::anthropic::{AnthropicConfig, AnthropicProvider};
-use crate::model::openai::{OpenAiConfig, OpenAiProvider};
-use crate::model::provider::{ChatProvider, ScriptedProvider};
-use crate::model::scripted::Script;
-use crate::model::server::ModelServer;
-use crate::report::model::{ModelEndpoint, PriceOverride, PricingInfo, SuiteInfo};
+use crate::llm::anthropic::{AnthropicConfig, AnthropicProvider};
+use crate::llm::openai::{OpenAiConfig, OpenAiProvider};
+use crate::llm::provider::{ChatProvider, ScriptedProvider};
+use crate::llm::scripted::Script;
+use crate::llm::server::ModelServer;
+use crate::report::schema::{ModelEndpoint, PriceOverride, PricingInfo, SuiteInfo};
 use crate::report::terminal::{Terminal, TerminalOptions};
 use crate::report::{
     Report, ReportBuilder, RunMeta, check_writable, junit, write_atomic, write_json,
 };
 use crate::runner::{self, Plan, PlanOptions, RunOptions};
 use crate::snapshot::{SnapshotMode, SnapshotSettings, Writes};
-use crate::suite::model::{Profile, Provider};
+use crate::suite::spec::{Profile, Provider};
 use crate::suite::{Agent, Filter, Project, Shard, load_project};
 
 /// What to run: shared by `run` and `list`.
@@ -790,7 +790,7 @@ fn load_models(project: &Project, plan: &Plan, seed: u64) -> Result<Models, CliE
 fn api_provider(
     provider: &Provider,
     model: String,
-) -> Result<Arc<dyn ChatProvider>, crate::model::http::ProviderError> {
+) -> Result<Arc<dyn ChatProvider>, crate::llm::http::ProviderError> {
     match provider {
         Provider::OpenAi {
             base_url,

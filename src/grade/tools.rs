@@ -11,7 +11,7 @@
 
 use serde_json::{Number, Value as Json};
 
-use crate::suite::model::{ArgMode, ExpectedTool};
+use crate::suite::spec::{ArgMode, ExpectedTool};
 use crate::trace::genai::ToolCall;
 
 /// One tool call the agent made, as matching reads it.

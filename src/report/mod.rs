@@ -2,13 +2,13 @@
 //! pure function of [`crate::event::RunEvent`]s or of the [`Report`] folded from them.
 
 pub mod junit;
-pub mod model;
+pub mod schema;
 pub mod terminal;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use model::{Report, ReportBuilder, RunMeta};
+pub use schema::{Report, ReportBuilder, RunMeta};
 
 /// A report file could not be written.
 #[derive(Debug, thiserror::Error)]

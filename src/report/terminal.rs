@@ -12,7 +12,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Report;
-use super::model::{LatencyMs, ModelAggregate};
+use super::schema::{LatencyMs, ModelAggregate};
 use crate::event::{RunEvent, SnapshotAction, SnapshotEvent, StopReason, TrialResult};
 use crate::metrics::cost::format_usd;
 use crate::trace::render::clean;

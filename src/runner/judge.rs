@@ -23,17 +23,17 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 
 use super::driver::builtin::join_all;
-use super::model_call::ModelCaller;
+use super::llm_call::ModelCaller;
 use crate::capture::TrialKey;
 use crate::capture::otel::InProcess;
 use crate::event::{CheckResult, JudgeRecord, TrialId};
 use crate::grade::judge::{
     JudgeEvidence, SYSTEM_PROMPT, SampleOutcome, decide, parse_verdict, user_message,
 };
+use crate::llm::chat::{ChatRequest, Message, Role};
+use crate::llm::provider::ChatProvider;
 use crate::metrics::cost::Pricing;
 use crate::metrics::trial::trial_metrics;
-use crate::model::chat::{ChatRequest, Message, Role};
-use crate::model::provider::ChatProvider;
 use crate::suite::Judge;
 use crate::trace::{GenAiView, Span, SpanId, SpanTree, TraceId};
 
@@ -69,7 +69,7 @@ pub(super) struct Judged {
     /// Every span of every judge, taken out of the store.
     pub(super) spans: Vec<Arc<Span>>,
     /// When a judge's check failed and one of its samples had no verdict because the judge's
-    /// model API failed (see `CallFailed::infrastructure` in `model_call`): why, for the trial's `error`.
+    /// model API failed (see `CallFailed::infrastructure` in `llm_call`): why, for the trial's `error`.
     pub(super) infrastructure: Option<String>,
 }
 
@@ -254,8 +254,8 @@ mod tests {
     use super::*;
     use crate::capture::SpanStore;
     use crate::event::ToolCallRecord;
-    use crate::model::provider::ScriptedProvider;
-    use crate::model::scripted::Script;
+    use crate::llm::provider::ScriptedProvider;
+    use crate::llm::scripted::Script;
     use serde_json::json;
 
     #[tokio::test]

@@ -13,7 +13,7 @@
 
 pub mod driver;
 mod judge;
-mod model_call;
+mod llm_call;
 pub mod plan;
 mod snapshot;
 
@@ -34,12 +34,12 @@ use crate::event::{
 use crate::grade::judge::JudgeEvidence;
 
 use crate::grade::{Finished, score};
+use crate::llm::provider::ChatProvider;
+use crate::llm::scripted::Script;
+use crate::llm::server::{ModelServer, TrialModel};
 use crate::metrics::cost::Pricing;
-use crate::model::provider::ChatProvider;
-use crate::model::scripted::Script;
-use crate::model::server::{ModelServer, TrialModel};
 use crate::snapshot::SnapshotSettings;
-use crate::suite::model::{Agent, Price};
+use crate::suite::spec::{Agent, Price};
 use crate::suite::{Case, Suite};
 use crate::trace::render::{RenderOptions, render};
 use crate::trace::{

@@ -251,7 +251,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::model::{CommandAgent, Expect, Origin, ProjectConfig};
+    use crate::suite::spec::{CommandAgent, Expect, Origin, ProjectConfig};
     use crate::suite::{Agent, Case};
     use std::collections::BTreeMap;
 
@@ -428,7 +428,7 @@ mod tests {
     #[test]
     fn a_replay_suite_replays_each_case_once_per_model() {
         let mut s = suite("r", &["x"], &["m1", "m2"], None);
-        s.agent = Agent::Replay(crate::suite::model::ReplayAgent::default());
+        s.agent = Agent::Replay(crate::suite::spec::ReplayAgent::default());
         let p = project(vec![s, suite("c", &["y"], &[], None)]);
         let options = PlanOptions {
             trials: Some(5),

@@ -11,14 +11,14 @@ use serde_json::{Value as Json, json};
 
 use super::doc::Doc;
 use super::error::SuiteLoadError;
-use super::model::{
-    Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, Expect, ExpectedTool,
-    ModelDef, Origin, Price, Provider, RecordedTrace, ReplayAgent, SpanAssertion, Suite, ToolDef,
-    ToolResult, Trajectory, TrajectoryMode,
-};
 use super::raw::{
     RawAgent, RawAgentKind, RawArgsCase, RawCase, RawExpect, RawIgnore, RawModel, RawPrice,
     RawProvider, RawSpan, RawSuite, RawToolDef, RawTrajectory,
+};
+use super::spec::{
+    Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, Expect, ExpectedTool,
+    ModelDef, Origin, Price, Provider, RecordedTrace, ReplayAgent, SpanAssertion, Suite, ToolDef,
+    ToolResult, Trajectory, TrajectoryMode,
 };
 use crate::hash::{fnv1a64, fnv1a64_extend};
 use crate::toml_doc::{KeyPath, did_you_mean};

@@ -15,24 +15,24 @@
 //!
 //! Agents are `kind = "command"` (a subprocess per trial), `kind = "builtin"` (traceval's own
 //! tool loop, with `system-prompt`, `max-turns`, `temperature` and the suite's `[[tool]]`
-//! tables; see [`model::BuiltinAgent`] and [`model::ToolDef`]) or `kind = "replay"` (no agent:
+//! tables; see [`spec::BuiltinAgent`] and [`spec::ToolDef`]) or `kind = "replay"` (no agent:
 //! each case's `trace`, and optional `output`, is a recorded trial, read and checked as the
-//! suite loads; see [`model::ReplayAgent`]). A key of one kind under another is an error, as
+//! suite loads; see [`spec::ReplayAgent`]). A key of one kind under another is an error, as
 //! is a `[[tool]]` table without a builtin agent, and a case's `trace` or `output` outside a
 //! replay suite. In a builtin suite, the calls a case expects (`expect.tools`) must name its
 //! tools.
 //!
-//! `[[case.expect.span]]` tables load into [`model::SpanAssertion`]s: their selectors are
+//! `[[case.expect.span]]` tables load into [`spec::SpanAssertion`]s: their selectors are
 //! parsed here, so that a bad one is reported at its key and column before any trial runs.
 //!
 //! `expect.trajectory` (a mode such as `"in-order"`, or a table with `mode`, `args` and
-//! `tool-args`) loads into a [`model::Trajectory`]; it needs the case's `tools`, and each
+//! `tool-args`) loads into a [`spec::Trajectory`]; it needs the case's `tools`, and each
 //! `tool-args` key must name one of them.
 //!
 //! `expect.max-cost` is a limit in USD on a trial's cost; a trial whose cost is unknown (a model
 //! without a price) fails it.
 //!
-//! `[[case.expect.judge]]` tables load into [`model::Judge`]s; within a project, their `model`
+//! `[[case.expect.judge]]` tables load into [`spec::Judge`]s; within a project, their `model`
 //! must be defined in the suite or in `traceval.toml`, like the names in `models`.
 //!
 //! # Custom conventions
@@ -100,23 +100,23 @@ mod doc;
 mod error;
 mod filter;
 mod load;
-pub mod model;
 mod project;
 mod raw;
 mod shard;
+pub mod spec;
 
 pub use crate::hash::fnv1a64;
 pub use error::SuiteLoadError;
 pub use filter::{Filter, FilterError};
 pub use load::conventions::load_conventions;
 pub use load::load_suite;
-pub use model::{
+pub use project::{find_root, load_project};
+pub use shard::{Shard, ShardError};
+pub use spec::{
     Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, CountOp, Expect,
     ExpectedTool, Judge, ModelDef, Origin, Price, Profile, Project, ProjectConfig, Provider,
     SpanAssertion, Suite, ToolDef, ToolResult, Trajectory, TrajectoryMode,
 };
-pub use project::{find_root, load_project};
-pub use shard::{Shard, ShardError};
 
 #[cfg(test)]
 mod testdir;

@@ -8,8 +8,8 @@ use super::doc::Doc;
 use super::error::SuiteLoadError;
 use super::load::conventions::conventions;
 use super::load::{at_least_one, duration, load_suite_in, model_defs, model_names, prices};
-use super::model::{Profile, Project, ProjectConfig, Suite};
 use super::raw::{RawConfig, RawProfile};
+use super::spec::{Profile, Project, ProjectConfig, Suite};
 use crate::toml_doc::KeyPath;
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
@@ -297,7 +297,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::suite::model::{ModelDef, Price, Provider};
+    use crate::suite::spec::{ModelDef, Price, Provider};
     use crate::suite::testdir::TestDir;
 
     fn suite(name: &str) -> String {

@@ -552,7 +552,7 @@ pub(super) struct RawSpan {
 
 /// A span assertion's `count` as written: an integer or a string such as `">= 1"`, kept as
 /// text (a float keeps its point, a negative integer its sign) so that one parser,
-/// [`Count`](super::model::Count)'s, judges every form.
+/// [`Count`](super::spec::Count)'s, judges every form.
 #[derive(Debug, PartialEq)]
 pub(super) struct RawCount(pub(super) String);
 

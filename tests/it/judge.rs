@@ -490,8 +490,8 @@ fn a_judge_with_an_undefined_model_or_missing_key_is_a_configuration_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_openai_judge_works_and_its_api_key_is_never_written() {
     use std::sync::Arc;
-    use traceval::model::scripted::Script;
-    use traceval::model::server::ModelServer;
+    use traceval::llm::scripted::Script;
+    use traceval::llm::server::ModelServer;
     const SECRET: &str = "sk-live-TRACEVAL-JUDGE-SECRET-0123456789";
     let script = Script::parse(JUDGE_SCRIPT, std::path::Path::new("judge.toml")).unwrap();
     let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)

@@ -85,8 +85,8 @@ fn a_bad_script_is_a_configuration_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     use std::sync::Arc;
-    use traceval::model::scripted::Script;
-    use traceval::model::server::ModelServer;
+    use traceval::llm::scripted::Script;
+    use traceval::llm::server::ModelServer;
     crate::tls();
     let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
     let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
@@ -134,8 +134,8 @@ async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_never_reaches_spans_reports_or_logs() {
     use std::sync::Arc;
-    use traceval::model::scripted::Script;
-    use traceval::model::server::ModelServer;
+    use traceval::llm::scripted::Script;
+    use traceval::llm::server::ModelServer;
     const SECRET: &str = "sk-live-TRACEVAL-SECRET-0123456789abcdef";
     let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
     let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)

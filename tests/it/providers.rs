@@ -16,17 +16,17 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value as Json, json};
 
-use traceval::model::anthropic::{AnthropicConfig, AnthropicProvider};
-use traceval::model::chat::{
+use traceval::llm::anthropic::{AnthropicConfig, AnthropicProvider};
+use traceval::llm::chat::{
     ChatError, ChatRequest, ChatResponse, FinishReason, Message, Role, TokenUsage, ToolCall,
     ToolSpec,
 };
-use traceval::model::http::{ApiKey, ProviderError};
-use traceval::model::openai::{OpenAiConfig, OpenAiProvider};
-use traceval::model::provider::ChatProvider;
-use traceval::model::retry::RetryPolicy;
-use traceval::model::scripted::Script;
-use traceval::model::server::ModelServer;
+use traceval::llm::http::{ApiKey, ProviderError};
+use traceval::llm::openai::{OpenAiConfig, OpenAiProvider};
+use traceval::llm::provider::ChatProvider;
+use traceval::llm::retry::RetryPolicy;
+use traceval::llm::scripted::Script;
+use traceval::llm::server::ModelServer;
 
 use crate::root;
 

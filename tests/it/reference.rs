@@ -141,7 +141,7 @@ fn every_key_the_suite_loader_accepts_is_documented_in_the_reference() {
 #[test]
 fn every_key_the_script_loader_accepts_is_documented_in_the_reference() {
     check_keys(
-        "src/model/scripted/raw.rs",
+        "src/llm/scripted/raw.rs",
         "docs/reference/scripted-model.md",
         &[
             ("RawScript", "## Top-level keys"),

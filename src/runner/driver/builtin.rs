@@ -25,9 +25,9 @@ use super::{AgentOutcome, BoxFuture, Driver, TrialContext, cancelled};
 use crate::capture::otel::InProcess;
 use crate::event::AgentExit;
 use crate::grade::tools::json_contains;
-use crate::model::chat::{ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec};
-use crate::model::provider::ChatProvider;
-use crate::runner::model_call::{CallFailed, ModelCaller};
+use crate::llm::chat::{ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec};
+use crate::llm::provider::ChatProvider;
+use crate::runner::llm_call::{CallFailed, ModelCaller};
 use crate::suite::{BuiltinAgent, ToolDef, ToolResult};
 
 /// Largest tool output kept (a command tool's stdout).
@@ -405,8 +405,8 @@ mod tests {
     use super::*;
     use crate::capture::{SpanStore, TrialKey};
     use crate::event::TrialId;
-    use crate::model::provider::ScriptedProvider;
-    use crate::model::scripted::Script;
+    use crate::llm::provider::ScriptedProvider;
+    use crate::llm::scripted::Script;
     use crate::suite::ArgsCase;
     use crate::trace::{GenAiView, SpanTree};
     use serde_json::json;

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::capture::TrialKey;
 use crate::event::{AgentExit, TrialId};
-use crate::model::provider::ChatProvider;
+use crate::llm::provider::ChatProvider;
 
 /// A boxed future, so drivers can be trait objects.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

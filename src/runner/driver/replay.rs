@@ -28,7 +28,7 @@ use crate::capture::recorded::{
     recorded_answer,
 };
 use crate::event::{AgentExit, TrialId, TrialResult};
-use crate::suite::model::{RecordedTrace, ReplayAgent};
+use crate::suite::spec::{RecordedTrace, ReplayAgent};
 use crate::trace::{KeyValue, Span, Value};
 
 /// How the agent ended, on a saved trial root: the report's `exit` as JSON

@@ -1,8 +1,8 @@
 //! `[[case.expect.judge]]` tables into [`Judge`]s.
 
 use super::super::doc::Doc;
-use super::super::model::{DEFAULT_JUDGE_THRESHOLD, Judge};
 use super::super::raw::RawJudge;
+use super::super::spec::{DEFAULT_JUDGE_THRESHOLD, Judge};
 use super::{Result, at_least_one, non_empty};
 use crate::toml_doc::{KeyPath, did_you_mean};
 

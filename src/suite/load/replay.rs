@@ -7,7 +7,7 @@ use std::path::Path;
 use super::Result;
 use crate::capture::file::{TRIAL_ROOT, TraceFileError, is_trial_root, read};
 use crate::suite::doc::Doc;
-use crate::suite::model::RecordedTrace;
+use crate::suite::spec::RecordedTrace;
 use crate::toml_doc::KeyPath;
 
 /// Takes a case's `trace` and `output` keys (`at` is the case). In a replay suite (`replay`)

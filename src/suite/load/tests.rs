@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::conventions::load_conventions;
 use super::*;
-use crate::suite::model::{ArgMode, CountOp, Judge, Trajectory, TrajectoryMode};
+use crate::suite::spec::{ArgMode, CountOp, Judge, Trajectory, TrajectoryMode};
 use crate::suite::testdir::TestDir;
 
 const FULL_SUITE: &str = r#"name = "weather"

@@ -277,7 +277,7 @@ pub fn error_json(message: &str, kind: &str, code: Option<&str>) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::chat::{FinishReason, TokenUsage};
+    use crate::llm::chat::{FinishReason, TokenUsage};
 
     #[test]
     fn requests_with_content_parts_tool_calls_and_unknown_fields_convert() {

@@ -424,7 +424,7 @@ impl Completion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::chat::ToolSpec;
+    use crate::llm::chat::ToolSpec;
 
     fn parse(body: Json) -> Result<ChatResponse, ChatError> {
         serde_json::from_value::<Completion>(body)

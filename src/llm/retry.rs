@@ -3,8 +3,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use traceval::model::chat::ChatError;
-//! use traceval::model::retry::RetryPolicy;
+//! use traceval::llm::chat::ChatError;
+//! use traceval::llm::retry::RetryPolicy;
 //!
 //! let policy = RetryPolicy::default();
 //! let busy = ChatError::Http { status: 503, retry_after: None, message: "busy".into() };

@@ -12,7 +12,7 @@ use super::raw::{
     RawWhen, datetimes_to_strings,
 };
 use super::template::{BUILTINS, JsonTemplate, Scope, Template, TemplateError};
-use crate::model::chat::FinishReason;
+use crate::llm::chat::FinishReason;
 use crate::toml_doc::{self, KeyPath};
 
 type Result<T> = std::result::Result<T, ScriptError>;

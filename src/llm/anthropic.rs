@@ -412,7 +412,7 @@ impl MessageResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::chat::ToolSpec;
+    use crate::llm::chat::ToolSpec;
 
     fn parse(body: Json) -> ChatResponse {
         serde_json::from_value::<MessageResponse>(body)

@@ -4,7 +4,7 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 
-use crate::model::chat::{ChatRequest, Role};
+use crate::llm::chat::{ChatRequest, Role};
 
 /// Requests remembered per generation; two generations are kept, so memory stays bounded
 /// (a few MB) however long a server runs, while a request retried within the last
@@ -88,7 +88,7 @@ impl Attempts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::chat::Message;
+    use crate::llm::chat::Message;
 
     fn request(messages: &[&str]) -> ChatRequest {
         ChatRequest {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::script::{Answer, Body, Content, Script, SeedBy, When};
 use super::template::Values;
 use crate::hash::fnv1a64;
-use crate::model::chat::{
+use crate::llm::chat::{
     ChatError, ChatRequest, ChatResponse, FinishReason, Message, Role, TokenUsage, ToolCall,
 };
 

@@ -9,16 +9,16 @@ use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer}
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::model::chat::{ChatRequest, ChatResponse};
-use crate::model::provider::ChatProvider;
-use crate::model::retry::RetryPolicy;
+use crate::llm::chat::{ChatRequest, ChatResponse};
+use crate::llm::provider::ChatProvider;
+use crate::llm::retry::RetryPolicy;
 
 /// A model call that failed for good, retries included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CallFailed {
     /// What happened, for the report.
     pub(crate) message: String,
-    /// The API itself failed ([`crate::model::chat::ChatError::outage`]) on an API traceval
+    /// The API itself failed ([`crate::llm::chat::ChatError::outage`]) on an API traceval
     /// calls over the network: infrastructure, not the agent. A scripted model's injected
     /// failures are the test's own, never infrastructure.
     pub(crate) infrastructure: bool,

@@ -5,8 +5,8 @@
 //!
 //! ```
 //! use std::path::Path;
-//! use traceval::model::chat::{ChatRequest, Message, Role};
-//! use traceval::model::scripted::{CallContext, Script};
+//! use traceval::llm::chat::{ChatRequest, Message, Role};
+//! use traceval::llm::scripted::{CallContext, Script};
 //!
 //! let script = Script::parse(
 //!     r#"
@@ -120,7 +120,7 @@
 //! `retry-after`, and later attempts answer. Without `[fallback]`, a call no rule matches gets
 //! a final answer saying so, quoting the last user message.
 //!
-//! [`ChatError::Http`]: crate::model::chat::ChatError::Http
+//! [`ChatError::Http`]: crate::llm::chat::ChatError::Http
 
 mod attempts;
 mod engine;

@@ -12,7 +12,7 @@ use crate::metrics::interval::{Z95, clustered, wilson};
 use crate::metrics::passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
 use crate::metrics::percentile::Percentiles;
 use crate::metrics::price_table::PriceTable;
-use crate::suite::model::Price;
+use crate::suite::spec::Price;
 
 /// The report format's version; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
