@@ -4,11 +4,17 @@
 //! one [`CheckResult`] per check plus the spans a failed check is about, so failure output can
 //! mark them in the rendered tree. A trial passes when every check passes.
 //!
+//! Every check has one shape: a function taking the expectation and the [`Evidence`] and
+//! recording its results into [`Graded`]. The list of checks, in order, is `CHECKS` in this
+//! file; each lives in a file of its own (`output`, `expected_tools`, `trajectory`, `span`),
+//! except the small limits (`exit-code`, `max-*`, `no-error-spans`), which share `limits`.
+//!
 //! LLM judges are checks too, but they call a model: [`judge`] holds their pure part (prompt,
 //! verdict, vote) and the runner calls the model and appends their checks after [`grade`]'s.
 
-mod cost;
+mod expected_tools;
 pub mod judge;
+mod limits;
 pub mod output;
 pub mod span;
 pub mod tools;
@@ -20,7 +26,6 @@ use std::time::Duration;
 use crate::event::{AgentExit, CheckResult};
 use crate::metrics::cost::Cost;
 use crate::suite::Expect;
-use crate::trace::render::format_duration;
 use crate::trace::{GenAiView, NodeId};
 use tools::ToolScore;
 
@@ -117,166 +122,308 @@ pub fn score(
     (graded, metrics)
 }
 
+/// The shape of every check: it reads the case's expectation and the trial's evidence, and
+/// records its results (none when the case does not ask for it) and the spans a failure is
+/// about into `graded`.
+type Check = fn(&Expect, &Evidence<'_>, &mut Graded);
+
+/// Every check, in the order their results appear in a trial's result (reports and snapshots
+/// pin it). A new check is one file and one line here; the LLM judges need a model and run
+/// apart (see the module docs).
+const CHECKS: &[Check] = &[
+    limits::exit_code,
+    output::check,
+    limits::max_latency,
+    limits::max_llm_calls,
+    limits::max_tool_calls,
+    limits::max_cost,
+    limits::no_error_spans,
+    expected_tools::check,
+    trajectory::check,
+    span::check,
+];
+
 /// Runs every check `expect` asks for on one trial.
 pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
     let mut graded = Graded::default();
-    let view = evidence.trial.view;
-
-    let want = expect.exit_code.unwrap_or(0);
-    let (ok, message) = match evidence.trial.exit {
-        AgentExit::Code { code } if *code == want => (true, format!("exit code {code}")),
-        AgentExit::Code { code } => (false, format!("exit code {code}, expected {want}")),
-        other => (false, format!("the agent {}", other.describe())),
-    };
-    graded.push("exit-code", ok, message);
-
-    output::check(expect, evidence.trial.output, &mut graded);
-
-    if let Some(limit) = expect.max_latency {
-        let ok = evidence.trial.latency <= limit;
-        graded.push(
-            "max-latency",
-            ok,
-            format!(
-                "took {}, limit {}",
-                format_duration(evidence.trial.latency.as_nanos() as u64),
-                format_duration(limit.as_nanos() as u64)
-            ),
-        );
-        if !ok {
-            graded.marked.insert(evidence.trial.root);
-        }
+    for check in CHECKS {
+        check(expect, evidence, &mut graded);
     }
-    if let Some(limit) = expect.max_llm_calls {
-        let calls: Vec<NodeId> = view
-            .llm_calls()
-            .iter()
-            .filter(|c| c.counted)
-            .map(|c| c.node)
-            .collect();
-        let ok = calls.len() as u64 <= limit;
-        graded.push(
-            "max-llm-calls",
-            ok,
-            format!("{} LLM calls, limit {limit}", calls.len()),
-        );
-        if !ok {
-            graded.marked.extend(calls);
-        }
-    }
-    if let Some(limit) = expect.max_tool_calls {
-        let calls = view.tool_calls();
-        let ok = calls.len() as u64 <= limit;
-        graded.push(
-            "max-tool-calls",
-            ok,
-            format!("{} tool calls, limit {limit}", calls.len()),
-        );
-        if !ok {
-            graded.marked.extend(calls.iter().map(|c| c.node));
-        }
-    }
-    if let Some(limit) = expect.max_cost {
-        cost::check(limit, evidence.cost, view, &mut graded);
-    }
-    if expect.no_error_spans {
-        let errors = view.error_spans();
-        let ok = errors.is_empty();
-        let message = match errors.first() {
-            None => "no error spans".to_owned(),
-            Some(&first) => {
-                let span = view.tree().node(first).span();
-                let why = span.error_message().unwrap_or_else(|| "error".to_owned());
-                format!(
-                    "{} error span(s), first `{}`: {}",
-                    errors.len(),
-                    crate::trace::render::clean(&span.name, 80),
-                    crate::trace::render::clean(&why, 200)
-                )
-            }
-        };
-        graded.push("no-error-spans", ok, message);
-        graded.marked.extend(errors.iter().copied());
-    }
-    if let (Some(expected), Some(score)) = (&expect.tools, evidence.tools) {
-        let rates = format!(
-            "tool F1 {:.2} (precision {:.2}, recall {:.2})",
-            score.f1, score.precision, score.recall
-        );
-        // A trajectory mode decides whether the calls pass (a `superset` allows extra calls
-        // that lower precision); an explicit `min-tool-f1` still applies.
-        let (ok, mut message) = match (&expect.trajectory, expect.min_tool_f1) {
-            (Some(t), None) => (
-                true,
-                format!("{rates}; the {} trajectory decides", t.mode.as_str()),
-            ),
-            (_, min) => {
-                let min = min.unwrap_or(1.0);
-                (score.f1 >= min, format!("{rates}, needs {min:.2}"))
-            }
-        };
-        let arg_mode = |e: &crate::suite::ExpectedTool| {
-            expect
-                .trajectory
-                .as_ref()
-                .map_or(crate::suite::ArgMode::Contains, |t| t.arg_mode(&e.name))
-        };
-        let calls = view.tool_calls();
-        if !score.missing.is_empty() {
-            let missing: Vec<String> = score
-                .missing
-                .iter()
-                .map(|&i| {
-                    let e = &expected[i];
-                    trajectory::describe_expected(&e.name, e.args.as_ref(), arg_mode(e))
-                })
-                .collect();
-            message.push_str(&format!("; missing {}", missing.join(", ")));
-        }
-        if !score.unexpected.is_empty() {
-            let unexpected: Vec<String> = score
-                .unexpected
-                .iter()
-                .map(|&i| output::describe_call(&calls[i].name, calls[i].arguments.as_ref()))
-                .collect();
-            message.push_str(&format!("; unexpected {}", unexpected.join(", ")));
-        }
-        graded.checks.push(CheckResult {
-            name: "tools".to_owned(),
-            passed: ok,
-            message,
-            score: Some(score.f1),
-        });
-        if !ok {
-            graded
-                .marked
-                .extend(score.unexpected.iter().map(|&i| calls[i].node));
-        }
-    }
-    if let (Some(t), Some(expected)) = (&expect.trajectory, &expect.tools) {
-        let calls: Vec<trajectory::Call<'_>> = view
-            .tool_calls()
-            .iter()
-            .zip(view.tool_call_turns())
-            .map(|(c, turn)| trajectory::Call {
-                name: &c.name,
-                args: c.arguments.as_ref(),
-                turn,
-            })
-            .collect();
-        let verdict = trajectory::judge(t, expected, &calls);
-        if !verdict.passed {
-            graded
-                .marked
-                .extend(view.tool_calls().iter().map(|c| c.node));
-        }
-        graded.checks.push(CheckResult {
-            name: "trajectory".to_owned(),
-            passed: verdict.passed,
-            message: verdict.message,
-            score: Some(verdict.score),
-        });
-    }
-    span::check(&expect.spans, view, &mut graded);
     graded
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::metrics::cost::Pricing;
+    use crate::suite::{ArgMode, ExpectedTool, SpanAssertion, Trajectory, TrajectoryMode};
+    use crate::trace::query::Selector;
+    use crate::trace::{Attributes, KeyValue, Span, SpanId, SpanTree, Status, StatusCode, TraceId};
+
+    /// A span of the test trial (trace 1), `start` and `len` in microseconds.
+    pub(in crate::grade) fn span(
+        id: u8,
+        parent: Option<u8>,
+        (start, len): (u64, u64),
+        name: &str,
+        attrs: &[(&str, &str)],
+    ) -> Arc<Span> {
+        let mut s = Span::new(TraceId([1; 16]), SpanId([id; 8]), name);
+        s.parent_span_id = parent.map(|p| SpanId([p; 8]));
+        s.start_time_unix_nano = start * 1000;
+        s.end_time_unix_nano = (start + len) * 1000;
+        s.attributes = Attributes(
+            attrs
+                .iter()
+                .map(|(k, v)| match v.parse::<i64>() {
+                    Ok(n) => KeyValue::new(k, n),
+                    Err(_) => KeyValue::new(k, *v),
+                })
+                .collect(),
+        );
+        Arc::new(s)
+    }
+
+    /// A chat call with usage under the root.
+    pub(in crate::grade) fn chat(id: u8, start: u64) -> Arc<Span> {
+        span(
+            id,
+            Some(1),
+            (start, 100),
+            "chat gpt-4o",
+            &[
+                ("gen_ai.operation.name", "chat"),
+                ("gen_ai.request.model", "gpt-4o"),
+                ("gen_ai.usage.input_tokens", "100"),
+                ("gen_ai.usage.output_tokens", "10"),
+            ],
+        )
+    }
+
+    /// A call of tool `name` under the root, failed when `error` is given.
+    pub(in crate::grade) fn tool(id: u8, start: u64, name: &str, error: Option<&str>) -> Arc<Span> {
+        let mut s = (*span(
+            id,
+            Some(1),
+            (start, 100),
+            &format!("execute_tool {name}"),
+            &[
+                ("gen_ai.operation.name", "execute_tool"),
+                ("gen_ai.tool.name", name),
+            ],
+        ))
+        .clone();
+        if let Some(message) = error {
+            s.status = Status {
+                code: StatusCode::Error,
+                message: message.into(),
+            };
+        }
+        Arc::new(s)
+    }
+
+    /// The trial: a root `agent` span (id 1, 1 ms) over `children`.
+    pub(in crate::grade) fn trial(children: Vec<Arc<Span>>) -> SpanTree {
+        let root = span(1, None, (0, 1000), "agent", &[]);
+        SpanTree::build(std::iter::once(root).chain(children))
+    }
+
+    /// Grades `tree` with `grade` alone: the exit, answer, latency and cost are given.
+    pub(in crate::grade) fn grade_tree(
+        expect: &Expect,
+        tree: &SpanTree,
+        exit: &AgentExit,
+        latency: Duration,
+        cost: &Cost,
+    ) -> Graded {
+        let view = GenAiView::new(tree);
+        let root = tree.roots().next().expect("a root").id();
+        let trial = Finished {
+            output: "4",
+            exit,
+            view: &view,
+            root,
+            latency,
+        };
+        grade(
+            expect,
+            &Evidence {
+                trial,
+                tools: None,
+                cost,
+            },
+        )
+    }
+
+    /// An expectation that asks for every check.
+    fn everything() -> Expect {
+        Expect {
+            output_equals: Some("4".into()),
+            output_contains: vec!["4".into()],
+            output_regex: Some(regex::Regex::new(r"\d").unwrap()),
+            output_json: Some(serde_json::json!(4)),
+            max_latency: Some(Duration::from_secs(1)),
+            max_llm_calls: Some(1),
+            max_tool_calls: Some(1),
+            max_cost: Some(1.0),
+            no_error_spans: true,
+            tools: Some(vec![ExpectedTool {
+                name: "search".into(),
+                args: None,
+            }]),
+            min_tool_f1: None,
+            exit_code: Some(0),
+            spans: vec![SpanAssertion {
+                select: Selector::parse("llm").unwrap(),
+                count: Some("1".parse().unwrap()),
+                max_duration: None,
+                status: None,
+                attrs: BTreeMap::new(),
+                before: None,
+                after: None,
+            }],
+            trajectory: Some(Trajectory {
+                mode: TrajectoryMode::InOrder,
+                args: ArgMode::Contains,
+                tool_args: BTreeMap::new(),
+            }),
+            judges: vec![],
+            snapshot: None,
+        }
+    }
+
+    /// Scores a trial of one chat call and one `search` call that answered `4` in 1 ms.
+    fn score_one(expect: &Expect, children: Vec<Arc<Span>>) -> (Graded, Vec<NodeId>) {
+        let tree = trial(children);
+        let view = GenAiView::new(&tree);
+        let root = tree.roots().next().unwrap().id();
+        let finished = Finished {
+            output: "4",
+            exit: &AgentExit::Code { code: 0 },
+            view: &view,
+            root,
+            latency: Duration::from_millis(1),
+        };
+        let (graded, _) = score(expect, &finished, &Pricing::new(BTreeMap::new()));
+        let ids = tree.nodes().map(|n| n.id()).collect();
+        (graded, ids)
+    }
+
+    fn names(graded: &Graded) -> Vec<&str> {
+        graded.checks.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn every_check_runs_in_the_reported_order() {
+        let (graded, _) = score_one(
+            &everything(),
+            vec![chat(2, 100), tool(3, 300, "search", None)],
+        );
+        assert_eq!(
+            names(&graded),
+            [
+                "exit-code",
+                "output-equals",
+                "output-contains",
+                "output-regex",
+                "output-json",
+                "max-latency",
+                "max-llm-calls",
+                "max-tool-calls",
+                "max-cost",
+                "no-error-spans",
+                "tools",
+                "trajectory",
+                "span",
+            ]
+        );
+        let failed: Vec<_> = graded.checks.iter().filter(|c| !c.passed).collect();
+        assert!(failed.is_empty(), "{failed:?}");
+        assert!(graded.marked.is_empty());
+        // Only the tool and trajectory checks carry a score.
+        let scored: Vec<_> = graded
+            .checks
+            .iter()
+            .filter_map(|c| c.score.map(|s| (c.name.as_str(), s)))
+            .collect();
+        assert_eq!(scored, [("tools", 1.0), ("trajectory", 1.0)]);
+    }
+
+    #[test]
+    fn every_registered_check_records_a_result_when_asked() {
+        // A check registered without a case in `everything()` fails here: add its key there.
+        let expect = everything();
+        let tree = trial(vec![chat(2, 100), tool(3, 300, "search", None)]);
+        let view = GenAiView::new(&tree);
+        let score = tools::score_tools(expect.tools.as_ref().unwrap(), &[]);
+        let evidence = Evidence {
+            trial: Finished {
+                output: "4",
+                exit: &AgentExit::Code { code: 0 },
+                view: &view,
+                root: tree.roots().next().unwrap().id(),
+                latency: Duration::from_millis(1),
+            },
+            tools: Some(&score),
+            cost: &Cost {
+                usd: Some(0.0),
+                unpriced_models: vec![],
+            },
+        };
+        for (i, check) in CHECKS.iter().enumerate() {
+            let mut graded = Graded::default();
+            check(&expect, &evidence, &mut graded);
+            assert!(!graded.checks.is_empty(), "check {i} recorded nothing");
+        }
+    }
+
+    #[test]
+    fn a_case_that_asks_for_nothing_gets_the_exit_code_alone() {
+        let (graded, _) = score_one(&Expect::default(), vec![chat(2, 100)]);
+        assert_eq!(names(&graded), ["exit-code"]);
+        assert!(graded.passed());
+    }
+
+    #[test]
+    fn failures_mark_the_spans_they_are_about() {
+        // Two searches, one failed: the call limit, the error spans and an explicit
+        // `min-tool-f1` fail; the in-order trajectory allows the extra call.
+        let expect = Expect {
+            min_tool_f1: Some(1.0),
+            ..everything()
+        };
+        let (graded, ids) = score_one(
+            &expect,
+            vec![
+                chat(2, 100),
+                tool(3, 300, "search", None),
+                tool(4, 500, "search", Some("denied")),
+            ],
+        );
+        let failed: Vec<&str> = graded
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(failed, ["max-tool-calls", "no-error-spans", "tools"]);
+        let errors = graded.checks.iter().find(|c| c.name == "no-error-spans");
+        assert_eq!(
+            errors.unwrap().message,
+            "1 error span(s), first `execute_tool search`: denied"
+        );
+        assert!(!graded.passed());
+        let tools = graded.checks.iter().find(|c| c.name == "tools").unwrap();
+        assert_eq!(
+            tools.message,
+            "tool F1 0.67 (precision 0.50, recall 1.00), needs 1.00; unexpected search"
+        );
+        // Both tool calls (the limit), not the root or the chat call.
+        let mut marked: Vec<NodeId> = graded.marked.iter().copied().collect();
+        marked.sort();
+        assert_eq!(marked, [ids[2], ids[3]]);
+    }
 }

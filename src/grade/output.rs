@@ -4,16 +4,22 @@
 
 use serde_json::Value as Json;
 
-use super::Graded;
 use super::tools::json_contains;
+use super::{Evidence, Graded};
 use crate::suite::Expect;
 use crate::trace::render::clean;
 
 /// How much of the answer a message quotes.
 const QUOTE: usize = 120;
 
-/// Adds the output checks `expect` asks for.
-pub fn check(expect: &Expect, output: &str, graded: &mut Graded) {
+/// Adds the output checks `expect` asks for, in the order `output-equals`, `output-contains`,
+/// `output-regex`, `output-json`.
+pub(super) fn check(expect: &Expect, evidence: &Evidence<'_>, graded: &mut Graded) {
+    check_answer(expect, evidence.trial.output, graded);
+}
+
+/// The output checks on the answer alone.
+fn check_answer(expect: &Expect, output: &str, graded: &mut Graded) {
     let answer = output.trim();
     if let Some(want) = &expect.output_equals {
         let ok = answer == want.trim();
@@ -98,7 +104,7 @@ mod tests {
 
     fn run(expect: Expect, output: &str) -> Vec<(String, bool, String)> {
         let mut graded = Graded::default();
-        check(&expect, output, &mut graded);
+        check_answer(&expect, output, &mut graded);
         graded
             .checks
             .into_iter()

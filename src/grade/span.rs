@@ -7,15 +7,20 @@
 
 use std::collections::HashSet;
 
-use super::Graded;
 use super::tools::json_contains;
+use super::{Evidence, Graded};
 use crate::event::CheckResult;
-use crate::suite::SpanAssertion;
+use crate::suite::{Expect, SpanAssertion};
 use crate::trace::render::{clean, format_duration};
 use crate::trace::{GenAiView, NodeId, StatusCode};
 
-/// Adds one `span` check per assertion.
-pub fn check(assertions: &[SpanAssertion], view: &GenAiView<'_>, graded: &mut Graded) {
+/// Adds one `span` check per assertion of `[[case.expect.span]]`, in file order.
+pub(super) fn check(expect: &Expect, evidence: &Evidence<'_>, graded: &mut Graded) {
+    check_assertions(&expect.spans, evidence.trial.view, graded);
+}
+
+/// One `span` check per assertion, on the view alone.
+fn check_assertions(assertions: &[SpanAssertion], view: &GenAiView<'_>, graded: &mut Graded) {
     for assertion in assertions {
         let (passed, message, marked) = evaluate(assertion, view);
         graded.checks.push(CheckResult {
@@ -418,7 +423,7 @@ mod tests {
             count: Some("0".parse().unwrap()),
             ..assertion("tool[name=\"delete\"]")
         };
-        check(&[a], &view, &mut graded);
+        check_assertions(&[a], &view, &mut graded);
         assert!(!graded.passed());
         let marked: Vec<&str> = graded
             .marked

@@ -19,7 +19,9 @@ use std::ops::Range;
 
 use super::output::describe_call;
 use super::tools::args_match;
-use crate::suite::{ArgMode, ExpectedTool, Trajectory, TrajectoryMode};
+use super::{Evidence, Graded};
+use crate::event::CheckResult;
+use crate::suite::{ArgMode, Expect, ExpectedTool, Trajectory, TrajectoryMode};
 use serde_json::Value as Json;
 
 /// One actual call: its name, its parsed arguments and its model turn.
@@ -43,6 +45,37 @@ pub struct TrajectoryScore {
     pub score: f64,
     /// A human explanation.
     pub message: String,
+}
+
+/// Adds the `trajectory` check when the case has a trajectory (and so `tools`, which it needs);
+/// a failure marks every tool call.
+pub(super) fn check(expect: &Expect, evidence: &Evidence<'_>, graded: &mut Graded) {
+    let (Some(t), Some(expected)) = (&expect.trajectory, &expect.tools) else {
+        return;
+    };
+    let view = evidence.trial.view;
+    let calls: Vec<Call<'_>> = view
+        .tool_calls()
+        .iter()
+        .zip(view.tool_call_turns())
+        .map(|(c, turn)| Call {
+            name: &c.name,
+            args: c.arguments.as_ref(),
+            turn,
+        })
+        .collect();
+    let verdict = judge(t, expected, &calls);
+    if !verdict.passed {
+        graded
+            .marked
+            .extend(view.tool_calls().iter().map(|c| c.node));
+    }
+    graded.checks.push(CheckResult {
+        name: "trajectory".to_owned(),
+        passed: verdict.passed,
+        message: verdict.message,
+        score: Some(verdict.score),
+    });
 }
 
 /// Judges `actual` against `expected` under `t`.
