@@ -4,13 +4,13 @@
 //! its own `trials`.
 //!
 //! The report has its own types, named as the `$defs` of `docs/reference/report.schema.json`:
-//! the run-level ones here, the trials' in [`trial`]. They are converted from the events when
-//! folding ([`convert`]), so the format changes only when a type here does, and
-//! `tests/it/report_format.rs` fails when one does.
+//! the run-level ones here, the trials' in `schema/trial.rs`. They are converted from the
+//! events when folding (`schema/convert.rs`), so the format changes only when a type here does,
+//! and `tests/it/report_format.rs` fails when one does.
 
 mod convert;
 mod fold;
-pub mod trial;
+mod trial;
 
 use std::collections::BTreeMap;
 
@@ -233,7 +233,7 @@ pub struct ModelAggregate {
     /// Wilson 95% interval of the pass rate, over trials as if independent.
     pub pass_rate_ci95: Option<[f64; 2]>,
     /// Case-clustered 95% interval: the mean of the per-case pass rates ± t(0.975, m − 1) ·
-    /// sd / √m over the m cases, clipped to [0, 1] (see [`clustered`]). Wider than
+    /// sd / √m over the m cases, clipped to [0, 1] (see [`clustered`](crate::metrics::interval::clustered)). Wider than
     /// `pass_rate_ci95` when cases differ, as a case's trials are not independent. `None` with
     /// fewer than two cases.
     #[serde(default)]

@@ -1,7 +1,7 @@
 //! The report's trials, checks, metrics, judges and warnings: the report's own types, so the
 //! report format (`format_version`) changes only when one of these does, never because an
 //! event did. They mirror the `$defs` of `docs/reference/report.schema.json`, name for name;
-//! [`super::convert`] builds them from the runner's events.
+//! `schema/convert.rs` builds them from the runner's events.
 
 use serde::{Deserialize, Serialize};
 
