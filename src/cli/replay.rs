@@ -123,7 +123,7 @@ impl Recorded {
     /// Narrows `plan` to the recorded trials; the report's trials move into the replay.
     pub(super) fn into_plan(self, project: &Project, plan: &mut Plan) -> Replay {
         let label = format!("run {}", self.report.run_id);
-        let ids: Vec<_> = self.report.trials.iter().map(|t| t.id()).collect();
+        let ids: Vec<_> = self.report.trials.iter().map(|t| t.id().into()).collect();
         let notices = plan.keep_recorded(project, &ids, &label);
         Replay {
             source: ReplaySource {
@@ -134,7 +134,7 @@ impl Recorded {
             run: Arc::new(RecordedRun::new(
                 self.report.run_id,
                 self.traces_dir,
-                self.report.trials,
+                self.report.trials.into_iter().map(Into::into),
             )),
             notices,
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::Report;
-use crate::event::TrialResult;
+use super::schema::TrialResult;
 
 /// The report as JUnit XML.
 pub fn to_junit(report: &Report) -> String {
@@ -92,7 +92,7 @@ fn failure_details(t: &TrialResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{AgentExit, CheckResult, TrialMetrics};
+    use crate::event::{AgentExit, CheckResult, TrialMetrics, TrialResult};
     use crate::report::{ReportBuilder, RunMeta};
 
     #[test]

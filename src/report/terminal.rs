@@ -12,8 +12,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Report;
-use super::schema::{LatencyMs, ModelAggregate};
-use crate::event::{RunEvent, SnapshotAction, SnapshotEvent, StopReason, TrialResult};
+use super::schema::{LatencyMs, ModelAggregate, StopReason, TrialResult};
+use crate::event::{RunEvent, SnapshotAction, SnapshotEvent};
 use crate::metrics::cost::format_usd;
 use crate::trace::render::clean;
 

@@ -20,6 +20,7 @@ mod receiver;
 mod recorded;
 mod reference;
 mod replay;
+mod report_format;
 mod run;
 mod snapshots;
 mod test_api;
