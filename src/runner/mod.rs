@@ -39,6 +39,7 @@ use crate::llm::scripted::Script;
 use crate::llm::server::{ModelServer, TrialModel};
 use crate::metrics::cost::Pricing;
 use crate::snapshot::SnapshotSettings;
+use crate::snapshot::{CaseSnapshot, TrialShape};
 use crate::suite::spec::{Agent, Price};
 use crate::suite::{Case, Suite};
 use crate::trace::render::{RenderOptions, render};
@@ -50,8 +51,8 @@ use driver::command::CommandDriver;
 use driver::replay::{RecordedRun, Recording, ReplayDriver};
 use driver::{Driver, TrialContext};
 pub use plan::{Group, Plan, PlanOptions, Skipped};
+use snapshot::Snapshots;
 pub use snapshot::check_snapshot_names;
-use snapshot::{GroupSnapshot, Snapshots, TrialShape};
 
 /// Per-trial timeout when neither flag, profile, case nor suite sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -135,7 +136,7 @@ struct Job {
     conventions: Conventions,
     timeout: Duration,
     /// The case's trace-shape snapshot, when it has `snapshot = true`.
-    snapshot: Option<Arc<GroupSnapshot>>,
+    snapshot: Option<Arc<CaseSnapshot>>,
 }
 
 /// Runs the plan. `cancel` turning `true` stops the run: no new trials, running agents are
@@ -222,9 +223,8 @@ pub async fn run(
         })
         .collect();
 
-    let snapshots = Arc::new(Snapshots::load(plan, &options.snapshots));
+    let snapshots = Snapshots::load(plan, &options.snapshots);
     let shared = Arc::new(Shared {
-        snapshots: Arc::clone(&snapshots),
         options: options.clone(),
         store: store.clone(),
         cancel: cancel.clone(),
@@ -442,7 +442,6 @@ fn driver_for(
 }
 
 struct Shared {
-    snapshots: Arc<Snapshots>,
     options: RunOptions,
     store: SpanStore,
     cancel: watch::Receiver<bool>,
@@ -612,11 +611,10 @@ async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     graded.checks.extend(judged.checks);
     // Only a trial that did the right thing otherwise may give a case its snapshot.
     let others_passed = graded.passed() && error.is_none();
-    let compared = job.snapshot.as_ref().and_then(|group| {
-        shared
-            .snapshots
-            .compare(group, &view, root_node, error.as_deref())
-    });
+    let compared = job
+        .snapshot
+        .as_ref()
+        .map(|group| group.compare(&view, root_node, error.as_deref()));
     let (snapshot_matched, shape) = match compared {
         Some(compared) => {
             graded.checks.push(compared.check);
