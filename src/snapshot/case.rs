@@ -142,6 +142,27 @@ impl CaseSnapshot {
         self.check_shape(shape)
     }
 
+    /// The snapshot of `s::c (m)` under `settings`, stored as `stored` (`None`: no file yet),
+    /// with the default shape options: for tests of the code that compares with it.
+    #[cfg(test)]
+    pub(crate) fn stored(settings: SnapshotSettings, stored: Option<&str>) -> CaseSnapshot {
+        let path = settings.path("s", "c", "m");
+        CaseSnapshot {
+            display: super::relative(&path, &settings.root),
+            settings,
+            options: ShapeOptions::default(),
+            path,
+            header: SnapshotFile {
+                source: "suites/s.toml".into(),
+                suite: "s".into(),
+                case: "c".into(),
+                model: "m".into(),
+                body: String::new(),
+            },
+            stored: Ok(stored.map(str::to_owned)),
+        }
+    }
+
     /// The `snapshot` check of one shape against the stored one.
     fn check_shape(&self, shape: String) -> Compared {
         let file = &self.display;
