@@ -166,3 +166,167 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::snapshot::SnapshotSettings;
+
+    /// A project root of its own under the temp dir, removed on drop.
+    struct Root(PathBuf);
+
+    impl Root {
+        fn new() -> Root {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("tv-record-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Root(dir)
+        }
+    }
+
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn shape(trial: u32, shape: &str, matched: bool, others_passed: bool) -> TrialShape {
+        TrialShape {
+            trial,
+            shape: shape.into(),
+            matched,
+            others_passed,
+        }
+    }
+
+    /// Records `trials` for a case stored as `stored` (`None`: no file yet, else it is
+    /// written first); returns the actions, the warnings, whether a write failed, and the
+    /// `.snap` and `.snap.new` bodies left.
+    fn record(
+        mode: SnapshotMode,
+        writes: Writes,
+        stored: Option<&str>,
+        trials: &[TrialShape],
+    ) -> (
+        Vec<SnapshotAction>,
+        Vec<String>,
+        bool,
+        Option<String>,
+        Option<String>,
+    ) {
+        let root = Root::new();
+        let settings = SnapshotSettings {
+            root: root.0.clone(),
+            mode,
+            writes,
+        };
+        let snapshot = CaseSnapshot::stored(settings, stored);
+        if let Some(body) = stored {
+            let file = SnapshotFile {
+                body: body.into(),
+                ..snapshot.header.clone()
+            };
+            write_atomic(&snapshot.path, file.to_text().as_bytes()).unwrap();
+        }
+        let (events, failed) = snapshot.record(trials);
+        let mut actions = Vec::new();
+        let mut warnings = Vec::new();
+        for event in events {
+            match event {
+                RunEvent::Snapshot(s) => actions.push(s.action),
+                RunEvent::Warning(w) => warnings.push(w.message),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let body = |path: &Path| {
+            crate::snapshot::file::read_text(path)
+                .ok()
+                .map(|text| crate::snapshot::file::body(&text))
+        };
+        let snap = body(&snapshot.path);
+        let pending = body(&pending_path(&snapshot.path));
+        (actions, warnings, failed, snap, pending)
+    }
+
+    #[test]
+    fn a_first_snapshot_is_recorded_from_the_lowest_passing_trial() {
+        let trials = [
+            shape(2, "b", false, true),
+            shape(0, "a", false, false),
+            shape(1, "c", false, true),
+        ];
+        let (actions, warnings, failed, snap, pending) =
+            record(SnapshotMode::Check, Writes::Allowed, None, &trials);
+        assert_eq!(actions, [SnapshotAction::Recorded]);
+        assert!(!failed);
+        assert_eq!((snap.as_deref(), pending), (Some("c"), None));
+        // The trials disagree: a warning says whose shape the file got.
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("3 different trace shapes") && warnings[0].ends_with("trial 1's"),
+            "{}",
+            warnings[0]
+        );
+    }
+
+    #[test]
+    fn a_changed_shape_waits_for_review_and_update_writes_it() {
+        let trials = [shape(0, "new", false, true)];
+        let (actions, warnings, _, snap, pending) =
+            record(SnapshotMode::Check, Writes::Allowed, Some("old"), &trials);
+        assert_eq!(actions, [SnapshotAction::Pending]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            (snap.as_deref(), pending.as_deref()),
+            (Some("old"), Some("new"))
+        );
+        let (actions, _, _, snap, pending) =
+            record(SnapshotMode::Update, Writes::Allowed, Some("old"), &trials);
+        assert_eq!(actions, [SnapshotAction::Updated]);
+        assert_eq!((snap.as_deref(), pending), (Some("new"), None));
+        let (actions, _, _, snap, pending) =
+            record(SnapshotMode::New, Writes::Allowed, None, &trials);
+        assert_eq!(actions, [SnapshotAction::Pending]);
+        assert_eq!((snap, pending.as_deref()), (None, Some("new")));
+    }
+
+    #[test]
+    fn nothing_is_written_in_ci_or_without_a_passing_trial_to_record() {
+        let trials = [shape(0, "new", false, true)];
+        let ci = Writes::Never("CI is set".into());
+        let (actions, _, _, snap, pending) = record(SnapshotMode::Check, ci, None, &trials);
+        assert_eq!(actions, [SnapshotAction::Unwritten]);
+        assert_eq!((snap, pending), (None, None));
+        let failing = [shape(0, "new", false, false)];
+        let (actions, warnings, _, snap, pending) =
+            record(SnapshotMode::Update, Writes::Allowed, Some("old"), &failing);
+        assert_eq!(actions, [SnapshotAction::NotRecorded]);
+        assert!(warnings[0].contains("no snapshot updated"), "{warnings:?}");
+        assert_eq!((snap.as_deref(), pending), (Some("old"), None));
+    }
+
+    #[test]
+    fn a_case_whose_trials_all_match_removes_its_stale_review_file() {
+        let root = Root::new();
+        let settings = SnapshotSettings {
+            root: root.0.clone(),
+            mode: SnapshotMode::Check,
+            writes: Writes::Allowed,
+        };
+        let snapshot = CaseSnapshot::stored(settings, Some("a"));
+        let pending = pending_path(&snapshot.path);
+        write_atomic(&pending, b"stale").unwrap();
+        let (events, failed) = snapshot.record(&[shape(0, "a", true, true)]);
+        assert!(events.is_empty() && !failed, "{events:?}");
+        assert!(!pending.exists());
+        // No compared trial: nothing to go by, the file stays.
+        write_atomic(&pending, b"stale").unwrap();
+        let (events, _) = snapshot.record(&[]);
+        assert!(events.is_empty());
+        assert!(pending.exists());
+    }
+}
