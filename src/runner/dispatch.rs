@@ -11,7 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::capture::SpanStore;
 use crate::capture::otel::InProcess;
-use crate::event::{CaseFinished, RunEvent, RunFinished, RunStarted, StopReason, TrialId, Warning};
+use crate::event::{
+    CaseFinished, RunEvent, RunFinished, RunStarted, StopReason, TrialId, TrialResult, Warning,
+};
 use crate::metrics::cost::Pricing;
 use crate::snapshot::TrialShape;
 use crate::suite::Suite;
@@ -25,7 +27,7 @@ use super::driver::{self, Driver};
 use super::snapshot::Snapshots;
 use super::trial::{Job, Shared, run_trial};
 use super::verdict::Ran;
-use super::{DEFAULT_TIMEOUT, Plan, RunOptions, RunSummary, ms};
+use super::{DEFAULT_TIMEOUT, Group, Plan, RunOptions, RunSummary, ms};
 
 /// [`super::run`]: starts the plan's trials, at most `-j` at a time, and emits their events.
 pub(super) async fn run(
@@ -74,28 +76,7 @@ pub(super) async fn run(
                 || s.cases.iter().any(|c| !c.expect.judges.is_empty())
         })
         .then(|| Arc::new(InProcess::new(store.clone())));
-    let drivers: Vec<Arc<dyn Driver>> = plan
-        .suites
-        .iter()
-        .map(|s| driver_for(s, capture.as_ref(), options.replay.as_ref()))
-        .collect();
-    // A suite's own entries over traceval.toml's, both over the built-in table.
-    let pricing: Vec<Arc<Pricing>> = plan
-        .suites
-        .iter()
-        .map(|s| {
-            let mut p = options.pricing.clone();
-            p.extend(s.pricing.iter().map(|(k, v)| (k.clone(), *v)));
-            Arc::new(Pricing::new(p))
-        })
-        .collect();
-    // Likewise for conventions. The judges' traces are traceval's own spans, read by the
-    // built-in conventions alone (module `judge`).
-    let conventions: Vec<Conventions> = plan
-        .suites
-        .iter()
-        .map(|s| s.conventions.before(&options.conventions))
-        .collect();
+    let per_suite = PerSuite::new(plan, options, capture.as_ref());
     let mut pending = plan
         .groups
         .iter()
@@ -133,28 +114,8 @@ pub(super) async fn run(
             let Some((g, group, trial)) = pending.next() else {
                 break;
             };
-            let suite = plan.suite(group);
-            let case = plan.case(group);
-            let id = TrialId {
-                suite: suite.name.clone(),
-                case: case.id.clone(),
-                model: group.model.to_string(),
-                trial,
-            };
-            let job = Job {
-                id: id.clone(),
-                suite: Arc::clone(suite),
-                case: group.case,
-                driver: Arc::clone(&drivers[group.suite]),
-                pricing: Arc::clone(&pricing[group.suite]),
-                conventions: conventions[group.suite].clone(),
-                timeout: options
-                    .timeout
-                    .or(case.timeout)
-                    .or(suite.timeout)
-                    .unwrap_or(DEFAULT_TIMEOUT),
-                snapshot: snapshots.group(g),
-            };
+            let job = per_suite.job(plan, options, &snapshots, g, group, trial);
+            let id = job.id.clone();
             groups[g].started.get_or_insert_with(Instant::now);
             emit(RunEvent::TrialStarted(id));
             let shared = Arc::clone(&shared);
@@ -188,22 +149,9 @@ pub(super) async fn run(
             not_run += 1;
             continue;
         };
-        if let Some(matched) = result.snapshot_matched {
-            state.snapshot_matched += u32::from(matched);
-            if let Some((shape, others_passed)) = shape {
-                state.shapes.push(TrialShape {
-                    trial: result.trial,
-                    shape,
-                    matched,
-                    others_passed,
-                });
-            }
-        }
-        state.finished += 1;
+        state.add(&result, shape);
         summary.finished += 1;
-        if result.passed {
-            state.passed += 1;
-        } else {
+        if !result.passed {
             if result.infrastructure_error() {
                 summary.infrastructure += 1;
             } else {
@@ -273,6 +221,99 @@ struct GroupState {
     snapshot_matched: u32,
     /// Compared trials.
     shapes: Vec<TrialShape>,
+}
+
+impl GroupState {
+    /// Counts a finished trial, and keeps its shape when it was compared with the snapshot.
+    fn add(&mut self, result: &TrialResult, shape: Option<(String, bool)>) {
+        if let Some(matched) = result.snapshot_matched {
+            self.snapshot_matched += u32::from(matched);
+            if let Some((shape, others_passed)) = shape {
+                self.shapes.push(TrialShape {
+                    trial: result.trial,
+                    shape,
+                    matched,
+                    others_passed,
+                });
+            }
+        }
+        self.finished += 1;
+        if result.passed {
+            self.passed += 1;
+        }
+    }
+}
+
+/// What every trial of a suite shares, by suite index, built once per run.
+struct PerSuite {
+    drivers: Vec<Arc<dyn Driver>>,
+    pricing: Vec<Arc<Pricing>>,
+    conventions: Vec<Conventions>,
+}
+
+impl PerSuite {
+    fn new(plan: &Plan, options: &RunOptions, capture: Option<&Arc<InProcess>>) -> PerSuite {
+        let drivers = plan
+            .suites
+            .iter()
+            .map(|s| driver_for(s, capture, options.replay.as_ref()))
+            .collect();
+        // A suite's own entries over traceval.toml's, both over the built-in table.
+        let pricing = plan
+            .suites
+            .iter()
+            .map(|s| {
+                let mut p = options.pricing.clone();
+                p.extend(s.pricing.iter().map(|(k, v)| (k.clone(), *v)));
+                Arc::new(Pricing::new(p))
+            })
+            .collect();
+        // Likewise for conventions. The judges' traces are traceval's own spans, read by the
+        // built-in conventions alone (module `judge`).
+        let conventions = plan
+            .suites
+            .iter()
+            .map(|s| s.conventions.before(&options.conventions))
+            .collect();
+        PerSuite {
+            drivers,
+            pricing,
+            conventions,
+        }
+    }
+
+    /// The job of trial `trial` of group `g`.
+    fn job(
+        &self,
+        plan: &Plan,
+        options: &RunOptions,
+        snapshots: &Snapshots,
+        g: usize,
+        group: &Group,
+        trial: u32,
+    ) -> Job {
+        let suite = plan.suite(group);
+        let case = plan.case(group);
+        Job {
+            id: TrialId {
+                suite: suite.name.clone(),
+                case: case.id.clone(),
+                model: group.model.to_string(),
+                trial,
+            },
+            suite: Arc::clone(suite),
+            case: group.case,
+            driver: Arc::clone(&self.drivers[group.suite]),
+            pricing: Arc::clone(&self.pricing[group.suite]),
+            conventions: self.conventions[group.suite].clone(),
+            timeout: options
+                .timeout
+                .or(case.timeout)
+                .or(suite.timeout)
+                .unwrap_or(DEFAULT_TIMEOUT),
+            snapshot: snapshots.group(g),
+        }
+    }
 }
 
 /// Writes what a finished group's snapshot calls for, and emits what was done.

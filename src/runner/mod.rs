@@ -10,6 +10,13 @@
 //! A replayed trial ([`driver::replay`]) takes the same path after the driver: its recorded
 //! spans stand in for the store's, and its recorded trial root, when it has one, for the new
 //! root, so a replay of `--save-traces` output grades the very tree the live run graded.
+//!
+//! The files: `dispatch` is the scheduler (jobs, `-j`, fail-fast, Ctrl-C, each case × model's
+//! state, its snapshot written and its `CaseFinished` emitted when it ends); `trial` runs one
+//! trial's effects (the root span, a scripted model's registration, the driver, the spans taken
+//! from the store, the judges, `--save-traces`); `verdict` is the pure step from a finished
+//! trial's spans and outcome to its `TrialResult`, testable without tokio; `snapshot` maps plan
+//! groups to [`crate::snapshot`]'s case snapshots.
 
 mod dispatch;
 pub mod driver;
@@ -100,7 +107,7 @@ pub struct RunSummary {
     pub finished: usize,
     /// Trials that failed a check or errored for the agent's sake.
     pub failed: usize,
-    /// Trials that errored for infrastructure ([`ErrorKind::Infrastructure`]).
+    /// Trials that errored for infrastructure ([`crate::event::ErrorKind::Infrastructure`]).
     pub infrastructure: usize,
     /// Why the run stopped early, if it did.
     pub stopped: Option<StopReason>,
