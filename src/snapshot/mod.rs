@@ -23,14 +23,21 @@
 //! one case gave different shapes. A case all of whose trials match removes a stale
 //! `.snap.new`. [`pending`] lists what is left for review; `traceval snapshot accept`, `reject`
 //! and `review` act on it.
+//!
+//! During a run, `CaseSnapshot` is one case × model's snapshot: read before the first trial,
+//! compared with each trial's shape, and written when the case × model is over. The runner
+//! only says which cases, trials and shapes.
 
+mod case;
 pub mod file;
 mod name;
 mod pending;
+mod record;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+pub(crate) use case::{CaseSnapshot, TrialShape, check_names};
 pub use file::SnapshotFile;
 pub use name::{MAX_STEM, file_stem};
 pub use pending::{PENDING_SUFFIX, Pending, pending};
