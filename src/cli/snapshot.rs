@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::CliError;
+use super::{CliError, exit};
 use crate::snapshot::{self, Pending};
 use crate::suite::Filter;
 use crate::trace::render::clean;
@@ -56,7 +56,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
         Some(SnapshotCommand::Reject(f)) => ("reject", f),
         Some(SnapshotCommand::Review(f)) => ("review", f),
     };
-    let patterns = Filter::new(&filter.filter).map_err(|e| CliError::Usage(e.to_string()))?;
+    let patterns = Filter::new(&filter.filter).map_err(CliError::Filter)?;
     let all = snapshot::pending(&dir)
         .map_err(|e| CliError::Infrastructure(format!("cannot read `{}`", dir.display()), e))?;
     let total = all.len();
@@ -65,13 +65,13 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
     let mut err = std::io::stderr().lock();
     if total == 0 {
         let _ = writeln!(err, "no pending snapshots in {shown_dir}");
-        return Ok(0);
+        return Ok(exit::PASS);
     }
     if selected.is_empty() {
-        return Err(CliError::Usage(format!(
-            "no pending snapshot matches the filter ({total} pending in {shown_dir}: `traceval \
-             snapshot list` shows them)"
-        )));
+        return Err(CliError::NoPendingMatch {
+            total,
+            dir: shown_dir,
+        });
     }
     match command {
         "list" => list(&selected, &root),
@@ -101,7 +101,7 @@ pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
                 if selected.len() == 1 { "" } else { "s" },
                 if accept { "accepted" } else { "rejected" }
             );
-            Ok(0)
+            Ok(exit::PASS)
         }
         _ => review(&selected, &root),
     }
@@ -120,7 +120,7 @@ fn list(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> {
         )
         .map_err(CliError::Output)?;
     }
-    Ok(0)
+    Ok(exit::PASS)
 }
 
 /// What the reviewer decided for one snapshot.
@@ -138,12 +138,7 @@ enum Decision {
 fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(CliError::Usage(
-            "`traceval snapshot review` asks on a terminal, and stdin or stderr is not one: \
-             use `traceval snapshot accept` or `traceval snapshot reject` (with a filter to \
-             pick snapshots)"
-                .to_owned(),
-        ));
+        return Err(CliError::ReviewWithoutTerminal);
     }
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut err = std::io::stderr().lock();
@@ -210,7 +205,11 @@ fn review(pending: &[Pending], root: &std::path::Path) -> Result<i32, CliError> 
         "\n{:>12} {accepted} accepted, {rejected} rejected, {skipped} skipped; {left} still pending",
         "Summary"
     );
-    Ok(if interrupted { 130 } else { 0 })
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else {
+        exit::PASS
+    })
 }
 
 /// Reads the rest of an escape sequence after its `ESC`: a CSI or SS3 sequence (`ESC [` or
