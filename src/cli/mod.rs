@@ -13,6 +13,7 @@ mod models;
 mod plan;
 mod program;
 mod replay;
+mod review;
 mod run;
 mod serve;
 mod settings;
