@@ -1,6 +1,6 @@
 //! The command line: arguments (clap) resolved once into settings, one file per subcommand,
-//! and the exit codes of `docs/reference/exit-codes.md` ([`exit`]: 0 pass, 1 fail, 2 usage or
-//! configuration, 3 infrastructure, 130 interrupted), each [`CliError`] mapped to one.
+//! and the exit codes of `docs/reference/exit-codes.md` (0 pass, 1 fail, 2 usage or
+//! configuration, 3 infrastructure, 130 interrupted: `exit.rs`), each [`CliError`] mapped to one.
 
 mod args;
 mod error;
@@ -23,7 +23,6 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{RunArgs, SelectArgs, ServeModelArgs};
 pub use error::CliError;
 
 use crate::trace::render::clean;
@@ -49,13 +48,13 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run suites: every case k times per model, graded from the agents' traces.
     #[command(after_help = help::RUN)]
-    Run(RunArgs),
+    Run(args::RunArgs),
     /// Print the plan `run` would execute, without running anything.
     #[command(after_help = help::LIST)]
-    List(SelectArgs),
+    List(args::SelectArgs),
     /// Serve a scripted model as an OpenAI-compatible API on 127.0.0.1.
     #[command(after_help = help::SERVE_MODEL)]
-    ServeModel(ServeModelArgs),
+    ServeModel(args::ServeModelArgs),
     /// List, accept, reject or review the pending trace-shape snapshots of `suites/snapshots/`.
     #[command(after_help = help::SNAPSHOT)]
     Snapshot(snapshot::SnapshotArgs),

@@ -1,7 +1,20 @@
 //! Settings: the arguments resolved once against the environment, the `[profile.*]` of
-//! `traceval.toml` and the defaults. Every precedence is written here, and only here: a flag
-//! wins over the environment, which wins over the profile, which wins over the default,
-//! wherever more than one of them applies.
+//! `traceval.toml` and the defaults. Every precedence is written here, and only here; where
+//! more than one source applies, a flag wins over the environment, which wins over the
+//! profile, which wins over the default:
+//!
+//! | setting | sources, strongest first |
+//! | --- | --- |
+//! | profile | `--profile` > `[profile.ci]` when `CI` is set > none |
+//! | trials, models | `-k`, `--model` > profile > the suites' (a replay: the recorded run's) |
+//! | jobs | `-j` > profile > CPUs × 4 |
+//! | timeout | `--timeout` > profile > the cases' |
+//! | fail-fast | `--fail-fast` or profile |
+//! | report, JUnit | `--report` > `reports/<run-id>.json`; `--junit` > profile > none |
+//! | seed | `--seed` > the replayed run's > random |
+//! | snapshots | `CI`/`TF_BUILD`/`INSTA_UPDATE=no` forbid writes whatever the flag; else `--snapshots` > `INSTA_UPDATE` > `check` |
+//! | colour | `--color always/never` > `NO_COLOR` and stderr a terminal |
+//! | progress bar | stderr a terminal, not `CI`, not `--message-format json` |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
