@@ -17,7 +17,7 @@ use std::sync::Arc;
 use clap::Args;
 use serde::Serialize;
 
-use super::CliError;
+use super::{CliError, exit};
 use crate::capture::file;
 use crate::suite::load_conventions;
 use crate::trace::render::{RenderOptions, clean, format_duration, write_tree};
@@ -162,7 +162,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
                             path.display()
                         );
                     }
-                    Some(note) => return Err(CliError::Usage(note)),
+                    Some(note) => return Err(CliError::NotATraceFile(note)),
                     None => return Err(e.into()),
                 },
             }
@@ -214,7 +214,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<i32, CliError> {
         }
     }
     stdout.flush().map_err(CliError::Output)?;
-    Ok(0)
+    Ok(exit::PASS)
 }
 
 /// The trace files under `dir`, by path: `*.json` and `*.jsonl`, hidden entries skipped.
@@ -222,7 +222,10 @@ fn trace_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
-        let cannot = |e| CliError::Usage(format!("cannot read directory `{}`: {e}", dir.display()));
+        let cannot = |error| CliError::ReadDir {
+            dir: dir.clone(),
+            error,
+        };
         for entry in std::fs::read_dir(&dir).map_err(cannot)? {
             let entry = entry.map_err(cannot)?;
             let name = entry.file_name();
@@ -241,10 +244,7 @@ fn trace_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
         }
     }
     if found.is_empty() {
-        return Err(CliError::Usage(format!(
-            "`{}` holds no trace files (`*.json`, `*.jsonl`)",
-            dir.display()
-        )));
+        return Err(CliError::NoTraceFiles(dir.to_path_buf()));
     }
     found.sort();
     Ok(found)

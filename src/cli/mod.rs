@@ -1,21 +1,30 @@
-//! The command line: arguments (clap), one file per subcommand, and the error-to-exit-code map
-//! of `docs/reference/exit-codes.md` (0 pass, 1 fail, 2 usage or configuration, 3 infrastructure).
+//! The command line: arguments (clap) resolved once into settings, one file per subcommand,
+//! and the exit codes of `docs/reference/exit-codes.md` (0 pass, 1 fail, 2 usage or
+//! configuration, 3 infrastructure, 130 interrupted: `exit.rs`), each [`CliError`] mapped to one.
 
+mod args;
+mod error;
+mod exit;
 mod help;
 mod inspect;
+mod list;
+mod meta;
+mod models;
+mod plan;
+mod program;
 mod replay;
+mod review;
 mod run;
+mod serve;
+mod settings;
 mod snapshot;
 
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-use crate::capture::ReceiverError;
-use crate::capture::file::TraceFileError;
-use crate::llm::scripted::ScriptError;
-use crate::report::WriteError;
-use crate::suite::SuiteLoadError;
+pub use error::CliError;
+
 use crate::trace::render::clean;
 
 /// A test runner for AI agents that treats OpenTelemetry traces as results.
@@ -39,69 +48,16 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run suites: every case k times per model, graded from the agents' traces.
     #[command(after_help = help::RUN)]
-    Run(run::RunArgs),
+    Run(args::RunArgs),
     /// Print the plan `run` would execute, without running anything.
     #[command(after_help = help::LIST)]
-    List(run::SelectArgs),
+    List(args::SelectArgs),
     /// Serve a scripted model as an OpenAI-compatible API on 127.0.0.1.
     #[command(after_help = help::SERVE_MODEL)]
-    ServeModel(run::ServeModelArgs),
+    ServeModel(args::ServeModelArgs),
     /// List, accept, reject or review the pending trace-shape snapshots of `suites/snapshots/`.
     #[command(after_help = help::SNAPSHOT)]
     Snapshot(snapshot::SnapshotArgs),
-}
-
-/// Everything that stops a command, by exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// A trace file could not be read or parsed (exit 2).
-    #[error(transparent)]
-    TraceFile(#[from] TraceFileError),
-    /// A suite or `traceval.toml` is invalid (exit 2).
-    #[error("failed to load suites")]
-    SuiteLoad(#[from] SuiteLoadError),
-    /// A file given for its `[conventions]` is invalid or has none (exit 2).
-    #[error("failed to load conventions")]
-    Conventions(#[source] SuiteLoadError),
-    /// A scripted model's script is invalid (exit 2).
-    #[error("failed to load a model script")]
-    Script(#[from] ScriptError),
-    /// The arguments do not make sense together (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// Writing the output failed (exit 3).
-    #[error("cannot write output")]
-    Output(#[source] std::io::Error),
-    /// The OTLP receiver could not start (exit 3).
-    #[error("cannot start the OTLP receiver")]
-    Receiver(#[source] Box<ReceiverError>),
-    /// A report file could not be written (exit 3).
-    #[error("cannot write the report")]
-    Report(#[source] Box<WriteError>),
-    /// Something the run needs from the machine failed (exit 3).
-    #[error("{0}")]
-    Infrastructure(String, #[source] std::io::Error),
-    /// Snapshot files could not be written; the warnings say which (exit 3).
-    #[error("{0} snapshot file(s) could not be written (see the warnings above)")]
-    SnapshotWrite(usize),
-}
-
-impl CliError {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            CliError::TraceFile(_)
-            | CliError::SuiteLoad(_)
-            | CliError::Conventions(_)
-            | CliError::Script(_)
-            | CliError::Usage(_) => 2,
-            CliError::Output(_)
-            | CliError::Receiver(_)
-            | CliError::Report(_)
-            | CliError::Infrastructure(..)
-            | CliError::SnapshotWrite(_) => 3,
-        }
-    }
 }
 
 /// Runs the command line and returns the exit code.
@@ -119,7 +75,7 @@ pub fn main() -> i32 {
     };
     match run(cli) {
         Ok(code) => code,
-        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::PASS,
         Err(e) => {
             let mut stderr = std::io::stderr().lock();
             // Messages may quote a trace file's content: escape it like any trace text.
@@ -150,10 +106,7 @@ fn project_root(
 ) -> Result<std::path::PathBuf, CliError> {
     if let Some(dir) = project {
         if !dir.is_dir() {
-            return Err(CliError::Usage(format!(
-                "--project `{}`: no such directory",
-                dir.display()
-            )));
+            return Err(CliError::NoProjectDir(dir.to_path_buf()));
         }
         return Ok(dir.to_path_buf());
     }
@@ -193,8 +146,8 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
-        Command::List(args) => run::list(&args),
-        Command::ServeModel(args) => run::serve_model(&args),
+        Command::List(args) => list::list(&args),
+        Command::ServeModel(args) => serve::serve_model(&args),
         Command::Snapshot(args) => snapshot::run(&args),
     }
 }

@@ -38,41 +38,110 @@ pub(super) struct Replay {
     pub(super) notices: Vec<String>,
 }
 
+/// Why a run cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// A directory without a name (`/`).
+    #[error("--replay `{}`: not a run directory", .0.display())]
+    NotARunDirectory(PathBuf),
+    /// The report cannot be read.
+    #[error("--replay: cannot read the report `{}`: {error}", path.display())]
+    ReadReport {
+        /// The report file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The file is not a traceval report.
+    #[error("--replay: `{}` is not a traceval report: {error}", path.display())]
+    NotAReport {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: serde_json::Error,
+    },
+    /// The report has a format version this traceval does not read.
+    #[error(
+        "--replay: `{}` has report format version {version}; this traceval reads version \
+         {FORMAT_VERSION}",
+        path.display()
+    )]
+    FormatVersion {
+        /// The report file.
+        path: PathBuf,
+        /// Its version.
+        version: u32,
+    },
+    /// The run id cannot name a directory.
+    #[error("--replay: `{}` has an invalid run id", .0.display())]
+    InvalidRunId(PathBuf),
+    /// The run was made without `--save-traces`.
+    #[error(
+        "--replay: run {run_id} saved no traces (`{}` lists none): only a run made with \
+         --save-traces can be replayed",
+        path.display()
+    )]
+    NoTraces {
+        /// The recorded run.
+        run_id: String,
+        /// Its report.
+        path: PathBuf,
+    },
+    /// The saved traces are in none of the places they could be.
+    #[error("--replay: the saved traces of run {run_id} are not in {}", looked(.candidates))]
+    TracesMissing {
+        /// The recorded run.
+        run_id: String,
+        /// Where they were looked for.
+        candidates: Vec<PathBuf>,
+    },
+    /// The selection leaves out every recorded trial.
+    #[error(
+        "--replay: no recorded trial of run {0} is in the plan: its suites, cases and models are \
+         not the ones selected"
+    )]
+    NotInPlan(String),
+}
+
+fn looked(candidates: &[PathBuf]) -> String {
+    let looked: Vec<String> = candidates
+        .iter()
+        .map(|dir| format!("`{}`", dir.display()))
+        .collect();
+    looked.join(" or ")
+}
+
 /// Reads the report of the run at `given` (a run directory or a report file) of the project at
 /// `root`.
 pub(super) fn load(given: &Path, root: &Path) -> Result<Recorded, CliError> {
-    let usage = |message: String| CliError::Usage(message);
+    load_report(given, root).map_err(CliError::Replay)
+}
+
+fn load_report(given: &Path, root: &Path) -> Result<Recorded, ReplayError> {
     let (path, dir) = if given.is_dir() {
-        let name = given.file_name().ok_or_else(|| {
-            usage(format!(
-                "--replay `{}`: not a run directory",
-                given.display()
-            ))
-        })?;
+        let name = given
+            .file_name()
+            .ok_or_else(|| ReplayError::NotARunDirectory(given.to_path_buf()))?;
         let mut report = name.to_owned();
         report.push(".json");
         (given.with_file_name(report), Some(given.to_path_buf()))
     } else {
         (given.to_path_buf(), None)
     };
-    let bytes = std::fs::read(&path).map_err(|e| {
-        usage(format!(
-            "--replay: cannot read the report `{}`: {e}",
-            path.display()
-        ))
+    let bytes = std::fs::read(&path).map_err(|error| ReplayError::ReadReport {
+        path: path.clone(),
+        error,
     })?;
-    let report: Report = serde_json::from_slice(&bytes).map_err(|e| {
-        usage(format!(
-            "--replay: `{}` is not a traceval report: {e}",
-            path.display()
-        ))
-    })?;
+    let report: Report =
+        serde_json::from_slice(&bytes).map_err(|error| ReplayError::NotAReport {
+            path: path.clone(),
+            error,
+        })?;
     if report.format_version != FORMAT_VERSION {
-        return Err(usage(format!(
-            "--replay: `{}` has report format version {}; this traceval reads version {FORMAT_VERSION}",
-            path.display(),
-            report.format_version
-        )));
+        return Err(ReplayError::FormatVersion {
+            path,
+            version: report.format_version,
+        });
     }
     // The run id is data from the file: it names a directory only when it is one plain name.
     let plain_id = !report.run_id.is_empty()
@@ -86,31 +155,19 @@ pub(super) fn load(given: &Path, root: &Path) -> Result<Recorded, CliError> {
             path.with_file_name(&report.run_id).join("traces"),
             root.join("reports").join(&report.run_id).join("traces"),
         ],
-        None => {
-            return Err(usage(format!(
-                "--replay: `{}` has an invalid run id",
-                path.display()
-            )));
-        }
+        None => return Err(ReplayError::InvalidRunId(path)),
     };
     if report.trials.iter().all(|t| t.trace_file.is_none()) {
-        return Err(usage(format!(
-            "--replay: run {} saved no traces (`{}` lists none): only a run made with \
-             --save-traces can be replayed",
-            report.run_id,
-            path.display()
-        )));
+        return Err(ReplayError::NoTraces {
+            run_id: report.run_id,
+            path,
+        });
     }
     let Some(traces_dir) = candidates.iter().find(|dir| dir.is_dir()).cloned() else {
-        let looked: Vec<String> = candidates
-            .iter()
-            .map(|dir| format!("`{}`", dir.display()))
-            .collect();
-        return Err(usage(format!(
-            "--replay: the saved traces of run {} are not in {}",
-            report.run_id,
-            looked.join(" or ")
-        )));
+        return Err(ReplayError::TracesMissing {
+            run_id: report.run_id,
+            candidates,
+        });
     };
     Ok(Recorded {
         report,

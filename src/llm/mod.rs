@@ -3,6 +3,7 @@
 //! OpenAI-compatible HTTP face (`traceval serve-model`).
 
 pub mod anthropic;
+pub(crate) mod build;
 pub mod chat;
 pub mod http;
 pub mod openai;

@@ -2,6 +2,7 @@
 //! pure function of [`crate::event::RunEvent`]s or of the [`Report`] folded from them.
 
 pub mod junit;
+pub(crate) mod output;
 pub mod schema;
 pub mod terminal;
 

@@ -1,0 +1,178 @@
+//! The arguments of `run`, `list` and `serve-model`, as clap parses them: they mirror argv;
+//! [`super::settings`] resolves them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::snapshot::SnapshotMode;
+
+/// What to run: shared by `run` and `list`.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Suite files or directories (default: `suites/` under the project root).
+    pub paths: Vec<PathBuf>,
+    /// Only cases whose `suite::case` contains this text or matches this glob (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Vec<String>,
+    /// Trials per case per model (k), overriding the suites' `trials`.
+    #[arg(short = 'k', long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub trials: Option<u32>,
+    /// Models to run (repeatable), replacing each suite's `models`.
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+    /// Run only shard I of N (1-based), split by a frozen hash of `suite::case`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// The project root holding `traceval.toml`, `suites/` and `reports/` (default: the
+    /// nearest directory above the suites, or above the working directory without paths, that
+    /// holds a `traceval.toml`, else one that holds `suites/`).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// The `[profile.NAME]` of `traceval.toml` to use (default: `ci` when `CI` is set).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Also run the suites that say `ignore` (a suite file named on the command line always
+    /// runs).
+    #[arg(long)]
+    pub include_ignored: bool,
+}
+
+/// `traceval run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub(super) select: SelectArgs,
+    /// Trials running at once (default: number of CPUs × 4; trials wait on I/O).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(super) jobs: Option<u64>,
+    /// Per-trial timeout, overriding cases and suites (e.g. `30s`, `1500ms`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(super) timeout: Option<Duration>,
+    /// The run seed (default: random, recorded in the report).
+    #[arg(long)]
+    pub(super) seed: Option<u64>,
+    /// Stop starting trials after the first failing one.
+    #[arg(long)]
+    pub(super) fail_fast: bool,
+    /// Where to write the JSON report (default: `reports/<run-id>.json`).
+    #[arg(long, value_name = "PATH")]
+    pub(super) report: Option<PathBuf>,
+    /// Also write JUnit XML here.
+    #[arg(long, value_name = "PATH")]
+    pub(super) junit: Option<PathBuf>,
+    /// Write each trial's spans as OTLP JSON under `reports/<run-id>/traces/`.
+    #[arg(long)]
+    pub(super) save_traces: bool,
+    /// Most of each answer and stderr tail kept in the report, e.g. `65536`, `64KiB`, `1MiB`
+    /// (default 16KiB; trials are graded on the whole answer).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(super) report_output_limit: Option<usize>,
+    /// Re-grade a previous run's saved traces with the current suites, running no agent: the
+    /// run's directory `reports/<run-id>/` or its report `reports/<run-id>.json` (the run must
+    /// have used `--save-traces`).
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["trials", "timeout", "seed"])]
+    pub(super) replay: Option<PathBuf>,
+    /// What a missing or different trace-shape snapshot does: `check` records a missing one
+    /// and fails a different one, writing a `.snap.new` for review; `update` rewrites the
+    /// `.snap`; `new` writes a
+    /// `.snap.new` without failing. Nothing is written when `CI` is set or `INSTA_UPDATE=no`.
+    /// Default: from `INSTA_UPDATE` (`always` is update, `new` is new), else `check`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(super) snapshots: Option<SnapshotsArg>,
+    /// `human` status on stderr, or also `json`: one event per line on stdout.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub(super) message_format: MessageFormat,
+    /// Colour the status verbs.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(super) color: Color,
+}
+
+/// `--snapshots`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum SnapshotsArg {
+    Check,
+    Update,
+    New,
+}
+
+impl From<SnapshotsArg> for SnapshotMode {
+    fn from(arg: SnapshotsArg) -> SnapshotMode {
+        match arg {
+            SnapshotsArg::Check => SnapshotMode::Check,
+            SnapshotsArg::Update => SnapshotMode::Update,
+            SnapshotsArg::New => SnapshotMode::New,
+        }
+    }
+}
+
+/// Machine output on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum MessageFormat {
+    Human,
+    Json,
+}
+
+/// When to colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be longer than zero".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A size in bytes: a number, optionally followed by `B`, `KiB` or `MiB`.
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: expected e.g. 65536, 64KiB or 1MiB"))?;
+    let scale = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        other => return Err(format!("unknown unit `{other}`: use B, KiB or MiB")),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// `traceval serve-model`.
+#[derive(Debug, Args)]
+pub struct ServeModelArgs {
+    /// The script (TOML) of the scripted model.
+    pub(super) script: PathBuf,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub(super) port: u16,
+    /// Seed for weighted variants.
+    #[arg(long, default_value_t = 0)]
+    pub(super) seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_are_bytes_kib_or_mib() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("10B"), Ok(10));
+        assert!(parse_size("64KB").is_err());
+        assert!(parse_size("KiB").is_err());
+    }
+}
