@@ -554,3 +554,40 @@ fn a_missing_agent_program_is_a_configuration_error() {
     );
     assert!(run.report.is_none());
 }
+
+/// A tiny project whose agent answers at once: one case passes, one fails.
+fn pass_and_fail() -> TestProject {
+    let p = TestProject::new("pass-fail");
+    p.file(
+        "suites/tiny.toml",
+        "[agent]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"echo the answer\"]\n\n\
+         [[case]]\nid = \"passes\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"answer\"]\n\n\
+         [[case]]\nid = \"fails\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"question\"]\n",
+    );
+    p
+}
+
+#[test]
+fn a_seeded_run_prints_and_writes_junit_as_pinned() {
+    let p = pass_and_fail();
+    let junit = p.path().join("out/junit.xml");
+    let run = p.run(&[
+        "--seed",
+        "42",
+        "-j",
+        "1",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!(
+        "pass_and_fail_output",
+        redact(&run.stderr, p.dir(), "[project]")
+    );
+    // JUnit times are seconds without a unit.
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    let junit = regex::Regex::new(r#"\b(time|timestamp)="[^"]*""#)
+        .unwrap()
+        .replace_all(&junit, r#"$1="[t]""#);
+    insta::assert_snapshot!("pass_and_fail_junit", redact(&junit, p.dir(), "[project]"));
+}
