@@ -3,29 +3,24 @@
 //! `fails-*` cases, once deliberately failing. The failure output is pinned, so a change in
 //! how a failed check explains itself is a reviewed change.
 
-use std::process::Command;
-
 use serde_json::Value;
 
-use crate::{redact, root};
+use crate::support::{read_json, redact, root, scratch, traceval, traceval_command};
 
 fn run_reference(suite: &str) {
-    let out = std::env::temp_dir().join(format!("tv-assertions-{suite}-{}", std::process::id()));
-    let report_path = out.join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let out = scratch(&format!("assertions-{suite}"));
+    let report_path = out.path().join("report.json");
+    let output = traceval_command(root())
         .args(["run", "--seed", "7", "-j", "1", "--report"])
         .arg(&report_path)
         .arg(format!("suites/assertions/{suite}.toml"))
-        .current_dir(root())
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
 
     // Exactly the `fails-*` cases fail, each on its one check; every other case passes.
-    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let report: Value = read_json(&report_path);
     crate::reference::check_report(&report);
     let trials = report["trials"].as_array().unwrap();
     assert!(trials.len() >= 16, "{}", trials.len());
@@ -49,8 +44,7 @@ fn run_reference(suite: &str) {
             assert!(failed.is_empty(), "{case} failed {failed:?}: {t:#}");
         }
     }
-    insta::assert_snapshot!(suite, redact(&stderr, &out, "[out]"));
-    let _ = std::fs::remove_dir_all(&out);
+    insta::assert_snapshot!(suite, redact(&stderr, out.path(), "[out]"));
 }
 
 #[test]
@@ -65,11 +59,7 @@ fn every_trajectory_mode_holds_and_fails_as_documented() {
 
 #[test]
 fn the_reference_suites_are_ignored_by_a_plain_run_and_listed_as_such() {
-    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .args(["list"])
-        .current_dir(root())
-        .output()
-        .unwrap();
+    let output = traceval(&["list"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(!stdout.contains("spans::"), "{stdout}");
@@ -79,11 +69,7 @@ fn the_reference_suites_are_ignored_by_a_plain_run_and_listed_as_such() {
         ),
         "{stdout}"
     );
-    let all = Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .args(["list", "--include-ignored"])
-        .current_dir(root())
-        .output()
-        .unwrap();
+    let all = traceval(&["list", "--include-ignored"]);
     let all = String::from_utf8_lossy(&all.stdout);
     assert!(all.contains("spans::fails-no-match (planner) ×1"), "{all}");
     assert!(!all.contains("ignored suite"), "{all}");

@@ -5,8 +5,7 @@
 
 use serde_json::Value;
 
-use crate::root;
-use crate::run::{Run, TestProject};
+use crate::support::{Run, TestProject, check, root, traceval_command};
 
 /// The company's instrumentation library, for every suite: a catch-all rule that suites refine
 /// (tried after theirs), and the attribute keys of model calls.
@@ -77,15 +76,6 @@ fn suite(conventions: &str) -> String {
     )
 }
 
-fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
-    trial["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no `{name}` check in {trial:#}"))
-}
-
 fn tool_names(metrics: &Value) -> Vec<&str> {
     metrics["tool_calls"]
         .as_array()
@@ -97,12 +87,11 @@ fn tool_names(metrics: &Value) -> Vec<&str> {
 
 /// `traceval inspect --json` of a file, with `flags`; the summaries of all its traces.
 fn inspect(project: &TestProject, flags: &[&str], file: &str) -> Vec<Value> {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let output = traceval_command(project.dir())
         .arg("inspect")
         .arg("--json")
         .args(flags)
         .arg(file)
-        .current_dir(project.dir())
         .output()
         .unwrap();
     assert_eq!(
@@ -252,13 +241,7 @@ fn inspect_reports_a_bad_conventions_file_at_its_key() {
     .file("plain.toml", "trials = 1\n");
     let fixture = root().join("tests/fixtures/oai_v2/weather.otlp.jsonl");
     let fixture = fixture.to_str().unwrap();
-    let run = |file: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_traceval"))
-            .args(["inspect", "--conventions", file, fixture])
-            .current_dir(p.dir())
-            .output()
-            .unwrap()
-    };
+    let run = |file: &str| p.traceval(&["inspect", "--conventions", file, fixture]);
     let out = run("conventions.toml");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();

@@ -3,30 +3,25 @@
 //! against a scripted model traceval serves), offline. Output and report are pinned with a
 //! fixed seed.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
-use crate::{redact, root};
+use crate::support::{read_json, redact, root, scratch, traceval_command};
 
 #[test]
 fn traceval_run_with_no_arguments_runs_every_bundled_suite_offline() {
-    let out = std::env::temp_dir().join(format!("tv-demo-{}", std::process::id()));
-    let report_path = out.join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let out = scratch("demo");
+    let report_path = out.path().join("report.json");
+    let output = traceval_command(root())
         .args(["run", "--seed", "42", "-j", "1", "--report"])
         .arg(&report_path)
-        .current_dir(root())
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     // The sloppy model fails some trials on purpose: exit code 1.
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    insta::assert_snapshot!("demo_output", redact(&stderr, &out, "[out]"));
+    insta::assert_snapshot!("demo_output", redact(&stderr, out.path(), "[out]"));
 
-    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let report: Value = read_json(&report_path);
     crate::reference::check_report(&report);
     let cases: Vec<Value> = report["cases"]
         .as_array()
@@ -62,5 +57,4 @@ fn traceval_run_with_no_arguments_runs_every_bundled_suite_offline() {
         })
         .collect();
     insta::assert_json_snapshot!("demo_report", json!({ "cases": cases, "models": models }));
-    let _ = std::fs::remove_dir_all(&out);
 }

@@ -7,8 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::root;
-use crate::run::{Run, TestProject};
+use crate::support::root;
+use crate::support::{Run, TestProject, code_and_stderr, scratch, traceval_in};
 
 /// An API key that must appear in no output.
 const SECRET: &str = "sk-errors-SECRET-0123456789";
@@ -409,20 +409,6 @@ fn command_suite(case: &str) -> String {
     )
 }
 
-/// `traceval SUBCOMMAND ARGS` from `cwd`.
-fn traceval_in(cwd: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("traceval runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn a_bad_regex_prints_its_caret_diagram_as_lines() {
     let p = TestProject::new("bad-regex");
@@ -430,7 +416,8 @@ fn a_bad_regex_prints_its_caret_diagram_as_lines() {
         "suites/a.toml",
         &command_suite("[case.expect]\noutput-regex = \"(unclosed\"\n"),
     );
-    let (code, stderr) = traceval_in(&p.path().join("suites"), &["run", "a.toml"]);
+    let (code, stderr) =
+        code_and_stderr(&traceval_in(&p.path().join("suites"), &["run", "a.toml"]));
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("a.toml:9:16: `case[0].expect.output-regex` is not a valid regex"),
@@ -450,7 +437,7 @@ fn a_bad_filter_glob_says_why() {
     let p = TestProject::new("bad-filter");
     p.file("suites/a.toml", &command_suite(""));
     for sub in ["run", "list"] {
-        let (code, stderr) = traceval_in(p.path(), &[sub, "--filter", "["]);
+        let (code, stderr) = code_and_stderr(&traceval_in(p.path(), &[sub, "--filter", "["]));
         assert_eq!(code, 2, "{sub}: {stderr}");
         assert!(
             stderr.contains(
@@ -472,9 +459,13 @@ fn a_missing_script_is_a_load_error_at_its_key_for_run_and_list() {
          script = \"scripts/nope.toml\"\n\n[[case]]\nid = \"x\"\ninput = \"y\"\n",
     );
     let suite = p.path().join("suites/a.toml");
+    let elsewhere = scratch("elsewhere");
     for sub in ["list", "run"] {
         // From elsewhere, by absolute path: the script is relative to the suite, not to here.
-        let (code, stderr) = traceval_in(&std::env::temp_dir(), &[sub, suite.to_str().unwrap()]);
+        let (code, stderr) = code_and_stderr(&traceval_in(
+            elsewhere.path(),
+            &[sub, suite.to_str().unwrap()],
+        ));
         assert_eq!(code, 2, "{sub}: {stderr}");
         let missing = p.path().join("suites/scripts/nope.toml");
         assert!(
@@ -495,7 +486,7 @@ fn an_unknown_key_lists_the_few_valid_ones_and_a_case_agent_gets_a_hint() {
         "suites/a.toml",
         "[agent]\nkind = \"command\"\ncommand = [\"sh\"]\nworkdir = \"x\"\n\n[[case]]\nid = \"x\"\ninput = \"y\"\n",
     );
-    let (code, stderr) = traceval_in(p.path(), &["list"]);
+    let (code, stderr) = code_and_stderr(&traceval_in(p.path(), &["list"]));
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("a.toml:4:1: unknown key `agent.workdir`\n  hint: expected one of: `kind`, `command`, `env`, `cwd`"),
@@ -506,7 +497,7 @@ fn an_unknown_key_lists_the_few_valid_ones_and_a_case_agent_gets_a_hint() {
         "suites/a.toml",
         &command_suite("agent.command = [\"python3\", \"other.py\"]\n"),
     );
-    let (code, stderr) = traceval_in(p.path(), &["run"]);
+    let (code, stderr) = code_and_stderr(&traceval_in(p.path(), &["run"]));
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::{fixtures, root, traceval};
+use crate::support::{fixtures, root, scratch, traceval};
 
 #[test]
 fn json_summaries_match_ground_truth_for_every_fixture() {
@@ -120,8 +120,8 @@ fn several_files_and_traces_are_summarised_in_order() {
 
 #[test]
 fn a_file_that_does_not_parse_exits_2_naming_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("traceval-inspect-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = scratch("inspect");
+    let dir = tmp.path();
     let good =
         std::fs::read_to_string(root().join("tests/fixtures/oai_v2/weather.otlp.jsonl")).unwrap();
     let bad = dir.join("bad.jsonl");
@@ -146,5 +146,4 @@ fn a_file_that_does_not_parse_exits_2_naming_file_and_line() {
 
     let out = traceval(&["inspect"]);
     assert_eq!(out.status.code(), Some(2), "usage error");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

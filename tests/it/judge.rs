@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::run::{Run, TestProject};
+use crate::support::{Run, TestProject, check};
 
 /// The agent's model: searches, then answers right (`right` in the input) or wrong.
 const AGENT_SCRIPT: &str = r#"
@@ -87,15 +87,6 @@ fn project(name: &str, cases: &str) -> TestProject {
     p.file("suites/scripts/judge.toml", JUDGE_SCRIPT);
     p.file("suites/j.toml", &suite(cases));
     p
-}
-
-fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
-    trial["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {trial:#}"))
 }
 
 fn judge_record<'a>(trial: &'a Value, name: &str) -> &'a Value {

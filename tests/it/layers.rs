@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::root;
+use crate::support::root;
 
 /// `module → layer`, from the "## Layers" table of docs/ARCHITECTURE.md.
 fn layers() -> BTreeMap<String, usize> {

@@ -6,13 +6,12 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::root;
+use crate::support::{TestProject, root, scratch, traceval, traceval_command};
 
 #[test]
 fn the_openai_python_sdk_works_against_serve_model_unchanged() {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let mut server = traceval_command(root())
         .args(["serve-model", "tests/agents/sunny.toml", "--seed", "7"])
-        .current_dir(root())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -63,15 +62,10 @@ fn the_openai_python_sdk_works_against_serve_model_unchanged() {
 
 #[test]
 fn a_bad_script_is_a_configuration_error() {
-    let dir = std::env::temp_dir().join(format!("tv-badscript-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("bad.toml");
+    let dir = scratch("badscript");
+    let script = dir.path().join("bad.toml");
     std::fs::write(&script, "[[rule]]\nwhen.usr = 'x'\ntext = \"y\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .arg("serve-model")
-        .arg(&script)
-        .output()
-        .unwrap();
+    let out = traceval(&["serve-model", script.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -79,7 +73,6 @@ fn a_bad_script_is_a_configuration_error() {
         "{stderr}"
     );
     assert!(stderr.contains("hint: did you mean `user`?"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,7 +80,7 @@ async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     use std::sync::Arc;
     use traceval::llm::scripted::Script;
     use traceval::llm::server::ModelServer;
-    crate::tls();
+    crate::support::tls();
     let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
     let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
         .await
@@ -141,11 +134,11 @@ async fn an_api_key_never_reaches_spans_reports_or_logs() {
     let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("tv-secret-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("suites")).unwrap();
-    std::fs::write(
-        dir.join("suites/secret.toml"),
-        format!(
+    let project = TestProject::new("secret");
+    let dir = project.path().to_path_buf();
+    project.file(
+        "suites/secret.toml",
+        &format!(
             r#"models = ["real"]
 [agent]
 kind = "builtin"
@@ -166,11 +159,10 @@ tools = [{{ name = "get_weather", args = {{ city = "Paris" }} }}]
 "#,
             server.base_url()
         ),
-    )
-    .unwrap();
+    );
     let dir2 = dir.clone();
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_traceval"))
+        traceval_command(&dir2)
             .args([
                 "run",
                 "--save-traces",
@@ -181,7 +173,6 @@ tools = [{{ name = "get_weather", args = {{ city = "Paris" }} }}]
                 "--report",
                 "report.json",
             ])
-            .current_dir(&dir2)
             .env("TV_TEST_SECRET_KEY", SECRET)
             .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
             .output()
@@ -228,5 +219,4 @@ tools = [{{ name = "get_weather", args = {{ city = "Paris" }} }}]
             "part of the key leaked into {name}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

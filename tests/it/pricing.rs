@@ -4,7 +4,7 @@
 use serde_json::Value;
 use traceval::metrics::PriceTable;
 
-use crate::run::{Run, TestProject};
+use crate::support::{Run, TestProject};
 
 const SUITE: &str = r#"models = ["mini", "llama"]
 trials = 2

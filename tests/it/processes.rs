@@ -3,34 +3,12 @@
 //! how an agent's failure is explained, and the OTLP environment a suite can override.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::run::{TestProject, processes_with};
-
-/// `traceval run ARGS` from `cwd`, with no implicit `--report`.
-fn traceval_run(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .arg("run")
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("traceval runs")
-}
-
-fn code_and_stderr(out: &Output) -> (i32, String) {
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).expect("valid JSON")
-}
+use crate::support::{
+    TestProject, code_and_stderr, processes_with, read_json, traceval_command, traceval_in,
+};
 
 /// A suite whose agent leaves `marker` when it runs.
 fn marker_suite(p: &TestProject, marker: &Path) -> PathBuf {
@@ -80,9 +58,9 @@ fn unwritable_report_locations_stop_the_run_before_any_agent_runs() {
         ));
     }
     for (flags, named) in cases {
-        let mut args = vec![suite];
+        let mut args = vec!["run", suite];
         args.extend(flags.iter().copied());
-        let (code, stderr) = code_and_stderr(&traceval_run(&cwd, &args));
+        let (code, stderr) = code_and_stderr(&traceval_in(&cwd, &args));
         assert_eq!(code, 3, "{flags:?}: {stderr}");
         assert!(
             stderr.contains(&format!("`{named}`")),
@@ -96,7 +74,8 @@ fn unwritable_report_locations_stop_the_run_before_any_agent_runs() {
     assert!(!cwd.join("ok.json").exists());
     assert_eq!(std::fs::read_dir(&cwd).unwrap().count(), 1);
     // And a writable location runs as usual.
-    let (code, stderr) = code_and_stderr(&traceval_run(&cwd, &[suite, "--report", "ok.json"]));
+    let (code, stderr) =
+        code_and_stderr(&traceval_in(&cwd, &["run", suite, "--report", "ok.json"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(marker.exists());
     assert_eq!(read_json(&cwd.join("ok.json"))["trials"][0]["passed"], true);
@@ -146,11 +125,9 @@ fn a_suite_chooses_its_agents_otlp_protocol_and_an_inherited_one_is_ignored() {
     p.file("suites/plain.toml", &suite(""));
     let report = p.path().join("report.json");
     // traceval's own environment asks for a protocol the agent cannot use: it must not leak.
-    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let out = traceval_command(p.path())
         .args(["run", "suites/grpc.toml", "suites/plain.toml", "--report"])
         .arg(&report)
-        .current_dir(p.path())
-        .env_remove("CI")
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
         .env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")
         .output()
@@ -479,7 +456,9 @@ fn the_report_keeps_a_bounded_part_of_what_agents_print_and_the_saved_trace_all_
         }
     }
     // The flag takes sizes only.
-    let (code, stderr) =
-        code_and_stderr(&traceval_run(p.path(), &["--report-output-limit", "lots"]));
+    let (code, stderr) = code_and_stderr(&traceval_in(
+        p.path(),
+        &["run", "--report-output-limit", "lots"],
+    ));
     assert_eq!(code, 2, "{stderr}");
 }

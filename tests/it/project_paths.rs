@@ -2,56 +2,12 @@
 //! programs that start from any working directory, what lands where (snapshots, `reports/`,
 //! the scratch directory), and what a new user meets first: the help, `list`, the CI example.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use crate::root;
-use crate::run::TestProject;
-
-/// A plain temporary directory (no `suites/`, so no project), removed on drop.
-struct Elsewhere(PathBuf);
-
-impl Elsewhere {
-    fn new(name: &str) -> Elsewhere {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("tv-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Elsewhere(dir)
-    }
-}
-
-impl Drop for Elsewhere {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// `traceval ARGS` in `cwd`, as a user runs it: no `--report`, no CI, no snapshot setting.
-fn traceval_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("CI")
-        .env_remove("INSTA_UPDATE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("traceval runs")
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::support::{
+    TestProject, code, has_a_terminal, root, scratch, stderr, stdout, traceval_command,
+    traceval_in, traceval_on_a_terminal,
+};
 
 /// The names in `dir`, sorted; empty when it does not exist.
 fn entries(dir: &Path) -> Vec<String> {
@@ -116,7 +72,7 @@ fn relative_programs() -> TestProject {
 #[test]
 fn relative_programs_start_from_any_working_directory() {
     let p = relative_programs();
-    let elsewhere = Elsewhere::new("relprog-cwd");
+    let elsewhere = scratch("relprog-cwd");
     let suites = ["suites/local.toml", "suites/up.toml", "suites/tools.toml"];
     let absolute: Vec<String> = suites
         .iter()
@@ -130,7 +86,7 @@ fn relative_programs_start_from_any_working_directory() {
         (p.dir(), &[]),
         (&p.dir().join("suites"), &[]),
         (&p.dir().join("sub"), &from_sub),
-        (&elsewhere.0, &absolute),
+        (elsewhere.path(), &absolute),
     ];
     for (cwd, paths) in runs {
         let args: Vec<&str> = ["run"].iter().chain(paths).copied().collect();
@@ -143,9 +99,9 @@ fn relative_programs_start_from_any_working_directory() {
         );
     }
     assert!(
-        entries(&elsewhere.0).is_empty(),
+        entries(elsewhere.path()).is_empty(),
         "{:?}",
-        entries(&elsewhere.0)
+        entries(elsewhere.path())
     );
     assert_eq!(entries(&p.dir().join("sub")), [".keep"]);
     assert_eq!(entries(&p.dir().join("reports")).len(), 5);
@@ -218,18 +174,19 @@ fn the_project_is_found_from_its_suites_wherever_traceval_runs() {
     // The agent changes; runs started elsewhere compare with the project's snapshot, use its
     // traceval.toml, and write its reports/ and `.snap.new`, never in the working directory.
     p.file("scripts/bot.toml", ANSWER_SCRIPT);
-    let elsewhere = Elsewhere::new("findproj-cwd");
+    let elsewhere = scratch("findproj-cwd");
     let suite = p.dir().join("suites/agent.toml");
     let name = p.dir().file_name().unwrap().to_string_lossy().into_owned();
     let relative = format!("../{name}/suites/agent.toml");
-    let sibling = p.dir().parent().unwrap().join(format!("{name}-sibling"));
-    std::fs::create_dir_all(&sibling).unwrap();
-    let _sibling = Elsewhere(sibling.clone());
+    // Both temporary directories are in the same parent.
+    let sibling_dir = scratch("findproj-sibling");
+    let sibling = sibling_dir.path();
+    assert_eq!(sibling.parent(), p.dir().parent());
     let runs: [(&Path, Vec<&str>); 4] = [
-        (&elsewhere.0, vec!["run", suite.to_str().unwrap()]),
-        (&sibling, vec!["run", &relative]),
+        (elsewhere.path(), vec!["run", suite.to_str().unwrap()]),
+        (sibling, vec!["run", &relative]),
         (
-            &elsewhere.0,
+            elsewhere.path(),
             vec!["run", suite.parent().unwrap().to_str().unwrap()],
         ),
         (&p.dir().join("suites"), vec!["run"]),
@@ -257,11 +214,11 @@ fn the_project_is_found_from_its_suites_wherever_traceval_runs() {
         );
     }
     assert!(
-        entries(&elsewhere.0).is_empty(),
+        entries(elsewhere.path()).is_empty(),
         "{:?}",
-        entries(&elsewhere.0)
+        entries(elsewhere.path())
     );
-    assert!(entries(&sibling).is_empty(), "{:?}", entries(&sibling));
+    assert!(entries(sibling).is_empty(), "{:?}", entries(sibling));
     assert_eq!(
         entries(&p.dir().join("suites")),
         ["agent.toml", "snapshots"]
@@ -275,7 +232,7 @@ fn the_project_is_found_from_its_suites_wherever_traceval_runs() {
         "{}",
         stdout(&pending)
     );
-    let list = traceval_in(&elsewhere.0, &["list", suite.to_str().unwrap()]);
+    let list = traceval_in(elsewhere.path(), &["list", suite.to_str().unwrap()]);
     assert_eq!(code(&list), 0, "{}", stderr(&list));
     assert_eq!(
         stdout(&list),
@@ -287,11 +244,11 @@ fn the_project_is_found_from_its_suites_wherever_traceval_runs() {
 fn suites_of_two_projects_in_one_run_are_an_error() {
     let a = relative_programs();
     let b = relative_programs();
-    let elsewhere = Elsewhere::new("twoproj");
+    let elsewhere = scratch("twoproj");
     let suite_a = a.dir().join("suites/local.toml");
     let suite_b = b.dir().join("suites");
     let out = traceval_in(
-        &elsewhere.0,
+        elsewhere.path(),
         &["run", suite_a.to_str().unwrap(), suite_b.to_str().unwrap()],
     );
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -304,7 +261,7 @@ fn suites_of_two_projects_in_one_run_are_an_error() {
         b.dir().canonicalize().unwrap().display()
     );
     assert_eq!(stderr(&out), expected);
-    assert!(entries(&elsewhere.0).is_empty());
+    assert!(entries(elsewhere.path()).is_empty());
 
     // `--project` must be a directory, for `run`, `list` and `snapshot` alike.
     for args in [
@@ -313,7 +270,7 @@ fn suites_of_two_projects_in_one_run_are_an_error() {
         &["snapshot", "--project", "/nonexistent/traceval"],
         &["snapshot", "list", "--project", "/nonexistent/traceval"],
     ] {
-        let out = traceval_in(&elsewhere.0, args);
+        let out = traceval_in(elsewhere.path(), args);
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
         assert_eq!(
             stderr(&out),
@@ -408,7 +365,7 @@ fn an_empty_model_list_is_an_error_with_file_and_line() {
 #[test]
 fn a_run_that_stops_after_setup_leaves_no_scratch_directory() {
     let p = TestProject::new("scratch");
-    let tmp = Elsewhere::new("scratch-tmp");
+    let tmp = scratch("scratch-tmp");
     // A builtin agent on an OpenAI model whose key variable is unset: exit 2 once the run has
     // set up its directories.
     p.file(
@@ -416,12 +373,10 @@ fn a_run_that_stops_after_setup_leaves_no_scratch_directory() {
         "models = [\"gpt\"]\n[agent]\nkind = \"builtin\"\n\n[model.gpt]\nprovider = \"openai\"\n\
          api-key-env = \"TRACEVAL_TEST_UNSET_KEY\"\n\n[[case]]\nid = \"a\"\ninput = \"x\"\n",
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let out = traceval_command(p.dir())
         .arg("run")
-        .current_dir(p.dir())
-        .env("TMPDIR", &tmp.0)
+        .env("TMPDIR", tmp.path())
         .env_remove("TRACEVAL_TEST_UNSET_KEY")
-        .env_remove("CI")
         .output()
         .unwrap();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -431,9 +386,9 @@ fn a_run_that_stops_after_setup_leaves_no_scratch_directory() {
         stderr(&out)
     );
     assert!(
-        entries(&tmp.0).is_empty(),
+        entries(tmp.path()).is_empty(),
         "left behind: {:?}",
-        entries(&tmp.0)
+        entries(tmp.path())
     );
 }
 
@@ -461,12 +416,10 @@ fn the_github_actions_example_runs_as_shipped() {
         let argv: Vec<&str> = command.split_whitespace().collect();
         assert_eq!(argv[0], "traceval", "{command}");
         // GitHub sets CI=true for every step.
-        let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
+        let out = traceval_command(p.dir())
             .args(&argv[1..])
-            .current_dir(p.dir())
             .env("CI", "true")
             .env("GITHUB_ACTIONS", "true")
-            .env_remove("INSTA_UPDATE")
             .output()
             .unwrap();
         assert_eq!(code(&out), 0, "{command}:\n{}", stderr(&out));
@@ -560,8 +513,7 @@ fn help_shows_examples_exit_codes_and_the_reference() {
 
 #[test]
 fn ctrl_c_in_snapshot_review_exits_130() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: util-linux `script` is not installed");
+    if !has_a_terminal() {
         return;
     }
     let p = TestProject::new("review130");
@@ -576,18 +528,7 @@ fn ctrl_c_in_snapshot_review_exits_130() {
     // `script` gives traceval a pseudo-terminal. Ctrl-C is sent once the prompt shows, when
     // the terminal is in raw mode and it arrives as a key (before, the terminal itself would
     // turn it into SIGINT).
-    let mut child = Command::new("script")
-        .args(["-qec"])
-        .arg(format!(
-            "{} snapshot review",
-            env!("CARGO_BIN_EXE_traceval")
-        ))
-        .arg("/dev/null")
-        .current_dir(p.dir())
-        .env("NO_COLOR", "1")
-        .env_remove("CI")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
+    let mut child = traceval_on_a_terminal(p.dir(), "snapshot review")
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();

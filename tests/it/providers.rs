@@ -28,7 +28,7 @@ use traceval::llm::retry::RetryPolicy;
 use traceval::llm::scripted::Script;
 use traceval::llm::server::ModelServer;
 
-use crate::root;
+use crate::support::root;
 
 /// A key that must never be printed.
 const KEY: &str = "sk-test-KEY-0123456789abcdef";

@@ -7,7 +7,7 @@ use std::process::Command;
 use traceval::capture::TrialKey;
 use traceval::trace::{GenAiView, SpanTree};
 
-use crate::{receiver, root};
+use crate::support::{receiver, root};
 
 async fn python_agent_delivers_its_spans(protocol: &str, exporter_arg: &str) {
     let (store, receiver) = receiver().await;

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::run::{Run, TestProject};
+use crate::support::{Run, TestProject, check};
 
 /// The agent: reads the case from stdin, emits the spans of `SPECS/<case>.json` (each with its
 /// parent, times in ms from the start, attributes, links and error), prints `answer`.
@@ -69,23 +69,8 @@ fn project(name: &str, specs: &[(&str, Value)], body: &str) -> TestProject {
 fn run(p: &TestProject, args: &[&str]) -> Run {
     let elsewhere = p.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    let suite = p.path().join("suites/reading.toml");
-    let output = p
-        .command(&[&suite.display().to_string()])
-        .args(args)
-        .current_dir(&elsewhere)
-        .output()
-        .expect("traceval runs");
-    Run::new(output, p.report_path())
-}
-
-fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
-    trial["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {trial:#}"))
+    let suite = p.path().join("suites/reading.toml").display().to_string();
+    p.run_from(&elsewhere, &[&[suite.as_str()], args].concat())
 }
 
 /// One span of a spec.

@@ -20,7 +20,7 @@ use traceval::capture::otel::StoreExporter;
 use traceval::capture::{SpanStore, TrialKey};
 use traceval::trace::{Span, TraceId};
 
-use crate::{deadline, receiver};
+use crate::support::{deadline, receiver};
 
 #[derive(Debug, Clone, Copy)]
 enum Transport {

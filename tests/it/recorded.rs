@@ -3,11 +3,10 @@
 //! first snapshot of a case recorded from a trial that deserved it.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::run::{Run, TestProject};
+use crate::support::{Run, TestProject, code, stderr, stdout, traceval_command, traceval_in};
 
 /// A subprocess agent exporting OTLP with the Python SDK: a tool call, then an answer picked
 /// by the input; `Oslo` crashes with a traceback on stderr.
@@ -68,15 +67,10 @@ const JUDGE_MODEL: &str =
 
 /// `traceval` run from `cwd` (not the project root), without `CI`.
 fn traceval(cwd: &Path, args: &[&str], report: &Path) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let output = traceval_command(cwd)
         .args(args)
         .arg("--report")
         .arg(report)
-        .current_dir(cwd)
-        .env_remove("CI")
-        .env_remove("TF_BUILD")
-        .env_remove("INSTA_UPDATE")
-        .env("NO_COLOR", "1")
         .output()
         .expect("traceval runs");
     Run::new(output, report.to_path_buf())
@@ -180,17 +174,8 @@ fn a_replay_suite_over_saved_traces_grades_as_the_replayed_run_without_input_or_
 
 /// `traceval inspect` from `cwd`.
 fn inspect(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .arg("inspect")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("traceval runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = traceval_in(cwd, &[&["inspect"], args].concat());
+    (code(&out), stdout(&out), stderr(&out))
 }
 
 #[test]

@@ -5,15 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::redact;
-use crate::root;
-use crate::run::TestProject;
+use crate::support::{TestProject, redact, root, traceval_command};
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -513,13 +510,7 @@ input = "hello"
     );
     p.file("sub/.keep", "");
     // From a directory other than the project root, with a relative suite path.
-    let run = crate::run::Run::new(
-        p.command(&["../suites/env.toml"])
-            .current_dir(p.path().join("sub"))
-            .output()
-            .unwrap(),
-        p.report_path(),
-    );
+    let run = p.run_from(&p.path().join("sub"), &["../suites/env.toml"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let answer: Value =
         serde_json::from_str(run.report()["trials"][0]["output"].as_str().unwrap()).unwrap();
@@ -669,12 +660,9 @@ fn the_readme_sample_output_is_what_its_first_command_prints() {
         "the README's command must pin the seed, or its output cannot be shown: {args:?}"
     );
     // `-j 1` fixes the order of the status lines; the sample's "(N at a time)" is redacted.
-    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let output = traceval_command(root())
         .args(&args)
         .args(["-j", "1"])
-        .current_dir(root())
-        .env_remove("CI")
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

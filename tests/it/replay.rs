@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::root;
-use crate::run::TestProject;
+use crate::support::root;
+use crate::support::{TestProject, read_json};
 
 /// Copies a directory tree.
 fn copy_dir(from: &Path, to: &Path) {
@@ -403,10 +403,6 @@ const TASKS: [&str; 7] = [
     "tool_error",
     "llm_error",
 ];
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
 
 #[test]
 fn a_replay_suite_grades_real_recorded_traces_against_their_ground_truth() {

@@ -2,171 +2,23 @@
 //! real subprocess agents (tests/agents/misbehave.py and the reference agent in suites/agents).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::root;
-
-/// A temporary project directory with suites, removed on drop.
-pub struct TestProject {
-    dir: PathBuf,
-    marker: String,
-}
-
-impl TestProject {
-    pub fn new(name: &str) -> TestProject {
-        let marker = format!("tv-{name}-{}-{}", std::process::id(), nanos());
-        let dir = std::env::temp_dir().join(&marker);
-        std::fs::create_dir_all(dir.join("suites")).unwrap();
-        TestProject { dir, marker }
-    }
-
-    /// The project directory.
-    pub fn path(&self) -> &std::path::Path {
-        &self.dir
-    }
-
-    pub fn file(&self, rel: &str, content: &str) -> &TestProject {
-        let path = self.dir.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-        self
-    }
-
-    /// `[agent]` running tests/agents/misbehave.py in `mode`.
-    pub fn misbehave(&self, mode: &str) -> String {
-        let script = root().join("tests/agents/misbehave.py");
-        format!(
-            "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\"]\nenv = {{ TEST_MARKER = \"{}\" }}\n",
-            script.display(),
-            self.marker
-        )
-    }
-
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_traceval"));
-        cmd.arg("run")
-            .args(args)
-            .arg("--report")
-            .arg(self.report_path())
-            .current_dir(&self.dir)
-            // Run as on a laptop, whatever CI the tests run in (`.ci/run` sets INSTA_UPDATE=no).
-            .env_remove("CI")
-            .env_remove("TF_BUILD")
-            .env_remove("INSTA_UPDATE")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    pub fn run(&self, args: &[&str]) -> Run {
-        let output = self.command(args).output().expect("traceval runs");
-        Run::new(output, self.report_path())
-    }
-
-    /// The project directory.
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
-    }
-
-    pub fn report_path(&self) -> PathBuf {
-        self.dir.join("out/report.json")
-    }
-
-    /// Processes still alive whose command line carries this project's marker.
-    pub fn leftovers(&self) -> Vec<String> {
-        processes_with(&self.marker)
-    }
-}
-
-impl Drop for TestProject {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
-/// Command lines of live processes containing `needle`.
-pub fn processes_with(needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(needle) && !cmdline.contains("traceval") {
-            found.push(cmdline);
-        }
-    }
-    found
-}
-
-/// A finished `traceval run`.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub report: Option<Value>,
-}
-
-impl Run {
-    pub fn new(output: Output, report: PathBuf) -> Run {
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            report: std::fs::read(report)
-                .ok()
-                .map(|b| serde_json::from_slice(&b).expect("the report is valid JSON"))
-                .inspect(crate::reference::check_report),
-        }
-    }
-
-    pub fn report(&self) -> &Value {
-        self.report
-            .as_ref()
-            .unwrap_or_else(|| panic!("no report; stderr:\n{}", self.stderr))
-    }
-
-    pub fn trial(&self, case: &str, n: u64) -> &Value {
-        self.report()["trials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["case"] == case && t["trial"] == n)
-            .unwrap_or_else(|| panic!("no trial {case}#{n}; stderr:\n{}", self.stderr))
-    }
-}
-
-fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
-    trial["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name} in {trial:#}"))
-}
+use crate::support::{Run, TestProject, check, read_json, redact, root, scratch, traceval_command};
 
 #[test]
 fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
-    let out = std::env::temp_dir().join(format!("tv-ref-{}-{}", std::process::id(), nanos()));
-    let report = out.join("report.json");
-    let junit = out.join("junit.xml");
-    let output = Command::new(env!("CARGO_BIN_EXE_traceval"))
+    let out = scratch("ref");
+    let report = out.path().join("report.json");
+    let junit = out.path().join("junit.xml");
+    let output = traceval_command(root())
         .args(["run", "suites/python", "--save-traces", "--report"])
         .arg(&report)
         .arg("--junit")
         .arg(&junit)
-        .current_dir(root())
-        .env_remove("CI")
         .output()
         .unwrap();
     let run = Run::new(output, report);
@@ -229,7 +81,6 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
     let saved: Vec<_> = std::fs::read_dir(&traces).unwrap().collect();
     assert_eq!(saved.len(), 4);
     let _ = std::fs::remove_dir_all(root().join("reports").join(run_id));
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -410,7 +261,7 @@ fn ctrl_c_kills_running_agents_and_writes_what_finished() {
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    let report: Value = serde_json::from_slice(&std::fs::read(p.report_path()).unwrap()).unwrap();
+    let report: Value = read_json(&p.report_path());
     crate::reference::check_report(&report);
     assert_eq!(report["interrupted"], true);
     assert_eq!(report["stopped"], "interrupted");
@@ -501,12 +352,7 @@ fn list_prints_the_plan_and_shards_partition_it() {
     }
     p.file("suites/many.toml", &suite);
     let list = |args: &[&str]| -> Vec<String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_traceval"))
-            .arg("list")
-            .args(args)
-            .current_dir(&p.dir)
-            .output()
-            .unwrap();
+        let out = p.traceval(&[&["list"], args].concat());
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -599,7 +445,7 @@ fn run_output_is_cargo_style() {
     );
     let run = p.run(&["-j", "1"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    insta::assert_snapshot!(crate::redact(&run.stderr, &p.dir, "[project]"));
+    insta::assert_snapshot!(redact(&run.stderr, p.dir(), "[project]"));
 }
 
 #[test]
@@ -707,4 +553,41 @@ fn a_missing_agent_program_is_a_configuration_error() {
         run.stderr
     );
     assert!(run.report.is_none());
+}
+
+/// A tiny project whose agent answers at once: one case passes, one fails.
+fn pass_and_fail() -> TestProject {
+    let p = TestProject::new("pass-fail");
+    p.file(
+        "suites/tiny.toml",
+        "[agent]\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"echo the answer\"]\n\n\
+         [[case]]\nid = \"passes\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"answer\"]\n\n\
+         [[case]]\nid = \"fails\"\ninput = \"x\"\n[case.expect]\noutput-contains = [\"question\"]\n",
+    );
+    p
+}
+
+#[test]
+fn a_seeded_run_prints_and_writes_junit_as_pinned() {
+    let p = pass_and_fail();
+    let junit = p.path().join("out/junit.xml");
+    let run = p.run(&[
+        "--seed",
+        "42",
+        "-j",
+        "1",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!(
+        "pass_and_fail_output",
+        redact(&run.stderr, p.dir(), "[project]")
+    );
+    // JUnit times are seconds without a unit.
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    let junit = regex::Regex::new(r#"\b(time|timestamp)="[^"]*""#)
+        .unwrap()
+        .replace_all(&junit, r#"$1="[t]""#);
+    insta::assert_snapshot!("pass_and_fail_junit", redact(&junit, p.dir(), "[project]"));
 }

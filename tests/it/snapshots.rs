@@ -2,11 +2,10 @@
 //! a temporary project, and the files it writes under `suites/snapshots/`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::run::{Run, TestProject};
+use crate::support::{Run, TestProject, has_a_terminal, traceval_on_a_terminal};
 
 /// A builtin agent with two tools; `cases` follows.
 const SUITE: &str = r#"models = ["bot"]
@@ -69,7 +68,6 @@ const ONE_CASE: &str =
 /// `traceval run ARGS` in the project, with `env` set and no snapshot setting inherited.
 fn run_with(p: &TestProject, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = p.command(args);
-    cmd.env_remove("INSTA_UPDATE");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -78,18 +76,6 @@ fn run_with(p: &TestProject, args: &[&str], env: &[(&str, &str)]) -> Run {
 
 fn run(p: &TestProject, args: &[&str]) -> Run {
     run_with(p, args, &[])
-}
-
-/// `traceval ARGS` (any subcommand) in the project.
-fn traceval(p: &TestProject, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_traceval"))
-        .args(args)
-        .current_dir(p.dir())
-        .env_remove("CI")
-        .env_remove("INSTA_UPDATE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("traceval runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -210,7 +196,7 @@ fn first_run_records_the_snapshot_and_the_next_run_compares_with_it() {
         second.stderr
     );
     assert_eq!(files(&p), [SNAP], "a matching run writes nothing");
-    let listed = traceval(&p, &["snapshot", "list"]);
+    let listed = p.traceval(&["snapshot", "list"]);
     assert!(text(&listed.stderr).contains("no pending snapshots"));
 }
 
@@ -227,13 +213,13 @@ fn a_new_snapshot_can_wait_for_review_and_accept_records_it() {
         "{}",
         first.stderr
     );
-    let listed = traceval(&p, &["snapshot"]);
+    let listed = p.traceval(&["snapshot"]);
     assert_eq!(listed.status.code(), Some(0));
     assert_eq!(
         text(&listed.stdout),
         "new      agent::release (bot) suites/snapshots/agent__release@bot.snap.new\n"
     );
-    let accepted = traceval(&p, &["snapshot", "accept"]);
+    let accepted = p.traceval(&["snapshot", "accept"]);
     assert_eq!(
         accepted.status.code(),
         Some(0),
@@ -257,7 +243,7 @@ fn a_new_snapshot_can_wait_for_review_and_accept_records_it() {
         second.stderr
     );
     assert_eq!(files(&p), [SNAP], "a matching run writes nothing");
-    let listed = traceval(&p, &["snapshot", "list"]);
+    let listed = p.traceval(&["snapshot", "list"]);
     assert!(text(&listed.stderr).contains("no pending snapshots"));
 }
 
@@ -272,7 +258,7 @@ fn a_changed_agent_fails_with_a_readable_diff_until_accepted() {
     assert_eq!(changed.code, 1, "{}", changed.stderr);
     let failures = &changed.stderr[changed.stderr.find("failures:").unwrap()..];
     let failures = &failures[..failures.find("\nfailures:").unwrap()];
-    insta::assert_snapshot!(crate::redact(failures, p.dir(), "[project]"));
+    insta::assert_snapshot!(crate::support::redact(failures, p.dir(), "[project]"));
     // The stored snapshot is untouched; the new shape waits beside it.
     assert_eq!(
         std::fs::read_to_string(snapshots_dir(&p).join(SNAP)).unwrap(),
@@ -280,14 +266,12 @@ fn a_changed_agent_fails_with_a_readable_diff_until_accepted() {
     );
     assert_eq!(files(&p), [SNAP, SNAP_NEW]);
     assert_eq!(
-        text(&traceval(&p, &["snapshot", "list"]).stdout),
+        text(&p.traceval(&["snapshot", "list"]).stdout),
         "changed  agent::release (bot) suites/snapshots/agent__release@bot.snap.new\n"
     );
 
     assert_eq!(
-        traceval(&p, &["snapshot", "accept", "release"])
-            .status
-            .code(),
+        p.traceval(&["snapshot", "accept", "release"]).status.code(),
         Some(0)
     );
     assert_eq!(files(&p), [SNAP]);
@@ -307,10 +291,10 @@ fn reject_removes_pending_files_and_filters_pick_them() {
     );
     assert_eq!(files(&p), ["agent__other@bot.snap.new", SNAP_NEW]);
     // A filter that matches nothing is a usage error, as with `run --filter`.
-    let none = traceval(&p, &["snapshot", "accept", "nope::*"]);
+    let none = p.traceval(&["snapshot", "accept", "nope::*"]);
     assert_eq!(none.status.code(), Some(2));
     assert!(text(&none.stderr).contains("no pending snapshot matches the filter"));
-    let rejected = traceval(&p, &["snapshot", "reject", "*::other"]);
+    let rejected = p.traceval(&["snapshot", "reject", "*::other"]);
     assert_eq!(
         rejected.status.code(),
         Some(0),
@@ -318,7 +302,7 @@ fn reject_removes_pending_files_and_filters_pick_them() {
         text(&rejected.stderr)
     );
     assert_eq!(files(&p), [SNAP_NEW]);
-    assert_eq!(traceval(&p, &["snapshot", "reject"]).status.code(), Some(0));
+    assert_eq!(p.traceval(&["snapshot", "reject"]).status.code(), Some(0));
     assert_eq!(files(&p), Vec::<String>::new());
     // Review asks on a terminal; without one it refuses.
     assert_eq!(
@@ -326,7 +310,7 @@ fn reject_removes_pending_files_and_filters_pick_them() {
         0,
         "pending new snapshots"
     );
-    let review = traceval(&p, &["snapshot", "review"]);
+    let review = p.traceval(&["snapshot", "review"]);
     assert_eq!(review.status.code(), Some(2));
     assert!(
         text(&review.stderr).contains("`traceval snapshot review` asks on a terminal"),
@@ -338,8 +322,7 @@ fn reject_removes_pending_files_and_filters_pick_them() {
 
 #[test]
 fn review_on_a_terminal_takes_one_key_per_snapshot() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: util-linux `script` is not installed");
+    if !has_a_terminal() {
         return;
     }
     let cases =
@@ -352,18 +335,7 @@ fn review_on_a_terminal_takes_one_key_per_snapshot() {
     );
     // `script` gives traceval a pseudo-terminal and feeds it the keys: accept the first
     // (agent::other), reject the second.
-    let review = Command::new("script")
-        .args(["-qec"])
-        .arg(format!(
-            "{} snapshot review",
-            env!("CARGO_BIN_EXE_traceval")
-        ))
-        .arg("/dev/null")
-        .current_dir(p.dir())
-        .env("NO_COLOR", "1")
-        .env_remove("CI")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
+    let review = traceval_on_a_terminal(p.dir(), "snapshot review")
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
@@ -493,9 +465,9 @@ fn hostile_case_ids_stay_inside_suites_snapshots() {
         assert!(name.len() <= 255 && name.ends_with(".snap.new"), "{file}");
     }
     // They are found, listed with their real ids, and accepted where they are.
-    let listed = text(&traceval(&p, &["snapshot"]).stdout);
+    let listed = text(&p.traceval(&["snapshot"]).stdout);
     assert!(listed.contains("agent::../../etc/passwd (bot)"), "{listed}");
-    assert_eq!(traceval(&p, &["snapshot", "accept"]).status.code(), Some(0));
+    assert_eq!(p.traceval(&["snapshot", "accept"]).status.code(), Some(0));
     assert_eq!(files(&p).len(), ids.len());
     assert!(files(&p).iter().all(|f| f.ends_with(".snap")));
     let second = run(&p, &[]);
@@ -542,7 +514,7 @@ text = "May 15, 2015"
         == 2;
     let pending = std::fs::read_to_string(snapshots_dir(&p).join(SNAP_NEW)).unwrap();
     assert_eq!(pending.contains("execute_tool fetch"), fetched_first);
-    assert_eq!(traceval(&p, &["snapshot", "accept"]).status.code(), Some(0));
+    assert_eq!(p.traceval(&["snapshot", "accept"]).status.code(), Some(0));
 
     let second = run(&p, &["-k", "8", "--seed", "3"]);
     let trials: Vec<&Value> = second.report()["trials"]
@@ -598,7 +570,7 @@ text = "done"
         "{}",
         first.stderr
     );
-    assert_eq!(traceval(&p, &["snapshot", "accept"]).status.code(), Some(0));
+    assert_eq!(p.traceval(&["snapshot", "accept"]).status.code(), Some(0));
     let second = run(&p, &["-k", "20", "--seed", "12"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     let orders: std::collections::BTreeSet<Vec<String>> = second.report()["trials"]
@@ -670,7 +642,7 @@ text = "done"
         body,
         "invoke_agent agent [agent]\n  execute_tool search [tool] tool=search ×4\n"
     );
-    assert_eq!(traceval(&p, &["snapshot", "accept"]).status.code(), Some(0));
+    assert_eq!(p.traceval(&["snapshot", "accept"]).status.code(), Some(0));
     // Without the rate limit, the shape is the same: retries are folded.
     p.file(
         "suites/scripts/bot.toml",

@@ -17,7 +17,7 @@ use traceval::testing::OtlpCapture;
 use traceval::trace::StatusCode;
 use tracing::Instrument as _;
 
-use crate::root;
+use crate::support::root;
 
 /// Runs the expression expecting a panic: `(line of the call, what `catch` saw)`. The line is
 /// the macro's, so keep each use on one line (short enough for rustfmt to leave it there).

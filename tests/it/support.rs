@@ -1,0 +1,326 @@
+//! The harness every integration test shares: temporary projects outside the repository
+//! (`tempfile`), the real `traceval` binary run hermetically from a chosen directory, a finished
+//! run and its report, redaction for snapshots, and the receiver the in-process tests talk to.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+use traceval::capture::{Receiver, ReceiverConfig, SpanStore};
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The real `traceval` binary, to run from `cwd` as on a laptop whatever CI runs the tests
+/// (see [`hermetic`]). A test that wants more sets it on the returned command.
+pub fn traceval_command(cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_traceval"));
+    hermetic(cmd.current_dir(cwd));
+    cmd
+}
+
+/// No `CI`, `TF_BUILD` or `INSTA_UPDATE` (`.ci/run` sets `INSTA_UPDATE=no`), no colour: the
+/// binary behaves the same on a laptop, in CI and under `cargo nextest`.
+fn hermetic(cmd: &mut Command) -> &mut Command {
+    cmd.env_remove("CI")
+        .env_remove("TF_BUILD")
+        .env_remove("INSTA_UPDATE")
+        .env("NO_COLOR", "1")
+}
+
+/// Whether util-linux `script` (a pseudo-terminal for [`traceval_on_a_terminal`]) is
+/// installed; says the test is skipped when it is not.
+pub fn has_a_terminal() -> bool {
+    let found = Command::new("script").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("skipped: util-linux `script` is not installed");
+    }
+    found
+}
+
+/// `traceval ARGS` from `cwd` on a pseudo-terminal (util-linux `script`), hermetic, stdin and
+/// stdout piped, not started. What the terminal shows (stderr included) is its stdout.
+pub fn traceval_on_a_terminal(cwd: &Path, args: &str) -> Command {
+    let mut script = Command::new("script");
+    script
+        .args(["-qec"])
+        .arg(format!("{} {args}", env!("CARGO_BIN_EXE_traceval")))
+        .arg("/dev/null")
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    hermetic(&mut script);
+    script
+}
+
+/// `traceval ARGS` from `cwd`, finished.
+pub fn traceval_in(cwd: &Path, args: &[&str]) -> Output {
+    traceval_command(cwd)
+        .args(args)
+        .output()
+        .expect("traceval runs")
+}
+
+/// `traceval ARGS` from the repository root, finished.
+pub fn traceval(args: &[&str]) -> Output {
+    traceval_in(root(), args)
+}
+
+/// The exit code of a finished command (-1 when a signal ended it).
+pub fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+/// What a finished command printed on stdout.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What a finished command printed on stderr.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The exit code and stderr of a finished command.
+pub fn code_and_stderr(output: &Output) -> (i32, String) {
+    (code(output), stderr(output))
+}
+
+/// An empty temporary directory outside the repository (no `suites/`, so no project),
+/// removed on drop.
+pub fn scratch(name: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tv-{name}-"))
+        .tempdir()
+        .expect("a temporary directory")
+}
+
+/// A temporary project (a directory with `suites/`) outside the repository, removed on drop.
+pub struct TestProject {
+    dir: TempDir,
+    marker: String,
+}
+
+impl TestProject {
+    /// A new empty project; `name` starts its directory's name.
+    pub fn new(name: &str) -> TestProject {
+        let dir = scratch(name);
+        std::fs::create_dir_all(dir.path().join("suites")).unwrap();
+        // The directory's name is unique: agents carry it, so their processes can be found.
+        let marker = dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        TestProject { dir, marker }
+    }
+
+    /// The project directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The project directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `content` to `rel` in the project, creating its directories.
+    pub fn file(&self, rel: &str, content: &str) -> &TestProject {
+        let path = self.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    /// `[agent]` running tests/agents/misbehave.py in `mode`.
+    pub fn misbehave(&self, mode: &str) -> String {
+        let script = root().join("tests/agents/misbehave.py");
+        format!(
+            "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\"]\nenv = {{ TEST_MARKER = \"{}\" }}\n",
+            script.display(),
+            self.marker
+        )
+    }
+
+    /// `traceval run ARGS --report out/report.json` from the project directory, not started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = traceval_command(self.path());
+        cmd.arg("run")
+            .args(args)
+            .arg("--report")
+            .arg(self.report_path());
+        cmd
+    }
+
+    /// `traceval run ARGS --report out/report.json` from the project directory, finished.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("traceval runs");
+        Run::new(output, self.report_path())
+    }
+
+    /// `traceval run ARGS --report out/report.json` from `cwd` rather than the project
+    /// directory, finished.
+    pub fn run_from(&self, cwd: &Path, args: &[&str]) -> Run {
+        let output = self
+            .command(args)
+            .current_dir(cwd)
+            .output()
+            .expect("traceval runs");
+        Run::new(output, self.report_path())
+    }
+
+    /// `traceval ARGS` (any subcommand, no implicit `--report`) from the project directory.
+    pub fn traceval(&self, args: &[&str]) -> Output {
+        traceval_in(self.path(), args)
+    }
+
+    /// Where [`TestProject::command`] writes the report.
+    pub fn report_path(&self) -> PathBuf {
+        self.path().join("out/report.json")
+    }
+
+    /// Processes still alive whose command line carries this project's marker.
+    pub fn leftovers(&self) -> Vec<String> {
+        processes_with(&self.marker)
+    }
+}
+
+/// Command lines of live processes containing `needle`.
+pub fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) && !cmdline.contains("traceval") {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+/// A finished `traceval run`.
+pub struct Run {
+    /// The exit code (-1 when a signal ended it).
+    pub code: i32,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+    /// The report it wrote, checked against the documented format, if it wrote one.
+    pub report: Option<Value>,
+}
+
+impl Run {
+    /// The run that printed `output` and wrote its report (if any) to `report`.
+    pub fn new(output: Output, report: PathBuf) -> Run {
+        Run {
+            code: code(&output),
+            stdout: stdout(&output),
+            stderr: stderr(&output),
+            report: std::fs::read(report)
+                .ok()
+                .map(|b| serde_json::from_slice(&b).expect("the report is valid JSON"))
+                .inspect(crate::reference::check_report),
+        }
+    }
+
+    /// The report; panics with stderr when the run wrote none.
+    pub fn report(&self) -> &Value {
+        self.report
+            .as_ref()
+            .unwrap_or_else(|| panic!("no report; stderr:\n{}", self.stderr))
+    }
+
+    /// Trial `n` of `case` in the report.
+    pub fn trial(&self, case: &str, n: u64) -> &Value {
+        self.report()["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["case"] == case && t["trial"] == n)
+            .unwrap_or_else(|| panic!("no trial {case}#{n}; stderr:\n{}", self.stderr))
+    }
+}
+
+/// The check called `name` of a trial in a report.
+pub fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
+    trial["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {trial:#}"))
+}
+
+/// The JSON document in the file at `path`.
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).expect("valid JSON")
+}
+
+/// Replaces what changes between runs (durations, ids, a temporary directory) with fixed
+/// tokens, for snapshots.
+pub fn redact(text: &str, dir: &Path, dir_token: &str) -> String {
+    let text = text.replace(&dir.display().to_string(), dir_token);
+    let rules = [
+        (r"\[\s*\d+\.\d{3}s\]", "[ duration ]"),
+        (r"\b\d+(\.\d+)?(ns|µs|ms|s)\b", "[t]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[run-id]",
+        ),
+        (r"\b[0-9a-f]{32}\b", "[trace-id]"),
+    ];
+    rules.iter().fold(text, |t, (re, with)| {
+        regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&t, *with)
+            .into_owned()
+    })
+}
+
+/// Every `*.otlp.jsonl` under `tests/fixtures`, sorted.
+pub fn fixtures() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.to_string_lossy().ends_with(".otlp.jsonl") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root().join("tests/fixtures"), &mut out);
+    out.sort();
+    out
+}
+
+/// Installs the ring TLS provider, as `traceval` does at startup: reqwest (and so the OTLP HTTP
+/// exporter) panics when building a client without one.
+pub fn tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A store and a receiver serving into it (and TLS set up for the clients that talk to it).
+pub async fn receiver() -> (SpanStore, Receiver) {
+    tls();
+    let store = SpanStore::new();
+    let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
+        .await
+        .expect("receiver starts");
+    (store, receiver)
+}
+
+/// A generous deadline: waits end on arrival, this only bounds a broken run.
+pub fn deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(20)
+}
