@@ -314,7 +314,7 @@ fn record(
     }
 }
 
-/// What `traceval run` does with a finished trial's spans (`runner::run_trial`): the tree, the
+/// What `traceval run` does with a finished trial's spans (`runner::verdict::{score, conclude}`): the tree, the
 /// GenAI view, [`score`] (tool score, metrics, every check), the failure's rendered tree.
 fn grade_trial(
     suite: &str,
