@@ -24,21 +24,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use super::price_table::Price;
 use super::price_table::{PriceTable, without_provider};
 use crate::trace::genai::LlmCall;
-
-/// `[pricing."MODEL"]`, USD per 1M tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Price {
-    /// `input`.
-    pub input: f64,
-    /// `output`.
-    pub output: f64,
-    /// `input-cache-read` (default: `input`).
-    pub input_cache_read: Option<f64>,
-    /// `input-cache-write` (default: `input`).
-    pub input_cache_write: Option<f64>,
-}
 
 /// Listed in [`Cost::unpriced_models`] for an unpriced call that names no model.
 pub const UNNAMED_MODEL: &str = "(unnamed model)";

@@ -1,7 +1,7 @@
 //! The built-in price table: USD per 1M tokens for common OpenAI, Anthropic, Google and Mistral
 //! models, dated and sourced, kept as data in `prices.toml` next to this file and parsed once.
 //!
-//! It is the last resort of [`super::cost::Pricing`]: a cost recorded on the span wins, then a
+//! It is the last resort of [`Pricing`](super::cost::Pricing): a cost recorded on the span wins, then a
 //! `[pricing."MODEL"]` entry of the suite or `traceval.toml`, then this table; a model none of
 //! them prices is *unpriced*.
 //!
@@ -25,7 +25,18 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::cost::Price;
+/// `[pricing."MODEL"]`, USD per 1M tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Price {
+    /// `input`.
+    pub input: f64,
+    /// `output`.
+    pub output: f64,
+    /// `input-cache-read` (default: `input`).
+    pub input_cache_read: Option<f64>,
+    /// `input-cache-write` (default: `input`).
+    pub input_cache_write: Option<f64>,
+}
 
 /// The table as shipped.
 const TABLE: &str = include_str!("prices.toml");
