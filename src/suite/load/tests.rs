@@ -2,12 +2,17 @@ use std::error::Error as _;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::json;
+use regex::Regex;
+use serde_json::{Value as Json, json};
 
 use super::conventions::load_conventions;
 use super::*;
-use crate::suite::spec::{ArgMode, CountOp, Judge, Trajectory, TrajectoryMode};
+use crate::suite::spec::{
+    ArgMode, ArgsCase, BuiltinAgent, CommandAgent, Count, CountOp, ExpectedTool, Judge, Price,
+    Provider, ToolDef, ToolResult, Trajectory, TrajectoryMode,
+};
 use crate::suite::testdir::TestDir;
+use crate::trace::query::Selector;
 
 const FULL_SUITE: &str = r#"name = "weather"
 description = "answers weather questions"
