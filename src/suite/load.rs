@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::doc::Doc;
+use super::doc::{ARRAY_TABLES, Doc};
 use super::error::SuiteLoadError;
 use super::raw::{RawIgnore, RawSuite};
 use super::spec::{Agent, ModelDef, Origin, ReplayAgent, Suite};
 use crate::hash::{fnv1a64, fnv1a64_extend};
-use crate::toml_doc::{KeyPath, did_you_mean};
+use crate::toml_doc::{KeyPath, LocatedKind, did_you_mean};
 use agent::agent;
 use case::{CaseList, Scope, load_cases_file};
 use expect::selector;
@@ -38,7 +38,7 @@ pub(super) fn load_suite_in(
 ) -> Result<Suite> {
     let bytes = read(path)?;
     let text = Doc::utf8(path, &bytes)?;
-    let (doc, table) = Doc::toml(path, text)?;
+    let (doc, table) = Doc::toml(path, text, ARRAY_TABLES)?;
     let raw: RawSuite = doc.deserialize(table)?;
     let root = KeyPath::root();
     let dir = suite_dir(path);
@@ -144,14 +144,11 @@ pub(super) fn load_suite_in(
     if let Some(file) = raw.cases {
         let cases_path = dir.join(file);
         let data = std::fs::read(&cases_path).map_err(|source| {
-            let (line, column) = doc.locate(&root.key("cases"));
-            SuiteLoadError::CasesFile {
-                path: path.to_path_buf(),
-                line,
-                column,
+            let kind = LocatedKind::CasesFile {
                 cases_path: cases_path.clone(),
                 source,
-            }
+            };
+            doc.error(&root.key("cases"), kind)
         })?;
         hash = fnv1a64_extend(hash, &data);
         load_cases_file(&cases_path, &data, &mut cases, scope)?;

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde_json::Value as Json;
 
-use super::super::doc::Doc;
-use super::super::error::SuiteLoadError;
+use super::super::doc::{ARRAY_TABLES, Doc};
 use super::super::raw::{RawCase, RawExpect};
 use super::super::spec::{Case, Expect, Origin, RecordedTrace};
 use super::Result;
@@ -16,6 +15,7 @@ use super::expect::{expected_tool, span_assertion, trajectory};
 use super::snapshot::{RawSnapshotKeys, SnapshotKeys};
 use super::{duration, judge, non_empty, replay};
 use crate::toml_doc::KeyPath;
+use crate::toml_doc::LocatedKind;
 
 /// The cases read so far, and where each id was first defined.
 #[derive(Default)]
@@ -75,15 +75,12 @@ impl CaseList {
 
     fn push(&mut self, doc: &Doc<'_>, at: &KeyPath, case: Case) -> Result<()> {
         if let Some(first) = self.first.get(&case.id) {
-            let (line, column) = doc.locate(&at.key("id"));
-            return Err(SuiteLoadError::DuplicateCase {
-                path: doc.path().to_path_buf(),
-                line,
-                column,
+            let kind = LocatedKind::DuplicateCase {
                 id: case.id,
                 first_path: first.path.clone(),
                 first_line: first.line,
-            });
+            };
+            return Err(doc.error(&at.key("id"), kind));
         }
         self.first.insert(case.id.clone(), case.origin.clone());
         self.cases.push(case);
@@ -104,7 +101,7 @@ pub(super) fn load_cases_file(
         if line.trim().is_empty() {
             continue;
         }
-        let doc = Doc::json_line(path, line, i + 1);
+        let doc = Doc::json_line(path, line, i + 1, ARRAY_TABLES);
         let raw: RawCase = doc.deserialize_json()?;
         let origin = Origin {
             path: path.to_path_buf(),

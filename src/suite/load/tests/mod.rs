@@ -12,6 +12,7 @@ use crate::suite::spec::{
     Provider, ToolDef, ToolResult, Trajectory, TrajectoryMode,
 };
 use crate::suite::testdir::TestDir;
+use crate::toml_doc::{LocatedError, LocatedKind};
 use crate::trace::query::Selector;
 
 mod agent;
@@ -337,18 +338,18 @@ fn errors_carry_the_key_as_a_field() {
     let dir = TestDir::new();
     let path = dir.write("suite.toml", &format!("{BASE}[case.expect]\nspanz = 1\n"));
     let error = load_suite(&path).unwrap_err();
-    let SuiteLoadError::UnknownKey {
+    let SuiteLoadError::Located(LocatedError {
         path: file,
         line,
         column,
         key,
-        hint,
-    } = error
+        kind: LocatedKind::UnknownKey { hint },
+    }) = error
     else {
         panic!("{error:?}");
     };
     assert_eq!((file, line, column), (path, 9, 1));
-    assert_eq!(key, "case[0].expect.spanz");
+    assert_eq!(key.as_deref(), Some("case[0].expect.spanz"));
     assert_eq!(hint.as_deref(), Some("did you mean `span`?"));
 }
 
@@ -358,7 +359,13 @@ fn a_file_that_is_not_utf8_is_an_error_at_the_bad_byte() {
     let path = dir.path().join("suite.toml");
     std::fs::write(&path, b"name = \"ok\"\ndescription = \"caf\xe9\"\n").unwrap();
     let error = load_suite(&path).unwrap_err();
-    let SuiteLoadError::Parse { line, column, .. } = error else {
+    let SuiteLoadError::Located(LocatedError {
+        line,
+        column,
+        kind: LocatedKind::Parse { .. },
+        ..
+    }) = error
+    else {
         panic!("{error:?}");
     };
     assert_eq!((line, column), (2, 19));
