@@ -1,9 +1,12 @@
 //! [`SuiteLoadError`]: everything that can be wrong with `traceval.toml`, a suite or its cases
-//! file. Each error names the file, the 1-based line and column (in characters) and the key,
-//! as a dotted path such as `case[2].expect.output-regex` with 0-based array indices. In a
-//! JSONL cases file the path starts at the case object of that line (`expect.tools[0].name`).
+//! file. An error in a file is a [`LocatedError`]: it names the file, the 1-based line and
+//! column (in characters) and the key, as a dotted path such as `case[2].expect.output-regex`
+//! with 0-based array indices. In a JSONL cases file the path starts at the case object of
+//! that line (`expect.tools[0].name`).
 
 use std::path::PathBuf;
+
+pub use crate::toml_doc::{LocatedError, LocatedKind};
 
 /// A project, suite or cases file could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -17,127 +20,10 @@ pub enum SuiteLoadError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not valid TOML, JSON or UTF-8, a key has the wrong type, or a required key
-    /// is missing.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The key, when the problem is in a key or its value.
-        key: Option<String>,
-        /// What is wrong.
-        message: String,
-        /// A suggestion, such as the accepted value closest to a misspelled one.
-        hint: Option<String>,
-    },
-    /// A key that does not exist at this place (a silently ignored key could hide an
-    /// expectation, so it is never skipped).
-    #[error("{}:{line}:{column}: unknown key `{key}`", path.display())]
-    UnknownKey {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The key.
-        key: String,
-        /// `did you mean …?` when an allowed key is close.
-        hint: Option<String>,
-    },
-    /// A key or agent kind of the design that this version does not implement: ignoring it
-    /// would pass trials that should not.
-    #[error(
-        "{}:{line}:{column}: {feature} is not supported yet by this version of traceval",
-        path.display()
-    )]
-    Unsupported {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The key.
-        key: String,
-        /// What is not supported, e.g. `` `expect.snapshot` ``.
-        feature: String,
-    },
-    /// A value of the right type that is not acceptable (a zero duration, an empty command,
-    /// a price below zero).
-    #[error("{}:{line}:{column}: invalid `{key}`: {message}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The key.
-        key: String,
-        /// What is wrong and what is accepted.
-        message: String,
-        /// A suggestion, such as the defined model closest to an undefined one.
-        hint: Option<String>,
-    },
-    /// An `output-regex` that does not compile.
-    #[error("{}:{line}:{column}: `{key}` is not a valid regex", path.display())]
-    Regex {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The key.
-        key: String,
-        /// The regex crate's explanation, which points into the pattern.
-        #[source]
-        source: regex::Error,
-    },
-    /// Two cases of a suite share an id (cases from a data file included).
-    #[error(
-        "{}:{line}:{column}: duplicate case id `{id}`, first defined at {}:{first_line}",
-        path.display(),
-        first_path.display()
-    )]
-    DuplicateCase {
-        /// The file of the second case.
-        path: PathBuf,
-        /// 1-based line of the second case's id.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The id.
-        id: String,
-        /// The file of the first case.
-        first_path: PathBuf,
-        /// 1-based line where the first case starts.
-        first_line: usize,
-    },
-    /// The data file named by `cases` could not be read.
-    #[error(
-        "{}:{line}:{column}: cannot read cases file `{}`",
-        path.display(),
-        cases_path.display()
-    )]
-    CasesFile {
-        /// The suite file.
-        path: PathBuf,
-        /// 1-based line of the `cases` key.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The cases file, resolved against the suite directory.
-        cases_path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Something wrong at a key or position of a file: bad syntax or types, an unknown key,
+    /// an invalid value or regex, a duplicate case id, an unreadable cases file.
+    #[error(transparent)]
+    Located(#[from] LocatedError),
     /// Two suite files have the same name, so their cases could not be told apart in reports,
     /// filters and shards.
     #[error(
@@ -197,13 +83,16 @@ impl SuiteLoadError {
     pub fn hint(&self) -> Option<&str> {
         match self {
             // A first suite often tries to give one case its own agent.
-            SuiteLoadError::UnknownKey { path, key, .. } if is_case_agent(path, key) => Some(
+            SuiteLoadError::Located(LocatedError {
+                path,
+                key: Some(key),
+                kind: LocatedKind::UnknownKey { .. },
+                ..
+            }) if is_case_agent(path, key) => Some(
                 "the agent is set once per suite, in its `[agent]` table; put cases that need \
                  another agent in a suite of their own",
             ),
-            SuiteLoadError::Parse { hint, .. }
-            | SuiteLoadError::UnknownKey { hint, .. }
-            | SuiteLoadError::Invalid { hint, .. } => hint.as_deref(),
+            SuiteLoadError::Located(located) => located.hint(),
             _ => None,
         }
     }
@@ -229,14 +118,3 @@ fn list(paths: &[PathBuf]) -> String {
         .collect();
     quoted.join(", ")
 }
-
-crate::toml_doc::impl_located_error!(
-    SuiteLoadError,
-    array_tables = [
-        "case",
-        "tool",
-        "case.expect.span",
-        "case.expect.judge",
-        "conventions.kind"
-    ]
-);

@@ -1,5 +1,5 @@
 //! Suites: TOML files under `suites/` (`docs/reference/suite.md`) loaded and validated into
-//! [`model`] types, plus the optional `traceval.toml`; and which cases a run selects
+//! [`spec`] types, plus the optional `traceval.toml`; and which cases a run selects
 //! ([`Filter`], [`Shard`]).
 //!
 //! [`load_project`] reads `traceval.toml` and the suites; [`load_suite`] reads one file. The
@@ -106,7 +106,7 @@ mod shard;
 pub mod spec;
 
 pub use crate::hash::fnv1a64;
-pub use error::SuiteLoadError;
+pub use error::{LocatedError, LocatedKind, SuiteLoadError};
 pub use filter::{Filter, FilterError};
 pub use load::conventions::load_conventions;
 pub use load::load_suite;

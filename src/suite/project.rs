@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use super::doc::Doc;
+use super::doc::{ARRAY_TABLES, Doc};
 use super::error::SuiteLoadError;
 use super::load::conventions::conventions;
 use super::load::{at_least_one, duration, load_suite_in, model_defs, model_names, prices};
@@ -45,7 +45,7 @@ pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     let (config, config_doc) = match &config_bytes {
         Some(bytes) => {
             let text = Doc::utf8(&config_path, bytes)?;
-            let (doc, table) = Doc::toml(&config_path, text)?;
+            let (doc, table) = Doc::toml(&config_path, text, ARRAY_TABLES)?;
             let raw: RawConfig = doc.deserialize(table)?;
             (config(&doc, root, raw)?, Some(doc))
         }

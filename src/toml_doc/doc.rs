@@ -9,14 +9,15 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::DeTable;
 
-use super::error::{LocatedError, Location};
+use super::error::{LocatedError, LocatedKind, Location};
 use super::hint::{did_you_mean, friendly_type, parse_unknown};
 use super::index::KeyIndex;
 use super::key_path::KeyPath;
 use super::lines::Lines;
 
-/// A document being loaded: its text, and where each of its keys is. `E` is the loader's
-/// error type, which every error about the document is.
+/// A document being loaded: its text, and where each of its keys is. Its errors are
+/// [`LocatedError`]s, returned as `E`, the loader's own error type, which wraps them; so a
+/// loader's functions return its type, and `?` needs no conversion.
 pub(crate) struct Doc<'a, E> {
     path: &'a Path,
     text: &'a str,
@@ -26,21 +27,27 @@ pub(crate) struct Doc<'a, E> {
     /// Built up front for TOML, whose parser provides the spans anyway; for a JSON line only
     /// when an error needs it, as most lines of a cases file never do.
     index: OnceCell<KeyIndex>,
+    /// Dotted keys (indices left out) that take arrays of tables: `[case]` written for
+    /// `[[case]]` gets a hint, and `[case.expect.span]` for `[[case.expect.span]]`.
+    array_tables: &'static [&'static str],
     error: PhantomData<fn() -> E>,
 }
 
-impl<'a, E: LocatedError> Doc<'a, E> {
-    /// Parses a TOML file; syntax errors come back with their position.
+impl<'a, E: From<LocatedError>> Doc<'a, E> {
+    /// Parses a TOML file whose arrays of tables are `array_tables`; syntax errors come back
+    /// with their position.
     pub(crate) fn toml(
         path: &'a Path,
         text: &'a str,
+        array_tables: &'static [&'static str],
     ) -> Result<(Doc<'a, E>, Spanned<DeTable<'a>>), E> {
-        let doc = Doc {
+        let doc: Doc<'a, E> = Doc {
             path,
             text,
             line: None,
             lines: Lines::new(text),
             index: OnceCell::new(),
+            array_tables,
             error: PhantomData,
         };
         let table = DeTable::parse(text).map_err(|e| {
@@ -51,14 +58,21 @@ impl<'a, E: LocatedError> Doc<'a, E> {
         Ok((doc, table))
     }
 
-    /// Line `line` (1-based) of a JSONL file, without its line break.
-    pub(crate) fn json_line(path: &'a Path, text: &'a str, line: usize) -> Doc<'a, E> {
+    /// Line `line` (1-based) of a JSONL file, without its line break; `array_tables` as for
+    /// [`Doc::toml`].
+    pub(crate) fn json_line(
+        path: &'a Path,
+        text: &'a str,
+        line: usize,
+        array_tables: &'static [&'static str],
+    ) -> Doc<'a, E> {
         Doc {
             path,
             text,
             line: Some(line),
             lines: Lines::new(text),
             index: OnceCell::new(),
+            array_tables,
             error: PhantomData,
         }
     }
@@ -131,7 +145,7 @@ impl<'a, E: LocatedError> Doc<'a, E> {
 
     /// The file and the line and column of the value at `path` (or of its nearest ancestor),
     /// for an error.
-    pub(crate) fn location_of(&self, path: &KeyPath) -> Location {
+    fn location_of(&self, path: &KeyPath) -> Location {
         self.location(self.index().value_span(path).start)
     }
 
@@ -147,12 +161,12 @@ impl<'a, E: LocatedError> Doc<'a, E> {
         message: String,
         hint: Option<String>,
     ) -> E {
-        E::parse(
+        let kind = LocatedKind::Parse { message, hint };
+        E::from(LocatedError::at(
             self.location(offset),
             key.map(ToString::to_string),
-            message,
-            hint,
-        )
+            kind,
+        ))
     }
 
     /// A required key that is absent; `why` says what it is for.
@@ -174,12 +188,11 @@ impl<'a, E: LocatedError> Doc<'a, E> {
         message: impl Into<String>,
         hint: Option<String>,
     ) -> E {
-        E::invalid(
-            self.location_of(path),
-            path.to_string(),
-            message.into(),
+        let kind = LocatedKind::Invalid {
+            message: message.into(),
             hint,
-        )
+        };
+        self.error(path, kind)
     }
 
     /// [`Doc::invalid_with_hint`] about the character at 1-based `column` (in characters) of
@@ -195,17 +208,29 @@ impl<'a, E: LocatedError> Doc<'a, E> {
     ) -> E {
         let span = self.index().value_span(path);
         let offset = char_in_string(&self.text[span.clone()], column).unwrap_or(0);
-        E::invalid(
-            self.location(span.start + offset),
-            path.to_string(),
-            message.into(),
+        let kind = LocatedKind::Invalid {
+            message: message.into(),
             hint,
-        )
+        };
+        E::from(LocatedError::at(
+            self.location(span.start + offset),
+            Some(path.to_string()),
+            kind,
+        ))
+    }
+
+    /// An error of any kind about the value at `path` (or its nearest ancestor).
+    pub(crate) fn error(&self, path: &KeyPath, kind: LocatedKind) -> E {
+        E::from(LocatedError::at(
+            self.location_of(path),
+            Some(path.to_string()),
+            kind,
+        ))
     }
 
     /// A regex at `path` that does not compile.
     pub(crate) fn regex(&self, path: &KeyPath, source: regex::Error) -> E {
-        E::regex(self.location_of(path), path.to_string(), source)
+        self.error(path, LocatedKind::Regex { source })
     }
 
     /// Turns a serde message about the bytes at `span` into an error naming the key.
@@ -220,7 +245,9 @@ impl<'a, E: LocatedError> Doc<'a, E> {
                 } else {
                     found.path.key(unknown.name)
                 };
-                return E::unknown_key(self.location(found.span.start), key.to_string(), hint);
+                let kind = LocatedKind::UnknownKey { hint };
+                let at = self.location(found.span.start);
+                return E::from(LocatedError::at(at, Some(key.to_string()), kind));
             }
             let expected: Vec<String> = unknown.expected.iter().map(|v| format!("`{v}`")).collect();
             let message = format!(
@@ -258,7 +285,8 @@ impl<'a, E: LocatedError> Doc<'a, E> {
         let expected = friendly_type(expected, out_of_range);
         // `[case]` for `[[case]]` is the likely slip of a first suite; `[tool]` and
         // `[case.expect.span]` likewise.
-        let hint = E::ARRAY_TABLES
+        let hint = self
+            .array_tables
             .iter()
             .copied()
             .find(|&keys| found.path.has_keys(keys) && actual == "table")
@@ -286,7 +314,11 @@ impl<'a, E: LocatedError> Doc<'a, E> {
                 line,
                 column,
             };
-            E::parse(at, None, "the file is not valid UTF-8".to_owned(), None)
+            let kind = LocatedKind::Parse {
+                message: "the file is not valid UTF-8".to_owned(),
+                hint: None,
+            };
+            E::from(LocatedError::at(at, None, kind))
         })
     }
 }

@@ -131,5 +131,5 @@ mod template;
 
 pub use attempts::Attempts;
 pub use engine::{CallContext, Reply};
-pub use error::ScriptError;
+pub use error::{LocatedError, LocatedKind, ScriptError};
 pub use script::Script;

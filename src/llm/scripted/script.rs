@@ -20,6 +20,10 @@ type Result<T> = std::result::Result<T, ScriptError>;
 /// A script being loaded.
 type Doc<'a> = toml_doc::Doc<'a, ScriptError>;
 
+/// A script's arrays of tables that get a hint when written with one bracket pair: none, so
+/// that a script's `[rule]` for `[[rule]]` keeps the error it always had.
+const ARRAY_TABLES: &[&str] = &[];
+
 /// A scripted model: rules matched against the conversation, each answering with text or tool
 /// calls. Built by [`Script::load`] or [`Script::parse`]; answers with [`Script::reply`].
 /// The module documentation describes the file format.
@@ -125,7 +129,7 @@ impl Script {
     /// Validates the script `text`; `path` names it in errors and gives the default model
     /// name (its file stem).
     pub fn parse(text: &str, path: &Path) -> Result<Script> {
-        let (doc, table) = Doc::toml(path, text)?;
+        let (doc, table) = Doc::toml(path, text, ARRAY_TABLES)?;
         let raw: RawScript = doc.deserialize(table)?;
         let root = KeyPath::root();
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use regex::Regex;
 use serde::Deserialize;
 
-use super::super::doc::Doc;
+use super::super::doc::{ARRAY_TABLES, Doc};
 use super::super::raw::{RawConventions, RawKindRule};
 use super::{Result, read};
 use crate::suite::SuiteLoadError;
@@ -113,7 +113,7 @@ pub fn load_conventions(path: &Path) -> Result<Conventions> {
 
     let bytes = read(path)?;
     let text = Doc::utf8(path, &bytes)?;
-    let (doc, table) = Doc::toml(path, text)?;
+    let (doc, table) = Doc::toml(path, text, ARRAY_TABLES)?;
     let raw: OnlyConventions = doc.deserialize(table)?;
     let Some(raw) = raw.conventions else {
         return Err(SuiteLoadError::NoConventions {
