@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Visitor};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
 
 use crate::trace::{Concept, Kind};
@@ -376,7 +377,294 @@ pub(super) struct RawPrice {
     pub(super) input_cache_write: Option<f64>,
 }
 
-mod case;
+/// `[[case]]`, or one line of a cases file.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a case table"
+)]
+pub(super) struct RawCase {
+    pub(super) id: String,
+    /// Required, except in a replay suite, which can take the recorded input. `null` is an
+    /// input like any other.
+    #[serde(default, deserialize_with = "present")]
+    pub(super) input: Option<Json>,
+    #[serde(default)]
+    pub(super) tags: Vec<String>,
+    pub(super) timeout: Option<String>,
+    #[serde(default)]
+    pub(super) expect: RawExpect,
+    /// A replay agent's recorded trace, relative to the suite file.
+    pub(super) trace: Option<String>,
+    /// A replay agent's recorded answer.
+    pub(super) output: Option<String>,
+}
 
-use case::{OneOrMany, replace_datetimes};
-pub(super) use case::{RawCase, RawExpect, RawJudge, RawSpan, RawTool, RawTrajectory};
+/// Any value that is given, `null` included: `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<Json>, D::Error> {
+    Json::deserialize(value).map(Some)
+}
+
+impl RawCase {
+    /// Undoes toml's datetime wrappers in the free-form values of a case read from TOML.
+    pub(super) fn datetimes_to_strings(&mut self) {
+        if let Some(input) = &mut self.input {
+            replace_datetimes(input);
+        }
+        if let Some(json) = &mut self.expect.output_json {
+            replace_datetimes(json);
+        }
+        let tools = self.expect.tools.iter_mut().flatten();
+        tools
+            .filter_map(|tool| tool.args.as_mut())
+            .for_each(replace_datetimes);
+        let spans = self.expect.span.iter_mut().flatten();
+        spans
+            .flat_map(|span| span.attrs.iter_mut().flat_map(BTreeMap::values_mut))
+            .for_each(replace_datetimes);
+    }
+}
+
+/// `[case.expect]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "an expect table"
+)]
+pub(super) struct RawExpect {
+    pub(super) output_equals: Option<String>,
+    pub(super) output_contains: Option<OneOrMany>,
+    pub(super) output_regex: Option<String>,
+    pub(super) output_json: Option<Json>,
+    pub(super) max_latency: Option<String>,
+    pub(super) max_llm_calls: Option<u64>,
+    pub(super) max_tool_calls: Option<u64>,
+    pub(super) no_error_spans: Option<bool>,
+    pub(super) tools: Option<Vec<RawTool>>,
+    pub(super) min_tool_f1: Option<f64>,
+    pub(super) exit_code: Option<i32>,
+    pub(super) trajectory: Option<RawTrajectory>,
+    pub(super) max_cost: Option<f64>,
+    pub(super) snapshot: Option<bool>,
+    pub(super) snapshot_attrs: Option<Vec<String>>,
+    pub(super) snapshot_ignore: Option<Vec<String>>,
+    pub(super) collapse_repeats: Option<bool>,
+    pub(super) span: Option<Vec<RawSpan>>,
+    pub(super) judge: Option<Vec<RawJudge>>,
+}
+
+/// `[[case.expect.judge]]`: an LLM judge; [`super::load`] checks the values and the model.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a judge table with `model` and `rubric`"
+)]
+pub(super) struct RawJudge {
+    pub(super) name: Option<String>,
+    pub(super) model: String,
+    pub(super) rubric: String,
+    pub(super) threshold: Option<f64>,
+    pub(super) samples: Option<u32>,
+    pub(super) temperature: Option<f64>,
+}
+
+/// `expect.tools` entry.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a tool table with `name` and optional `args`"
+)]
+pub(super) struct RawTool {
+    pub(super) name: String,
+    pub(super) args: Option<Json>,
+}
+
+/// `expect.trajectory`: a mode alone (`trajectory = "in-order"`) or a table with `mode`,
+/// `args` and `tool-args`; [`super::load`] checks the spellings and the tool names.
+#[derive(Debug)]
+pub(super) enum RawTrajectory {
+    Mode(String),
+    Table(RawTrajectoryTable),
+}
+
+impl<'de> Deserialize<'de> for RawTrajectory {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawTrajectoryVisitor;
+
+        impl<'de> Visitor<'de> for RawTrajectoryVisitor {
+            type Value = RawTrajectory;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a trajectory mode such as \"in-order\" or a table with `mode`")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawTrajectory, E> {
+                Ok(RawTrajectory::Mode(value.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTrajectory, A::Error> {
+                // The derived table keeps serde's unknown-key and type messages, and with them
+                // the hints.
+                let table = RawTrajectoryTable::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(RawTrajectory::Table(table))
+            }
+        }
+
+        deserializer.deserialize_any(RawTrajectoryVisitor)
+    }
+}
+
+/// The table form of `expect.trajectory`. `mode` is required; it is optional here so that
+/// [`super::load`] can say what it is for.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a trajectory table with `mode`"
+)]
+pub(super) struct RawTrajectoryTable {
+    pub(super) mode: Option<String>,
+    pub(super) args: Option<String>,
+    pub(super) tool_args: Option<BTreeMap<String, String>>,
+}
+
+/// `[[case.expect.span]]`: a span assertion; [`super::load`] parses the selectors and checks
+/// the values.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a span assertion table with `select`"
+)]
+pub(super) struct RawSpan {
+    pub(super) select: String,
+    pub(super) count: Option<RawCount>,
+    pub(super) max_duration: Option<String>,
+    pub(super) status: Option<String>,
+    pub(super) attrs: Option<BTreeMap<String, Json>>,
+    pub(super) before: Option<String>,
+    pub(super) after: Option<String>,
+}
+
+/// A span assertion's `count` as written: an integer or a string such as `">= 1"`, kept as
+/// text (a float keeps its point, a negative integer its sign) so that one parser,
+/// [`Count`](super::spec::Count)'s, judges every form.
+#[derive(Debug, PartialEq)]
+pub(super) struct RawCount(pub(super) String);
+
+impl<'de> Deserialize<'de> for RawCount {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawCountVisitor;
+
+        impl Visitor<'_> for RawCountVisitor {
+            type Value = RawCount;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a count: an integer or a comparison such as \">= 1\"")
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawCount, E> {
+                Ok(RawCount(value.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawCount, E> {
+                Ok(RawCount(value.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<RawCount, E> {
+                // `{:?}` keeps the point of `1.0`, which is not a count.
+                Ok(RawCount(format!("{value:?}")))
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawCount, E> {
+                Ok(RawCount(value.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(RawCountVisitor)
+    }
+}
+
+/// A string or an array of strings (`output-contains`).
+#[derive(Debug, PartialEq)]
+pub(super) struct OneOrMany(pub(super) Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor;
+
+        impl<'de> Visitor<'de> for OneOrManyVisitor {
+            type Value = OneOrMany;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![value.to_owned()]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(OneOrMany(items))
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// The key toml gives a datetime when it is read into a type that does not know datetimes.
+const TOML_DATETIME: &str = "$__toml_private_datetime";
+
+/// Replaces toml's datetime wrappers (`{"$__toml_private_datetime": "1979-05-27"}`) in free-form
+/// values with the datetime's text, as it would be written in JSON.
+fn replace_datetimes(value: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            if map.len() == 1
+                && let Some(Json::String(text)) = map.get_mut(TOML_DATETIME)
+            {
+                *value = Json::String(std::mem::take(text));
+                return;
+            }
+            map.values_mut().for_each(replace_datetimes);
+        }
+        Json::Array(items) => items.iter_mut().for_each(replace_datetimes),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn toml_datetimes_become_strings() {
+        let cases = [
+            (json!({ TOML_DATETIME: "1979-05-27" }), json!("1979-05-27")),
+            (
+                json!({ "at": [{ TOML_DATETIME: "07:32:00" }], "n": 1 }),
+                json!({ "at": ["07:32:00"], "n": 1 }),
+            ),
+            // Not a wrapper: another key beside it, or not a string.
+            (
+                json!({ TOML_DATETIME: "x", "y": 1 }),
+                json!({ TOML_DATETIME: "x", "y": 1 }),
+            ),
+            (json!({ TOML_DATETIME: 1 }), json!({ TOML_DATETIME: 1 })),
+        ];
+        for (mut value, expected) in cases {
+            replace_datetimes(&mut value);
+            assert_eq!(value, expected);
+        }
+    }
+}
