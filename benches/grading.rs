@@ -26,11 +26,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use traceval::event::{AgentExit, RunEvent, TrialResult};
-use traceval::grade::{Finished, score};
-use traceval::metrics::cost::Pricing;
-use traceval::report::schema::{Report, ReportBuilder, RunMeta};
-use traceval::suite::{Case, load_suite};
+use traceval::__bench::{
+    AgentExit, Case, Finished, Pricing, ReportBuilder, RunEvent, RunMeta, TrialResult, load_suite,
+    score,
+};
+use traceval::report::Report;
 use traceval::trace::render::{RenderOptions, render};
 use traceval::trace::{
     Attributes, Conventions, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, Status,

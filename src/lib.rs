@@ -90,18 +90,35 @@
 //! ```
 
 pub mod capture;
-pub mod cli;
-pub mod event;
-pub mod grade;
+mod cli;
+mod event;
+mod grade;
 mod hash;
-pub mod llm;
-pub mod metrics;
+mod llm;
+mod metrics;
 pub mod report;
-pub mod runner;
-pub mod snapshot;
-pub mod suite;
+mod runner;
+mod snapshot;
+mod suite;
 pub mod testing;
 mod toml_doc;
 pub mod trace;
 
 pub use testing::{Trace, capture, capture_sync};
+
+/// The `traceval` command line: parses `std::env::args`, runs, and returns the exit code (the
+/// `traceval` binary is this function).
+#[doc(hidden)]
+pub fn main() -> i32 {
+    cli::main()
+}
+
+/// What `benches/` measure beyond the public API (grading a run in process); not an API.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::event::{AgentExit, RunEvent, TrialResult};
+    pub use crate::grade::{Finished, score};
+    pub use crate::metrics::cost::Pricing;
+    pub use crate::report::{ReportBuilder, RunMeta};
+    pub use crate::suite::load_suite;
+}

@@ -95,7 +95,7 @@ fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
 
 /// The bytes decoding this protobuf request would allocate, or `None` when the wire format is
 /// broken (the decoder then reports the error).
-pub fn protobuf_cost(buf: &[u8]) -> Option<usize> {
+pub(crate) fn protobuf_cost(buf: &[u8]) -> Option<usize> {
     let mut total = Msg::Request.size();
     let mut stack: Vec<(Msg, usize)> = vec![(Msg::Request, buf.len())];
     let mut pos = 0;
@@ -139,7 +139,7 @@ pub fn protobuf_cost(buf: &[u8]) -> Option<usize> {
 const JSON_OBJECT_COST: usize = 128;
 
 /// A conservative estimate of what decoding this OTLP/JSON body would allocate.
-pub fn json_cost(text: &[u8]) -> usize {
+pub(crate) fn json_cost(text: &[u8]) -> usize {
     let objects = text.iter().filter(|&&b| b == b'{').count();
     objects
         .saturating_mul(JSON_OBJECT_COST)

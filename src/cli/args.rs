@@ -10,7 +10,7 @@ use crate::snapshot::SnapshotMode;
 
 /// What to run: shared by `run` and `list`.
 #[derive(Debug, Args)]
-pub struct SelectArgs {
+pub(super) struct SelectArgs {
     /// Suite files or directories (default: `suites/` under the project root).
     pub paths: Vec<PathBuf>,
     /// Only cases whose `suite::case` contains this text or matches this glob (repeatable).
@@ -41,7 +41,7 @@ pub struct SelectArgs {
 
 /// `traceval run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(super) struct RunArgs {
     #[command(flatten)]
     pub(super) select: SelectArgs,
     /// Trials running at once (default: number of CPUs × 4; trials wait on I/O).
@@ -151,7 +151,7 @@ fn parse_size(s: &str) -> Result<usize, String> {
 
 /// `traceval serve-model`.
 #[derive(Debug, Args)]
-pub struct ServeModelArgs {
+pub(super) struct ServeModelArgs {
     /// The script (TOML) of the scripted model.
     pub(super) script: PathBuf,
     /// Port on 127.0.0.1 (0 picks a free one).

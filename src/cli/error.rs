@@ -13,7 +13,7 @@ use crate::suite::{FilterError, ShardError, SuiteLoadError};
 
 /// Everything that stops a command, by exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     /// A trace file could not be read or parsed (exit 2).
     #[error(transparent)]
     TraceFile(#[from] TraceFileError),
@@ -186,7 +186,7 @@ pub enum CliError {
 
 impl CliError {
     /// The process exit code for this error.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             CliError::TraceFile(_)
             | CliError::SuiteLoad(_)

@@ -23,7 +23,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-pub use error::CliError;
+pub(crate) use error::CliError;
 
 use crate::trace::render::clean;
 
@@ -36,7 +36,7 @@ use crate::trace::render::clean;
     propagate_version = true,
     after_help = help::TRACEVAL
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -61,7 +61,7 @@ enum Command {
 }
 
 /// Runs the command line and returns the exit code.
-pub fn main() -> i32 {
+pub(crate) fn main() -> i32 {
     // reqwest is built without a default TLS provider (ring instead of aws-lc: a lighter
     // build); building a client before one is installed panics.
     let _ = rustls::crypto::ring::default_provider().install_default();

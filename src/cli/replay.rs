@@ -40,7 +40,7 @@ pub(super) struct Replay {
 
 /// Why a run cannot be replayed.
 #[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
+pub(crate) enum ReplayError {
     /// A directory without a name (`/`).
     #[error("--replay `{}`: not a run directory", .0.display())]
     NotARunDirectory(PathBuf),

@@ -13,7 +13,7 @@ use crate::trace::render::clean;
 
 /// `traceval snapshot`.
 #[derive(Debug, Args)]
-pub struct SnapshotArgs {
+pub(super) struct SnapshotArgs {
     #[command(subcommand)]
     command: Option<SnapshotCommand>,
     /// The project root holding `suites/snapshots/` (default: the nearest directory above the
@@ -43,7 +43,7 @@ struct FilterArgs {
 }
 
 /// Runs `traceval snapshot …`.
-pub fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
+pub(super) fn run(args: &SnapshotArgs) -> Result<i32, CliError> {
     let root = super::project_root(args.project.as_deref(), &[])?;
     let dir = root.join(snapshot::DIR);
     let (command, filter) = match &args.command {

@@ -23,7 +23,7 @@ use crate::suite::Judge;
 use crate::trace::render::clean;
 
 /// The judge model's instructions.
-pub const SYSTEM_PROMPT: &str = "You are an impartial judge of an AI agent's work. You get a \
+pub(crate) const SYSTEM_PROMPT: &str = "You are an impartial judge of an AI agent's work. You get a \
 rubric, the task the agent was given, the tool calls it made and its final answer. Grade the \
 final answer against the rubric only.\n\
 Reply with one JSON object and nothing else:\n\
@@ -31,17 +31,17 @@ Reply with one JSON object and nothing else:\n\
 A score of 1 means the answer fully meets the rubric, 0 that it does not meet it at all.";
 
 /// Characters of the final answer put into the prompt; the rest is cut with a marker.
-pub const MAX_OUTPUT_CHARS: usize = 16_000;
+pub(crate) const MAX_OUTPUT_CHARS: usize = 16_000;
 /// Characters of the case input put into the prompt.
-pub const MAX_INPUT_CHARS: usize = 8_000;
+pub(crate) const MAX_INPUT_CHARS: usize = 8_000;
 /// Tool calls listed in the prompt; the rest are counted.
-pub const MAX_TOOL_CALLS: usize = 50;
+pub(crate) const MAX_TOOL_CALLS: usize = 50;
 /// Characters of one tool call's arguments in the prompt.
-pub const MAX_ARGS_CHARS: usize = 500;
+pub(crate) const MAX_ARGS_CHARS: usize = 500;
 /// Longest tool name quoted in the prompt.
-pub const MAX_TOOL_NAME_CHARS: usize = 200;
+pub(crate) const MAX_TOOL_NAME_CHARS: usize = 200;
 /// Characters of an explanation kept in the report.
-pub const MAX_EXPLANATION_CHARS: usize = 1_000;
+pub(crate) const MAX_EXPLANATION_CHARS: usize = 1_000;
 /// Characters of an unreadable answer quoted in the error.
 const MAX_QUOTED_CHARS: usize = 200;
 /// Characters of an answer searched for a verdict.
@@ -49,7 +49,7 @@ const MAX_SCANNED_CHARS: usize = 64 << 10;
 
 /// What a judge reads of a trial.
 #[derive(Debug, Clone, Copy)]
-pub struct JudgeEvidence<'a> {
+pub(crate) struct JudgeEvidence<'a> {
     /// The case input, as the agent got it.
     pub input: &'a Json,
     /// The agent's final answer.
@@ -60,7 +60,7 @@ pub struct JudgeEvidence<'a> {
 
 /// The user message of a judge call: the rubric, the task, the tool calls and the final
 /// answer, each under its own heading and bounded.
-pub fn user_message(rubric: &str, evidence: &JudgeEvidence<'_>) -> String {
+pub(crate) fn user_message(rubric: &str, evidence: &JudgeEvidence<'_>) -> String {
     let input = match evidence.input {
         Json::String(text) => text.clone(),
         other => other.to_string(),
@@ -117,7 +117,7 @@ fn bounded(text: &str, max: usize) -> String {
 
 /// A judge's reading of one sample.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// From 0 to 1.
     pub score: f64,
     /// Why (may be empty).
@@ -131,7 +131,7 @@ pub struct Verdict {
 /// The last, not the first: a judge may quote the agent's answer or a tool result, which can
 /// hold verdict-shaped JSON (by accident, or planted by the agent), before its own verdict; and
 /// an object with a `score` outranks a bare `pass`, which tool results say more often.
-pub fn parse_verdict(answer: &str) -> Result<Verdict, String> {
+pub(crate) fn parse_verdict(answer: &str) -> Result<Verdict, String> {
     let scanned = match answer.char_indices().nth(MAX_SCANNED_CHARS) {
         Some((end, _)) => &answer[..end],
         None => answer,
@@ -193,10 +193,10 @@ fn quote(text: &str) -> String {
 }
 
 /// How one sample ended: a verdict, or why there is none.
-pub type SampleOutcome = Result<Verdict, String>;
+pub(crate) type SampleOutcome = Result<Verdict, String>;
 
 /// The check a judge's samples decide, and the per-sample records for the report.
-pub fn decide(judge: &Judge, outcomes: &[SampleOutcome]) -> (CheckResult, Vec<JudgeSample>) {
+pub(crate) fn decide(judge: &Judge, outcomes: &[SampleOutcome]) -> (CheckResult, Vec<JudgeSample>) {
     let samples: Vec<JudgeSample> = outcomes
         .iter()
         .map(|outcome| match outcome {

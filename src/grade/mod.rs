@@ -13,12 +13,12 @@
 //! verdict, vote) and the runner calls the model and appends their checks after [`grade`]'s.
 
 mod expected_tools;
-pub mod judge;
+pub(crate) mod judge;
 mod limits;
-pub mod output;
-pub mod span;
-pub mod tools;
-pub mod trajectory;
+pub(crate) mod output;
+pub(crate) mod span;
+pub(crate) mod tools;
+pub(crate) mod trajectory;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -32,7 +32,7 @@ use tools::ToolScore;
 /// What a trial produced, as the checks see it: the finished trial and what [`score`] read
 /// from it first.
 #[derive(Debug)]
-pub struct Evidence<'a> {
+pub(crate) struct Evidence<'a> {
     /// The answer, the exit, the span tree and the latency.
     pub trial: Finished<'a>,
     /// The tool score against `expect.tools`, when the case has it.
@@ -83,7 +83,7 @@ pub struct Finished<'a> {
 }
 
 /// Scores one trial: the tool score against `expect.tools`, the trial's metrics (cost from
-/// `pricing`), then every check of [`grade`]. Everything `traceval run` and a replay do with a
+/// `pricing`), then every check of `grade`. Everything `traceval run` and a replay do with a
 /// finished trial's spans except the LLM judges, which need a model and so run apart.
 pub fn score(
     expect: &Expect,
@@ -144,7 +144,7 @@ const CHECKS: &[Check] = &[
 ];
 
 /// Runs every check `expect` asks for on one trial.
-pub fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
+pub(crate) fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
     let mut graded = Graded::default();
     for check in CHECKS {
         check(expect, evidence, &mut graded);

@@ -91,7 +91,7 @@ fn quote(text: &str) -> String {
 }
 
 /// `name({"a":1})` for messages.
-pub fn describe_call(name: &str, args: Option<&Json>) -> String {
+pub(crate) fn describe_call(name: &str, args: Option<&Json>) -> String {
     match args {
         Some(a) => format!("{}({})", clean(name, 60), clean(&a.to_string(), QUOTE)),
         None => clean(name, 60),

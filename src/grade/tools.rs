@@ -16,7 +16,7 @@ use crate::trace::genai::ToolCall;
 
 /// One tool call the agent made, as matching reads it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ActualTool<'a> {
+pub(crate) struct ActualTool<'a> {
     /// The tool's name.
     pub name: &'a str,
     /// The arguments, when recorded as JSON.
@@ -32,7 +32,7 @@ impl<'a> From<&'a ToolCall> for ActualTool<'a> {
     }
 }
 
-pub use crate::metrics::tool_score::{ToolScore, tool_rates};
+pub(crate) use crate::metrics::tool_score::{ToolScore, tool_rates};
 
 /// True when `actual` is a call that `expected` describes: the same name and arguments that
 /// contain the expected ones.
@@ -40,7 +40,8 @@ pub use crate::metrics::tool_score::{ToolScore, tool_rates};
 /// Expected `args` of `None` match any arguments, recorded or not. Arguments that were not
 /// recorded (or were not JSON) match only expectations that ask for nothing: `None` or an
 /// empty object, as a call without arguments may record none at all.
-pub fn tool_matches(expected: &ExpectedTool, actual: &ActualTool<'_>) -> bool {
+#[cfg(test)]
+pub(crate) fn tool_matches(expected: &ExpectedTool, actual: &ActualTool<'_>) -> bool {
     expected.name == actual.name
         && args_match(ArgMode::Contains, expected.args.as_ref(), actual.args)
 }
@@ -55,7 +56,7 @@ pub fn tool_matches(expected: &ExpectedTool, actual: &ActualTool<'_>) -> bool {
 /// Expected arguments of `None` ask for nothing: any arguments match, except under `exact`,
 /// where only none (or `{}`) do. Arguments not recorded read as `{}`, so they are within any
 /// expected object and contain only an empty one.
-pub fn args_match(mode: ArgMode, expected: Option<&Json>, actual: Option<&Json>) -> bool {
+pub(crate) fn args_match(mode: ArgMode, expected: Option<&Json>, actual: Option<&Json>) -> bool {
     let empty = Json::Object(Default::default());
     let got = actual.unwrap_or(&empty);
     match (mode, expected) {
@@ -73,13 +74,13 @@ pub fn args_match(mode: ArgMode, expected: Option<&Json>, actual: Option<&Json>)
 /// When several maximum matchings exist, the one chosen (and so which indices are reported
 /// missing or unexpected) is deterministic: expected calls are placed in order, each taking
 /// the earliest actual call it can get without lowering the count.
-pub fn score_tools(expected: &[ExpectedTool], actual: &[ActualTool<'_>]) -> ToolScore {
+pub(crate) fn score_tools(expected: &[ExpectedTool], actual: &[ActualTool<'_>]) -> ToolScore {
     score_tools_by(expected, actual, |_| ArgMode::Contains)
 }
 
 /// [`score_tools`] with each expected call's arguments compared under `mode(call)`, the case's
 /// argument mode for it.
-pub fn score_tools_by(
+pub(crate) fn score_tools_by(
     expected: &[ExpectedTool],
     actual: &[ActualTool<'_>],
     mode: impl Fn(&ExpectedTool) -> ArgMode,
@@ -167,7 +168,7 @@ pub(crate) fn augment(
 /// - strings, booleans and null: equal.
 ///
 /// Values of different types never contain each other (`"1"` is not `1`).
-pub fn json_contains(actual: &Json, expected: &Json) -> bool {
+pub(crate) fn json_contains(actual: &Json, expected: &Json) -> bool {
     match (actual, expected) {
         (Json::Object(got), Json::Object(want)) => want
             .iter()

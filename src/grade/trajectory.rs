@@ -26,7 +26,7 @@ use serde_json::Value as Json;
 
 /// One actual call: its name, its parsed arguments and its model turn.
 #[derive(Debug, Clone, Copy)]
-pub struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// Tool name.
     pub name: &'a str,
     /// Arguments, when recorded and JSON.
@@ -38,7 +38,7 @@ pub struct Call<'a> {
 
 /// A trajectory's verdict and score.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrajectoryScore {
+pub(crate) struct TrajectoryScore {
     /// Whether the mode holds.
     pub passed: bool,
     /// The score in [0, 1] (see the module docs).
@@ -79,7 +79,7 @@ pub(super) fn check(expect: &Expect, evidence: &Evidence<'_>, graded: &mut Grade
 }
 
 /// Judges `actual` against `expected` under `t`.
-pub fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> TrajectoryScore {
+pub(crate) fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> TrajectoryScore {
     let matches = |e: &ExpectedTool, a: &Call<'_>| {
         e.name == a.name && args_match(t.arg_mode(&e.name), e.args.as_ref(), a.args)
     };

@@ -41,28 +41,28 @@ use super::openai::{model_of, parameters};
 use super::provider::{ChatFuture, ChatProvider};
 
 /// The default `base_url`.
-pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.anthropic.com/v1";
 
 /// The variable the key is read from when no other is named.
-pub const DEFAULT_API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
+pub(crate) const DEFAULT_API_KEY_ENV: &str = "ANTHROPIC_API_KEY";
 
 /// The variable the base URL is read from when the suite gives none, as the Anthropic SDKs
 /// do. Like theirs, its value has no version (`https://api.anthropic.com`): `/v1` is appended
 /// unless it already ends with it.
-pub const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
+pub(crate) const BASE_URL_ENV: &str = "ANTHROPIC_BASE_URL";
 
 /// The `anthropic-version` header sent (an extra header can override it).
-pub const API_VERSION: &str = "2023-06-01";
+pub(crate) const API_VERSION: &str = "2023-06-01";
 
 /// The default `max_tokens`.
-pub const DEFAULT_MAX_TOKENS: u32 = 1024;
+pub(crate) const DEFAULT_MAX_TOKENS: u32 = 1024;
 
 /// The default request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to reach the Messages API.
 #[derive(Clone)]
-pub struct AnthropicConfig {
+pub(crate) struct AnthropicConfig {
     /// Up to and including the version, e.g. `https://api.anthropic.com/v1` (the default);
     /// `/messages` is appended.
     pub base_url: String,
@@ -81,7 +81,7 @@ pub struct AnthropicConfig {
 
 impl AnthropicConfig {
     /// Defaults for `model`: the Anthropic API, no key, a 60 s timeout, 1024 max tokens.
-    pub fn new(model: impl Into<String>) -> AnthropicConfig {
+    pub(crate) fn new(model: impl Into<String>) -> AnthropicConfig {
         AnthropicConfig {
             base_url: DEFAULT_BASE_URL.to_owned(),
             api_key: None,
@@ -97,7 +97,7 @@ impl AnthropicConfig {
     /// version included), the variable [`BASE_URL_ENV`] when set and not empty (version
     /// appended, see there), and [`DEFAULT_BASE_URL`]. An unset or empty key variable is
     /// [`ProviderError::MissingKey`] naming it.
-    pub fn from_env(
+    pub(crate) fn from_env(
         api_key_env: Option<&str>,
         base_url: Option<&str>,
         model: impl Into<String>,
@@ -106,7 +106,7 @@ impl AnthropicConfig {
     }
 
     /// [`AnthropicConfig::from_env`] reading variables through `lookup`.
-    pub fn from_env_with(
+    pub(crate) fn from_env_with(
         api_key_env: Option<&str>,
         base_url: Option<&str>,
         model: impl Into<String>,
@@ -149,7 +149,7 @@ impl fmt::Debug for AnthropicConfig {
 }
 
 /// Anthropic's Messages API.
-pub struct AnthropicProvider {
+pub(crate) struct AnthropicProvider {
     config: AnthropicConfig,
     endpoint: Endpoint,
 }
@@ -166,7 +166,7 @@ impl fmt::Debug for AnthropicProvider {
 impl AnthropicProvider {
     /// A provider for `config`. Fails on a base URL that is not http(s), or a header (the
     /// key, an extra header) that cannot be sent.
-    pub fn new(config: AnthropicConfig) -> Result<AnthropicProvider, ProviderError> {
+    pub(crate) fn new(config: AnthropicConfig) -> Result<AnthropicProvider, ProviderError> {
         let mut headers = vec![header("anthropic-version", API_VERSION, false)?];
         if let Some(key) = &config.api_key {
             headers.push(header("x-api-key", key.expose(), true)?);
@@ -185,7 +185,8 @@ impl AnthropicProvider {
     }
 
     /// [`AnthropicProvider::new`] with [`AnthropicConfig::from_env`].
-    pub fn from_env(
+    #[cfg(test)]
+    pub(crate) fn from_env(
         api_key_env: Option<&str>,
         base_url: Option<&str>,
         model: impl Into<String>,
@@ -194,7 +195,8 @@ impl AnthropicProvider {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &AnthropicConfig {
+    #[cfg(test)]
+    pub(crate) fn config(&self) -> &AnthropicConfig {
         &self.config
     }
 

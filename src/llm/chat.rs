@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub(crate) enum Role {
     /// Instructions.
     System,
     /// The user.
@@ -23,7 +23,7 @@ pub enum Role {
 
 /// A tool call the model asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolCall {
+pub(crate) struct ToolCall {
     /// The call id the tool result must quote.
     pub id: String,
     /// The tool.
@@ -34,7 +34,7 @@ pub struct ToolCall {
 
 /// One message of the conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Message {
+pub(crate) struct Message {
     /// Who wrote it.
     pub role: Role,
     /// Its text (absent on an assistant message that only calls tools).
@@ -49,7 +49,7 @@ pub struct Message {
 
 impl Message {
     /// A message with text only.
-    pub fn text(role: Role, content: impl Into<String>) -> Message {
+    pub(crate) fn text(role: Role, content: impl Into<String>) -> Message {
         Message {
             role,
             content: Some(content.into()),
@@ -59,7 +59,7 @@ impl Message {
     }
 
     /// A tool result.
-    pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Message {
+    pub(crate) fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Message {
         Message {
             role: Role::Tool,
             content: Some(content.into()),
@@ -71,7 +71,7 @@ impl Message {
 
 /// A tool the model may call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolSpec {
+pub(crate) struct ToolSpec {
     /// Its name.
     pub name: String,
     /// What it does.
@@ -82,7 +82,7 @@ pub struct ToolSpec {
 
 /// One chat-completion request.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ChatRequest {
+pub(crate) struct ChatRequest {
     /// The model asked for.
     pub model: String,
     /// The conversation so far.
@@ -95,7 +95,7 @@ pub struct ChatRequest {
 
 impl ChatRequest {
     /// The turn: how many assistant messages the conversation already has (0 on the first call).
-    pub fn turn(&self) -> usize {
+    pub(crate) fn turn(&self) -> usize {
         self.messages
             .iter()
             .filter(|m| m.role == Role::Assistant)
@@ -103,7 +103,7 @@ impl ChatRequest {
     }
 
     /// The text of the last user message.
-    pub fn last_user(&self) -> Option<&str> {
+    pub(crate) fn last_user(&self) -> Option<&str> {
         self.messages
             .iter()
             .rev()
@@ -113,7 +113,7 @@ impl ChatRequest {
 
     /// The text of the last tool result, when the last message is one (or a run of them ends
     /// the conversation).
-    pub fn last_tool_result(&self) -> Option<&str> {
+    pub(crate) fn last_tool_result(&self) -> Option<&str> {
         self.messages
             .iter()
             .rev()
@@ -126,7 +126,7 @@ impl ChatRequest {
 /// Why the model stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FinishReason {
+pub(crate) enum FinishReason {
     /// A final answer.
     Stop,
     /// It asked for tools.
@@ -139,7 +139,7 @@ pub enum FinishReason {
 
 impl FinishReason {
     /// The OpenAI spelling (`stop`, `tool_calls`...).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FinishReason::Stop => "stop",
             FinishReason::ToolCalls => "tool_calls",
@@ -151,7 +151,7 @@ impl FinishReason {
 
 /// Token counts of one call. `input_tokens` includes cached tokens, as in OTel GenAI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct TokenUsage {
+pub(crate) struct TokenUsage {
     /// Prompt tokens.
     pub input_tokens: u64,
     /// Completion tokens.
@@ -162,7 +162,7 @@ pub struct TokenUsage {
 
 /// A successful call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatResponse {
+pub(crate) struct ChatResponse {
     /// Response id.
     pub id: String,
     /// The model that answered.
@@ -177,7 +177,7 @@ pub struct ChatResponse {
 
 /// A failed call, typed so retries and error spans can tell kinds apart.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ChatError {
+pub(crate) enum ChatError {
     /// The server answered with an error status.
     #[error("HTTP {status}: {message}")]
     Http {
@@ -201,7 +201,7 @@ pub enum ChatError {
 
 impl ChatError {
     /// The `error.type` attribute value for this error.
-    pub fn error_type(&self) -> String {
+    pub(crate) fn error_type(&self) -> String {
         match self {
             ChatError::Http { status, .. } => status.to_string(),
             ChatError::Timeout(_) => "timeout".to_owned(),
@@ -214,7 +214,7 @@ impl ChatError {
     /// connection, DNS or TLS failure), `timed out`, `authentication refused` (401, 403),
     /// `rate-limited` (429) or `server error` (408, 5xx). `None` for an error the request
     /// causes (400, 404, 422...) or an answer that cannot be read.
-    pub fn outage(&self) -> Option<&'static str> {
+    pub(crate) fn outage(&self) -> Option<&'static str> {
         match self {
             ChatError::Http { status, .. } => match status {
                 401 | 403 => Some("authentication refused"),
@@ -229,7 +229,7 @@ impl ChatError {
     }
 
     /// True for errors worth retrying: 408, 409, 429, 5xx, timeouts and network failures.
-    pub fn retryable(&self) -> bool {
+    pub(crate) fn retryable(&self) -> bool {
         match self {
             ChatError::Http { status, .. } => matches!(status, 408 | 409 | 429 | 500..=599),
             ChatError::Timeout(_) | ChatError::Network(_) => true,

@@ -20,7 +20,7 @@ use serde_json::Value as Json;
 use super::chat::ChatError;
 
 /// Longest error message kept from an error body, in characters.
-pub const MAX_ERROR_MESSAGE: usize = 500;
+pub(crate) const MAX_ERROR_MESSAGE: usize = 500;
 
 /// Largest response body read; a longer one is a malformed response.
 const MAX_RESPONSE_BODY: usize = 32 << 20;
@@ -35,16 +35,16 @@ const MIN_SCRUBBED_KEY: usize = 8;
 /// An API key. It prints as `[redacted]` with `{}` and `{:?}`; only [`ApiKey::expose`] gives
 /// the text, to put it in a header.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub(crate) struct ApiKey(String);
 
 impl ApiKey {
     /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> ApiKey {
+    pub(crate) fn new(key: impl Into<String>) -> ApiKey {
         ApiKey(key.into())
     }
 
     /// The key itself. Never format it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -75,7 +75,7 @@ impl fmt::Display for ApiKey {
 
 /// Why a provider could not be configured. Messages name variables and headers, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
+pub(crate) enum ProviderError {
     /// The variable that should hold the API key is unset or empty.
     #[error("the API key variable `{var}` is not set (or is empty)")]
     MissingKey {
@@ -111,7 +111,7 @@ pub enum ProviderError {
 
 /// Reads an API key from the variable `var` through `lookup` (`std::env::var_os` in
 /// production); surrounding whitespace is trimmed.
-pub fn key_from(
+pub(crate) fn key_from(
     var: &str,
     lookup: impl Fn(&str) -> Option<OsString>,
 ) -> Result<ApiKey, ProviderError> {
@@ -132,7 +132,7 @@ pub fn key_from(
 
 /// A base URL from the variable `var` through `lookup`, trimmed; `None` when it is unset,
 /// empty or not UTF-8 (the SDKs treat an empty one as unset too).
-pub fn url_from(var: &str, lookup: impl Fn(&str) -> Option<OsString>) -> Option<String> {
+pub(crate) fn url_from(var: &str, lookup: impl Fn(&str) -> Option<OsString>) -> Option<String> {
     let value = lookup(var)?.into_string().ok()?;
     let value = value.trim();
     (!value.is_empty()).then(|| value.to_owned())
@@ -166,7 +166,7 @@ impl fmt::Debug for RedactedHeaders<'_> {
 }
 
 /// A URL for messages: scheme, host, port and path; no user info, no query, no fragment.
-pub fn display_url(url: &Url) -> String {
+pub(crate) fn display_url(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
@@ -370,7 +370,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// How long the server asked us to wait: `retry-after-ms` (milliseconds, as OpenAI sends it)
 /// first, else `Retry-After` as seconds (fractions accepted) or an HTTP date (IMF-fixdate,
 /// measured from `now`; a date in the past means zero).
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| {
         headers
             .get(name)
@@ -399,7 +399,7 @@ fn seconds(secs: f64) -> Option<Duration> {
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the date format HTTP senders must use.
-pub fn http_date(text: &str) -> Option<SystemTime> {
+pub(crate) fn http_date(text: &str) -> Option<SystemTime> {
     let parts: Vec<&str> = text.split_ascii_whitespace().collect();
     let [_weekday, day, month, year, time, "GMT"] = parts[..] else {
         return None;
@@ -442,7 +442,7 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 /// Anthropic's `{"error": {"message", "type"/"code"}}` as `code-or-type: message`, the
 /// `{"error": "..."}`, `{"message": ...}` and `{"detail": ...}` of other compatible servers,
 /// else the body's text, else the status's reason phrase.
-pub fn error_message(body: &[u8], reason: Option<&str>) -> String {
+pub(crate) fn error_message(body: &[u8], reason: Option<&str>) -> String {
     let parsed = serde_json::from_slice::<Json>(body)
         .ok()
         .and_then(|v| message_of(&v));

@@ -2,13 +2,13 @@
 //! the scripted model (a deterministic fake LLM driven by a TOML script), and its
 //! OpenAI-compatible HTTP face (`traceval serve-model`).
 
-pub mod anthropic;
+pub(crate) mod anthropic;
 pub(crate) mod build;
-pub mod chat;
-pub mod http;
-pub mod openai;
-pub mod openai_wire;
-pub mod provider;
-pub mod retry;
-pub mod scripted;
-pub mod server;
+pub(crate) mod chat;
+pub(crate) mod http;
+pub(crate) mod openai;
+pub(crate) mod openai_wire;
+pub(crate) mod provider;
+pub(crate) mod retry;
+pub(crate) mod scripted;
+pub(crate) mod server;

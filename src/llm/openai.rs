@@ -33,20 +33,20 @@ use super::http::{ApiKey, Endpoint, ProviderError, RedactedHeaders, header, key_
 use super::provider::{ChatFuture, ChatProvider};
 
 /// The default `base_url`.
-pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// The variable the key is read from when no other is named.
-pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+pub(crate) const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
 
 /// The variable the base URL is read from when the suite gives none, as the OpenAI SDKs do.
-pub const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
+pub(crate) const BASE_URL_ENV: &str = "OPENAI_BASE_URL";
 
 /// The default request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to reach an OpenAI-compatible server.
 #[derive(Clone)]
-pub struct OpenAiConfig {
+pub(crate) struct OpenAiConfig {
     /// Up to and including the version, e.g. `https://api.openai.com/v1` (the default) or
     /// `http://localhost:11434/v1`; `/chat/completions` is appended.
     pub base_url: String,
@@ -65,7 +65,7 @@ pub struct OpenAiConfig {
 
 impl OpenAiConfig {
     /// Defaults for `model`: the OpenAI API, no key, a 60 s timeout.
-    pub fn new(model: impl Into<String>) -> OpenAiConfig {
+    pub(crate) fn new(model: impl Into<String>) -> OpenAiConfig {
         OpenAiConfig {
             base_url: DEFAULT_BASE_URL.to_owned(),
             api_key: None,
@@ -81,7 +81,7 @@ impl OpenAiConfig {
     /// the variable `OPENAI_BASE_URL` when set and not empty, and [`DEFAULT_BASE_URL`], as the
     /// OpenAI SDKs choose it. An unset or empty key variable is
     /// [`ProviderError::MissingKey`] naming it.
-    pub fn from_env(
+    pub(crate) fn from_env(
         api_key_env: Option<&str>,
         base_url: Option<&str>,
         model: impl Into<String>,
@@ -90,7 +90,7 @@ impl OpenAiConfig {
     }
 
     /// [`OpenAiConfig::from_env`] reading variables through `lookup`.
-    pub fn from_env_with(
+    pub(crate) fn from_env_with(
         api_key_env: Option<&str>,
         base_url: Option<&str>,
         model: impl Into<String>,
@@ -128,7 +128,7 @@ impl fmt::Debug for OpenAiConfig {
 }
 
 /// An OpenAI-compatible chat-completions API.
-pub struct OpenAiProvider {
+pub(crate) struct OpenAiProvider {
     config: OpenAiConfig,
     endpoint: Endpoint,
 }
@@ -145,7 +145,7 @@ impl fmt::Debug for OpenAiProvider {
 impl OpenAiProvider {
     /// A provider for `config`. Fails on a base URL that is not http(s), or a header (the
     /// key, the organization, an extra header) that cannot be sent.
-    pub fn new(config: OpenAiConfig) -> Result<OpenAiProvider, ProviderError> {
+    pub(crate) fn new(config: OpenAiConfig) -> Result<OpenAiProvider, ProviderError> {
         let mut headers = Vec::new();
         if let Some(key) = &config.api_key {
             headers.push(header(
@@ -171,7 +171,8 @@ impl OpenAiProvider {
     }
 
     /// [`OpenAiProvider::new`] with [`OpenAiConfig::from_env`].
-    pub fn from_env(
+    #[cfg(test)]
+    pub(crate) fn from_env(
         api_key_env: Option<&str>,
         base_url: Option<&str>,
         model: impl Into<String>,
@@ -180,7 +181,8 @@ impl OpenAiProvider {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &OpenAiConfig {
+    #[cfg(test)]
+    pub(crate) fn config(&self) -> &OpenAiConfig {
         &self.config
     }
 

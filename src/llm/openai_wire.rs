@@ -9,7 +9,7 @@ use super::chat::{ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec};
 
 /// A request body.
 #[derive(Debug, Deserialize)]
-pub struct WireRequest {
+pub(crate) struct WireRequest {
     /// Model name.
     #[serde(default)]
     pub model: String,
@@ -31,7 +31,7 @@ pub struct WireRequest {
 
 /// `stream_options`.
 #[derive(Debug, Deserialize)]
-pub struct StreamOptions {
+pub(crate) struct StreamOptions {
     /// Send a final chunk with usage.
     #[serde(default)]
     pub include_usage: bool,
@@ -39,7 +39,7 @@ pub struct StreamOptions {
 
 /// A message.
 #[derive(Debug, Deserialize)]
-pub struct WireMessage {
+pub(crate) struct WireMessage {
     /// `system`, `developer`, `user`, `assistant` or `tool`.
     pub role: String,
     /// A string, an array of content parts, or null.
@@ -55,7 +55,7 @@ pub struct WireMessage {
 
 /// A tool call in a message.
 #[derive(Debug, Deserialize)]
-pub struct WireToolCall {
+pub(crate) struct WireToolCall {
     /// Call id.
     #[serde(default)]
     pub id: String,
@@ -65,7 +65,7 @@ pub struct WireToolCall {
 
 /// A function call.
 #[derive(Debug, Deserialize)]
-pub struct WireFunction {
+pub(crate) struct WireFunction {
     /// Name.
     pub name: String,
     /// Arguments as JSON text.
@@ -75,14 +75,14 @@ pub struct WireFunction {
 
 /// A tool offered.
 #[derive(Debug, Deserialize)]
-pub struct WireTool {
+pub(crate) struct WireTool {
     /// The function.
     pub function: WireToolFunction,
 }
 
 /// A function offered.
 #[derive(Debug, Deserialize)]
-pub struct WireToolFunction {
+pub(crate) struct WireToolFunction {
     /// Name.
     pub name: String,
     /// Description.
@@ -96,11 +96,11 @@ pub struct WireToolFunction {
 /// Why a request body is not a chat request we can serve.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct WireError(pub String);
+pub(crate) struct WireError(pub String);
 
 impl WireRequest {
     /// Converts to the shared chat types.
-    pub fn into_chat(self) -> Result<ChatRequest, WireError> {
+    pub(crate) fn into_chat(self) -> Result<ChatRequest, WireError> {
         let messages = self
             .messages
             .into_iter()
@@ -190,7 +190,7 @@ fn usage_json(r: &ChatResponse) -> Json {
 }
 
 /// A non-streamed response body.
-pub fn response_json(r: &ChatResponse, created: u64) -> Json {
+pub(crate) fn response_json(r: &ChatResponse, created: u64) -> Json {
     let mut message = json!({"role": "assistant", "content": r.message.content});
     if !r.message.tool_calls.is_empty() {
         message["tool_calls"] = tool_calls_json(&r.message.tool_calls);
@@ -211,7 +211,7 @@ pub fn response_json(r: &ChatResponse, created: u64) -> Json {
 }
 
 /// The chunks of a streamed response, in order, without the final `[DONE]`.
-pub fn stream_chunks(r: &ChatResponse, created: u64, include_usage: bool) -> Vec<Json> {
+pub(crate) fn stream_chunks(r: &ChatResponse, created: u64, include_usage: bool) -> Vec<Json> {
     let chunk = |delta: Json, finish: Option<&str>| {
         json!({
             "id": r.id,
@@ -270,7 +270,7 @@ fn split_pieces(text: &str, n: usize) -> Vec<String> {
 }
 
 /// An error body as OpenAI sends it.
-pub fn error_json(message: &str, kind: &str, code: Option<&str>) -> Json {
+pub(crate) fn error_json(message: &str, kind: &str, code: Option<&str>) -> Json {
     json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
 }
 

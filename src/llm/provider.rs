@@ -9,11 +9,11 @@ use super::chat::{ChatError, ChatRequest, ChatResponse};
 use super::scripted::{Attempts, CallContext, Script};
 
 /// A boxed future, so providers can be trait objects.
-pub type ChatFuture<'a> =
+pub(crate) type ChatFuture<'a> =
     Pin<Box<dyn Future<Output = Result<ChatResponse, ChatError>> + Send + 'a>>;
 
 /// One LLM API (or the scripted model).
-pub trait ChatProvider: Send + Sync + std::fmt::Debug {
+pub(crate) trait ChatProvider: Send + Sync + std::fmt::Debug {
     /// `gen_ai.provider.name`: `openai`, `anthropic`, `traceval.scripted`...
     fn provider_name(&self) -> &str;
 
@@ -37,7 +37,7 @@ pub trait ChatProvider: Send + Sync + std::fmt::Debug {
 /// The scripted model in process: a [`Script`] answering directly, no HTTP. Its latency is
 /// slept asynchronously (it holds no thread) so spans show it.
 #[derive(Debug)]
-pub struct ScriptedProvider {
+pub(crate) struct ScriptedProvider {
     script: Arc<Script>,
     seed: u64,
     attempts: Attempts,
@@ -45,7 +45,7 @@ pub struct ScriptedProvider {
 
 impl ScriptedProvider {
     /// A provider answering from `script` with variants seeded by `seed`.
-    pub fn new(script: Arc<Script>, seed: u64) -> ScriptedProvider {
+    pub(crate) fn new(script: Arc<Script>, seed: u64) -> ScriptedProvider {
         ScriptedProvider {
             script,
             seed,

@@ -20,7 +20,7 @@ use super::chat::ChatError;
 
 /// Bounded exponential backoff with full jitter, honouring the server's `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Attempts in all, the first included (default 4). 0 counts as 1: never retry.
     pub max_attempts: u32,
     /// The backoff ceiling after the first failure (default 500 ms).
@@ -41,7 +41,8 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// A policy that never retries.
-    pub fn never() -> RetryPolicy {
+    #[cfg(test)]
+    pub(crate) fn never() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
@@ -64,7 +65,7 @@ impl RetryPolicy {
     /// with `jitter` uniform in `[0, 1)` supplied by the caller (values outside are clamped,
     /// NaN counts as 0), so concurrent trials that failed together spread their retries over
     /// the whole window instead of retrying in lockstep.
-    pub fn delay(&self, attempt: u32, error: &ChatError, jitter: f64) -> Option<Duration> {
+    pub(crate) fn delay(&self, attempt: u32, error: &ChatError, jitter: f64) -> Option<Duration> {
         if !error.retryable() || attempt >= self.max_attempts.max(1) {
             return None;
         }
@@ -84,7 +85,7 @@ impl RetryPolicy {
     }
 
     /// `min(max, base · 2^(attempt − 1))`, saturating.
-    pub fn ceiling(&self, attempt: u32) -> Duration {
+    pub(crate) fn ceiling(&self, attempt: u32) -> Duration {
         let factor = 1u32
             .checked_shl(attempt.saturating_sub(1))
             .unwrap_or(u32::MAX);

@@ -31,7 +31,7 @@ const MAX_BODY: usize = 32 << 20;
 
 /// The script and identity one trial's requests are answered with.
 #[derive(Debug, Clone)]
-pub struct TrialModel {
+pub(crate) struct TrialModel {
     /// The script.
     pub script: Arc<Script>,
     /// Stable identity for variant choice, e.g. `suite::case#3`.
@@ -46,7 +46,7 @@ struct ServerState {
 }
 
 /// A running scripted-model server.
-pub struct ModelServer {
+pub(crate) struct ModelServer {
     addr: SocketAddr,
     state: Arc<ServerState>,
     stop: Option<oneshot::Sender<()>>,
@@ -64,7 +64,7 @@ impl std::fmt::Debug for ModelServer {
 impl ModelServer {
     /// Binds `addr` (port 0 picks one) and serves. `default` answers requests to `/v1`;
     /// trials registered with [`ModelServer::register`] answer under `/trial/<key>/v1`.
-    pub async fn start(
+    pub(crate) async fn start(
         addr: SocketAddr,
         default: Option<Arc<Script>>,
         seed: u64,
@@ -101,17 +101,17 @@ impl ModelServer {
     }
 
     /// `http://127.0.0.1:PORT/v1`, for `OPENAI_BASE_URL`.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
 
     /// `http://127.0.0.1:PORT/trial/<key>/v1`.
-    pub fn trial_base_url(&self, key: &str) -> String {
+    pub(crate) fn trial_base_url(&self, key: &str) -> String {
         format!("http://{}/trial/{key}/v1", self.addr)
     }
 
     /// Answers requests under `/trial/<key>/v1` with `model`.
-    pub fn register(&self, key: &str, model: TrialModel) {
+    pub(crate) fn register(&self, key: &str, model: TrialModel) {
         self.state
             .trials
             .lock()
@@ -120,7 +120,7 @@ impl ModelServer {
     }
 
     /// Stops answering for `key` (its requests get 404 from now on).
-    pub fn unregister(&self, key: &str) {
+    pub(crate) fn unregister(&self, key: &str) {
         self.state
             .trials
             .lock()
@@ -129,7 +129,7 @@ impl ModelServer {
     }
 
     /// Stops serving and waits for open connections to finish.
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -24,12 +24,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use super::price_table::Price;
+pub(crate) use super::price_table::Price;
 use super::price_table::{PriceTable, without_provider};
 use crate::trace::genai::LlmCall;
 
 /// Listed in [`Cost::unpriced_models`] for an unpriced call that names no model.
-pub const UNNAMED_MODEL: &str = "(unnamed model)";
+pub(crate) const UNNAMED_MODEL: &str = "(unnamed model)";
 
 /// A recorded cost at or above this (USD) is not believed; the call is priced as if it had none.
 const MAX_RECORDED_USD: f64 = 1e12;
@@ -45,7 +45,8 @@ const PER_TOKENS: f64 = 1_000_000.0;
 /// table that snapshot gets the `gpt-4o-mini` price. A family name is a prefix too: with only
 /// `gpt-4o` in the table, `gpt-4o-mini` gets the `gpt-4o` price, so a table should list every
 /// family it is used with. Names are compared exactly (case included).
-pub fn price_for<'a>(pricing: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
+#[cfg(test)]
+pub(crate) fn price_for<'a>(pricing: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
     price_entry(pricing, model).map(|(_, price)| price)
 }
 
@@ -162,7 +163,7 @@ impl Pricing {
 
 /// An amount in USD for messages: 4 decimals, or 3 significant digits below a cent, so that
 /// a small cost never reads as `$0.0000`.
-pub fn format_usd(usd: f64) -> String {
+pub(crate) fn format_usd(usd: f64) -> String {
     if !usd.is_finite() || usd == 0.0 || usd.abs() >= 0.01 {
         return format!("${usd:.4}");
     }
@@ -175,7 +176,7 @@ pub fn format_usd(usd: f64) -> String {
 /// Pass only the calls whose usage counts ([`LlmCall::usage_counted`]), so that totals a
 /// wrapper span repeats are not billed twice.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct CallCost<'a> {
+pub(crate) struct CallCost<'a> {
     /// The model that answered, else the model asked for.
     pub model: Option<&'a str>,
     /// The model asked for (a deployment or proxy alias, often): a user `[pricing]` entry for
@@ -250,7 +251,7 @@ impl CallCost<'_> {
 
 /// The cost of one call in USD: the recorded cost, else its price, else 0 when it used no
 /// tokens. `None` when it is unpriced.
-pub fn call_cost(call: &CallCost<'_>, pricing: &Pricing) -> Option<f64> {
+pub(crate) fn call_cost(call: &CallCost<'_>, pricing: &Pricing) -> Option<f64> {
     if let Some(usd) = call.recorded() {
         return Some(usd);
     }
@@ -274,7 +275,7 @@ pub fn call_cost(call: &CallCost<'_>, pricing: &Pricing) -> Option<f64> {
 
 /// The cost of a trial.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
-pub struct Cost {
+pub(crate) struct Cost {
     /// Total USD; `None` when any call is unpriced (the total is unknown, not a lower bound).
     pub usd: Option<f64>,
     /// Models of the unpriced calls, sorted, each once; [`UNNAMED_MODEL`] for a call without
@@ -283,7 +284,7 @@ pub struct Cost {
 }
 
 /// The cost of a trial's LLM calls (see the module docs). A trial without calls costs 0.
-pub fn trial_cost(calls: &[CallCost<'_>], pricing: &Pricing) -> Cost {
+pub(crate) fn trial_cost(calls: &[CallCost<'_>], pricing: &Pricing) -> Cost {
     let mut usd = 0.0;
     let mut unpriced = BTreeSet::new();
     for call in calls {

@@ -10,7 +10,7 @@
 //! "Adding Error Bars to Evals", recommendation 2), usually wider.
 
 /// The two-sided 95% standard normal quantile, Φ⁻¹(0.975).
-pub const Z95: f64 = 1.959_963_984_540_054;
+pub(crate) const Z95: f64 = 1.959_963_984_540_054;
 
 /// The Wilson score interval `(lower, upper)` for `successes` out of `n` at quantile `z`
 /// (use [`Z95`] for 95%).
@@ -21,7 +21,7 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 /// formula gives that in exact arithmetic, but not always in floating point).
 ///
 /// `None` when `n == 0`, `successes > n`, or `z` is negative or not finite.
-pub fn wilson(successes: u64, n: u64, z: f64) -> Option<(f64, f64)> {
+pub(crate) fn wilson(successes: u64, n: u64, z: f64) -> Option<(f64, f64)> {
     if n == 0 || successes > n || !z.is_finite() || z < 0.0 {
         return None;
     }
@@ -50,7 +50,7 @@ pub fn wilson(successes: u64, n: u64, z: f64) -> Option<(f64, f64)> {
 ///
 /// `None` for fewer than two cases (no spread to measure) or a rate that is not finite. Cases
 /// that all have the same rate give a zero-width interval: nothing in the data varies.
-pub fn clustered(rates: &[f64]) -> Option<(f64, f64)> {
+pub(crate) fn clustered(rates: &[f64]) -> Option<(f64, f64)> {
     let m = rates.len();
     if m < 2 || rates.iter().any(|r| !r.is_finite()) {
         return None;
@@ -72,7 +72,7 @@ const SERIES_MAX_DF: u64 = 1000;
 /// Up to 1000 degrees of freedom it inverts the exact CDF by bisection; for integer `df`,
 /// A(t) = P(|T| < t) is a finite trigonometric series (Abramowitz & Stegun 26.7.3, 26.7.4).
 /// Beyond, t ≈ z + g₁(z)/ν + g₂(z)/ν² + g₃(z)/ν³ (A&S 26.7.5) with z the normal quantile.
-pub fn t_quantile(p: f64, df: u64) -> Option<f64> {
+pub(crate) fn t_quantile(p: f64, df: u64) -> Option<f64> {
     if df == 0 || !(p > 0.0 && p < 1.0) {
         return None;
     }

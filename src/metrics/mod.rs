@@ -10,19 +10,12 @@
 //! - [`trial_cost`] from LLM calls and [`Pricing`] (the suite's `[pricing.*]`, then the
 //!   built-in [`PriceTable`]), with *unpriced* trials kept apart.
 
-pub mod cost;
-pub mod interval;
-pub mod passk;
-pub mod percentile;
-pub mod price_table;
-pub mod tool_score;
-pub mod trial;
+pub(crate) mod cost;
+pub(crate) mod interval;
+pub(crate) mod passk;
+pub(crate) mod percentile;
+pub(crate) mod price_table;
+pub(crate) mod tool_score;
+pub(crate) mod trial;
 
-pub use cost::{
-    CallCost, Cost, Price, PriceMatch, PriceSource, Pricing, UNNAMED_MODEL, call_cost, format_usd,
-    price_for, trial_cost,
-};
-pub use interval::{Z95, wilson};
-pub use passk::{pass_at_k, pass_at_k_table, pass_hat_k, pass_hat_k_table};
-pub use percentile::{Percentiles, nearest_rank};
-pub use price_table::{PriceEntry, PriceTable};
+pub(crate) use cost::Price;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 /// pass@k = 1 − C(n−c, k) / C(n, k).
 ///
 /// `None` (the metric is absent) when `k == 0`, `k > n`, or `c > n`.
-pub fn pass_at_k(n: u64, c: u64, k: u64) -> Option<f64> {
+pub(crate) fn pass_at_k(n: u64, c: u64, k: u64) -> Option<f64> {
     if !valid(n, c, k) {
         return None;
     }
@@ -24,7 +24,7 @@ pub fn pass_at_k(n: u64, c: u64, k: u64) -> Option<f64> {
 /// pass^k = C(c, k) / C(n, k).
 ///
 /// `None` (the metric is absent) when `k == 0`, `k > n`, or `c > n`.
-pub fn pass_hat_k(n: u64, c: u64, k: u64) -> Option<f64> {
+pub(crate) fn pass_hat_k(n: u64, c: u64, k: u64) -> Option<f64> {
     if !valid(n, c, k) {
         return None;
     }
@@ -36,7 +36,7 @@ pub fn pass_hat_k(n: u64, c: u64, k: u64) -> Option<f64> {
 /// Each value equals [`pass_at_k`]`(n, c, k)` bit for bit: the table extends the same running
 /// product one factor per k, in the same order, so the whole table costs O(n), not O(n²).
 /// Empty when `n == 0` or `c > n`.
-pub fn pass_at_k_table(n: u64, c: u64) -> BTreeMap<u64, f64> {
+pub(crate) fn pass_at_k_table(n: u64, c: u64) -> BTreeMap<u64, f64> {
     table(n, c, n.saturating_sub(c))
         .map(|(k, r)| (k, 1.0 - r))
         .collect()
@@ -46,7 +46,7 @@ pub fn pass_at_k_table(n: u64, c: u64) -> BTreeMap<u64, f64> {
 ///
 /// Each value equals [`pass_hat_k`]`(n, c, k)` bit for bit (see [`pass_at_k_table`]).
 /// Empty when `n == 0` or `c > n`.
-pub fn pass_hat_k_table(n: u64, c: u64) -> BTreeMap<u64, f64> {
+pub(crate) fn pass_hat_k_table(n: u64, c: u64) -> BTreeMap<u64, f64> {
     table(n, c, c).collect()
 }
 

@@ -11,7 +11,8 @@
 /// `0.07 · 100` can land just above an integer and `ceil` would then pick the next value.
 /// Other p fall back to floating point, where a product within a rounding error of an integer
 /// is taken as that integer for the same reason.
-pub fn nearest_rank(sorted: &[u64], p: f64) -> Option<u64> {
+#[cfg(test)]
+pub(crate) fn nearest_rank(sorted: &[u64], p: f64) -> Option<u64> {
     let rank = rank(sorted.len(), p)?;
     sorted.get(rank - 1).copied()
 }
@@ -42,7 +43,7 @@ fn rank(n: usize, p: f64) -> Option<usize> {
 
 /// The percentiles reports show, by nearest rank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     /// The median.
     pub p50: u64,
     /// The 90th percentile.
@@ -59,7 +60,7 @@ impl Percentiles {
     /// Linear time, not a sort: each percentile is a selection (`select_nth_unstable`) in the
     /// part above the previous one, so the LLM latencies of a million-span run cost four
     /// partitions. The values are the same as [`nearest_rank`] on the sorted values.
-    pub fn of(mut values: Vec<u64>) -> Option<Percentiles> {
+    pub(crate) fn of(mut values: Vec<u64>) -> Option<Percentiles> {
         let n = values.len();
         let mut out = [0u64; 4];
         let mut from = 0;

@@ -54,7 +54,7 @@ static SNAPSHOT_TAGS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A dated price table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PriceTable {
+pub(crate) struct PriceTable {
     date: String,
     sources: BTreeMap<String, String>,
     entries: Vec<PriceEntry>,
@@ -64,7 +64,7 @@ pub struct PriceTable {
 
 /// One model of a [`PriceTable`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct PriceEntry {
+pub(crate) struct PriceEntry {
     /// The model's name.
     pub name: String,
     /// Who sells it (`openai`, `anthropic`, `google`, `mistral`).
@@ -97,7 +97,7 @@ struct RawEntry {
 
 impl PriceTable {
     /// The table shipped with this traceval.
-    pub fn builtin() -> &'static PriceTable {
+    pub(crate) fn builtin() -> &'static PriceTable {
         &BUILTIN
     }
 
@@ -140,17 +140,18 @@ impl PriceTable {
     }
 
     /// When the prices were taken from the vendors' pages (`YYYY-MM`).
-    pub fn date(&self) -> &str {
+    pub(crate) fn date(&self) -> &str {
         &self.date
     }
 
     /// The pricing page of each vendor, by vendor.
-    pub fn sources(&self) -> &BTreeMap<String, String> {
+    #[cfg(test)]
+    pub(crate) fn sources(&self) -> &BTreeMap<String, String> {
         &self.sources
     }
 
     /// The sources as one line, for reports.
-    pub fn source(&self) -> String {
+    pub(crate) fn source(&self) -> String {
         let pages: Vec<&str> = self.sources.values().map(String::as_str).collect();
         format!(
             "traceval built-in price table, from the vendors' pricing pages: {}",
@@ -159,12 +160,13 @@ impl PriceTable {
     }
 
     /// Every model, by vendor then name.
-    pub fn entries(&self) -> &[PriceEntry] {
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> &[PriceEntry] {
         &self.entries
     }
 
     /// The entry pricing `model`, under the rules of the module docs.
-    pub fn lookup(&self, model: &str) -> Option<&PriceEntry> {
+    pub(crate) fn lookup(&self, model: &str) -> Option<&PriceEntry> {
         let name = without_provider(model);
         if let Some(&i) = self.by_name.get(name) {
             return Some(&self.entries[i]);
@@ -182,7 +184,7 @@ impl PriceTable {
 
 /// `model` without a provider prefix: the part after its last `/` (`openai/gpt-4o` →
 /// `gpt-4o`, `models/gemini-1.5-pro` → `gemini-1.5-pro`), or all of it when that part is empty.
-pub fn without_provider(model: &str) -> &str {
+pub(crate) fn without_provider(model: &str) -> &str {
     match model.rsplit_once('/') {
         Some((_, name)) if !name.is_empty() => name,
         _ => model,

@@ -4,7 +4,7 @@
 
 /// How the actual tool calls of one trial compare with the expected ones.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ToolScore {
+pub(crate) struct ToolScore {
     /// Pairs in a maximum matching.
     pub matched: usize,
     /// Expected calls.
@@ -38,7 +38,7 @@ pub struct ToolScore {
 /// # Panics
 ///
 /// When `matched` exceeds `expected` or `actual` (a bug in the caller).
-pub fn tool_rates(matched: usize, expected: usize, actual: usize) -> (f64, f64, f64) {
+pub(crate) fn tool_rates(matched: usize, expected: usize, actual: usize) -> (f64, f64, f64) {
     assert!(
         matched <= expected && matched <= actual,
         "{matched} matched out of {expected} expected and {actual} actual"

@@ -7,7 +7,7 @@ use crate::event::{ToolCallRecord, TrialMetrics};
 use crate::trace::GenAiView;
 
 /// The metrics of one trial.
-pub fn trial_metrics(
+pub(crate) fn trial_metrics(
     view: &GenAiView<'_>,
     pricing: &Pricing,
     tools: Option<&ToolScore>,

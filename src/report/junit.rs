@@ -11,7 +11,7 @@ use super::Report;
 use super::schema::TrialResult;
 
 /// The report as JUnit XML.
-pub fn to_junit(report: &Report) -> String {
+pub(crate) fn to_junit(report: &Report) -> String {
     let mut junit = quick_junit::Report::new("traceval");
     junit.set_time(Duration::from_secs_f64(report.duration_ms / 1000.0));
     let mut suites: BTreeMap<(&str, &str), BTreeMap<&str, Vec<&TrialResult>>> = BTreeMap::new();

@@ -1,10 +1,10 @@
 //! Reports: the JSON report (the source of truth), JUnit and the terminal display. Each is a
 //! pure function of [`crate::event::RunEvent`]s or of the [`Report`] folded from them.
 
-pub mod junit;
+pub(crate) mod junit;
 pub(crate) mod output;
 pub mod schema;
-pub mod terminal;
+pub(crate) mod terminal;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,12 +14,12 @@ pub use schema::{Report, ReportBuilder, RunMeta};
 /// A report file could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write `{}`", path.display())]
-pub struct WriteError {
+pub(crate) struct WriteError {
     /// The file.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The cause.
     #[source]
-    pub source: std::io::Error,
+    pub(crate) source: std::io::Error,
 }
 
 /// The temporary file [`write_atomic`] writes before renaming it to `path`: beside it, so the
@@ -34,7 +34,7 @@ fn tmp_path(path: &Path) -> PathBuf {
 /// directory, then creates and removes the very temporary file [`write_atomic`] will use. An
 /// unwritable location (`/proc`, a read-only directory, a path under a file) is found before
 /// any agent runs instead of after the last one.
-pub fn check_writable(path: &Path) -> Result<(), WriteError> {
+pub(crate) fn check_writable(path: &Path) -> Result<(), WriteError> {
     let err = |source| WriteError {
         path: path.to_owned(),
         source,
@@ -55,13 +55,13 @@ pub fn check_writable(path: &Path) -> Result<(), WriteError> {
 
 /// Writes `bytes` to `path` atomically: into a temporary file beside it, synced, then renamed,
 /// so an interrupted run never leaves a torn file. Creates the parent directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     write_atomic_with(path, |file| file.write_all(bytes))
 }
 
 /// Like [`write_atomic`], with `write` producing the content into a buffered writer on the
 /// temporary file, so a large report is streamed rather than built in memory first.
-pub fn write_atomic_with(
+pub(crate) fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
@@ -89,7 +89,7 @@ pub fn write_atomic_with(
 }
 
 /// Writes the JSON report atomically, streamed to the file.
-pub fn write_json(path: &Path, report: &Report) -> Result<(), WriteError> {
+pub(crate) fn write_json(path: &Path, report: &Report) -> Result<(), WriteError> {
     write_atomic_with(path, |out| {
         serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::from)?;
         out.write_all(b"\n")

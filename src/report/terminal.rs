@@ -25,7 +25,7 @@ const MAX_DETAILED_FAILURES: usize = 20;
 
 /// How the display looks.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TerminalOptions {
+pub(crate) struct TerminalOptions {
     /// ANSI colours on the status verbs.
     pub color: bool,
     /// An indicatif progress bar (only on a TTY and never in CI; the caller decides).
@@ -33,7 +33,7 @@ pub struct TerminalOptions {
 }
 
 /// Prints a run as it happens.
-pub struct Terminal<W: Write> {
+pub(crate) struct Terminal<W: Write> {
     out: W,
     options: TerminalOptions,
     bar: Option<ProgressBar>,
@@ -47,7 +47,7 @@ pub struct Terminal<W: Write> {
 
 impl<W: Write> Terminal<W> {
     /// A display writing to `out`.
-    pub fn new(out: W, options: TerminalOptions) -> Terminal<W> {
+    pub(crate) fn new(out: W, options: TerminalOptions) -> Terminal<W> {
         Terminal {
             out,
             options,
@@ -59,12 +59,12 @@ impl<W: Write> Terminal<W> {
     }
 
     /// Names each failing trial's trace file, in `dir` (the run's `--save-traces` directory).
-    pub fn show_trace_files(&mut self, dir: std::path::PathBuf) {
+    pub(crate) fn show_trace_files(&mut self, dir: std::path::PathBuf) {
         self.traces_dir = Some(dir);
     }
 
     /// The writer, back.
-    pub fn into_inner(self) -> W {
+    pub(crate) fn into_inner(self) -> W {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -93,7 +93,7 @@ impl<W: Write> Terminal<W> {
     }
 
     /// Prints what an event calls for.
-    pub fn on_event(&mut self, event: &RunEvent) {
+    pub(crate) fn on_event(&mut self, event: &RunEvent) {
         match event {
             RunEvent::RunStarted(s) => {
                 let plural =
@@ -239,7 +239,7 @@ impl<W: Write> Terminal<W> {
     }
 
     /// Prints the failures section, the summary and the headline metrics.
-    pub fn summary(&mut self, report: &Report) {
+    pub(crate) fn summary(&mut self, report: &Report) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -390,7 +390,7 @@ fn trial_name(t: &TrialResult) -> String {
 }
 
 /// One line of headline metrics for a model.
-pub fn headline(m: &ModelAggregate) -> String {
+pub(crate) fn headline(m: &ModelAggregate) -> String {
     let mut parts = vec![format!("pass rate {:.1}%", m.pass_rate * 100.0)];
     if let Some([lo, hi]) = m.pass_rate_ci95 {
         parts[0].push_str(&format!(" [{:.1}%, {:.1}%]", lo * 100.0, hi * 100.0));

@@ -19,10 +19,10 @@
 //! groups to [`crate::snapshot`]'s case snapshots.
 
 mod dispatch;
-pub mod driver;
+pub(crate) mod driver;
 mod judge;
 mod llm_call;
-pub mod plan;
+pub(crate) mod plan;
 mod snapshot;
 mod trial;
 mod verdict;
@@ -43,15 +43,15 @@ use crate::snapshot::SnapshotSettings;
 use crate::suite::spec::Price;
 use crate::trace::Conventions;
 use driver::replay::RecordedRun;
-pub use plan::{Group, Plan, PlanOptions, Skipped};
-pub use snapshot::check_snapshot_names;
+pub(crate) use plan::{Group, Plan, PlanOptions};
+pub(crate) use snapshot::check_snapshot_names;
 
 /// Per-trial timeout when neither flag, profile, case nor suite sets one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to run, resolved from flags, profile and defaults.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// The run's id (a UUIDv7).
     pub run_id: Arc<str>,
     /// Trials in flight at most.
@@ -94,15 +94,15 @@ pub struct RunOptions {
 }
 
 /// [`RunOptions::report_output_limit`] unless `--report-output-limit` says otherwise.
-pub const DEFAULT_REPORT_OUTPUT_LIMIT: usize = 16 << 10;
+pub(crate) const DEFAULT_REPORT_OUTPUT_LIMIT: usize = 16 << 10;
 
 /// The `OPENAI_API_KEY` a command agent gets for a scripted model: any non-empty value works,
 /// and SDKs refuse to start without one.
-pub const SCRIPTED_API_KEY: &str = "traceval-scripted";
+pub(crate) const SCRIPTED_API_KEY: &str = "traceval-scripted";
 
 /// What the caller needs after the run besides the events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// Trials finished.
     pub finished: usize,
     /// Trials that failed a check or errored for the agent's sake.
@@ -117,7 +117,7 @@ pub struct RunSummary {
 
 /// Runs the plan. `cancel` turning `true` stops the run: no new trials, running agents are
 /// killed, and their trials are left out of the results (they did not finish).
-pub async fn run(
+pub(crate) async fn run(
     plan: &Plan,
     options: &RunOptions,
     store: &SpanStore,
@@ -128,6 +128,6 @@ pub async fn run(
 }
 
 /// Milliseconds as the report writes them (fractional).
-pub fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

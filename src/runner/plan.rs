@@ -9,7 +9,7 @@ use crate::suite::{Agent, Case, Project, Suite};
 
 /// One case × model: the unit a status line and pass@k are about.
 #[derive(Debug, Clone)]
-pub struct Group {
+pub(crate) struct Group {
     /// Index into [`Plan::suites`].
     pub suite: usize,
     /// Index into the suite's cases.
@@ -24,7 +24,7 @@ pub struct Group {
 
 impl Group {
     /// The indices of the group's trials, in order.
-    pub fn trial_indices(&self) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn trial_indices(&self) -> impl Iterator<Item = u32> + '_ {
         let listed = self.indices.as_deref().map(|i| i.iter().copied());
         let counted = listed.is_none().then_some(0..self.trials);
         listed
@@ -37,7 +37,7 @@ impl Group {
 /// A case × model of the plan that will not run, and why (a replay that has no recorded trial
 /// for it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     /// Suite name.
     pub suite: String,
     /// Case id.
@@ -52,7 +52,7 @@ pub struct Skipped {
 
 /// Everything a run will start.
 #[derive(Debug, Clone, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Suites with at least one selected case.
     pub suites: Vec<Arc<Suite>>,
     /// Case × model groups, suite by suite, case by case, model by model.
@@ -65,7 +65,7 @@ pub struct Plan {
 
 /// What narrows or widens the plan, already resolved from flags, profile and suite.
 #[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// Trials per case per model, overriding every suite's `trials`.
     pub trials: Option<u32>,
     /// Models, replacing every suite's `models` when non-empty.
@@ -76,11 +76,11 @@ pub struct PlanOptions {
 }
 
 /// The model name used when neither the suite nor the command line names one.
-pub const DEFAULT_MODEL: &str = "default";
+pub(crate) const DEFAULT_MODEL: &str = "default";
 
 impl Plan {
     /// Builds the plan; `select` decides per `(suite, case)` (filter and shard).
-    pub fn build(
+    pub(crate) fn build(
         project: &Project,
         options: &PlanOptions,
         select: impl Fn(&Suite, &Case) -> bool,
@@ -132,7 +132,7 @@ impl Plan {
     /// group without any is [skipped](Plan::skipped). Returns warnings about recorded trials
     /// the plan leaves out for another reason than the selection (`--filter`, `--shard`): their
     /// suite or case is gone, or their model is not planned.
-    pub fn keep_recorded<'a>(
+    pub(crate) fn keep_recorded<'a>(
         &mut self,
         project: &Project,
         recorded: impl IntoIterator<Item = &'a TrialId>,
@@ -218,12 +218,12 @@ impl Plan {
     }
 
     /// Trials in the plan.
-    pub fn trial_count(&self) -> usize {
+    pub(crate) fn trial_count(&self) -> usize {
         self.groups.iter().map(|g| g.trials as usize).sum()
     }
 
     /// Distinct `suite::case` pairs.
-    pub fn case_count(&self) -> usize {
+    pub(crate) fn case_count(&self) -> usize {
         self.groups
             .iter()
             .map(|g| (g.suite, g.case))
@@ -232,18 +232,18 @@ impl Plan {
     }
 
     /// Distinct model names.
-    pub fn model_names(&self) -> Vec<&str> {
+    pub(crate) fn model_names(&self) -> Vec<&str> {
         let set: BTreeSet<&str> = self.groups.iter().map(|g| &*g.model).collect();
         set.into_iter().collect()
     }
 
     /// The suite of a group.
-    pub fn suite(&self, group: &Group) -> &Arc<Suite> {
+    pub(crate) fn suite(&self, group: &Group) -> &Arc<Suite> {
         &self.suites[group.suite]
     }
 
     /// The case of a group.
-    pub fn case(&self, group: &Group) -> &Case {
+    pub(crate) fn case(&self, group: &Group) -> &Case {
         &self.suites[group.suite].cases[group.case]
     }
 }

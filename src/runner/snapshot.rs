@@ -16,7 +16,7 @@ pub(super) struct Snapshots {
 }
 
 /// Two case × model groups whose snapshots would share a file.
-pub fn check_snapshot_names(plan: &Plan) -> Result<(), String> {
+pub(crate) fn check_snapshot_names(plan: &Plan) -> Result<(), String> {
     snapshot::check_names(
         plan.groups
             .iter()

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// One snapshot file: where it comes from, and the trace shape it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotFile {
+pub(crate) struct SnapshotFile {
     /// The suite file, relative to the project root (`source:` in the header).
     pub source: String,
     /// The suite name (`info.suite`).
@@ -22,7 +22,7 @@ pub struct SnapshotFile {
 
 impl SnapshotFile {
     /// `suite::case (model)`, the header's `expression:` and how messages name the snapshot.
-    pub fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         format!("{}::{} ({})", self.suite, self.case, self.model)
     }
 
@@ -45,7 +45,7 @@ impl SnapshotFile {
     /// );
     /// assert_eq!(SnapshotFile::parse(&file.to_text()), Some(file));
     /// ```
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut text = String::from("---\n");
         let _ = writeln!(text, "source: {}", scalar(&self.source));
         let _ = writeln!(text, "expression: {}", scalar(&self.title()));
@@ -61,7 +61,7 @@ impl SnapshotFile {
 
     /// Reads a file written by [`SnapshotFile::to_text`] (or edited by hand, within reason):
     /// `None` when the header has no `info` with the suite, case and model.
-    pub fn parse(text: &str) -> Option<SnapshotFile> {
+    pub(crate) fn parse(text: &str) -> Option<SnapshotFile> {
         let (header, body) = split(text)?;
         let (mut source, mut suite, mut case, mut model) = (None, None, None, None);
         let mut in_info = false;
@@ -94,18 +94,18 @@ impl SnapshotFile {
     }
 
     /// Reads and parses a file (see [`read_text`]).
-    pub fn read(path: &Path) -> std::io::Result<Option<SnapshotFile>> {
+    pub(crate) fn read(path: &Path) -> std::io::Result<Option<SnapshotFile>> {
         read_text(path).map(|text| SnapshotFile::parse(&text))
     }
 }
 
 /// The largest snapshot file read; a shape is a few kilobytes.
-pub const MAX_FILE_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 << 20;
 
 /// The text of a snapshot file. Only a regular file, not a link, is read (a committed link to
 /// `~/.ssh/id_rsa` must not end up in a diff, nor one to `/dev/zero` exhaust memory), and at
 /// most [`MAX_FILE_BYTES`]; a missing file is `NotFound`.
-pub fn read_text(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
     use std::io::{Error, ErrorKind, Read};
 
     let meta = std::fs::symlink_metadata(path)?;
@@ -127,7 +127,7 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
 
 /// The text of a snapshot file after its header, normalised as insta compares it: line ends
 /// as `\n`, trailing whitespace at the end removed. A file without a header is all text.
-pub fn body(text: &str) -> String {
+pub(crate) fn body(text: &str) -> String {
     match split(text) {
         Some((_, body)) => normalize(body),
         None => normalize(text),
@@ -135,7 +135,7 @@ pub fn body(text: &str) -> String {
 }
 
 /// Text normalised for comparison and storage: `\r\n` as `\n`, the end trimmed.
-pub fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     text.replace("\r\n", "\n").trim_end().to_owned()
 }
 

@@ -29,7 +29,7 @@
 //! only says which cases, trials and shapes.
 
 mod case;
-pub mod file;
+pub(crate) mod file;
 mod name;
 mod pending;
 mod record;
@@ -38,16 +38,16 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 pub(crate) use case::{CaseSnapshot, TrialShape, check_names};
-pub use file::SnapshotFile;
-pub use name::{MAX_STEM, file_stem};
-pub use pending::{PENDING_SUFFIX, Pending, pending};
+pub(crate) use file::SnapshotFile;
+pub(crate) use name::file_stem;
+pub(crate) use pending::{Pending, pending};
 
 /// The snapshot directory, relative to the project root.
-pub const DIR: &str = "suites/snapshots";
+pub(crate) const DIR: &str = "suites/snapshots";
 
 /// What a run does with a missing or different snapshot (`--snapshots`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SnapshotMode {
+pub(crate) enum SnapshotMode {
     /// Fail the trial and write a pending `.snap.new` for review.
     Check,
     /// Pass the trial and write the `.snap` at once.
@@ -58,7 +58,7 @@ pub enum SnapshotMode {
 
 impl SnapshotMode {
     /// The flag's spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SnapshotMode::Check => "check",
             SnapshotMode::Update => "update",
@@ -69,7 +69,7 @@ impl SnapshotMode {
 
 /// Whether a run may write snapshot files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Writes {
+pub(crate) enum Writes {
     /// It may.
     Allowed,
     /// It may not, for this reason (e.g. `CI is set`).
@@ -78,7 +78,7 @@ pub enum Writes {
 
 /// How a run treats snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotSettings {
+pub(crate) struct SnapshotSettings {
     /// The project root: snapshots live in its [`DIR`].
     pub root: PathBuf,
     /// What a missing or different snapshot does.
@@ -89,12 +89,12 @@ pub struct SnapshotSettings {
 
 impl SnapshotSettings {
     /// The snapshot directory.
-    pub fn dir(&self) -> PathBuf {
+    pub(crate) fn dir(&self) -> PathBuf {
         self.root.join(DIR)
     }
 
     /// The `.snap` file of a case × model.
-    pub fn path(&self, suite: &str, case: &str, model: &str) -> PathBuf {
+    pub(crate) fn path(&self, suite: &str, case: &str, model: &str) -> PathBuf {
         self.dir()
             .join(format!("{}.snap", file_stem(suite, case, model)))
     }
@@ -102,7 +102,7 @@ impl SnapshotSettings {
 
 /// `path` relative to `root` when it is below it, with `/` separators: how files are named in
 /// messages and in snapshot headers, whatever the working directory.
-pub fn relative(path: &Path, root: &Path) -> String {
+pub(crate) fn relative(path: &Path, root: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     let rel = rel.strip_prefix(".").unwrap_or(rel);
     if rel.is_absolute() {
@@ -150,7 +150,7 @@ pub fn relative(path: &Path, root: &Path) -> String {
 ///     Ok((SnapshotMode::Update, Writes::Allowed))
 /// );
 /// ```
-pub fn resolve(
+pub(crate) fn resolve(
     flag: Option<SnapshotMode>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<(SnapshotMode, Writes), String> {
@@ -195,7 +195,7 @@ pub fn resolve(
 /// let d = diff("a\nb\n", "a\nc\n", "snapshot", "trial", 20);
 /// assert_eq!(d, "--- snapshot\n+++ trial\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
 /// ```
-pub fn diff(old: &str, new: &str, old_name: &str, new_name: &str, max_lines: usize) -> String {
+pub(crate) fn diff(old: &str, new: &str, old_name: &str, new_name: &str, max_lines: usize) -> String {
     let with_end = |t: &str| {
         if t.is_empty() || t.ends_with('\n') {
             t.to_owned()

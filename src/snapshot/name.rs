@@ -5,7 +5,7 @@ use crate::hash::fnv1a64;
 
 /// The longest file stem: a file name holds at most 255 bytes on common file systems, and the
 /// pending file adds `.snap.new` (9 bytes).
-pub const MAX_STEM: usize = 255 - ".snap.new".len();
+pub(crate) const MAX_STEM: usize = 255 - ".snap.new".len();
 
 /// The longest suite or model part of a hashed stem.
 const MAX_PART: usize = 64;
@@ -36,7 +36,7 @@ const RESERVED: [&str; 22] = [
 /// assert!(escaped.starts_with("weather________etc_passwd@gpt-4o~"), "{escaped}");
 /// assert!(!escaped.contains('/') && !escaped.contains(".."));
 /// ```
-pub fn file_stem(suite: &str, case: &str, model: &str) -> String {
+pub(crate) fn file_stem(suite: &str, case: &str, model: &str) -> String {
     let plain = format!("{suite}__{case}@{model}");
     if [suite, case, model].into_iter().all(is_clean) && plain.len() <= MAX_STEM {
         return plain;

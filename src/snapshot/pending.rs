@@ -7,11 +7,11 @@ use super::file::{SnapshotFile, body, read_text};
 use crate::suite::Filter;
 
 /// The suffix of a pending snapshot's file.
-pub const PENDING_SUFFIX: &str = ".snap.new";
+pub(crate) const PENDING_SUFFIX: &str = ".snap.new";
 
 /// A `.snap.new` file waiting for review.
 #[derive(Debug, Clone)]
-pub struct Pending {
+pub(crate) struct Pending {
     /// The `.snap.new` file.
     pub path: PathBuf,
     /// The `.snap` file accepting it writes.
@@ -22,7 +22,7 @@ pub struct Pending {
 
 impl Pending {
     /// `suite::case (model)`, or the file name when the header cannot be read.
-    pub fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         match &self.file {
             Some(file) => file.title(),
             None => self
@@ -35,7 +35,7 @@ impl Pending {
 
     /// Whether `filter` (the patterns of `--filter`, over `suite::case`) selects it; one whose
     /// header cannot be read is selected by the empty filter only.
-    pub fn matches(&self, filter: &Filter) -> bool {
+    pub(crate) fn matches(&self, filter: &Filter) -> bool {
         match &self.file {
             Some(file) => filter.matches(&file.suite, &file.case),
             None => filter.is_empty(),
@@ -43,12 +43,12 @@ impl Pending {
     }
 
     /// The shape of the stored `.snap`, when there is one.
-    pub fn old_body(&self) -> Option<String> {
+    pub(crate) fn old_body(&self) -> Option<String> {
         read_text(&self.target).ok().map(|text| body(&text))
     }
 
     /// The pending shape.
-    pub fn new_body(&self) -> String {
+    pub(crate) fn new_body(&self) -> String {
         match &self.file {
             Some(file) => file.body.clone(),
             None => read_text(&self.path)
@@ -58,12 +58,12 @@ impl Pending {
     }
 
     /// Makes it the stored snapshot: the `.snap.new` is renamed over the `.snap`.
-    pub fn accept(&self) -> std::io::Result<()> {
+    pub(crate) fn accept(&self) -> std::io::Result<()> {
         std::fs::rename(&self.path, &self.target)
     }
 
     /// Drops it: the `.snap.new` is removed, the `.snap` left as it is.
-    pub fn reject(&self) -> std::io::Result<()> {
+    pub(crate) fn reject(&self) -> std::io::Result<()> {
         std::fs::remove_file(&self.path)
     }
 }
@@ -71,7 +71,7 @@ impl Pending {
 /// The pending snapshots in `dir`, by file name; none when the directory does not exist.
 /// Only regular files directly in `dir` count (not links). A header whose ids do not name the
 /// file is not believed: `accept weather::paris` must act on the file of that case.
-pub fn pending(dir: &Path) -> std::io::Result<Vec<Pending>> {
+pub(crate) fn pending(dir: &Path) -> std::io::Result<Vec<Pending>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-pub use crate::toml_doc::{LocatedError, LocatedKind};
+pub(crate) use crate::toml_doc::{LocatedError, LocatedKind};
 
 /// A project, suite or cases file could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 /// The cases selected by `--filter` patterns.
 #[derive(Debug, Clone)]
-pub struct Filter {
+pub(crate) struct Filter {
     globs: GlobSet,
     substrings: Vec<String>,
 }
@@ -22,7 +22,7 @@ pub struct Filter {
      `suite::case` (`[[]` matches a literal `[`)",
     source.kind()
 )]
-pub struct FilterError {
+pub(crate) struct FilterError {
     /// The pattern as given.
     pub pattern: String,
     /// Why globset rejected it.
@@ -32,7 +32,7 @@ pub struct FilterError {
 
 impl Filter {
     /// A filter from the patterns of every `--filter` flag.
-    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Filter, FilterError> {
+    pub(crate) fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Filter, FilterError> {
         let mut globs = GlobSetBuilder::new();
         let mut substrings = Vec::new();
         for pattern in patterns.iter().map(AsRef::as_ref) {
@@ -58,12 +58,12 @@ impl Filter {
     }
 
     /// Whether the filter selects every case (no pattern was given).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.globs.is_empty() && self.substrings.is_empty()
     }
 
     /// Whether case `case` of suite `suite` runs.
-    pub fn matches(&self, suite: &str, case: &str) -> bool {
+    pub(crate) fn matches(&self, suite: &str, case: &str) -> bool {
         if self.is_empty() {
             return true;
         }

@@ -25,7 +25,7 @@ type Result<T> = std::result::Result<T, SuiteLoadError>;
 ///
 /// Relative paths in it (the agent's program and `cwd`, scripts, the `cases` file) resolve
 /// against the file's directory. The names in `models` are not checked here, as they may be
-/// defined in `traceval.toml`: [`super::load_project`] checks them.
+/// defined in `traceval.toml`: `load_project` checks them.
 pub fn load_suite(path: &Path) -> Result<Suite> {
     load_suite_in(path, None)
 }

@@ -103,18 +103,19 @@ mod load;
 mod project;
 mod raw;
 mod shard;
-pub mod spec;
+pub(crate) mod spec;
 
-pub use crate::hash::fnv1a64;
-pub use error::{LocatedError, LocatedKind, SuiteLoadError};
-pub use filter::{Filter, FilterError};
-pub use load::conventions::load_conventions;
+pub(crate) use crate::hash::fnv1a64;
+pub(crate) use error::SuiteLoadError;
+pub(crate) use filter::{Filter, FilterError};
+pub(crate) use load::conventions::load_conventions;
 pub use load::load_suite;
-pub use project::{find_root, load_project};
-pub use shard::{Shard, ShardError};
-pub use spec::{
-    Agent, ArgMode, ArgsCase, BuiltinAgent, Case, CommandAgent, Count, CountOp, Expect,
-    ExpectedTool, Judge, ModelDef, Origin, Price, Profile, Project, ProjectConfig, Provider,
+pub(crate) use project::{find_root, load_project};
+pub(crate) use shard::{Shard, ShardError};
+pub use spec::Case;
+pub(crate) use spec::{
+    Agent, ArgMode, BuiltinAgent, CommandAgent, Count, CountOp, Expect,
+    ExpectedTool, Judge, Project,
     SpanAssertion, Suite, ToolDef, ToolResult, Trajectory, TrajectoryMode,
 };
 

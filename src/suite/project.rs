@@ -30,7 +30,7 @@ const NOT_SUITE_DIRS: [&str; 3] = ["scripts", "snapshots", "data"];
 /// A discovered suite with `ignore` goes to [`Project::ignored`] instead of
 /// [`Project::suites`] (it is still loaded and checked); a suite file named in `paths` always
 /// runs, like a test named on cargo's command line with `--ignored`.
-pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
+pub(crate) fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
     let config_path = root.join("traceval.toml");
     let config_bytes = match std::fs::read(&config_path) {
         Ok(bytes) => Some(bytes),
@@ -82,7 +82,7 @@ pub fn load_project(root: &Path, paths: &[PathBuf]) -> Result<Project> {
 /// project, else `cwd`. A path that does not exist is left to fail when it is read. Paths in
 /// two different projects are an error. The root is `.` when it is `cwd`, so that messages
 /// keep the paths the user typed; otherwise it is absolute, with links resolved.
-pub fn find_root(cwd: &Path, paths: &[PathBuf]) -> Result<PathBuf> {
+pub(crate) fn find_root(cwd: &Path, paths: &[PathBuf]) -> Result<PathBuf> {
     let real_cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
     let mut found: Option<(&Path, PathBuf)> = None;
     for given in paths {

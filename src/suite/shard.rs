@@ -21,7 +21,7 @@ use crate::hash::{fnv1a64, fnv1a64_extend};
 
 /// One shard of a run: the `i` in `--shard i/n` is 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
+pub(crate) struct Shard {
     index: u32,
     count: u32,
 }
@@ -29,7 +29,7 @@ pub struct Shard {
 /// `--shard` was not of the form `i/n` with `1 <= i <= n`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid shard `{value}`: {reason}")]
-pub struct ShardError {
+pub(crate) struct ShardError {
     /// The value as given.
     pub value: String,
     /// What is wrong with it.
@@ -38,7 +38,7 @@ pub struct ShardError {
 
 impl Shard {
     /// Shard `index` (1-based) of `count`.
-    pub fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
+    pub(crate) fn new(index: u32, count: u32) -> Result<Shard, ShardError> {
         let error = |reason| ShardError {
             value: format!("{index}/{count}"),
             reason,
@@ -55,17 +55,19 @@ impl Shard {
     }
 
     /// The 1-based shard index.
-    pub fn index(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn index(&self) -> u32 {
         self.index
     }
 
     /// The number of shards.
-    pub fn count(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> u32 {
         self.count
     }
 
     /// Whether the case `suite::case` runs in this shard.
-    pub fn contains(&self, suite: &str, case: &str) -> bool {
+    pub(crate) fn contains(&self, suite: &str, case: &str) -> bool {
         let hash = fnv1a64_extend(fnv1a64(suite.as_bytes()), b"::");
         let hash = fnv1a64_extend(hash, case.as_bytes());
         hash % u64::from(self.count) == u64::from(self.index - 1)

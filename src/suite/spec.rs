@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 
 /// Everything `traceval run` loads: the project configuration and the suites.
 #[derive(Debug, Clone)]
-pub struct Project {
+pub(crate) struct Project {
     /// The directory holding `traceval.toml` (or the working directory without one).
     pub root: PathBuf,
     /// `traceval.toml`, or the defaults when there is none.
@@ -28,7 +28,7 @@ pub struct Project {
 
 /// The optional `traceval.toml` at the project root.
 #[derive(Debug, Clone, Default)]
-pub struct ProjectConfig {
+pub(crate) struct ProjectConfig {
     /// Its path, when the file exists.
     pub path: Option<PathBuf>,
     /// Shared `[model.NAME]` definitions.
@@ -43,7 +43,7 @@ pub struct ProjectConfig {
 
 /// Run defaults a profile sets; flags win over them, they win over suite values.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Profile {
+pub(crate) struct Profile {
     /// Trials per case per model.
     pub trials: Option<u32>,
     /// Concurrent trials.
@@ -267,7 +267,7 @@ pub enum Provider {
     },
 }
 
-pub use crate::metrics::Price;
+pub(crate) use crate::metrics::Price;
 
 /// One `[[case]]`.
 #[derive(Debug, Clone)]
@@ -337,7 +337,7 @@ pub struct Expect {
 }
 
 /// `threshold` of a judge when it is left out: a sample passes with a score of 0.5 or more.
-pub const DEFAULT_JUDGE_THRESHOLD: f64 = 0.5;
+pub(crate) const DEFAULT_JUDGE_THRESHOLD: f64 = 0.5;
 
 /// One `[[case.expect.judge]]`: a model grades the trial's answer against a rubric, `samples`
 /// times, and the check passes when more than half of the samples pass (a tie fails). Each

@@ -16,6 +16,6 @@ mod key_path;
 mod lines;
 
 pub(crate) use doc::Doc;
-pub use error::{LocatedError, LocatedKind};
+pub(crate) use error::{LocatedError, LocatedKind};
 pub(crate) use hint::did_you_mean;
 pub(crate) use key_path::KeyPath;

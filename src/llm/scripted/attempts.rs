@@ -18,7 +18,7 @@ const GENERATION: usize = 1 << 16;
 /// each trial its own identity (the trial's name, or anything the caller can tell trials
 /// apart by).
 #[derive(Debug, Default)]
-pub struct Attempts {
+pub(crate) struct Attempts {
     hasher: foldhash::quality::RandomState,
     seen: Mutex<Generations>,
 }
@@ -32,12 +32,13 @@ struct Generations {
 
 impl Attempts {
     /// No request seen yet.
-    pub fn new() -> Attempts {
+    #[cfg(test)]
+    pub(crate) fn new() -> Attempts {
         Attempts::default()
     }
 
     /// Records one more attempt of `request` under `identity`: 1 the first time, 2 the next…
-    pub fn next(&self, identity: &str, request: &ChatRequest) -> u32 {
+    pub(crate) fn next(&self, identity: &str, request: &ChatRequest) -> u32 {
         let key = self.key(identity, request);
         // A panic elsewhere cannot leave a count half-written, so a poisoned lock is usable.
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);

@@ -17,7 +17,7 @@ const FALLBACK_INDEX: u64 = 0xFFFF_FFFF;
 
 /// What makes one call reproducible besides the request itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallContext<'a> {
+pub(crate) struct CallContext<'a> {
     /// The run seed.
     pub seed: u64,
     /// A stable identity of the trial, e.g. `"weather::paris#3"`; `None` stands for the
@@ -41,7 +41,7 @@ impl Default for CallContext<'_> {
 
 /// The scripted model's answer to one call.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// How long the call should appear to take. Only reported: the caller decides whether to
     /// wait it out (the HTTP face does; an in-process agent may just record it).
     pub latency: Duration,
@@ -111,7 +111,7 @@ impl When {
 
 impl Script {
     /// Answers one call: the first rule whose conditions all hold answers, else the fallback.
-    pub fn reply(&self, request: &ChatRequest, ctx: &CallContext<'_>) -> Reply {
+    pub(crate) fn reply(&self, request: &ChatRequest, ctx: &CallContext<'_>) -> Reply {
         let conversation = Conversation::read(request);
         let matched = self.rules.iter().enumerate().find_map(|(i, rule)| {
             let values = rule.when.matches(&conversation)?;

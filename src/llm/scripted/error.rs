@@ -3,13 +3,13 @@
 //! and column (in characters) and the key as a dotted path with 0-based indices
 //! (`rule[2].when.user`), with a hint where one helps.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-pub use crate::toml_doc::{LocatedError, LocatedKind};
+pub(crate) use crate::toml_doc::LocatedError;
 
 /// A script could not be loaded.
 #[derive(Debug, thiserror::Error)]
-pub enum ScriptError {
+pub(crate) enum ScriptError {
     /// The file could not be read.
     #[error("cannot read script `{}`", path.display())]
     Read {
@@ -29,7 +29,7 @@ pub enum ScriptError {
 
 impl ScriptError {
     /// What the author may have meant, e.g. ``did you mean `user`?``.
-    pub fn hint(&self) -> Option<&str> {
+    pub(crate) fn hint(&self) -> Option<&str> {
         match self {
             ScriptError::Located(located) => located.hint(),
             ScriptError::Read { .. } => None,
@@ -37,7 +37,8 @@ impl ScriptError {
     }
 
     /// The script file.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &std::path::Path {
         match self {
             ScriptError::Read { path, .. } => path,
             ScriptError::Located(located) => &located.path,

@@ -129,7 +129,7 @@ mod raw;
 mod script;
 mod template;
 
-pub use attempts::Attempts;
-pub use engine::{CallContext, Reply};
-pub use error::{LocatedError, LocatedKind, ScriptError};
-pub use script::Script;
+pub(crate) use attempts::Attempts;
+pub(crate) use engine::CallContext;
+pub(crate) use error::ScriptError;
+pub(crate) use script::Script;

@@ -28,7 +28,7 @@ const ARRAY_TABLES: &[&str] = &[];
 /// calls. Built by [`Script::load`] or [`Script::parse`]; answers with [`Script::reply`].
 /// The module documentation describes the file format.
 #[derive(Debug, Clone)]
-pub struct Script {
+pub(crate) struct Script {
     pub(super) model: String,
     pub(super) latency: Duration,
     pub(super) seed_by: SeedBy,
@@ -117,7 +117,7 @@ pub(super) struct Fail {
 
 impl Script {
     /// Reads and validates the script at `path`.
-    pub fn load(path: &Path) -> Result<Script> {
+    pub(crate) fn load(path: &Path) -> Result<Script> {
         let bytes = std::fs::read(path).map_err(|source| ScriptError::Read {
             path: path.to_path_buf(),
             source,
@@ -128,7 +128,7 @@ impl Script {
 
     /// Validates the script `text`; `path` names it in errors and gives the default model
     /// name (its file stem).
-    pub fn parse(text: &str, path: &Path) -> Result<Script> {
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Script> {
         let (doc, table) = Doc::toml(path, text, ARRAY_TABLES)?;
         let raw: RawScript = doc.deserialize(table)?;
         let root = KeyPath::root();
@@ -188,7 +188,7 @@ impl Script {
     }
 
     /// The model name responses report.
-    pub fn model_name(&self) -> &str {
+    pub(crate) fn model_name(&self) -> &str {
         &self.model
     }
 }

@@ -16,6 +16,7 @@ use crate::metrics::percentile::Percentiles;
 
 /// What a report needs that the events do not carry.
 #[derive(Debug, Clone, Default)]
+#[doc(hidden)]
 pub struct RunMeta {
     /// The command line.
     pub command: Vec<String>,
@@ -33,6 +34,7 @@ pub struct RunMeta {
 
 /// Folds events into a [`Report`].
 #[derive(Debug, Default)]
+#[doc(hidden)]
 pub struct ReportBuilder {
     meta: RunMeta,
     run_id: String,

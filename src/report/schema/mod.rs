@@ -233,7 +233,7 @@ pub struct ModelAggregate {
     /// Wilson 95% interval of the pass rate, over trials as if independent.
     pub pass_rate_ci95: Option<[f64; 2]>,
     /// Case-clustered 95% interval: the mean of the per-case pass rates ± t(0.975, m − 1) ·
-    /// sd / √m over the m cases, clipped to [0, 1] (see [`clustered`](crate::metrics::interval::clustered)). Wider than
+    /// sd / √m over the m cases, clipped to [0, 1] (see `metrics::interval::clustered`). Wider than
     /// `pass_rate_ci95` when cases differ, as a case's trials are not independent. `None` with
     /// fewer than two cases.
     #[serde(default)]

@@ -34,7 +34,7 @@ use crate::suite::{BuiltinAgent, ToolDef, ToolResult};
 const MAX_TOOL_OUTPUT: usize = 256 << 10;
 
 /// Runs a `[agent] kind = "builtin"` suite's trials.
-pub struct BuiltinDriver {
+pub(crate) struct BuiltinDriver {
     agent: Arc<BuiltinAgent>,
     capture: Arc<InProcess>,
     capture_content: bool,
@@ -42,7 +42,7 @@ pub struct BuiltinDriver {
 
 impl BuiltinDriver {
     /// A driver for `agent` whose spans go through `capture`.
-    pub fn new(agent: BuiltinAgent, capture: Arc<InProcess>) -> BuiltinDriver {
+    pub(crate) fn new(agent: BuiltinAgent, capture: Arc<InProcess>) -> BuiltinDriver {
         let capture_content = std::env::var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
         BuiltinDriver {
@@ -407,7 +407,7 @@ mod tests {
     use crate::event::TrialId;
     use crate::llm::provider::ScriptedProvider;
     use crate::llm::scripted::Script;
-    use crate::suite::ArgsCase;
+    use crate::suite::spec::ArgsCase;
     use crate::trace::{GenAiView, SpanTree};
     use serde_json::json;
 

@@ -25,11 +25,11 @@ use crate::event::AgentExit;
 use crate::suite::CommandAgent;
 
 /// Most bytes of the answer kept.
-pub const MAX_OUTPUT: usize = 1 << 20;
+pub(crate) const MAX_OUTPUT: usize = 1 << 20;
 /// Bytes of stderr kept, from the end.
-pub const STDERR_TAIL: usize = 8 << 10;
+pub(crate) const STDERR_TAIL: usize = 8 << 10;
 /// Largest input also passed in `TRACEVAL_INPUT` (stdin always has it).
-pub const MAX_ENV_INPUT: usize = 32 << 10;
+pub(crate) const MAX_ENV_INPUT: usize = 32 << 10;
 /// Time between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
 /// How long to wait for the pipes to close once the process group is gone.
@@ -37,13 +37,13 @@ const DRAIN: Duration = Duration::from_secs(1);
 
 /// Runs a `[agent] kind = "command"` agent.
 #[derive(Debug, Clone)]
-pub struct CommandDriver {
+pub(crate) struct CommandDriver {
     agent: CommandAgent,
 }
 
 impl CommandDriver {
     /// A driver for this agent.
-    pub fn new(agent: CommandAgent) -> CommandDriver {
+    pub(crate) fn new(agent: CommandAgent) -> CommandDriver {
         CommandDriver { agent }
     }
 }
@@ -193,7 +193,7 @@ impl CommandDriver {
 
 /// The environment of `docs/reference/agent.md#environment`, on top of what the agent inherits.
 /// `inherited` reads the variables traceval itself was given (a parameter so tests can pin it).
-pub fn agent_env(
+pub(crate) fn agent_env(
     trial: &TrialContext,
     suite_env: &BTreeMap<String, String>,
     inherited: impl Fn(&str) -> Option<OsString>,
@@ -266,7 +266,7 @@ pub fn agent_env(
 
 /// Percent-encodes everything but RFC 3986 unreserved characters, as `OTEL_RESOURCE_ATTRIBUTES`
 /// values need (a `,`, `=`, `%` or space in a case id must survive the SDK's decoding).
-pub fn percent_encode(value: &str) -> String {
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -4,10 +4,10 @@
 //! Three drivers: a command agent's subprocess, the builtin tool loop, and replay, which runs
 //! nothing and hands the runner recorded spans instead ([`AgentOutcome::recording`]).
 
-pub mod builtin;
-pub mod command;
-pub mod orphans;
-pub mod replay;
+pub(crate) mod builtin;
+pub(crate) mod command;
+pub(crate) mod orphans;
+pub(crate) mod replay;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -22,10 +22,10 @@ use crate::event::{AgentExit, TrialId};
 use crate::llm::provider::ChatProvider;
 
 /// A boxed future, so drivers can be trait objects.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Runs one trial of an agent.
-pub trait Driver: Send + Sync + 'static {
+pub(crate) trait Driver: Send + Sync + 'static {
     /// Runs the agent for one trial. Never fails: a crash, a timeout or a spawn failure is an
     /// outcome, not an error, so it fails the trial and never the run.
     fn run(&self, trial: TrialContext) -> BoxFuture<AgentOutcome>;
@@ -33,7 +33,7 @@ pub trait Driver: Send + Sync + 'static {
 
 /// What a driver knows about the trial it runs.
 #[derive(Clone)]
-pub struct TrialContext {
+pub(crate) struct TrialContext {
     /// Suite, case, model and trial index.
     pub id: TrialId,
     /// The run's id.
@@ -61,7 +61,7 @@ pub struct TrialContext {
 
 /// How the agent's run went, as seen from outside.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AgentOutcome {
+pub(crate) struct AgentOutcome {
     /// How it ended.
     pub exit: AgentExit,
     /// From start to exit (or to the kill), not counting the time spent draining its pipes.
@@ -83,6 +83,6 @@ pub struct AgentOutcome {
 }
 
 /// Resolves when `cancel` turns `true` (or its sender is gone, which means the run is over).
-pub async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+pub(crate) async fn cancelled(cancel: &mut watch::Receiver<bool>) {
     let _ = cancel.wait_for(|c| *c).await;
 }

@@ -30,7 +30,7 @@ fn spawned() -> MutexGuard<'static, BTreeSet<i32>> {
 
 /// Makes traceval the reaper of its descendants' orphans (Linux); false where that is not
 /// possible, and then [`sweep`] finds only the descendants still attached to their parents.
-pub fn become_subreaper() -> bool {
+pub(crate) fn become_subreaper() -> bool {
     #[cfg(target_os = "linux")]
     {
         rustix::process::set_child_subreaper(Some(rustix::process::getpid())).is_ok()
@@ -43,7 +43,7 @@ pub fn become_subreaper() -> bool {
 
 /// Spawns `command`, registered as a child tokio waits for until the returned guard is dropped
 /// (drop it once the child was waited for).
-pub fn spawn(command: &mut Command) -> std::io::Result<(Child, Spawned)> {
+pub(crate) fn spawn(command: &mut Command) -> std::io::Result<(Child, Spawned)> {
     let mut registry = spawned();
     let child = command.spawn()?;
     let pid = child.id().map_or(0, |id| id as i32);
@@ -53,7 +53,7 @@ pub fn spawn(command: &mut Command) -> std::io::Result<(Child, Spawned)> {
 
 /// A registered child; unregisters it when dropped.
 #[derive(Debug)]
-pub struct Spawned(i32);
+pub(crate) struct Spawned(i32);
 
 impl Drop for Spawned {
     fn drop(&mut self) {
@@ -63,11 +63,11 @@ impl Drop for Spawned {
 
 /// Environment entries (`KEY=value`) a process must all carry to be swept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity(Vec<Vec<u8>>);
+pub(crate) struct Identity(Vec<Vec<u8>>);
 
 impl Identity {
     /// One trial of one run, by the variables the command driver gives its agent.
-    pub fn trial(run_id: &str, id: &crate::event::TrialId) -> Identity {
+    pub(crate) fn trial(run_id: &str, id: &crate::event::TrialId) -> Identity {
         Identity(
             [
                 ("TRACEVAL_RUN_ID", run_id),
@@ -83,12 +83,12 @@ impl Identity {
     }
 
     /// Every trial of one run.
-    pub fn run(run_id: &str) -> Identity {
+    pub(crate) fn run(run_id: &str) -> Identity {
         Identity(vec![format!("TRACEVAL_RUN_ID={run_id}").into_bytes()])
     }
 
     /// Whether a `/proc/PID/environ` (NUL-separated entries) carries every entry.
-    pub fn matches(&self, environ: &[u8]) -> bool {
+    pub(crate) fn matches(&self, environ: &[u8]) -> bool {
         let entries: HashSet<&[u8]> = environ.split(|b| *b == 0).collect();
         !self.0.is_empty() && self.0.iter().all(|e| entries.contains(e.as_slice()))
     }
@@ -97,7 +97,7 @@ impl Identity {
 /// Kills every descendant of traceval carrying `identity` (repeatedly, so children forked
 /// meanwhile go too), waits until they are dead, reaps the adopted ones and returns how many
 /// were killed. Zero where `/proc` cannot tell (not Linux).
-pub async fn sweep(identity: &Identity) -> usize {
+pub(crate) async fn sweep(identity: &Identity) -> usize {
     #[cfg(target_os = "linux")]
     {
         let killed = linux::kill_matching(identity);

@@ -33,18 +33,18 @@ use crate::trace::{KeyValue, Span, Value};
 
 /// How the agent ended, on a saved trial root: the report's `exit` as JSON
 /// (`{"kind":"code","code":0}`).
-pub const EXIT: &str = "eval.exit";
+pub(crate) const EXIT: &str = "eval.exit";
 /// The tail of the agent's stderr, on a saved trial root.
-pub const STDERR_TAIL: &str = "eval.stderr_tail";
+pub(crate) const STDERR_TAIL: &str = "eval.stderr_tail";
 /// The most bytes of the input or the answer a saved root holds: an answer is already cut
 /// there by the command driver.
-pub const MAX_RECORDED: usize = MAX_OUTPUT;
+pub(crate) const MAX_RECORDED: usize = MAX_OUTPUT;
 
 /// The copy of a trial root that `--save-traces` writes: the root with the trial's input
 /// (`input.value`, with `input.mime_type` `text/plain` for a string, else `application/json`),
 /// answer (`output.value`, `text/plain`), [`EXIT`] and [`STDERR_TAIL`]. An input or answer over
 /// [`MAX_RECORDED`] bytes is cut there, and a warning returned.
-pub fn saved_root(root: &Span, input: &Json, outcome: &AgentOutcome) -> (Span, Option<String>) {
+pub(crate) fn saved_root(root: &Span, input: &Json, outcome: &AgentOutcome) -> (Span, Option<String>) {
     let mut saved = root.clone();
     saved
         .attributes
@@ -137,7 +137,7 @@ impl Recorded {
 
 /// The spans of a replayed trial, which the runner grades instead of the store's.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Recording {
+pub(crate) struct Recording {
     /// The recorded trial root, which becomes the trial's root; `None` when the trace has none
     /// (the runner then opens one from `start_ns` for the outcome's duration).
     pub root: Option<Arc<Span>>,
@@ -198,7 +198,7 @@ impl Recording {
 
 /// A previous run to replay: its trials and the directory its traces were saved in.
 #[derive(Debug)]
-pub struct RecordedRun {
+pub(crate) struct RecordedRun {
     /// The run's id.
     pub run_id: String,
     /// Its `--save-traces` directory (`reports/<run-id>/traces`).
@@ -208,7 +208,7 @@ pub struct RecordedRun {
 
 impl RecordedRun {
     /// A run's trials, as its report lists them; `trace_file`s are read from `traces_dir`.
-    pub fn new(
+    pub(crate) fn new(
         run_id: String,
         traces_dir: PathBuf,
         trials: impl IntoIterator<Item = TrialResult>,
@@ -220,13 +220,8 @@ impl RecordedRun {
         }
     }
 
-    /// The recorded trials' ids, in no particular order.
-    pub fn trial_ids(&self) -> impl Iterator<Item = &TrialId> + '_ {
-        self.trials.keys()
-    }
-
     /// The recorded trial `id`.
-    pub fn trial(&self, id: &TrialId) -> Option<&TrialResult> {
+    pub(crate) fn trial(&self, id: &TrialId) -> Option<&TrialResult> {
         self.trials.get(id)
     }
 }
@@ -238,20 +233,20 @@ enum Source {
 }
 
 /// Replays recorded trials (see the module documentation).
-pub struct ReplayDriver {
+pub(crate) struct ReplayDriver {
     source: Arc<Source>,
 }
 
 impl ReplayDriver {
     /// Replays the traces an `[agent] kind = "replay"` suite names.
-    pub fn for_suite(agent: ReplayAgent) -> ReplayDriver {
+    pub(crate) fn for_suite(agent: ReplayAgent) -> ReplayDriver {
         ReplayDriver {
             source: Arc::new(Source::Suite(agent)),
         }
     }
 
     /// Replays the trials of a previous run.
-    pub fn for_run(run: Arc<RecordedRun>) -> ReplayDriver {
+    pub(crate) fn for_run(run: Arc<RecordedRun>) -> ReplayDriver {
         ReplayDriver {
             source: Arc::new(Source::Run(run)),
         }

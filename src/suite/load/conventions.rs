@@ -104,7 +104,7 @@ fn kind_rule(doc: &Doc<'_>, at: &KeyPath, raw: RawKindRule) -> Result<KindRule> 
 /// The `[conventions]` table of a TOML file, such as a suite or `traceval.toml`, whatever
 /// else the file holds (`traceval inspect --conventions FILE`); a file without one is an
 /// error, as the flag would then do nothing.
-pub fn load_conventions(path: &Path) -> Result<Conventions> {
+pub(crate) fn load_conventions(path: &Path) -> Result<Conventions> {
     /// Only the table wanted: the file's other keys are the business of its own loader.
     #[derive(Deserialize)]
     struct OnlyConventions {

@@ -10,7 +10,7 @@ use crate::toml_doc::{KeyPath, did_you_mean};
 const DEFAULT_NAME: &str = "judge";
 
 /// The most samples one judge may take per trial.
-pub const MAX_JUDGE_SAMPLES: u32 = 25;
+pub(super) const MAX_JUDGE_SAMPLES: u32 = 25;
 
 /// A case's judges, in file order, names unique; with `models` (the models of the suite and of
 /// traceval.toml), each judge's `model` must be one of them.
