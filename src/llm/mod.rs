@@ -12,3 +12,6 @@ pub mod provider;
 pub mod retry;
 pub mod scripted;
 pub mod server;
+
+#[cfg(test)]
+mod tests;
