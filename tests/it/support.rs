@@ -1,9 +1,11 @@
 //! The harness every integration test shares: temporary projects outside the repository
 //! (`tempfile`), the real `traceval` binary run hermetically from a chosen directory, a finished
-//! run and its report, redaction for snapshots, and the receiver the in-process tests talk to.
+//! run and its report, redaction for snapshots, the receiver the in-process tests talk to, and
+//! `traceval serve-model` as a child process.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -323,4 +325,55 @@ pub async fn receiver() -> (SpanStore, Receiver) {
 /// A generous deadline: waits end on arrival, this only bounds a broken run.
 pub fn deadline() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(20)
+}
+
+/// `traceval serve-model SCRIPT --seed SEED`, as a user starts it: a child process serving the
+/// scripted model on 127.0.0.1, killed and reaped on drop, so no server outlives its test.
+pub struct ModelServer {
+    child: Child,
+    base_url: String,
+}
+
+impl ModelServer {
+    /// Starts the server and reads the base URL it prints (`http://127.0.0.1:PORT/v1`).
+    pub fn start(script: &Path, seed: u64) -> ModelServer {
+        let mut child = traceval_command(root())
+            .arg("serve-model")
+            .arg(script)
+            .args(["--seed", &seed.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("traceval serve-model starts");
+        let mut line = String::new();
+        // The line comes once the server listens; the read ends at EOF if it exits instead.
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base_url = line.trim().to_owned();
+        // Built now, so the guard kills the child even when the assertion below fails.
+        let server = ModelServer { child, base_url };
+        assert!(
+            server.base_url.starts_with("http://127.0.0.1:") && server.base_url.ends_with("/v1"),
+            "serve-model printed {line:?}"
+        );
+        server
+    }
+
+    /// `http://127.0.0.1:PORT/v1`, as printed.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `http://127.0.0.1:PORT/trial/<key>/v1`: where `traceval run` registers a trial's model.
+    pub fn trial_base_url(&self, key: &str) -> String {
+        let origin = self.base_url.trim_end_matches("/v1");
+        format!("{origin}/trial/{key}/v1")
+    }
+}
+
+impl Drop for ModelServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
