@@ -120,5 +120,5 @@ pub mod __bench {
     pub use crate::grade::{Finished, score};
     pub use crate::metrics::cost::Pricing;
     pub use crate::report::{ReportBuilder, RunMeta};
-    pub use crate::suite::load_suite;
+    pub use crate::suite::{Case, load_suite};
 }

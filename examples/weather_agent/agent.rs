@@ -11,7 +11,7 @@ const MAX_TURNS: usize = 4;
 
 /// What the agent has said and heard so far.
 #[derive(Debug, Clone)]
-pub enum Message {
+pub(crate) enum Message {
     /// The user's question.
     User(String),
     /// A tool's result (or its error).
@@ -20,7 +20,7 @@ pub enum Message {
 
 /// What the model wants next.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// Call a tool with these arguments.
     ToolCall { name: String, arguments: Value },
     /// Answer the user.
@@ -30,7 +30,7 @@ pub enum Reply {
 /// A stand-in for a chat model: deterministic, offline. It asks for `tool` with the city named
 /// in the question ("... in Paris?"), then turns the tool's result into an answer.
 #[derive(Debug, Clone)]
-pub struct StubModel {
+pub(crate) struct StubModel {
     /// The tool it asks for (`get_weather` by default; anything else does not exist).
     pub tool: &'static str,
 }
@@ -45,12 +45,12 @@ impl Default for StubModel {
 
 impl StubModel {
     /// The model's name, as `gen_ai.request.model` reports it.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         "stub-1"
     }
 
     /// The next reply, and the (input, output) tokens it cost: a word is a token here.
-    pub async fn complete(&self, messages: &[Message]) -> (Reply, u64, u64) {
+    pub(crate) async fn complete(&self, messages: &[Message]) -> (Reply, u64, u64) {
         let reply = match messages.last() {
             Some(Message::Tool(Ok(weather))) => Reply::Answer(format!(
                 "It is {} in {}, {}°C.",
@@ -99,7 +99,7 @@ fn city_in(question: &str) -> Option<String> {
 }
 
 /// Answers `question`: one `invoke_agent` span around the model's turns and the tools.
-pub async fn run(question: &str, model: &StubModel) -> String {
+pub(crate) async fn run(question: &str, model: &StubModel) -> String {
     let span = tracing::info_span!(
         "invoke_agent",
         otel.name = "invoke_agent weather",

@@ -64,6 +64,7 @@ pub struct Decoded {
 
 /// Why OTLP/JSON text is not a request.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JsonRequestError {
     /// Not JSON, or not the protobuf-JSON mapping of a request (serde knows the position).
     #[error(transparent)]

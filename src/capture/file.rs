@@ -38,6 +38,7 @@ pub struct TraceFile {
 
 /// A trace file could not be read or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TraceFileError {
     /// The file could not be opened or read.
     #[error("cannot read trace file `{}`", path.display())]

@@ -17,6 +17,7 @@ pub const TRIAL_HEADER: &str = "x-traceval-trial";
 
 /// Counters of what the receiver has seen.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct ReceiverStats {
     /// Export requests accepted (HTTP and gRPC).
     pub requests: AtomicU64,

@@ -47,6 +47,7 @@ pub const DEFAULT_MAX_DECODED: usize = 256 << 20;
 
 /// Where and how the receiver listens.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReceiverConfig {
     /// Address to bind; `127.0.0.1:0` (a free loopback port) by default.
     pub addr: SocketAddr,
@@ -69,6 +70,7 @@ impl Default for ReceiverConfig {
 
 /// Why the receiver could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReceiverError {
     /// Binding the address failed (in use, not permitted...).
     #[error("cannot bind the OTLP receiver to {addr}")]

@@ -79,7 +79,11 @@ pub(super) fn check(expect: &Expect, evidence: &Evidence<'_>, graded: &mut Grade
 }
 
 /// Judges `actual` against `expected` under `t`.
-pub(crate) fn judge(t: &Trajectory, expected: &[ExpectedTool], actual: &[Call<'_>]) -> TrajectoryScore {
+pub(crate) fn judge(
+    t: &Trajectory,
+    expected: &[ExpectedTool],
+    actual: &[Call<'_>],
+) -> TrajectoryScore {
     let matches = |e: &ExpectedTool, a: &Call<'_>| {
         e.name == a.name && args_match(t.arg_mode(&e.name), e.args.as_ref(), a.args)
     };

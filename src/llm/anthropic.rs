@@ -184,16 +184,6 @@ impl AnthropicProvider {
         Ok(AnthropicProvider { config, endpoint })
     }
 
-    /// [`AnthropicProvider::new`] with [`AnthropicConfig::from_env`].
-    #[cfg(test)]
-    pub(crate) fn from_env(
-        api_key_env: Option<&str>,
-        base_url: Option<&str>,
-        model: impl Into<String>,
-    ) -> Result<AnthropicProvider, ProviderError> {
-        AnthropicProvider::new(AnthropicConfig::from_env(api_key_env, base_url, model)?)
-    }
-
     /// The configuration.
     #[cfg(test)]
     pub(crate) fn config(&self) -> &AnthropicConfig {

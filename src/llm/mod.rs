@@ -12,3 +12,6 @@ pub(crate) mod provider;
 pub(crate) mod retry;
 pub(crate) mod scripted;
 pub(crate) mod server;
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,7 @@
 //! When to retry a failed model call and how long to wait first. Pure: the caller (the builtin
 //! agent) owns the loop, the sleeping, the spans and the randomness.
 //!
-//! ```
+//! ```text
 //! use std::time::Duration;
 //! use traceval::llm::chat::ChatError;
 //! use traceval::llm::retry::RetryPolicy;

@@ -46,7 +46,10 @@ const PER_TOKENS: f64 = 1_000_000.0;
 /// `gpt-4o` in the table, `gpt-4o-mini` gets the `gpt-4o` price, so a table should list every
 /// family it is used with. Names are compared exactly (case included).
 #[cfg(test)]
-pub(crate) fn price_for<'a>(pricing: &'a BTreeMap<String, Price>, model: &str) -> Option<&'a Price> {
+pub(crate) fn price_for<'a>(
+    pricing: &'a BTreeMap<String, Price>,
+    model: &str,
+) -> Option<&'a Price> {
     price_entry(pricing, model).map(|(_, price)| price)
 }
 

@@ -14,12 +14,12 @@ pub use schema::{Report, ReportBuilder, RunMeta};
 /// A report file could not be written.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write `{}`", path.display())]
-pub(crate) struct WriteError {
+pub struct WriteError {
     /// The file.
-    pub(crate) path: PathBuf,
+    pub path: PathBuf,
     /// The cause.
     #[source]
-    pub(crate) source: std::io::Error,
+    pub source: std::io::Error,
 }
 
 /// The temporary file [`write_atomic`] writes before renaming it to `path`: beside it, so the
@@ -89,7 +89,7 @@ pub(crate) fn write_atomic_with(
 }
 
 /// Writes the JSON report atomically, streamed to the file.
-pub(crate) fn write_json(path: &Path, report: &Report) -> Result<(), WriteError> {
+pub fn write_json(path: &Path, report: &Report) -> Result<(), WriteError> {
     write_atomic_with(path, |out| {
         serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::from)?;
         out.write_all(b"\n")

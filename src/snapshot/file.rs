@@ -28,7 +28,7 @@ impl SnapshotFile {
 
     /// The file's text.
     ///
-    /// ```
+    /// ```text
     /// use traceval::snapshot::SnapshotFile;
     ///
     /// let file = SnapshotFile {

@@ -29,6 +29,8 @@
 //! only says which cases, trials and shapes.
 
 mod case;
+#[cfg(test)]
+mod doc_examples;
 pub(crate) mod file;
 mod name;
 mod pending;
@@ -125,7 +127,7 @@ pub(crate) fn relative(path: &Path, root: &Path) -> String {
 ///    `new`, `auto` and `unseen` are `check`; another value is an error.
 /// 4. Otherwise `check`.
 ///
-/// ```
+/// ```text
 /// use traceval::snapshot::{SnapshotMode, Writes, resolve};
 ///
 /// let env = |vars: &'static [(&'static str, &'static str)]| {
@@ -189,13 +191,19 @@ pub(crate) fn resolve(
 /// A unified diff from `old` to `new` (context 3), headed `--- old_name` / `+++ new_name`, cut
 /// after `max_lines` lines with a line saying how many more there were.
 ///
-/// ```
+/// ```text
 /// use traceval::snapshot::diff;
 ///
 /// let d = diff("a\nb\n", "a\nc\n", "snapshot", "trial", 20);
 /// assert_eq!(d, "--- snapshot\n+++ trial\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n");
 /// ```
-pub(crate) fn diff(old: &str, new: &str, old_name: &str, new_name: &str, max_lines: usize) -> String {
+pub(crate) fn diff(
+    old: &str,
+    new: &str,
+    old_name: &str,
+    new_name: &str,
+    max_lines: usize,
+) -> String {
     let with_end = |t: &str| {
         if t.is_empty() || t.ends_with('\n') {
             t.to_owned()

@@ -28,7 +28,7 @@ const RESERVED: [&str; 22] = [
 /// hashed stem holds only letters, digits, `-`, `_`, `@` and `~`, so no id can name a path
 /// outside the directory, a hidden file or a device.
 ///
-/// ```
+/// ```text
 /// use traceval::snapshot::file_stem;
 ///
 /// assert_eq!(file_stem("weather", "paris", "gpt-4o"), "weather__paris@gpt-4o");

@@ -114,9 +114,8 @@ pub(crate) use project::{find_root, load_project};
 pub(crate) use shard::{Shard, ShardError};
 pub use spec::Case;
 pub(crate) use spec::{
-    Agent, ArgMode, BuiltinAgent, CommandAgent, Count, CountOp, Expect,
-    ExpectedTool, Judge, Project,
-    SpanAssertion, Suite, ToolDef, ToolResult, Trajectory, TrajectoryMode,
+    Agent, ArgMode, BuiltinAgent, CommandAgent, Count, CountOp, Expect, ExpectedTool, Judge,
+    Project, SpanAssertion, Suite, ToolDef, ToolResult, Trajectory, TrajectoryMode,
 };
 
 #[cfg(test)]

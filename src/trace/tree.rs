@@ -16,6 +16,7 @@ use super::span::{Span, SpanId, TraceId};
 /// Why a node is a root of the forest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RootReason {
     /// The span has no parent id: a true root.
     Root,

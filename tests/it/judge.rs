@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::support::{Run, TestProject, check};
+use crate::support::{ModelServer, Run, TestProject, check};
 
 /// The agent's model: searches, then answers right (`right` in the input) or wrong.
 const AGENT_SCRIPT: &str = r#"
@@ -478,18 +478,14 @@ fn a_judge_with_an_undefined_model_or_missing_key_is_a_configuration_error() {
 /// an API key from the environment: the key appears in no report, trace, event or log line,
 /// and the judge's prompt (captured, as message content capture is on) carries the rubric,
 /// the task, the agent's tool calls and its answer.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_openai_judge_works_and_its_api_key_is_never_written() {
-    use std::sync::Arc;
-    use traceval::llm::scripted::Script;
-    use traceval::llm::server::ModelServer;
+#[test]
+fn an_openai_judge_works_and_its_api_key_is_never_written() {
     const SECRET: &str = "sk-live-TRACEVAL-JUDGE-SECRET-0123456789";
-    let script = Script::parse(JUDGE_SCRIPT, std::path::Path::new("judge.toml")).unwrap();
-    let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
-        .await
-        .unwrap();
     let p = TestProject::new("judge-openai");
     p.file("suites/scripts/agent.toml", AGENT_SCRIPT);
+    // The judge's script, served by `traceval serve-model`; no suite names it.
+    p.file("suites/scripts/judge.toml", JUDGE_SCRIPT);
+    let server = ModelServer::start(&p.dir().join("suites/scripts/judge.toml"), 0);
     let text = suite(&format!(
         "[model.gpt-judge]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\nbase-url = \"{}\"\n\
          api-key-env = \"TV_JUDGE_SECRET_KEY\"\n\
@@ -505,10 +501,8 @@ async fn an_openai_judge_works_and_its_api_key_is_never_written() {
     let mut cmd = p.command(&["--seed", "1", "--save-traces", "--message-format", "json"]);
     cmd.env("TV_JUDGE_SECRET_KEY", SECRET)
         .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true");
-    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    server.shutdown().await;
+    let output = cmd.output().unwrap();
+    drop(server);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let report_text = std::fs::read_to_string(p.report_path()).unwrap();

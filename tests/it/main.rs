@@ -14,7 +14,6 @@ mod model;
 mod pricing;
 mod processes;
 mod project_paths;
-mod providers;
 mod python;
 mod reading;
 mod receiver;

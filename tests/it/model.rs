@@ -1,25 +1,16 @@
 //! The scripted model's HTTP face, `traceval serve-model`, driven by the official `openai`
 //! Python package (tests/agents/openai_client.py): tool calls, streaming, retries on 429.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{TestProject, root, scratch, traceval, traceval_command};
+use crate::support::{ModelServer, TestProject, root, scratch, traceval, traceval_command};
 
 #[test]
 fn the_openai_python_sdk_works_against_serve_model_unchanged() {
-    let mut server = traceval_command(root())
-        .args(["serve-model", "tests/agents/sunny.toml", "--seed", "7"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim().to_owned();
+    let server = ModelServer::start(&root().join("tests/agents/sunny.toml"), 7);
+    let url = server.base_url().to_owned();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/v1"),
         "{url}"
@@ -30,8 +21,7 @@ fn the_openai_python_sdk_works_against_serve_model_unchanged() {
         .arg(&url)
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert!(
         out.status.success(),
         "{}\nhint: pip install -r tests/requirements.txt",
@@ -75,65 +65,48 @@ fn a_bad_script_is_a_configuration_error() {
     assert!(stderr.contains("hint: did you mean `user`?"), "{stderr}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
-    use std::sync::Arc;
-    use traceval::llm::scripted::Script;
-    use traceval::llm::server::ModelServer;
+#[test]
+fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     crate::support::tls();
-    let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
-    let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
-        .await
-        .unwrap();
+    let server = ModelServer::start(&root().join("tests/agents/sunny.toml"), 0);
     let base = server.base_url();
     let trial = server.trial_base_url("nobody");
-    let statuses = tokio::task::spawn_blocking(move || {
-        let client = reqwest::blocking::Client::new();
-        let post = |url: String, body: &str| {
-            let r = client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body.to_owned())
-                .send()
-                .unwrap();
-            let status = r.status().as_u16();
-            let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
-            (status, body["error"]["type"].clone())
-        };
-        let ok = r#"{"model":"m","messages":[{"role":"user","content":"flaky"}]}"#;
-        vec![
-            post(format!("{base}/chat/completions"), "{not json"),
-            post(
-                format!("{base}/chat/completions"),
-                r#"{"messages":[{"role":"robot"}]}"#,
-            ),
-            post(format!("{trial}/chat/completions"), ok),
-            post(format!("{base}/chat/completions"), ok),
-            post(format!("{base}/chat/completions"), ok),
-        ]
-    })
-    .await
-    .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let post = |url: String, body: &str| {
+        let r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+        (status, body["error"]["type"].clone())
+    };
+    let ok = r#"{"model":"m","messages":[{"role":"user","content":"flaky"}]}"#;
+    let statuses = [
+        post(format!("{base}/chat/completions"), "{not json"),
+        post(
+            format!("{base}/chat/completions"),
+            r#"{"messages":[{"role":"robot"}]}"#,
+        ),
+        post(format!("{trial}/chat/completions"), ok),
+        post(format!("{base}/chat/completions"), ok),
+        post(format!("{base}/chat/completions"), ok),
+    ];
     let codes: Vec<u16> = statuses.iter().map(|(s, _)| *s).collect();
     // Garbage, an unknown role, an unknown trial; then the scripted 429 and the retry's 200.
     assert_eq!(codes, [400, 400, 404, 429, 200]);
     assert_eq!(statuses[0].1, "invalid_request_error");
     assert_eq!(statuses[3].1, "requests");
-    server.shutdown().await;
 }
 
 /// The builtin agent calls an OpenAI-compatible server with an API key from the environment;
 /// the key must appear in no span, report, JUnit file, event or log line.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_api_key_never_reaches_spans_reports_or_logs() {
-    use std::sync::Arc;
-    use traceval::llm::scripted::Script;
-    use traceval::llm::server::ModelServer;
+#[test]
+fn an_api_key_never_reaches_spans_reports_or_logs() {
     const SECRET: &str = "sk-live-TRACEVAL-SECRET-0123456789abcdef";
-    let script = Script::load(&root().join("tests/agents/sunny.toml")).unwrap();
-    let server = ModelServer::start(([127, 0, 0, 1], 0).into(), Some(Arc::new(script)), 0)
-        .await
-        .unwrap();
+    let server = ModelServer::start(&root().join("tests/agents/sunny.toml"), 0);
     let project = TestProject::new("secret");
     let dir = project.path().to_path_buf();
     project.file(
@@ -160,27 +133,22 @@ tools = [{{ name = "get_weather", args = {{ city = "Paris" }} }}]
             server.base_url()
         ),
     );
-    let dir2 = dir.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        traceval_command(&dir2)
-            .args([
-                "run",
-                "--save-traces",
-                "--message-format",
-                "json",
-                "--junit",
-                "junit.xml",
-                "--report",
-                "report.json",
-            ])
-            .env("TV_TEST_SECRET_KEY", SECRET)
-            .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    server.shutdown().await;
+    let out = traceval_command(&dir)
+        .args([
+            "run",
+            "--save-traces",
+            "--message-format",
+            "json",
+            "--junit",
+            "junit.xml",
+            "--report",
+            "report.json",
+        ])
+        .env("TV_TEST_SECRET_KEY", SECRET)
+        .env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+        .output()
+        .unwrap();
+    drop(server);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let mut haystacks = vec![

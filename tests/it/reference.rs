@@ -206,7 +206,7 @@ fn schema() -> &'static Value {
 
 /// Panics, listing every violation, unless `report` (a `reports/<run-id>.json`) validates
 /// against `docs/reference/report.schema.json`.
-pub fn check_report(report: &Value) {
+pub(crate) fn check_report(report: &Value) {
     let errors = validate(schema(), report);
     assert!(
         errors.is_empty(),

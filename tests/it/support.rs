@@ -1,9 +1,11 @@
 //! The harness every integration test shares: temporary projects outside the repository
 //! (`tempfile`), the real `traceval` binary run hermetically from a chosen directory, a finished
-//! run and its report, redaction for snapshots, and the receiver the in-process tests talk to.
+//! run and its report, redaction for snapshots, the receiver the in-process tests talk to, and
+//! `traceval serve-model` as a child process.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,13 +13,13 @@ use tempfile::TempDir;
 use traceval::capture::{Receiver, ReceiverConfig, SpanStore};
 
 /// The repository root.
-pub fn root() -> &'static Path {
+pub(crate) fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The real `traceval` binary, to run from `cwd` as on a laptop whatever CI runs the tests
 /// (see [`hermetic`]). A test that wants more sets it on the returned command.
-pub fn traceval_command(cwd: &Path) -> Command {
+pub(crate) fn traceval_command(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_traceval"));
     hermetic(cmd.current_dir(cwd));
     cmd
@@ -34,7 +36,7 @@ fn hermetic(cmd: &mut Command) -> &mut Command {
 
 /// Whether util-linux `script` (a pseudo-terminal for [`traceval_on_a_terminal`]) is
 /// installed; says the test is skipped when it is not.
-pub fn has_a_terminal() -> bool {
+pub(crate) fn has_a_terminal() -> bool {
     let found = Command::new("script").arg("--version").output().is_ok();
     if !found {
         eprintln!("skipped: util-linux `script` is not installed");
@@ -44,7 +46,7 @@ pub fn has_a_terminal() -> bool {
 
 /// `traceval ARGS` from `cwd` on a pseudo-terminal (util-linux `script`), hermetic, stdin and
 /// stdout piped, not started. What the terminal shows (stderr included) is its stdout.
-pub fn traceval_on_a_terminal(cwd: &Path, args: &str) -> Command {
+pub(crate) fn traceval_on_a_terminal(cwd: &Path, args: &str) -> Command {
     let mut script = Command::new("script");
     script
         .args(["-qec"])
@@ -58,7 +60,7 @@ pub fn traceval_on_a_terminal(cwd: &Path, args: &str) -> Command {
 }
 
 /// `traceval ARGS` from `cwd`, finished.
-pub fn traceval_in(cwd: &Path, args: &[&str]) -> Output {
+pub(crate) fn traceval_in(cwd: &Path, args: &[&str]) -> Output {
     traceval_command(cwd)
         .args(args)
         .output()
@@ -66,33 +68,33 @@ pub fn traceval_in(cwd: &Path, args: &[&str]) -> Output {
 }
 
 /// `traceval ARGS` from the repository root, finished.
-pub fn traceval(args: &[&str]) -> Output {
+pub(crate) fn traceval(args: &[&str]) -> Output {
     traceval_in(root(), args)
 }
 
 /// The exit code of a finished command (-1 when a signal ended it).
-pub fn code(output: &Output) -> i32 {
+pub(crate) fn code(output: &Output) -> i32 {
     output.status.code().unwrap_or(-1)
 }
 
 /// What a finished command printed on stdout.
-pub fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// What a finished command printed on stderr.
-pub fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The exit code and stderr of a finished command.
-pub fn code_and_stderr(output: &Output) -> (i32, String) {
+pub(crate) fn code_and_stderr(output: &Output) -> (i32, String) {
     (code(output), stderr(output))
 }
 
 /// An empty temporary directory outside the repository (no `suites/`, so no project),
 /// removed on drop.
-pub fn scratch(name: &str) -> TempDir {
+pub(crate) fn scratch(name: &str) -> TempDir {
     tempfile::Builder::new()
         .prefix(&format!("tv-{name}-"))
         .tempdir()
@@ -100,14 +102,14 @@ pub fn scratch(name: &str) -> TempDir {
 }
 
 /// A temporary project (a directory with `suites/`) outside the repository, removed on drop.
-pub struct TestProject {
+pub(crate) struct TestProject {
     dir: TempDir,
     marker: String,
 }
 
 impl TestProject {
     /// A new empty project; `name` starts its directory's name.
-    pub fn new(name: &str) -> TestProject {
+    pub(crate) fn new(name: &str) -> TestProject {
         let dir = scratch(name);
         std::fs::create_dir_all(dir.path().join("suites")).unwrap();
         // The directory's name is unique: agents carry it, so their processes can be found.
@@ -121,17 +123,17 @@ impl TestProject {
     }
 
     /// The project directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// The project directory.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes `content` to `rel` in the project, creating its directories.
-    pub fn file(&self, rel: &str, content: &str) -> &TestProject {
+    pub(crate) fn file(&self, rel: &str, content: &str) -> &TestProject {
         let path = self.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, content).unwrap();
@@ -139,7 +141,7 @@ impl TestProject {
     }
 
     /// `[agent]` running tests/agents/misbehave.py in `mode`.
-    pub fn misbehave(&self, mode: &str) -> String {
+    pub(crate) fn misbehave(&self, mode: &str) -> String {
         let script = root().join("tests/agents/misbehave.py");
         format!(
             "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\"]\nenv = {{ TEST_MARKER = \"{}\" }}\n",
@@ -149,7 +151,7 @@ impl TestProject {
     }
 
     /// `traceval run ARGS --report out/report.json` from the project directory, not started.
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = traceval_command(self.path());
         cmd.arg("run")
             .args(args)
@@ -159,14 +161,14 @@ impl TestProject {
     }
 
     /// `traceval run ARGS --report out/report.json` from the project directory, finished.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().expect("traceval runs");
         Run::new(output, self.report_path())
     }
 
     /// `traceval run ARGS --report out/report.json` from `cwd` rather than the project
     /// directory, finished.
-    pub fn run_from(&self, cwd: &Path, args: &[&str]) -> Run {
+    pub(crate) fn run_from(&self, cwd: &Path, args: &[&str]) -> Run {
         let output = self
             .command(args)
             .current_dir(cwd)
@@ -176,23 +178,23 @@ impl TestProject {
     }
 
     /// `traceval ARGS` (any subcommand, no implicit `--report`) from the project directory.
-    pub fn traceval(&self, args: &[&str]) -> Output {
+    pub(crate) fn traceval(&self, args: &[&str]) -> Output {
         traceval_in(self.path(), args)
     }
 
     /// Where [`TestProject::command`] writes the report.
-    pub fn report_path(&self) -> PathBuf {
+    pub(crate) fn report_path(&self) -> PathBuf {
         self.path().join("out/report.json")
     }
 
     /// Processes still alive whose command line carries this project's marker.
-    pub fn leftovers(&self) -> Vec<String> {
+    pub(crate) fn leftovers(&self) -> Vec<String> {
         processes_with(&self.marker)
     }
 }
 
 /// Command lines of live processes containing `needle`.
-pub fn processes_with(needle: &str) -> Vec<String> {
+pub(crate) fn processes_with(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
@@ -207,7 +209,7 @@ pub fn processes_with(needle: &str) -> Vec<String> {
 }
 
 /// A finished `traceval run`.
-pub struct Run {
+pub(crate) struct Run {
     /// The exit code (-1 when a signal ended it).
     pub code: i32,
     /// What it printed on stdout.
@@ -220,7 +222,7 @@ pub struct Run {
 
 impl Run {
     /// The run that printed `output` and wrote its report (if any) to `report`.
-    pub fn new(output: Output, report: PathBuf) -> Run {
+    pub(crate) fn new(output: Output, report: PathBuf) -> Run {
         Run {
             code: code(&output),
             stdout: stdout(&output),
@@ -233,14 +235,14 @@ impl Run {
     }
 
     /// The report; panics with stderr when the run wrote none.
-    pub fn report(&self) -> &Value {
+    pub(crate) fn report(&self) -> &Value {
         self.report
             .as_ref()
             .unwrap_or_else(|| panic!("no report; stderr:\n{}", self.stderr))
     }
 
     /// Trial `n` of `case` in the report.
-    pub fn trial(&self, case: &str, n: u64) -> &Value {
+    pub(crate) fn trial(&self, case: &str, n: u64) -> &Value {
         self.report()["trials"]
             .as_array()
             .unwrap()
@@ -251,7 +253,7 @@ impl Run {
 }
 
 /// The check called `name` of a trial in a report.
-pub fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
     trial["checks"]
         .as_array()
         .unwrap()
@@ -261,13 +263,13 @@ pub fn check<'a>(trial: &'a Value, name: &str) -> &'a Value {
 }
 
 /// The JSON document in the file at `path`.
-pub fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).expect("valid JSON")
 }
 
 /// Replaces what changes between runs (durations, ids, a temporary directory) with fixed
 /// tokens, for snapshots.
-pub fn redact(text: &str, dir: &Path, dir_token: &str) -> String {
+pub(crate) fn redact(text: &str, dir: &Path, dir_token: &str) -> String {
     let text = text.replace(&dir.display().to_string(), dir_token);
     let rules = [
         (r"\[\s*\d+\.\d{3}s\]", "[ duration ]"),
@@ -287,7 +289,7 @@ pub fn redact(text: &str, dir: &Path, dir_token: &str) -> String {
 }
 
 /// Every `*.otlp.jsonl` under `tests/fixtures`, sorted.
-pub fn fixtures() -> Vec<PathBuf> {
+pub(crate) fn fixtures() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -306,12 +308,12 @@ pub fn fixtures() -> Vec<PathBuf> {
 
 /// Installs the ring TLS provider, as `traceval` does at startup: reqwest (and so the OTLP HTTP
 /// exporter) panics when building a client without one.
-pub fn tls() {
+pub(crate) fn tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A store and a receiver serving into it (and TLS set up for the clients that talk to it).
-pub async fn receiver() -> (SpanStore, Receiver) {
+pub(crate) async fn receiver() -> (SpanStore, Receiver) {
     tls();
     let store = SpanStore::new();
     let receiver = Receiver::start(ReceiverConfig::default(), store.clone())
@@ -321,6 +323,57 @@ pub async fn receiver() -> (SpanStore, Receiver) {
 }
 
 /// A generous deadline: waits end on arrival, this only bounds a broken run.
-pub fn deadline() -> tokio::time::Instant {
+pub(crate) fn deadline() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(20)
+}
+
+/// `traceval serve-model SCRIPT --seed SEED`, as a user starts it: a child process serving the
+/// scripted model on 127.0.0.1, killed and reaped on drop, so no server outlives its test.
+pub(crate) struct ModelServer {
+    child: Child,
+    base_url: String,
+}
+
+impl ModelServer {
+    /// Starts the server and reads the base URL it prints (`http://127.0.0.1:PORT/v1`).
+    pub(crate) fn start(script: &Path, seed: u64) -> ModelServer {
+        let mut child = traceval_command(root())
+            .arg("serve-model")
+            .arg(script)
+            .args(["--seed", &seed.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("traceval serve-model starts");
+        let mut line = String::new();
+        // The line comes once the server listens; the read ends at EOF if it exits instead.
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base_url = line.trim().to_owned();
+        // Built now, so the guard kills the child even when the assertion below fails.
+        let server = ModelServer { child, base_url };
+        assert!(
+            server.base_url.starts_with("http://127.0.0.1:") && server.base_url.ends_with("/v1"),
+            "serve-model printed {line:?}"
+        );
+        server
+    }
+
+    /// `http://127.0.0.1:PORT/v1`, as printed.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `http://127.0.0.1:PORT/trial/<key>/v1`: where `traceval run` registers a trial's model.
+    pub(crate) fn trial_base_url(&self, key: &str) -> String {
+        let origin = self.base_url.trim_end_matches("/v1");
+        format!("{origin}/trial/{key}/v1")
+    }
+}
+
+impl Drop for ModelServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -3,7 +3,7 @@
 //! usage, finish reasons and latency, and fails on purpose when told to. The builtin agent
 //! calls it in process; `traceval serve-model` serves it over HTTP.
 //!
-//! ```
+//! ```text
 //! use std::path::Path;
 //! use traceval::llm::chat::{ChatRequest, Message, Role};
 //! use traceval::llm::scripted::{CallContext, Script};

@@ -46,6 +46,7 @@ pub enum AgentExit {
 /// Why a trial errored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// Something the agent does not control failed (a model API traceval calls, or the agent's
     /// program could not be started): an outage, not a regression.
@@ -57,6 +58,7 @@ pub enum ErrorKind {
 /// Why a run ended before its plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StopReason {
     /// Ctrl-C or SIGTERM.
     Interrupted,

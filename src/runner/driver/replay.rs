@@ -44,7 +44,11 @@ pub(crate) const MAX_RECORDED: usize = MAX_OUTPUT;
 /// (`input.value`, with `input.mime_type` `text/plain` for a string, else `application/json`),
 /// answer (`output.value`, `text/plain`), [`EXIT`] and [`STDERR_TAIL`]. An input or answer over
 /// [`MAX_RECORDED`] bytes is cut there, and a warning returned.
-pub(crate) fn saved_root(root: &Span, input: &Json, outcome: &AgentOutcome) -> (Span, Option<String>) {
+pub(crate) fn saved_root(
+    root: &Span,
+    input: &Json,
+    outcome: &AgentOutcome,
+) -> (Span, Option<String>) {
     let mut saved = root.clone();
     saved
         .attributes

@@ -32,6 +32,7 @@ pub use custom::{Concept, Conventions, KindRule, NameMatch};
 /// What a span is, in GenAI terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", expecting = "a kind")]
+#[non_exhaustive]
 pub enum Kind {
     /// A call to a language model (chat, completion, generate content).
     Llm,
@@ -123,6 +124,7 @@ fn tool_name(conventions: &Conventions, span: &Span) -> String {
 
 /// One LLM call.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LlmCall {
     /// Its span in the tree.
     pub node: NodeId,

@@ -6,6 +6,7 @@
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,19 +17,17 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value as Json, json};
 
-use traceval::llm::anthropic::{AnthropicConfig, AnthropicProvider};
-use traceval::llm::chat::{
+use crate::llm::anthropic::{AnthropicConfig, AnthropicProvider};
+use crate::llm::chat::{
     ChatError, ChatRequest, ChatResponse, FinishReason, Message, Role, TokenUsage, ToolCall,
     ToolSpec,
 };
-use traceval::llm::http::{ApiKey, ProviderError};
-use traceval::llm::openai::{OpenAiConfig, OpenAiProvider};
-use traceval::llm::provider::ChatProvider;
-use traceval::llm::retry::RetryPolicy;
-use traceval::llm::scripted::Script;
-use traceval::llm::server::ModelServer;
-
-use crate::support::root;
+use crate::llm::http::{ApiKey, ProviderError};
+use crate::llm::openai::{OpenAiConfig, OpenAiProvider};
+use crate::llm::provider::ChatProvider;
+use crate::llm::retry::RetryPolicy;
+use crate::llm::scripted::Script;
+use crate::llm::server::ModelServer;
 
 /// A key that must never be printed.
 const KEY: &str = "sk-test-KEY-0123456789abcdef";
@@ -614,7 +613,10 @@ async fn a_refused_connection_is_a_network_error() {
 
 #[tokio::test]
 async fn the_openai_provider_round_trips_tool_calls_with_the_scripted_server() {
-    let script = Arc::new(Script::load(&root().join("tests/agents/sunny.toml")).unwrap());
+    let script = Arc::new(
+        Script::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/agents/sunny.toml"))
+            .unwrap(),
+    );
     let server = ModelServer::start("127.0.0.1:0".parse().unwrap(), Some(script), 7)
         .await
         .unwrap();
