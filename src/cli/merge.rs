@@ -79,7 +79,7 @@ pub(super) fn run(args: &MergeArgs) -> Result<i32, CliError> {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(
         stderr,
-        "{:>12} {given} of {shards} shard reports (seed {}): {} trials, {} cases",
+        "{:>12} {given} of {shards} shard reports (seed {}): {} trials, {} case × model results",
         "Merging",
         report.seed,
         report.trials.len(),
@@ -88,9 +88,10 @@ pub(super) fn run(args: &MergeArgs) -> Result<i32, CliError> {
     if !missing.is_empty() {
         let _ = writeln!(
             stderr,
-            "{:>12} {} (--allow-partial): the merged report lacks their cases",
+            "{:>12} {} (--allow-partial): {} cases are not in the merged report",
             "Partial",
-            missing_text(missing, shards)
+            missing_text(missing, shards),
+            if missing.len() == 1 { "its" } else { "their" }
         );
     }
     // Traces first, the report last: a report never names traces that are not there yet.
