@@ -10,6 +10,7 @@ mod in_process;
 mod inspect;
 mod judge;
 mod layers;
+mod merge;
 mod model;
 mod pricing;
 mod processes;
