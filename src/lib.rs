@@ -91,6 +91,7 @@
 
 pub mod capture;
 mod cli;
+mod compare;
 mod event;
 mod grade;
 mod hash;
