@@ -21,6 +21,7 @@ pub(crate) mod bootstrap;
 pub(crate) mod exact;
 pub(crate) mod metric;
 pub(crate) mod multiplicity;
+pub(crate) mod oracle;
 pub(crate) mod paired;
 pub(crate) mod rng;
 pub(crate) mod signflip;
