@@ -10,6 +10,7 @@
 //! - [`signflip`]: the one paired test for every metric and every k (exact McNemar at k = 1),
 //!   with its mid-p; [`exact`]: the sign test and Fisher's exact test in log space;
 //! - [`bootstrap`]: case-level paired bootstrap intervals and geometric-mean ratios;
+//!   [`pooled`]: a pooled trial percentile (latency p95) by case bootstrap;
 //! - [`multiplicity`]: Benjamini–Hochberg q-values (per-case labels) and Holm (the gate);
 //! - [`verdict`]: `improved`, `regressed`, `equivalent`, `no change`, `inconclusive`;
 //! - [`metric`]: one metric's comparison put together from those.
@@ -23,6 +24,7 @@ pub(crate) mod metric;
 pub(crate) mod multiplicity;
 pub(crate) mod oracle;
 pub(crate) mod paired;
+pub(crate) mod pooled;
 pub(crate) mod rng;
 pub(crate) mod signflip;
 pub(crate) mod verdict;
