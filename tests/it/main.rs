@@ -24,6 +24,7 @@ mod replay;
 mod report_format;
 mod run;
 mod snapshots;
+mod stats_oracle;
 mod support;
 mod test_api;
 /// The example agent and its tests (`cargo run --example weather_agent`).
