@@ -91,6 +91,7 @@
 
 pub mod capture;
 mod cli;
+mod compare;
 mod event;
 mod grade;
 mod hash;
@@ -121,4 +122,11 @@ pub mod __bench {
     pub use crate::metrics::cost::Pricing;
     pub use crate::report::{ReportBuilder, RunMeta};
     pub use crate::suite::{Case, load_suite};
+}
+
+/// The statistics of `traceval compare` with plain numbers in and out, for the test that checks
+/// them against SciPy (`tests/it/stats_oracle.rs`); not an API.
+#[doc(hidden)]
+pub mod __stats {
+    pub use crate::compare::stats::oracle::*;
 }

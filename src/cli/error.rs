@@ -9,6 +9,7 @@ use crate::capture::file::TraceFileError;
 use crate::llm::http::ProviderError;
 use crate::llm::scripted::ScriptError;
 use crate::report::WriteError;
+use crate::report::merge::MergeError;
 use crate::suite::{FilterError, ShardError, SuiteLoadError};
 
 /// Everything that stops a command, by exit code.
@@ -167,6 +168,10 @@ pub(crate) enum CliError {
          snapshots)"
     )]
     ReviewWithoutTerminal,
+    /// `traceval merge`: the inputs are not the shards of one run (exit 2), or cannot be read
+    /// or their traces copied (exit 3).
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     /// Writing the output failed (exit 3).
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
@@ -212,6 +217,8 @@ impl CliError {
             | CliError::NoTraceFiles(_)
             | CliError::NoPendingMatch { .. }
             | CliError::ReviewWithoutTerminal => exit::USAGE,
+            CliError::Merge(e) if e.is_io() => exit::INFRASTRUCTURE,
+            CliError::Merge(_) => exit::USAGE,
             CliError::Output(_)
             | CliError::Receiver(_)
             | CliError::Report(_)

@@ -8,6 +8,7 @@ mod exit;
 mod help;
 mod inspect;
 mod list;
+mod merge;
 mod meta;
 mod models;
 mod plan;
@@ -52,6 +53,9 @@ enum Command {
     /// Print the plan `run` would execute, without running anything.
     #[command(after_help = help::LIST)]
     List(args::SelectArgs),
+    /// Join the reports of one run's shards (`run --shard I/N`) into the whole run's report.
+    #[command(after_help = merge::HELP)]
+    Merge(merge::MergeArgs),
     /// Serve a scripted model as an OpenAI-compatible API on 127.0.0.1.
     #[command(after_help = help::SERVE_MODEL)]
     ServeModel(args::ServeModelArgs),
@@ -147,6 +151,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::List(args) => list::list(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::ServeModel(args) => serve::serve_model(&args),
         Command::Snapshot(args) => snapshot::run(&args),
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::args::RunArgs;
-use super::meta::run_meta;
+use super::meta::{run_meta, sharded};
 use super::models::Models;
 use super::plan::plan;
 use super::replay::{self, ReplayError};
@@ -187,7 +187,18 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         report_output_limit: settings.report_output_limit,
     };
     let replayed_from = replay.as_ref().map(|r| r.source.clone());
-    let meta = run_meta(&project, &plan, replayed_from, model_endpoints);
+    // A replay re-grades recorded trials: it records no shard of a plan.
+    let sharded = match &replay {
+        None => sharded(&args.select, &project, &profile)?,
+        Some(_) => None,
+    };
+    let meta = run_meta(
+        &project,
+        &plan,
+        sharded.as_ref(),
+        replayed_from,
+        model_endpoints,
+    );
     if let Some(replay) = &replay {
         let _ = writeln!(
             std::io::stderr(),

@@ -55,13 +55,11 @@ impl Shard {
     }
 
     /// The 1-based shard index.
-    #[cfg(test)]
     pub(crate) fn index(&self) -> u32 {
         self.index
     }
 
     /// The number of shards.
-    #[cfg(test)]
     pub(crate) fn count(&self) -> u32 {
         self.count
     }

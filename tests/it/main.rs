@@ -10,6 +10,7 @@ mod in_process;
 mod inspect;
 mod judge;
 mod layers;
+mod merge;
 mod model;
 mod pricing;
 mod processes;
@@ -23,6 +24,7 @@ mod replay;
 mod report_format;
 mod run;
 mod snapshots;
+mod stats_oracle;
 mod support;
 mod test_api;
 /// The example agent and its tests (`cargo run --example weather_agent`).

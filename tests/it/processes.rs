@@ -202,7 +202,7 @@ fn children_that_leave_the_process_group_do_not_outlive_their_trial() {
     for (mode, code, extra) in [
         ("answer", 0, ""),
         ("crash", 1, ""),
-        ("hang", 1, "timeout = \"1s\""),
+        ("hang", 1, "timeout = \"3s\""), // python, two forks and an exec must fit in it on a loaded machine
     ] {
         let (p, marker) = escape_project(&format!("escape-{mode}"), mode, extra);
         let run = p.run(&[]);

@@ -396,12 +396,8 @@ fn a_run_that_stops_after_setup_leaves_no_scratch_directory() {
 fn the_github_actions_example_runs_as_shipped() {
     let workflow =
         std::fs::read_to_string(root().join("docs/examples/github-actions.yml")).unwrap();
-    assert!(
-        !workflow.contains("traceval merge"),
-        "the example promises a command that does not exist"
-    );
     let commands = run_steps(&workflow);
-    assert_eq!(commands.len(), 1, "{commands:?}");
+    assert_eq!(commands.len(), 2, "{commands:?}");
     let shards = ["1", "2"];
     assert!(
         workflow.contains("shard: [1, 2]"),
@@ -409,12 +405,19 @@ fn the_github_actions_example_runs_as_shipped() {
     );
 
     // A project without traceval.toml (the README's first suite is enough), one passing case
-    // per shard at least.
+    // per shard at least. GitHub's run id is the seed every shard shares.
     let p = relative_programs();
+    let argv = |command: &str| -> Vec<String> {
+        command
+            .replace("${{ github.run_id }}", "12345")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
     for shard in shards {
         let command = commands[0].replace("${{ matrix.shard }}", shard);
-        let argv: Vec<&str> = command.split_whitespace().collect();
-        assert_eq!(argv[0], "traceval", "{command}");
+        let argv = argv(&command);
+        assert_eq!(argv[..2], ["traceval", "run"], "{command}");
         // GitHub sets CI=true for every step.
         let out = traceval_command(p.dir())
             .args(&argv[1..])
@@ -433,6 +436,20 @@ fn the_github_actions_example_runs_as_shipped() {
         written,
         ["evals-1.json", "evals-2.json", "junit-1.xml", "junit-2.xml"]
     );
+    // The merge job joins them (the artifacts land in one reports/ as they were written).
+    let merge = argv(&commands[1]);
+    assert_eq!(merge[..2], ["traceval", "merge"], "{merge:?}");
+    let out = traceval_command(p.dir())
+        .args(&merge[1..])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{merge:?}:\n{}", stderr(&out));
+    let merged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p.dir().join("reports/evals.json")).unwrap())
+            .unwrap();
+    assert_eq!(merged["merged"]["shards"], 2);
+    assert_eq!(merged["seed"], 12345);
 }
 
 /// The `traceval` commands of a workflow's `run:` steps, each folded (`run: >`) block joined
@@ -478,6 +495,7 @@ fn help_shows_examples_exit_codes_and_the_reference() {
         &["snapshot"],
         &["inspect"],
         &["serve-model"],
+        &["merge"],
     ] {
         let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
         let out = traceval_in(root(), &args);

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use traceval::report::Report;
 use traceval::report::schema::{
     AgentExit, CaseAggregate, CheckResult, ErrorKind, FORMAT_VERSION, JudgeRecord, JudgeSample,
-    LatencyMs, ModelAggregate, ModelEndpoint, ModelUsage, PriceOverride, PricingInfo, ReplaySource,
-    StopReason, SuiteInfo, ToolCallRecord, TrialId, TrialMetrics, TrialResult, Warning,
+    LatencyMs, MergeInfo, MergeInput, ModelAggregate, ModelEndpoint, ModelUsage, PriceOverride,
+    PricingInfo, ReplaySource, ShardInfo, StopReason, SuiteInfo, ToolCallRecord, TrialId,
+    TrialMetrics, TrialResult, Warning,
 };
 
 use crate::reference::check_report;
@@ -279,6 +280,22 @@ fn full_report() -> Report {
             provider: "openai".into(),
             base_url: "https://api.openai.com/v1".into(),
         }],
+        // Never both in one report (a merged report has no shard), but every field is set.
+        shard: Some(ShardInfo {
+            index: 2,
+            count: 3,
+            plan: "0123456789abcdef".into(),
+            plan_trials: 15,
+        }),
+        merged: Some(MergeInfo {
+            shards: 3,
+            inputs: vec![MergeInput {
+                report: "shards/1.json".into(),
+                run_id: "0190a3c4-1111-7000-8000-000000000000".into(),
+                shard: 1,
+            }],
+            missing: vec![2, 3],
+        }),
     }
 }
 

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::{
     CaseAggregate, FORMAT_VERSION, LatencyMs, ModelAggregate, ModelEndpoint, PricingInfo,
-    ReplaySource, Report, StopReason, SuiteInfo, TrialResult, Warning,
+    ReplaySource, Report, ShardInfo, StopReason, SuiteInfo, TrialResult, Warning,
 };
 use crate::event::{self, RunEvent};
 use crate::metrics::interval::{Z95, clustered, wilson};
@@ -32,6 +32,8 @@ pub struct RunMeta {
     pub model_endpoints: Vec<ModelEndpoint>,
     /// Each case's definition hash (`cases[].definition_hash`), by suite and case id.
     pub definitions: BTreeMap<String, BTreeMap<String, String>>,
+    /// `--shard I/N`: the shard and its plan.
+    pub shard: Option<ShardInfo>,
 }
 
 /// Folds events into a [`Report`].
@@ -116,6 +118,8 @@ impl ReportBuilder {
             warnings: self.warnings,
             replayed_from: self.meta.replayed_from,
             model_endpoints: self.meta.model_endpoints,
+            shard: self.meta.shard,
+            merged: None,
         }
     }
 }

@@ -74,6 +74,52 @@ pub struct Report {
     /// models), with the base URL in effect; scripted models are not listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub model_endpoints: Vec<ModelEndpoint>,
+    /// For `run --shard I/N`: which shard of which plan this report holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// For `traceval merge`: the shard reports this report joins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
+}
+
+/// `run --shard I/N`: the part of a run a report holds. A shard's `suites` and `pricing`
+/// describe the whole run, so every shard of it records the same; its `trials`, `cases` and
+/// `models` hold its share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// I, 1-based.
+    pub index: u32,
+    /// N.
+    pub count: u32,
+    /// FNV-1a 64 (16 hex digits) of the whole plan: each case × model of the unsharded run,
+    /// in plan order, with its suite's name and content hash, its case id, its model and its
+    /// trial count. Shards of one run record the same.
+    pub plan: String,
+    /// Trials in the whole plan.
+    pub plan_trials: u64,
+}
+
+/// `traceval merge`: the shard reports a report joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeInfo {
+    /// N, the number of shards the run was split into.
+    pub shards: u32,
+    /// The reports merged, by shard index.
+    pub inputs: Vec<MergeInput>,
+    /// Shards not merged (`--allow-partial`), 1-based; empty when the run is whole.
+    #[serde(default)]
+    pub missing: Vec<u32>,
+}
+
+/// One shard report a merged report joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeInput {
+    /// The report file, as given to `traceval merge`.
+    pub report: String,
+    /// Its run id.
+    pub run_id: String,
+    /// Its shard index I, 1-based.
+    pub shard: u32,
 }
 
 /// A model API traceval called, as configured for one suite.
