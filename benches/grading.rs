@@ -2,7 +2,8 @@
 //! `TRACEVAL_BENCH_TRIALS`, default 50,000; `TRACEVAL_BENCH_SPANS`, spans per trial, default 20;
 //! `TRACEVAL_BENCH_CONVENTIONS=1` gives the suite a `[conventions]` table whose rules and keys
 //! match none of the spans, so that every span pays for every custom rule and key before the
-//! built-in conventions decide: the cost of having custom conventions at all).
+//! built-in conventions decide: the cost of having custom conventions at all;
+//! `TRACEVAL_BENCH_SHAPE_HASH=0` leaves out each trial's `shape_hash`, to quote its cost).
 //!
 //! The run: 2,500 cases × 2 models × 10 trials of a realistic agent trace (an `invoke_agent`
 //! span, 6 `chat` spans with usage, 6 `execute_tool` spans with arguments and results, one call
@@ -32,9 +33,10 @@ use traceval::__bench::{
 };
 use traceval::report::Report;
 use traceval::trace::render::{RenderOptions, render};
+use traceval::trace::shape::{Shape, ShapeOptions};
 use traceval::trace::{
-    Attributes, Conventions, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, Status,
-    StatusCode, TraceId,
+    Attributes, Conventions, GenAiView, KeyValue, NodeId, Resource, Scope, Span, SpanId, SpanTree,
+    Status, StatusCode, TraceId,
 };
 
 const CASES: usize = 2_500;
@@ -323,6 +325,7 @@ fn grade_trial(
     r: &Recorded,
     pricing: &Pricing,
     conventions: &Conventions,
+    shapes: bool,
 ) -> TrialResult {
     let root = &r.spans[0];
     let (tree, root_node) = SpanTree::build_trial(root, r.spans[1..].iter().cloned());
@@ -341,6 +344,7 @@ fn grade_trial(
         },
         pricing,
     );
+    let shape_hash = shapes.then(|| shape_hash(&view, root_node)).flatten();
     let passed = graded.passed();
     let span_tree = (!passed).then(|| {
         render(
@@ -375,7 +379,22 @@ fn grade_trial(
         judges: vec![],
         judge_trace_file: None,
         snapshot_matched: None,
+        shape_hash,
     }
+}
+
+/// `runner::verdict::shape_hash`, through the public API: FNV-1a 64 of the trial's shape with
+/// the default options (the root's subtrees and any other root), trailing whitespace trimmed.
+fn shape_hash(view: &GenAiView<'_>, root: NodeId) -> Option<String> {
+    let tree = view.tree();
+    let others = tree.roots().map(|n| n.id()).filter(|&id| id != root);
+    let tops = tree.node(root).children().map(|n| n.id()).chain(others);
+    let shape = Shape::of_nodes(view, tops, &ShapeOptions::default());
+    let text = shape.as_str().trim_end();
+    let fnv = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    (!text.is_empty()).then(|| format!("{fnv:016x}"))
 }
 
 fn vm_hwm_kb() -> Option<u64> {
@@ -408,6 +427,7 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut text = SUITE.replace("trials = 10", &format!("trials = {per_case}"));
     let with_conventions = std::env::var("TRACEVAL_BENCH_CONVENTIONS").is_ok_and(|v| v == "1");
+    let shapes = !std::env::var("TRACEVAL_BENCH_SHAPE_HASH").is_ok_and(|v| v == "0");
     if with_conventions {
         text.push_str(CONVENTIONS);
     }
@@ -436,13 +456,14 @@ fn main() {
     }
     let spans: usize = recorded.iter().map(|r| r.spans.len()).sum();
     println!(
-        "grading benchmark: {} trials, {} spans, {} cases × {} models × {per_case} trials, {} rayon threads, custom conventions {}",
+        "grading benchmark: {} trials, {} spans, {} cases × {} models × {per_case} trials, {} rayon threads, custom conventions {}, shape hashes {}",
         recorded.len(),
         spans,
         CASES,
         MODELS.len(),
         rayon::current_num_threads(),
-        if with_conventions { "on" } else { "off" }
+        if with_conventions { "on" } else { "off" },
+        if shapes { "on" } else { "off" }
     );
     let input_rss = vm_rss_kb();
     let peak_reset = reset_peak();
@@ -459,6 +480,7 @@ fn main() {
                 r,
                 &pricing,
                 &conventions,
+                shapes,
             )
         })
         .collect();

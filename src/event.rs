@@ -4,6 +4,8 @@
 //! Everything here is plain data, serializable, so `--message-format json` is one event per
 //! line and the report is a fold over the events.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One thing that happened during a run.
@@ -211,6 +213,23 @@ pub struct TrialMetrics {
     /// Tool span durations in ns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_durations_ns: Vec<u64>,
+    /// Tokens by the model that answered (else the model asked for), over the calls whose
+    /// usage counts: what re-pricing a trial with another table needs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub usage_by_model: BTreeMap<String, ModelUsage>,
+}
+
+/// One model's tokens in one trial.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// Input tokens, cached ones included.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write: u64,
 }
 
 /// One graded trial.
@@ -279,6 +298,9 @@ pub struct TrialResult {
     /// `expect.snapshot`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_matched: Option<bool>,
+    /// FNV-1a 64 of the trial's trace shape with the default options; `None` without spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape_hash: Option<String>,
 }
 
 /// Why a trial errored.

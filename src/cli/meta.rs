@@ -68,6 +68,15 @@ pub(super) fn run_meta(
             })
             .collect(),
         pricing: pricing_info(project, described),
+        definitions: described
+            .suites
+            .iter()
+            .map(|s| {
+                let cases = s.cases.iter();
+                let hashes = cases.map(|c| (c.id.clone(), c.definition_hash.clone()));
+                (s.name.clone(), hashes.collect())
+            })
+            .collect(),
         replayed_from,
         model_endpoints,
         shard: sharded.map(|s| ShardInfo {

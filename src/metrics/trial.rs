@@ -1,9 +1,11 @@
 //! Per-trial numbers, read from the trial's span tree (`docs/reference/metrics.md`; the report's
 //! `trials[].metrics`, `TrialMetrics` in `docs/reference/report.schema.json`).
 
-use super::cost::{CallCost, Pricing, trial_cost};
+use std::collections::BTreeMap;
+
+use super::cost::{CallCost, Pricing, UNNAMED_MODEL, trial_cost};
 use super::tool_score::ToolScore;
-use crate::event::{ToolCallRecord, TrialMetrics};
+use crate::event::{ModelUsage, ToolCallRecord, TrialMetrics};
 use crate::trace::GenAiView;
 
 /// The metrics of one trial.
@@ -56,7 +58,41 @@ pub(crate) fn trial_metrics(
             .map(|c| c.duration_ns)
             .collect(),
         tool_durations_ns: view.tool_calls().iter().map(|t| t.duration_ns).collect(),
+        usage_by_model: usage_by_model(&calls),
     }
+}
+
+/// The tokens of `calls` by model: the answering one, else the one asked for, else
+/// [`UNNAMED_MODEL`]. Over the same calls as the totals, so each column sums to its total; a call
+/// that reports no tokens (a wrapper, a call whose usage went unrecorded) is left out, as it
+/// costs nothing at any price.
+fn usage_by_model(calls: &[CallCost<'_>]) -> BTreeMap<String, ModelUsage> {
+    let mut by_model: BTreeMap<&str, ModelUsage> = BTreeMap::new();
+    for call in calls {
+        let tokens = [
+            call.input_tokens,
+            call.output_tokens,
+            call.cache_read_tokens,
+            call.cache_write_tokens,
+        ];
+        if tokens.iter().all(|t| t.unwrap_or(0) == 0) {
+            continue;
+        }
+        let usage = by_model
+            .entry(call.model.unwrap_or(UNNAMED_MODEL))
+            .or_default();
+        let add = |sum: &mut u64, tokens: Option<u64>| {
+            *sum = sum.saturating_add(tokens.unwrap_or(0));
+        };
+        add(&mut usage.input, call.input_tokens);
+        add(&mut usage.output, call.output_tokens);
+        add(&mut usage.cache_read, call.cache_read_tokens);
+        add(&mut usage.cache_write, call.cache_write_tokens);
+    }
+    by_model
+        .into_iter()
+        .map(|(model, usage)| (model.to_owned(), usage))
+        .collect()
 }
 
 #[cfg(test)]
@@ -103,6 +139,27 @@ mod tests {
             let got = metrics.cost_usd.unwrap_or_else(|| {
                 panic!("{}: unpriced {:?}", file.display(), metrics.unpriced_models)
             });
+            // Tokens by model add up to the totals, under the model that answered.
+            let by_model = metrics.usage_by_model.values();
+            let sum = by_model.fold([0; 4], |s, u| {
+                [
+                    s[0] + u.input,
+                    s[1] + u.output,
+                    s[2] + u.cache_read,
+                    s[3] + u.cache_write,
+                ]
+            });
+            let totals = [
+                metrics.input_tokens,
+                metrics.output_tokens,
+                metrics.cache_read_tokens,
+                metrics.cache_write_tokens,
+            ];
+            assert_eq!(sum, totals, "{}", file.display());
+            let models: Vec<&String> = metrics.usage_by_model.keys().collect();
+            let named = |m: &&String| m.starts_with("gpt-4o-mini");
+            assert!(models.iter().all(named), "{models:?}");
+            assert_eq!(models.is_empty(), totals == [0; 4], "{}", file.display());
             assert!(
                 (got - want).abs() < 1e-12,
                 "{}: {got} != {want}",
@@ -185,6 +242,15 @@ mod tests {
         assert!((cost - 6.25).abs() < 1e-9, "{cost}");
         assert_eq!(metrics.tool_calls.len(), 1);
         assert_eq!(metrics.tool_calls[0].name, "lookup");
+        let acme = ModelUsage {
+            input: 1_000_010,
+            output: 500_000,
+            ..ModelUsage::default()
+        };
+        assert_eq!(
+            metrics.usage_by_model,
+            BTreeMap::from([("acme-1".to_owned(), acme)])
+        );
 
         let plain = trial_metrics(&GenAiView::new(&tree), &pricing, None);
         assert_eq!((plain.llm_calls, plain.input_tokens), (0, 0));

@@ -129,6 +129,7 @@ mod tests {
                     judges: Vec::new(),
                     judge_trace_file: None,
                     snapshot_matched: None,
+                    shape_hash: None,
                 },
             )));
         }

@@ -332,6 +332,19 @@ fn check_trials_once(inputs: &[ShardReport]) -> Result<(), MergeError> {
     Ok(())
 }
 
+/// Each case's definition hash as the shards recorded it, by suite and case id.
+fn definitions(inputs: &[ShardReport]) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut definitions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let cases = inputs.iter().flat_map(|i| &i.report.cases);
+    for case in cases {
+        if let Some(hash) = &case.definition_hash {
+            let suite = definitions.entry(case.suite.clone()).or_default();
+            suite.insert(case.case.clone(), hash.clone());
+        }
+    }
+    definitions
+}
+
 /// The merged report, folded from every shard's trials by the builder `run` uses.
 fn fold(inputs: Vec<ShardReport>, options: MergeOptions, count: u32, missing: Vec<u32>) -> Merged {
     let first = &inputs[0].report;
@@ -349,6 +362,7 @@ fn fold(inputs: Vec<ShardReport>, options: MergeOptions, count: u32, missing: Ve
         replayed_from: None,
         model_endpoints: endpoints,
         shard: None,
+        definitions: definitions(&inputs),
     };
     let started_at = inputs
         .iter()

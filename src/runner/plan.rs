@@ -288,6 +288,7 @@ mod tests {
                         path: "x".into(),
                         line: 1,
                     },
+                    definition_hash: String::new(),
                 })
                 .collect(),
             content_hash: String::new(),

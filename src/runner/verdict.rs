@@ -9,10 +9,12 @@ use std::sync::Arc;
 
 use crate::event::{AgentExit, CheckResult, ErrorKind, TrialId, TrialMetrics, TrialResult};
 use crate::grade::{Finished, Graded};
+use crate::hash::fnv1a64;
 use crate::metrics::cost::Pricing;
 use crate::snapshot::CaseSnapshot;
 use crate::suite::spec::Expect;
 use crate::trace::render::{RenderOptions, render};
+use crate::trace::shape::{Shape, ShapeOptions};
 use crate::trace::{GenAiView, NodeId, Span, SpanId, TraceId};
 
 use super::driver::AgentOutcome;
@@ -233,8 +235,22 @@ pub(super) fn conclude(
         judges: judged.records,
         judge_trace_file: saved.judge_trace_file,
         snapshot_matched,
+        shape_hash: shape_hash(trial.view, trial.root_node),
     };
     (result, shape)
+}
+
+/// FNV-1a 64 (16 hex digits) of the trial's trace shape with the default options: the trial
+/// root's subtrees and any other root, as `CaseSnapshot::compare` takes them, and the text as a
+/// snapshot file stores it (trailing whitespace trimmed). `None` when no span but the root is
+/// shown.
+pub(super) fn shape_hash(view: &GenAiView<'_>, root: NodeId) -> Option<String> {
+    let tree = view.tree();
+    let others = tree.roots().map(|n| n.id()).filter(|&id| id != root);
+    let tops = tree.node(root).children().map(|n| n.id()).chain(others);
+    let shape = Shape::of_nodes(view, tops, &ShapeOptions::default());
+    let text = shape.as_str().trim_end();
+    (!text.is_empty()).then(|| format!("{:016x}", fnv1a64(text.as_bytes())))
 }
 
 /// Why an agent that ran sent no spans, as far as its exit tells.

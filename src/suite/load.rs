@@ -13,8 +13,10 @@ use crate::hash::{fnv1a64, fnv1a64_extend};
 use crate::toml_doc::{KeyPath, LocatedKind, did_you_mean};
 use agent::agent;
 use case::{CaseList, Scope, load_cases_file};
+use definition::SuiteDefinition;
 use expect::selector;
 pub(super) use models::{model_defs, model_names, prices};
+use serde_json::Value as Json;
 use snapshot::{RawSnapshotKeys, SnapshotKeys};
 use value::{and_list, non_empty};
 pub(super) use value::{at_least_one, duration};
@@ -40,6 +42,10 @@ pub(super) fn load_suite_in(
     let text = Doc::utf8(path, &bytes)?;
     let (doc, table) = Doc::toml(path, text, ARRAY_TABLES)?;
     let raw: RawSuite = doc.deserialize(table)?;
+    // The same text as JSON values, for the cases' definition hashes; it parsed above.
+    let written: Json = toml::from_str(text).unwrap_or(Json::Null);
+    let definition = SuiteDefinition::of(&written);
+    let written_cases = written.get("case").and_then(Json::as_array);
     let root = KeyPath::root();
     let dir = suite_dir(path);
 
@@ -128,6 +134,7 @@ pub(super) fn load_suite_in(
         tool_names,
         models: model_names.as_deref(),
         snapshot: &snapshot,
+        definition,
     };
 
     let mut cases = CaseList::new(replay.then(|| dir.clone()));
@@ -139,6 +146,8 @@ pub(super) fn load_suite_in(
             line: doc.locate(&at).0,
         };
         cases.push_raw(&doc, &at, raw, origin, scope)?;
+        let as_written = written_cases.and_then(|cases| cases.get(i));
+        cases.define_last(definition.case_hash(as_written.unwrap_or(&Json::Null)));
     }
     let mut hash = fnv1a64(&bytes);
     if let Some(file) = raw.cases {
@@ -229,6 +238,7 @@ fn suite_dir(path: &Path) -> PathBuf {
 mod agent;
 mod case;
 pub(super) mod conventions;
+mod definition;
 mod expect;
 mod judge;
 mod models;

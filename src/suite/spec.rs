@@ -285,6 +285,10 @@ pub struct Case {
     pub expect: Expect,
     /// Where the case was defined: file and 1-based line.
     pub origin: Origin,
+    /// FNV-1a 64 (16 hex digits) of the case's canonical definition and the suite keys that
+    /// change how it runs or is graded (`suite/load/definition.rs`); the report's
+    /// `cases[].definition_hash`.
+    pub definition_hash: String,
 }
 
 /// A place in a suite or data file, for messages.

@@ -3,6 +3,8 @@
 //! with a snapshot, validated against `docs/reference/report.schema.json` and read back. A
 //! change to any of the report's types fails here; if it is meant, it is a format change
 //! (schema, `docs/reference/report.md`, CHANGELOG, and `FORMAT_VERSION` when incompatible).
+//! A real run then fills the fields `traceval compare` reads (definition and shape hashes,
+//! tokens by model).
 
 use std::collections::BTreeMap;
 
@@ -10,9 +12,9 @@ use serde_json::{Value, json};
 use traceval::report::Report;
 use traceval::report::schema::{
     AgentExit, CaseAggregate, CheckResult, ErrorKind, FORMAT_VERSION, JudgeRecord, JudgeSample,
-    LatencyMs, MergeInfo, MergeInput, ModelAggregate, ModelEndpoint, PriceOverride, PricingInfo,
-    ReplaySource, ShardInfo, StopReason, SuiteInfo, ToolCallRecord, TrialId, TrialMetrics,
-    TrialResult, Warning,
+    LatencyMs, MergeInfo, MergeInput, ModelAggregate, ModelEndpoint, ModelUsage, PriceOverride,
+    PricingInfo, ReplaySource, ShardInfo, StopReason, SuiteInfo, ToolCallRecord, TrialId,
+    TrialMetrics, TrialResult, Warning,
 };
 
 use crate::reference::check_report;
@@ -70,6 +72,26 @@ fn full_trial(trial: u32, exit: AgentExit, error_kind: Option<ErrorKind>) -> Tri
             tool_expected: Some(2),
             llm_durations_ns: vec![1_000_000, 2_000_000],
             tool_durations_ns: vec![500_000],
+            usage_by_model: BTreeMap::from([
+                (
+                    "sunny-2026-01".into(),
+                    ModelUsage {
+                        input: 60,
+                        output: 15,
+                        cache_read: 5,
+                        cache_write: 7,
+                    },
+                ),
+                (
+                    "sunny-mini".into(),
+                    ModelUsage {
+                        input: 40,
+                        output: 5,
+                        cache_read: 0,
+                        cache_write: 0,
+                    },
+                ),
+            ]),
         },
         warnings: vec!["the answer was cut at 16384 bytes".into()],
         span_tree: Some("eval.trial  [other]  1.2s\n  chat sunny  [llm]  0.5s\n".into()),
@@ -100,6 +122,7 @@ fn full_trial(trial: u32, exit: AgentExit, error_kind: Option<ErrorKind>) -> Tri
         }],
         judge_trace_file: Some(format!("weather/paris/sunny/{trial}.judges.otlp.json")),
         snapshot_matched: Some(false),
+        shape_hash: Some("9f3c2a1b0e4d5c6f".into()),
     }
 }
 
@@ -129,6 +152,7 @@ fn bare_trial(trial: u32, exit: AgentExit, error_kind: Option<ErrorKind>) -> Tri
         judges: Vec::new(),
         judge_trace_file: None,
         snapshot_matched: None,
+        shape_hash: None,
     }
 }
 
@@ -205,6 +229,7 @@ fn full_report() -> Report {
             pass_hat_k: keyed(&[("1", 0.0), ("2", 0.0)]),
             flaky: false,
             snapshot_matched: Some(0),
+            definition_hash: Some("0a1b2c3d4e5f6071".into()),
         }],
         models: vec![ModelAggregate {
             model: "sunny".into(),
@@ -325,6 +350,10 @@ fn a_format_1_report_without_the_fields_added_later_still_reads() {
         .as_object_mut()
         .unwrap()
         .remove("snapshot_matched");
+    object["cases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("definition_hash");
     let model = object["models"][0].as_object_mut().unwrap();
     for key in [
         "pass_rate_ci95_clustered",
@@ -345,6 +374,7 @@ fn a_format_1_report_without_the_fields_added_later_still_reads() {
             "judges",
             "judge_trace_file",
             "snapshot_matched",
+            "shape_hash",
         ] {
             trial.remove(key);
         }
@@ -359,6 +389,7 @@ fn a_format_1_report_without_the_fields_added_later_still_reads() {
             "tool_expected",
             "llm_durations_ns",
             "tool_durations_ns",
+            "usage_by_model",
         ] {
             metrics.remove(key);
         }
@@ -374,4 +405,117 @@ fn a_format_1_report_without_the_fields_added_later_still_reads() {
     assert_eq!(t.metrics.cache_write_tokens, 0);
     assert!(t.judges.is_empty() && t.metrics.llm_durations_ns.is_empty());
     assert_eq!(old.models[0].pass_rate_ci95_clustered, None);
+    assert_eq!(old.cases[0].definition_hash, None);
+    assert!(old.trials.iter().all(|t| t.shape_hash.is_none()));
+    assert!(
+        old.trials
+            .iter()
+            .all(|t| t.metrics.usage_by_model.is_empty())
+    );
+}
+
+const COMPARABLE: &str = r#"models = ["mini"]
+trials = 2
+
+[agent]
+kind = "builtin"
+max-turns = 3
+
+[[tool]]
+name = "get_weather"
+returns = "18 C and sunny"
+
+[model.mini]
+provider = "scripted"
+script = "scripts/mini.toml"
+
+[[case]]
+id = "paris"
+input = "What's the weather in Paris?"
+expect = { output-contains = ["sunny"] }
+
+[[case]]
+id = "rome"
+input = "And in Rome?"
+"#;
+
+/// A tool call, then the answer.
+const COMPARABLE_RULES: &str = r#"model = "gpt-4o-mini-2024-07-18"
+
+[[rule]]
+when.turn = 0
+tool-calls = [{ name = "get_weather", args = { city = "Paris" } }]
+usage = { input = 1200, output = 20, cache-read = 1000 }
+
+[[rule]]
+when.tool-called = "get_weather"
+text = "Paris: 18 C and sunny."
+usage = { input = 1300, output = 12 }
+"#;
+
+/// `(case, hash)` pairs.
+type Hashes = Vec<(String, String)>;
+
+/// `(case, definition_hash)` of every case, and each trial's `(case, shape_hash)`.
+fn hashes(report: &Value) -> (Hashes, Hashes) {
+    let pick = |list: &str, key: &str| -> Vec<(String, String)> {
+        report[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let hash = v[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no {key} in {v:#}"));
+                assert!(hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()));
+                (v["case"].as_str().unwrap().to_owned(), hash.to_owned())
+            })
+            .collect()
+    };
+    (
+        pick("cases", "definition_hash"),
+        pick("trials", "shape_hash"),
+    )
+}
+
+#[test]
+fn a_run_records_case_definitions_trace_shapes_and_tokens_by_model() {
+    let p = crate::support::TestProject::new("comparable");
+    p.file("suites/weather.toml", COMPARABLE)
+        .file("suites/scripts/mini.toml", COMPARABLE_RULES);
+    let run = p.run(&["--seed", "7"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (cases, shapes) = hashes(run.report());
+    assert_eq!(cases.len(), 2);
+    assert_ne!(cases[0].1, cases[1].1);
+    // A scripted agent does the same thing in every trial of a case.
+    assert_eq!(shapes.len(), 4);
+    assert!(shapes[0].1 == shapes[1].1 && shapes[2].1 == shapes[3].1);
+
+    // Tokens by the model that answered, adding up to the trial's totals.
+    for trial in run.report()["trials"].as_array().unwrap() {
+        let metrics = &trial["metrics"];
+        let usage = &metrics["usage_by_model"]["gpt-4o-mini-2024-07-18"];
+        assert_eq!(
+            metrics["usage_by_model"].as_object().unwrap().len(),
+            1,
+            "{metrics:#}"
+        );
+        assert_eq!(usage["input"], metrics["input_tokens"]);
+        assert_eq!(usage["output"], metrics["output_tokens"]);
+        assert_eq!(usage["cache_read"], metrics["cache_read_tokens"]);
+        assert_eq!(usage["cache_write"], metrics["cache_write_tokens"]);
+    }
+
+    // Editing one case's input changes its definition hash alone; the shapes stay.
+    p.file(
+        "suites/weather.toml",
+        &COMPARABLE.replace("And in Rome?", "And in Milan?"),
+    );
+    let edited = p.run(&["--seed", "7"]);
+    assert_eq!(edited.code, 0, "{}", edited.stderr);
+    let (edited_cases, edited_shapes) = hashes(edited.report());
+    assert_eq!(edited_cases[0], cases[0]);
+    assert_ne!(edited_cases[1].1, cases[1].1);
+    assert_eq!(edited_shapes, shapes);
 }

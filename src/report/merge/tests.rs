@@ -50,6 +50,7 @@ fn meta(shard: Option<ShardInfo>) -> RunMeta {
         replayed_from: None,
         model_endpoints: Vec::new(),
         shard,
+        definitions: Default::default(),
     }
 }
 

@@ -4,8 +4,8 @@
 //! here whether the report format (`format_version`) takes it.
 
 use super::trial::{
-    AgentExit, CheckResult, ErrorKind, JudgeRecord, JudgeSample, StopReason, ToolCallRecord,
-    TrialId, TrialMetrics, TrialResult, Warning,
+    AgentExit, CheckResult, ErrorKind, JudgeRecord, JudgeSample, ModelUsage, StopReason,
+    ToolCallRecord, TrialId, TrialMetrics, TrialResult, Warning,
 };
 use crate::event;
 
@@ -146,6 +146,40 @@ impl From<ToolCallRecord> for event::ToolCallRecord {
     }
 }
 
+impl From<event::ModelUsage> for ModelUsage {
+    fn from(usage: event::ModelUsage) -> ModelUsage {
+        let event::ModelUsage {
+            input,
+            output,
+            cache_read,
+            cache_write,
+        } = usage;
+        ModelUsage {
+            input,
+            output,
+            cache_read,
+            cache_write,
+        }
+    }
+}
+
+impl From<ModelUsage> for event::ModelUsage {
+    fn from(usage: ModelUsage) -> event::ModelUsage {
+        let ModelUsage {
+            input,
+            output,
+            cache_read,
+            cache_write,
+        } = usage;
+        event::ModelUsage {
+            input,
+            output,
+            cache_read,
+            cache_write,
+        }
+    }
+}
+
 impl From<event::TrialMetrics> for TrialMetrics {
     fn from(metrics: event::TrialMetrics) -> TrialMetrics {
         let event::TrialMetrics {
@@ -168,6 +202,7 @@ impl From<event::TrialMetrics> for TrialMetrics {
             tool_expected,
             llm_durations_ns,
             tool_durations_ns,
+            usage_by_model,
         } = metrics;
         TrialMetrics {
             llm_calls,
@@ -189,6 +224,10 @@ impl From<event::TrialMetrics> for TrialMetrics {
             tool_expected,
             llm_durations_ns,
             tool_durations_ns,
+            usage_by_model: usage_by_model
+                .into_iter()
+                .map(|(model, usage)| (model, usage.into()))
+                .collect(),
         }
     }
 }
@@ -215,6 +254,7 @@ impl From<TrialMetrics> for event::TrialMetrics {
             tool_expected,
             llm_durations_ns,
             tool_durations_ns,
+            usage_by_model,
         } = metrics;
         event::TrialMetrics {
             llm_calls,
@@ -236,6 +276,10 @@ impl From<TrialMetrics> for event::TrialMetrics {
             tool_expected,
             llm_durations_ns,
             tool_durations_ns,
+            usage_by_model: usage_by_model
+                .into_iter()
+                .map(|(model, usage)| (model, usage.into()))
+                .collect(),
         }
     }
 }
@@ -354,6 +398,7 @@ impl From<event::TrialResult> for TrialResult {
             judges,
             judge_trace_file,
             snapshot_matched,
+            shape_hash,
         } = result;
         TrialResult {
             suite,
@@ -379,6 +424,7 @@ impl From<event::TrialResult> for TrialResult {
             judges: vec(judges),
             judge_trace_file,
             snapshot_matched,
+            shape_hash,
         }
     }
 }
@@ -409,6 +455,7 @@ impl From<TrialResult> for event::TrialResult {
             judges,
             judge_trace_file,
             snapshot_matched,
+            shape_hash,
         } = result;
         event::TrialResult {
             suite,
@@ -434,6 +481,7 @@ impl From<TrialResult> for event::TrialResult {
             judges: vec(judges),
             judge_trace_file,
             snapshot_matched,
+            shape_hash,
         }
     }
 }
@@ -504,6 +552,16 @@ mod tests {
                 tool_expected: Some(2),
                 llm_durations_ns: vec![1_000, 2_000],
                 tool_durations_ns: vec![500],
+                usage_by_model: [(
+                    "sunny-2026-01".to_owned(),
+                    event::ModelUsage {
+                        input: 100,
+                        output: 20,
+                        cache_read: 5,
+                        cache_write: 7,
+                    },
+                )]
+                .into(),
             },
             warnings: vec!["no spans from the agent".into()],
             span_tree: Some("eval.trial  [other]  1.2s\n".into()),
@@ -526,6 +584,7 @@ mod tests {
             }],
             judge_trace_file: Some("weather/paris/sunny/2.judges.otlp.json".into()),
             snapshot_matched: Some(false),
+            shape_hash: Some("0123456789abcdef".into()),
         }
     }
 
@@ -577,6 +636,7 @@ mod tests {
             judges: vec![],
             judge_trace_file: None,
             snapshot_matched: None,
+            shape_hash: None,
             checks: vec![event::CheckResult {
                 score: None,
                 ..full_trial(event::AgentExit::TimedOut, None).checks[0].clone()

@@ -30,6 +30,8 @@ pub struct RunMeta {
     pub replayed_from: Option<ReplaySource>,
     /// The model APIs called, sorted.
     pub model_endpoints: Vec<ModelEndpoint>,
+    /// Each case's definition hash (`cases[].definition_hash`), by suite and case id.
+    pub definitions: BTreeMap<String, BTreeMap<String, String>>,
     /// `--shard I/N`: the shard and its plan.
     pub shard: Option<ShardInfo>,
 }
@@ -83,8 +85,13 @@ impl ReportBuilder {
         trials.par_sort_by(|a, b| {
             (&a.suite, &a.case, &a.model, a.trial).cmp(&(&b.suite, &b.case, &b.model, b.trial))
         });
-        let (cases, models) =
+        let (mut cases, models) =
             rayon::join(|| case_aggregates(&trials), || model_aggregates(&trials));
+        let definitions = &self.meta.definitions;
+        for case in &mut cases {
+            let hash = definitions.get(&case.suite).and_then(|d| d.get(&case.case));
+            case.definition_hash = hash.cloned();
+        }
         let finished = self.finished;
         let stopped = match &finished {
             Some(f) => f.stopped.map(StopReason::from),
@@ -149,6 +156,7 @@ pub fn case_aggregates(trials: &[TrialResult]) -> Vec<CaseAggregate> {
                         .filter(|t| t.snapshot_matched == Some(true))
                         .count() as u32
                 }),
+                definition_hash: None,
             }
         })
         .collect()
@@ -311,6 +319,7 @@ mod tests {
             judges: Vec::new(),
             judge_trace_file: None,
             snapshot_matched: None,
+            shape_hash: None,
         }
     }
 
@@ -371,6 +380,29 @@ mod tests {
         // Clustered by case: rates 0.5 and 1.0, mean 0.75, sd √0.125, t(0.975, 1) = 12.706:
         // far wider than Wilson's over 8 trials, and clipped.
         assert_eq!(m.pass_rate_ci95_clustered, Some([0.0, 1.0]));
+    }
+
+    #[test]
+    fn cases_take_their_definition_hash_from_the_run_meta() {
+        let meta = RunMeta {
+            definitions: BTreeMap::from([(
+                "s".to_owned(),
+                BTreeMap::from([("a".to_owned(), "00000000000000aa".to_owned())]),
+            )]),
+            ..RunMeta::default()
+        };
+        let mut b = ReportBuilder::new(meta);
+        for t in [trial("a", "m", 0, true, 1.0), trial("b", "m", 0, true, 1.0)] {
+            b.on_event(RunEvent::TrialFinished(Box::new(t.into())));
+        }
+        let r = b.finish();
+        let hashes: Vec<_> = r
+            .cases
+            .iter()
+            .map(|c| c.definition_hash.as_deref())
+            .collect();
+        // A case the meta does not know (a report re-folded without its suites) has none.
+        assert_eq!(hashes, [Some("00000000000000aa"), None]);
     }
 
     #[test]

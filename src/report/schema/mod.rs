@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use fold::{ReportBuilder, RunMeta, case_aggregates, model_aggregates};
 pub use trial::{
-    AgentExit, CheckResult, ErrorKind, JudgeRecord, JudgeSample, StopReason, ToolCallRecord,
-    TrialId, TrialMetrics, TrialResult, Warning,
+    AgentExit, CheckResult, ErrorKind, JudgeRecord, JudgeSample, ModelUsage, StopReason,
+    ToolCallRecord, TrialId, TrialMetrics, TrialResult, Warning,
 };
 
 use crate::metrics::price_table::PriceTable;
@@ -246,6 +246,11 @@ pub struct CaseAggregate {
     /// (trials whose agent did not finish are not compared, so do not match).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_matched: Option<u32>,
+    /// FNV-1a 64 (16 hex digits) of the case's canonical definition (its input, expectations
+    /// and overrides, and the suite keys that change how it runs or is graded), so two runs
+    /// can tell which cases changed. `None` in reports written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_hash: Option<String>,
 }
 
 /// Percentiles in milliseconds (nearest rank).

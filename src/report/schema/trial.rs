@@ -3,6 +3,8 @@
 //! event did. They mirror the `$defs` of `docs/reference/report.schema.json`, name for name;
 //! `schema/convert.rs` builds them from the runner's events.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Which trial: suite, case, model and trial index (0-based). (`TrialId` in the schema.)
@@ -136,6 +138,24 @@ pub struct TrialMetrics {
     /// Tool span durations in ns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_durations_ns: Vec<u64>,
+    /// Tokens by the model that answered (else the model asked for), over the calls whose
+    /// usage the totals count, so that a trial that called two models can be re-priced with
+    /// another table. Left out when no call counted; absent in reports written before it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub usage_by_model: BTreeMap<String, ModelUsage>,
+}
+
+/// One model's tokens in one trial (`usage_by_model`); each sums to the trial's totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelUsage {
+    /// Input tokens, cached ones included.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write: u64,
 }
 
 /// One graded trial.
@@ -199,6 +219,11 @@ pub struct TrialResult {
     /// With `expect.snapshot`: whether the trial's trace shape matched the stored snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_matched: Option<bool>,
+    /// FNV-1a 64 (16 hex digits) of the trial's trace shape with the default shape options,
+    /// as a snapshot renders it: equal hashes, the same spans nested the same way. `None` when
+    /// the trial has no span but its root (and in reports written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape_hash: Option<String>,
 }
 
 impl TrialResult {

@@ -502,3 +502,54 @@ fn a_long_tree_is_cut_with_a_count_of_what_was_left_out() {
     assert_eq!(cap_lines("a\nb\nc\n".into(), 3), "a\nb\nc\n");
     assert_eq!(cap_lines("a\nb\nc\n".into(), 2), "a\nb\n… 1 more lines\n");
 }
+
+/// The shape hash of a trial whose root (trace `trace`, times shifted by `shift`) holds an
+/// agent span calling `tools` one after the other.
+fn trial_shape_hash(trace: u8, shift: u64, tools: &[&str]) -> Option<String> {
+    let id = |i: u8| SpanId([trace, i, 0, 0, 0, 0, 0, 1]);
+    let at = |s: &mut Span, start: u64, end: u64, parent: Option<u8>| {
+        s.start_time_unix_nano = shift + start;
+        s.end_time_unix_nano = shift + end;
+        s.parent_span_id = parent.map(id);
+    };
+    let mut root = Span::new(TraceId([trace; 16]), id(0), "eval.trial");
+    at(&mut root, 0, 1_000, None);
+    let mut spans = vec![root];
+    if !tools.is_empty() {
+        let mut agent = Span::new(TraceId([trace; 16]), id(1), "invoke_agent weather");
+        at(&mut agent, 1, 900, Some(0));
+        spans.push(agent);
+    }
+    for (i, tool) in (2u8..).zip(tools) {
+        let mut call = Span::new(TraceId([trace; 16]), id(i), format!("execute_tool {tool}"));
+        let start = 10 * u64::from(i);
+        at(&mut call, start, start + 5, Some(1));
+        spans.push(call);
+    }
+    let tree = SpanTree::build(spans.into_iter().map(Arc::new));
+    let root = tree.roots().next().unwrap().id();
+    shape_hash(&GenAiView::new(&tree), root)
+}
+
+#[test]
+fn the_shape_hash_follows_what_the_agent_did_not_ids_or_times() {
+    let paris = trial_shape_hash(1, 0, &["get_weather", "clock"]).unwrap();
+    assert_eq!(paris.len(), 16);
+    assert!(paris.bytes().all(|b| b.is_ascii_hexdigit()));
+    // Other trace and span ids, other timestamps: the same shape.
+    let again = trial_shape_hash(7, 1_700_000_000_000_000_000, &["get_weather", "clock"]);
+    assert_eq!(again.as_deref(), Some(paris.as_str()));
+    // Another tool, one call fewer, or the calls swapped: another shape.
+    for tools in [
+        &["get_forecast", "clock"][..],
+        &["get_weather"],
+        &["clock", "get_weather"],
+    ] {
+        assert_ne!(
+            trial_shape_hash(1, 0, tools).as_deref(),
+            Some(paris.as_str())
+        );
+    }
+    // No span but the trial root: nothing to hash.
+    assert_eq!(trial_shape_hash(1, 0, &[]), None);
+}

@@ -11,6 +11,7 @@ use super::super::doc::{ARRAY_TABLES, Doc};
 use super::super::raw::{RawCase, RawExpect};
 use super::super::spec::{Case, Expect, Origin, RecordedTrace};
 use super::Result;
+use super::definition::SuiteDefinition;
 use super::expect::{expected_tool, span_assertion, trajectory};
 use super::snapshot::{RawSnapshotKeys, SnapshotKeys};
 use super::{duration, judge, non_empty, replay};
@@ -73,6 +74,13 @@ impl CaseList {
         Ok(())
     }
 
+    /// Sets the definition hash of the case pushed last.
+    pub(super) fn define_last(&mut self, hash: String) {
+        if let Some(case) = self.cases.last_mut() {
+            case.definition_hash = hash;
+        }
+    }
+
     fn push(&mut self, doc: &Doc<'_>, at: &KeyPath, case: Case) -> Result<()> {
         if let Some(first) = self.first.get(&case.id) {
             let kind = LocatedKind::DuplicateCase {
@@ -108,6 +116,9 @@ pub(super) fn load_cases_file(
             line: i + 1,
         };
         cases.push_raw(&doc, &KeyPath::root(), raw, origin, scope)?;
+        // The line was read as a case just above, so it is JSON.
+        let written = serde_json::from_str(line).unwrap_or(Json::Null);
+        cases.define_last(scope.definition.case_hash(&written));
     }
     Ok(())
 }
@@ -122,6 +133,8 @@ pub(super) struct Scope<'a> {
     pub(super) models: Option<&'a [&'a str]>,
     /// The suite's snapshot keys, defaults for its cases'.
     pub(super) snapshot: &'a SnapshotKeys,
+    /// The suite's part of each case's definition hash.
+    pub(super) definition: SuiteDefinition,
 }
 
 /// One case.
@@ -143,6 +156,8 @@ fn case(
             .transpose()?,
         expect: expect(doc, &at.key("expect"), raw.expect, scope)?,
         origin,
+        // Set by the caller, which has the case as written.
+        definition_hash: String::new(),
     })
 }
 

@@ -361,3 +361,81 @@ pub(super) fn bad_suites() -> Vec<Bad> {
         ),
     ]
 }
+
+/// The definition hashes of the cases of `text` (with `data` as its `cases.jsonl`).
+fn definition_hashes(text: &str, data: &str) -> Vec<String> {
+    let dir = TestDir::new();
+    dir.write("cases.jsonl", data);
+    let path = dir.write("s.toml", text);
+    let suite = load_suite(&path).unwrap();
+    suite.cases.into_iter().map(|c| c.definition_hash).collect()
+}
+
+const DEFINED: &str = r#"timeout = "30s"
+cases = "cases.jsonl"
+
+[agent]
+kind = "command"
+command = ["python3", "agent.py"]
+
+[[case]]
+id = "a"
+input = { city = "Paris", days = 2 }
+expect = { output-contains = ["sunny"], max-llm-calls = 3 }
+
+[[case]]
+id = "b"
+input = "hi"
+"#;
+
+#[test]
+fn a_case_definition_hash_ignores_layout_and_follows_the_case() {
+    let data = "{\"id\": \"c\", \"input\": \"x\", \"expect\": {\"output-equals\": \"y\"}}\n";
+    let base = definition_hashes(DEFINED, data);
+    assert_eq!(base.len(), 3);
+    assert!(base.iter().all(|h| h.len() == 16), "{base:?}");
+    assert!(base[0] != base[1] && base[1] != base[2]);
+
+    // Whitespace, comments, key order, quoting, inline tables written as tables, tags, the
+    // agent and the models: the same definitions.
+    let relaid = r#"# the weather suite
+cases = "cases.jsonl"
+models = ["m"]
+timeout = '30s'
+trials = 7
+
+[agent]
+command = ["python3", "other.py"]
+kind = "command"
+
+[[case]]
+tags = ["slow"]
+id = "a"   # first
+input = { days = 2, city = "Paris" }
+
+  [case.expect]
+  max-llm-calls = 3
+  output-contains = [ "sunny" ]
+
+[[case]]
+input = "hi"
+id = "b"
+"#;
+    let data_relaid =
+        "\n{ \"expect\": {\"output-equals\": \"y\"}, \"input\": \"x\", \"id\": \"c\" }\n";
+    assert_eq!(definition_hashes(relaid, data_relaid), base);
+
+    // Editing one case's input or expectation changes its hash and no other's.
+    let input = DEFINED.replace("days = 2", "days = 3");
+    let hashes = definition_hashes(&input, data);
+    assert!(hashes[0] != base[0] && hashes[1..] == base[1..]);
+    let expectation = DEFINED.replace("max-llm-calls = 3", "max-llm-calls = 4");
+    let hashes = definition_hashes(&expectation, data);
+    assert!(hashes[0] != base[0] && hashes[1..] == base[1..]);
+    let data_edit = definition_hashes(DEFINED, &data.replace("\"y\"", "\"z\""));
+    assert!(data_edit[2] != base[2] && data_edit[..2] == base[..2]);
+
+    // A suite-level key that changes how every case runs changes every hash.
+    let timeout = definition_hashes(&DEFINED.replace("30s", "31s"), data);
+    assert!(timeout.iter().zip(&base).all(|(a, b)| a != b));
+}
