@@ -10,3 +10,9 @@
     expect(dead_code, reason = "the `compare` command, built next, is its caller")
 )]
 pub(crate) mod stats;
+
+#[allow(dead_code, reason = "the `compare` command, built next, is its caller")]
+pub(crate) mod document;
+
+#[allow(dead_code, reason = "the `compare` command, built next, is its caller")]
+pub(crate) mod render;

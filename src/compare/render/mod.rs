@@ -1,0 +1,5 @@
+//! The comparison document rendered for people: the terminal display and the Markdown of a PR
+//! comment or a GitHub step summary. Both read [`Document`](super::document::Document) only.
+
+pub(crate) mod markdown;
+pub(crate) mod terminal;
