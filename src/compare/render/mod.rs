@@ -1,5 +1,10 @@
 //! The comparison document rendered for people: the terminal display and the Markdown of a PR
 //! comment or a GitHub step summary. Both read [`Document`](super::document::Document) only.
 
+#[cfg_attr(not(test), expect(dead_code, reason = "the renderers, written next, call it"))]
+mod escape;
 pub(crate) mod markdown;
 pub(crate) mod terminal;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! Tests of the renderers: escaping, the terminal, the Markdown (parsed with pulldown-cmark).
+
+mod escape;
