@@ -1,3 +1,4 @@
 //! Tests of the renderers: escaping, the terminal, the Markdown (parsed with pulldown-cmark).
 
 mod escape;
+mod terminal;
