@@ -1,7 +1,6 @@
 //! The comparison document rendered for people: the terminal display and the Markdown of a PR
 //! comment or a GitHub step summary. Both read [`Document`](super::document::Document) only.
 
-#[cfg_attr(not(test), expect(dead_code, reason = "the Markdown, written next, calls it"))]
 mod escape;
 mod format;
 pub(crate) mod markdown;
