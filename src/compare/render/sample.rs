@@ -269,3 +269,23 @@ pub(crate) fn large(n: usize) -> Document {
         vec![c],
     )
 }
+
+/// Model mode: two models of one run, `careful` the baseline.
+pub(crate) fn models() -> Document {
+    let mut c = comparison(
+        0,
+        "01base",
+        vec![
+            case("demo", "greet", "destabilized", "●●●", "●○●"),
+            case("demo", "math", "unchanged", "●●●", "●●●"),
+        ],
+    );
+    c.new.model = Some("sloppy".into());
+    c.k_base = (3, 3);
+    c.k_new = (3, 3);
+    c.metrics = vec![metric("pass_rate", 1.0, 0.83, "inconclusive")];
+    document(
+        vec![input("report.json", "01base", 20, "abcdef0123")],
+        vec![c],
+    )
+}

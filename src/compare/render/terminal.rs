@@ -114,7 +114,7 @@ fn comparison(out: &mut String, doc: &Document, c: &Comparison, paint: Paint) {
     table(out, &rows, paint);
     for m in &c.metrics {
         if let Some(note) = &m.note {
-            let label = format::metric_label(&m.name, c);
+            let label = clean(&format::metric_label(&m.name, c), 80);
             let _ = writeln!(out, "{INDENT}note ({label}): {}", clean(note, 500));
         }
     }
@@ -208,7 +208,7 @@ fn metric_row(m: &Metric, c: &Comparison) -> Vec<Cell> {
         let _ = write!(verdict, " ({d})");
     }
     vec![
-        (format::metric_label(&m.name, c), Tone::Plain),
+        (clean(&format::metric_label(&m.name, c), 80), Tone::Plain),
         (format::value(m.base, unit), Tone::Plain),
         (format::value(m.new, unit), Tone::Plain),
         (format::delta(m), Tone::Plain),

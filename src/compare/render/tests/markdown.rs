@@ -239,3 +239,24 @@ fn headline_says_no_regressions_in_words() {
     );
     assert!(md.contains("→ **passed**"));
 }
+
+#[test]
+fn model_mode_names_the_models_of_one_report() {
+    let md = markdown(&sample::models(), BUDGET);
+    assert!(
+        md.starts_with("<!-- traceval-compare base=01base new=01base -->\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("models of report.json (run, 2026-11-20, abcdef0): **base** `careful` → **new** `sloppy`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 🟡 destabilized | `demo::greet` | ●●● | ●○● |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("<details><summary>1 unchanged case (0 flaky in new)</summary>"),
+        "{md}"
+    );
+}

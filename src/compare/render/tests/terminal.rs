@@ -88,3 +88,26 @@ fn the_interval_label_follows_alpha() {
     doc.alpha = 0.1;
     assert!(terminal(&doc, false).contains("Δ (90% CI)"));
 }
+
+#[test]
+fn model_mode_names_the_models_of_one_report() {
+    let out = terminal(&sample::models(), false);
+    assert!(
+        out.starts_with(
+            "   Comparing models of report.json (run, 2026-11-20, abcdef0): careful (base) → sloppy (new)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 cases matched, k = 3 → 3, pricing 2026-11-15 both"),
+        "{out}"
+    );
+    assert!(out.contains("inconclusive (resolves ±7.4 pp)"), "{out}");
+}
+
+#[test]
+fn metric_names_from_the_document_are_cleaned() {
+    let mut doc = sample::models();
+    doc.comparisons[0].metrics[0].name = "evil\u{1b}[31m_metric".into();
+    assert!(!terminal(&doc, false).contains('\x1b'));
+}
