@@ -227,11 +227,11 @@ impl<'a> Parts<'a> {
             && plan.notes
             && plan.metric_tables == self.comparisons.len();
         if !complete {
-            let _ = writeln!(
-                out,
-                "\n… {} more cases in the JSON (traceval compare --json FILE)",
-                self.cases - shown
-            );
+            let more = match self.cases - shown {
+                0 => "the rest".to_string(),
+                n => format!("{n} more cases"),
+            };
+            let _ = writeln!(out, "\n… {more} in the JSON (traceval compare --json FILE)");
         }
         out
     }
