@@ -357,3 +357,6 @@ fn label_rows(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
