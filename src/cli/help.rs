@@ -82,7 +82,6 @@ Examples:
   traceval compare reports/base.json reports/new.json
   traceval compare reports/run.json --baseline-model careful
   traceval compare base.json new.json --fail-on-regression --fail-on-broken --markdown pr.md
-  traceval compare base.json new.json --format json --max-cost-increase 10%
 
 Without a gate flag (--fail-on-regression, --fail-on-broken, --max-drop,
 --require-non-inferior, --max-cost-increase, --max-latency-increase) compare reports and exits
