@@ -131,7 +131,7 @@ fn price_note(notes: &[Note]) -> Option<String> {
 }
 
 /// A trial's cost.
-type CostFn = Box<dyn Fn(&TrialResult) -> Option<f64>>;
+type CostFn = Box<dyn Fn(&TrialResult) -> Option<f64> + Send + Sync>;
 
 /// Each trial's cost (the report's, or repriced with the newest table) and the notes on prices.
 fn pricing(reports: &[LoadedReport], options: &CompareOptions) -> (CostFn, Vec<Note>) {

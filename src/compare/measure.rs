@@ -12,8 +12,10 @@
 //! | `latency_ms_p95` | the trials' durations, pooled | [`pooled_percentile`], case bootstrap |
 //! | `input_tokens`, `output_tokens` | mean tokens | [`compare_ratios`] |
 
+use rayon::prelude::*;
+
 use super::document::{Advice, Metric};
-use super::options::CompareOptions;
+use super::options::{CompareOptions, METRICS};
 use super::stats::metric::{Interval, MetricStats, compare_means, compare_rates, compare_ratios};
 use super::stats::multiplicity::holm;
 use super::stats::paired::CaseCounts;
@@ -45,51 +47,41 @@ pub(crate) struct Measured {
 }
 
 /// Cost per trial: the report's, or repriced.
-pub(crate) type CostOf<'a> = &'a dyn Fn(&TrialResult) -> Option<f64>;
+pub(crate) type CostOf<'a> = &'a (dyn Fn(&TrialResult) -> Option<f64> + Sync);
 
 /// Every metric of one comparison, in [`super::options::METRICS`] order, and the
-/// "trials or cases?" advice.
+/// "trials or cases?" advice. The metrics are independent (each seeded alike), so they are
+/// computed side by side: the result does not depend on the threads.
 pub(crate) fn measure(
     cases: &[Matched<'_>],
     cost: CostOf<'_>,
     options: &CompareOptions,
 ) -> (Vec<Measured>, Option<Advice>) {
-    let o = &options.stats;
-    let mut out = Vec::with_capacity(9);
     let base: Vec<CaseCounts> = cases.iter().map(|c| c.base_counts).collect();
     let new: Vec<CaseCounts> = cases.iter().map(|c| c.new_counts).collect();
+    let counts = (&base[..], &new[..]);
     let mut advice = None;
-    match compare_rates(&base, &new, o) {
-        Some(rates) => {
-            advice = rates.split.and_then(|s| s.advice()).map(|a| Advice {
-                double_trials: a.double_trials,
-                double_cases: a.double_cases,
-            });
-            out.push(from_stats("pass_rate", &rates.stats, o.rule(), None));
-        }
-        None => out.push(absent("pass_rate", "no case to compare")),
+    let mut out = Vec::with_capacity(METRICS.len());
+    let results: Vec<(Measured, Option<Advice>)> = METRICS
+        .par_iter()
+        .map(|name| one(name, cases, counts, cost, options))
+        .collect();
+    for (m, a) in results {
+        advice = advice.or(a);
+        out.push(m);
     }
-    let k = cases
-        .iter()
-        .map(|c| c.base_counts.n.min(c.new_counts.n))
-        .min()
-        .unwrap_or(0);
-    for (name, f) in [
-        ("pass_at_k", pass_at_k as fn(u64, u64, u64) -> Option<f64>),
-        ("pass_hat_k", pass_hat_k),
-    ] {
-        let values = |side: &[CaseCounts]| -> Option<Vec<f64>> {
-            side.iter().map(|c| f(c.n, c.passed, k)).collect()
-        };
-        let stats = (k > 0)
-            .then(|| Some((values(&base)?, values(&new)?)))
-            .flatten()
-            .and_then(|(a, b)| compare_means(&a, &b, Better::Higher, Interval::T, o));
-        out.push(match stats {
-            Some(s) => from_stats(name, &s, o.rule(), Some(format!("k = {k}"))),
-            None => absent(name, "no case has a trial on both sides"),
-        });
-    }
+    (out, advice)
+}
+
+/// The metric `name` (one of [`METRICS`]).
+fn one(
+    name: &str,
+    cases: &[Matched<'_>],
+    (base, new): (&[CaseCounts], &[CaseCounts]),
+    cost: CostOf<'_>,
+    options: &CompareOptions,
+) -> (Measured, Option<Advice>) {
+    let o = &options.stats;
     let per_case = |f: &dyn Fn(&TrialResult) -> Option<f64>| -> (Vec<f64>, Vec<f64>) {
         let mean = |trials: &[&TrialResult]| {
             let v: Vec<f64> = trials.iter().filter_map(|t| f(t)).collect();
@@ -100,54 +92,76 @@ pub(crate) fn measure(
             .filter_map(|c| Some((mean(c.base)?, mean(c.new)?)))
             .unzip()
     };
-    let (a, b) = per_case(&|t| t.metrics.tool_f1);
-    out.push(
-        match compare_means(&a, &b, Better::Higher, Interval::Bootstrap, o) {
-            Some(s) => from_stats("tool_f1", &s, o.rule(), None),
-            None => absent("tool_f1", "no case has expected tools (`expect.tools`)"),
-        },
-    );
-    let (a, b) = per_case(&|t| Some(t.metrics.llm_calls as f64));
-    out.push(
-        match compare_means(&a, &b, Better::Lower, Interval::Bootstrap, o) {
-            Some(s) => from_stats("llm_calls", &s, o.rule(), None),
-            None => absent("llm_calls", "no case to compare"),
-        },
-    );
-    let (a, b) = per_case(&|t| cost(t));
-    let unpriced = cases
+    let k = cases
         .iter()
-        .flat_map(|c| c.base.iter().chain(c.new))
-        .filter(|t| cost(t).is_none())
-        .count();
-    let cost_note = (unpriced > 0).then(|| format!("{unpriced} unpriced trials left out"));
-    out.push(ratio(
-        "cost_usd",
-        &a,
-        &b,
-        o,
-        cost_note,
-        "no case is priced on both sides",
-    ));
-    out.push(latency(cases, options));
-    for (name, f) in [
-        (
-            "input_tokens",
-            (|t: &TrialResult| t.metrics.input_tokens) as fn(&TrialResult) -> u64,
-        ),
-        ("output_tokens", |t: &TrialResult| t.metrics.output_tokens),
-    ] {
+        .map(|c| c.base_counts.n.min(c.new_counts.n))
+        .min()
+        .unwrap_or(0);
+    let passk = |f: fn(u64, u64, u64) -> Option<f64>| {
+        let values = |side: &[CaseCounts]| -> Option<Vec<f64>> {
+            side.iter().map(|c| f(c.n, c.passed, k)).collect()
+        };
+        let stats = (k > 0)
+            .then(|| Some((values(base)?, values(new)?)))
+            .flatten()
+            .and_then(|(a, b)| compare_means(&a, &b, Better::Higher, Interval::T, o));
+        match stats {
+            Some(s) => from_stats(name, &s, o.rule(), Some(format!("k = {k}"))),
+            None => absent(name, "no case has a trial on both sides"),
+        }
+    };
+    let means = |f: &dyn Fn(&TrialResult) -> Option<f64>, better, why| {
+        let (a, b) = per_case(f);
+        match compare_means(&a, &b, better, Interval::Bootstrap, o) {
+            Some(s) => from_stats(name, &s, o.rule(), None),
+            None => absent(name, why),
+        }
+    };
+    let tokens = |f: fn(&TrialResult) -> u64| {
         let (a, b) = per_case(&|t| Some(f(t) as f64));
-        out.push(ratio(
-            name,
-            &a,
-            &b,
-            o,
-            None,
-            "no case used tokens on both sides",
-        ));
-    }
-    (out, advice)
+        ratio(name, &a, &b, o, None, "no case used tokens on both sides")
+    };
+    let measured = match name {
+        "pass_rate" => {
+            return match compare_rates(base, new, o) {
+                Some(rates) => (
+                    from_stats(name, &rates.stats, o.rule(), None),
+                    rates.split.and_then(|s| s.advice()).map(|a| Advice {
+                        double_trials: a.double_trials,
+                        double_cases: a.double_cases,
+                    }),
+                ),
+                None => (absent(name, "no case to compare"), None),
+            };
+        }
+        "pass_at_k" => passk(pass_at_k),
+        "pass_hat_k" => passk(pass_hat_k),
+        "tool_f1" => means(
+            &|t| t.metrics.tool_f1,
+            Better::Higher,
+            "no case has expected tools (`expect.tools`)",
+        ),
+        "llm_calls" => means(
+            &|t| Some(t.metrics.llm_calls as f64),
+            Better::Lower,
+            "no case to compare",
+        ),
+        "cost_usd" => {
+            let (a, b) = per_case(&|t| cost(t));
+            let unpriced = cases
+                .iter()
+                .flat_map(|c| c.base.iter().chain(c.new))
+                .filter(|t| cost(t).is_none())
+                .count();
+            let note = (unpriced > 0).then(|| format!("{unpriced} unpriced trials left out"));
+            ratio(name, &a, &b, o, note, "no case is priced on both sides")
+        }
+        "latency_ms_p95" => latency(cases, options),
+        "input_tokens" => tokens(|t| t.metrics.input_tokens),
+        "output_tokens" => tokens(|t| t.metrics.output_tokens),
+        other => unreachable!("no metric `{other}`"),
+    };
+    (measured, None)
 }
 
 /// A metric compared as the geometric mean of per-case ratios.
