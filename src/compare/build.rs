@@ -32,7 +32,8 @@ pub(crate) fn compare(
     let (specs, mut notes) = pairs(reports, options)?;
     let (cost_of, price_notes) = pricing(reports, options);
     notes.extend(price_notes);
-    for loaded in reports.iter().filter(|r| is_older(r)) {
+    // One report (its models) is measured with one ruler: no hash is compared.
+    for loaded in reports.iter().filter(|r| reports.len() > 1 && is_older(r)) {
         notes.push(note(
             "older_report",
             format!(
@@ -146,8 +147,11 @@ fn pricing(reports: &[LoadedReport], options: &CompareOptions) -> (CostFn, Vec<N
     let newest = &reports[reports.len() - 1];
     let dates: Vec<String> = reports.iter().map(date).collect();
     let differ = dates.iter().any(|d| *d != dates[0]);
+    let overrides_differ = reports
+        .iter()
+        .any(|r| r.report.pricing.overrides != reports[0].report.pricing.overrides);
     if !options.reprice {
-        if differ {
+        if differ || overrides_differ {
             let list: Vec<String> = reports
                 .iter()
                 .map(|r| format!("{} (`{}`)", date(r), r.path.display()))
@@ -155,9 +159,14 @@ fn pricing(reports: &[LoadedReport], options: &CompareOptions) -> (CostFn, Vec<N
             notes.push(note(
                 "price_table_changed",
                 format!(
-                    "price table changed: {}; cost compares prices as well as behaviour (pass \
+                    "price table changed: {}{}; cost compares prices as well as behaviour (pass \
                      --reprice to price both sides with one table)",
-                    list.join(" → ")
+                    list.join(" → "),
+                    if overrides_differ {
+                        ", and the `[pricing]` overrides differ"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
