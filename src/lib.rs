@@ -122,6 +122,35 @@ pub mod __bench {
     pub use crate::metrics::cost::Pricing;
     pub use crate::report::{ReportBuilder, RunMeta};
     pub use crate::suite::{Case, load_suite};
+
+    /// `traceval compare BASE NEW --format json` on two reports already read (`--seed`
+    /// `seed`, no gate): the document's JSON.
+    pub fn compare_json(
+        base: crate::report::Report,
+        new: crate::report::Report,
+        seed: u64,
+    ) -> String {
+        use crate::compare::{CompareOptions, GateOptions, LoadedReport, compare, gate};
+        let mut options = CompareOptions::new(crate::compare::stats::metric::Options::default());
+        options.stats.seed = seed;
+        let reports = [
+            LoadedReport {
+                path: "base.json".into(),
+                report: base,
+            },
+            LoadedReport {
+                path: "new.json".into(),
+                report: new,
+            },
+        ];
+        match compare(&reports, &options) {
+            Ok(mut doc) => {
+                doc.gate = gate(&doc, &GateOptions::default());
+                serde_json::to_string_pretty(&doc).expect("the document serialises")
+            }
+            Err(e) => format!("error: {e}"),
+        }
+    }
 }
 
 /// The statistics of `traceval compare` with plain numbers in and out, for the test that checks

@@ -1,4 +1,4 @@
-//! The arguments of `run`, `list` and `serve-model`, as clap parses them: they mirror argv;
+//! The arguments of `run`, `list`, `compare` and `serve-model`, as clap parses them: they mirror argv;
 //! [`super::settings`] resolves them.
 
 use std::path::PathBuf;
@@ -149,6 +149,149 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{s}` is too large"))
 }
 
+/// `traceval compare`.
+#[derive(Debug, Args)]
+pub(super) struct CompareArgs {
+    /// BASE.json NEW.json [NEW2.json …] (runs; at most 8 candidates), or RUN.json (its models).
+    #[arg(required = true, value_name = "REPORT")]
+    pub(super) reports: Vec<PathBuf>,
+    /// One report: the model the others are compared with (default: the report's first).
+    #[arg(long, value_name = "NAME")]
+    pub(super) baseline_model: Option<String>,
+    /// One report: only these models.
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub(super) models: Option<Vec<String>>,
+    /// Runs: pair the base's model OLD with the new run's NEW (repeatable).
+    #[arg(long, value_name = "OLD=NEW", value_parser = parse_pair)]
+    pub(super) map_model: Vec<(String, String)>,
+    /// The metrics `--fail-on-regression` reads (default `pass_rate`; all are reported).
+    #[arg(long, value_name = "NAME", value_delimiter = ',', value_parser = parse_metric)]
+    pub(super) metric: Vec<Vec<&'static str>>,
+    /// Significance level; intervals are at 1 − α.
+    #[arg(long, value_name = "A", default_value_t = 0.05, value_parser = parse_alpha)]
+    pub(super) alpha: f64,
+    /// Smallest |Δ| of a rate or mean that counts as improved or regressed.
+    #[arg(long, value_name = "X", default_value_t = 0.0, value_parser = parse_fraction)]
+    pub(super) min_effect: f64,
+    /// A comparison that finds nothing says `no change` when it resolves changes this small.
+    #[arg(long, value_name = "X", default_value_t = 0.05, value_parser = parse_fraction)]
+    pub(super) resolution: f64,
+    /// `equivalent` when Δ's interval lies inside ±X.
+    #[arg(long, value_name = "X", value_parser = parse_fraction)]
+    pub(super) equivalence_margin: Option<f64>,
+    /// Seed of the bootstrap and of Monte-Carlo sign flips: same inputs and seed, same JSON.
+    #[arg(long, default_value_t = 0)]
+    pub(super) seed: u64,
+    /// Price every trial from its tokens with the newest report's price table.
+    #[arg(long)]
+    pub(super) reprice: bool,
+    /// Gate: fail when a `--metric` regressed.
+    #[arg(long)]
+    pub(super) fail_on_regression: bool,
+    /// Gate: fail when a case went from pass to fail (`clean`) or to any failure (`any`).
+    #[arg(long, value_enum, value_name = "WHICH", num_args = 0..=1, default_missing_value = "clean", require_equals = true)]
+    pub(super) fail_on_broken: Option<BrokenArg>,
+    /// Gate: fail when the pass rate fell by more than X (0.05 = 5 pp), significantly.
+    #[arg(long, value_name = "X", value_parser = parse_fraction)]
+    pub(super) max_drop: Option<f64>,
+    /// Gate: fail unless Δ pass rate's interval stays above −X (non-inferiority).
+    #[arg(long, value_name = "X", value_parser = parse_fraction)]
+    pub(super) require_non_inferior: Option<f64>,
+    /// Gate: fail when the cost rose by more than P (`10%` or 0.1), significantly.
+    #[arg(long, value_name = "P", value_parser = parse_percent)]
+    pub(super) max_cost_increase: Option<f64>,
+    /// Gate: fail when the p95 latency rose by more than P (`20%`, `20%@p95`), significantly.
+    #[arg(long, value_name = "P[@p95]", value_parser = parse_latency)]
+    pub(super) max_latency_increase: Option<f64>,
+    /// Gate: a removed case (or one whose new trials all errored) does not fail the gate.
+    #[arg(long)]
+    pub(super) allow_missing: bool,
+    /// Compare even when case definitions changed; those cases are listed as `changed`.
+    #[arg(long)]
+    pub(super) allow_changed_suites: bool,
+    /// What stdout gets: nothing (`human`: the display is on stderr), the JSON document or
+    /// the Markdown.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Human)]
+    pub(super) format: CompareFormat,
+    /// Also write the JSON document to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) json: Option<PathBuf>,
+    /// Also write the Markdown (a PR comment, `$GITHUB_STEP_SUMMARY`) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) markdown: Option<PathBuf>,
+    /// The Markdown's length limit in characters.
+    #[arg(long, value_name = "N", default_value_t = crate::compare::render::markdown::BUDGET)]
+    pub(super) markdown_budget: usize,
+    /// Colour the display.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(super) color: Color,
+}
+
+/// `--fail-on-broken`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum BrokenArg {
+    Clean,
+    Any,
+}
+
+/// `compare --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(super) enum CompareFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_owned(), b.to_owned())),
+        _ => Err("expected OLD=NEW".to_owned()),
+    }
+}
+
+fn parse_metric(s: &str) -> Result<Vec<&'static str>, String> {
+    crate::compare::options::metric_names(s).ok_or_else(|| {
+        format!(
+            "unknown metric: use one of {}",
+            crate::compare::options::METRICS.join(", ")
+        )
+    })
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err("expected a fraction between 0 and 1 (0.05 = 5 pp)".to_owned()),
+    }
+}
+
+fn parse_alpha(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err("expected a level between 0 and 1, e.g. 0.05".to_owned()),
+    }
+}
+
+/// `10%` (a percentage) or `0.1` (a fraction).
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let value = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => s.parse::<f64>(),
+    };
+    match value {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err("expected a percentage such as 10% (or a fraction such as 0.1)".to_owned()),
+    }
+}
+
+fn parse_latency(s: &str) -> Result<f64, String> {
+    match s.split_once('@') {
+        None => parse_percent(s),
+        Some((p, "p95")) => parse_percent(p),
+        Some(_) => Err("only the p95 latency is compared: use P or P@p95".to_owned()),
+    }
+}
+
 /// `traceval serve-model`.
 #[derive(Debug, Args)]
 pub(super) struct ServeModelArgs {
@@ -164,7 +307,16 @@ pub(super) struct ServeModelArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_latency, parse_percent, parse_size};
+
+    #[test]
+    fn percentages_and_fractions() {
+        assert_eq!(parse_percent("10%"), Ok(0.1));
+        assert_eq!(parse_percent("0.25"), Ok(0.25));
+        assert!(parse_percent("-5%").is_err());
+        assert_eq!(parse_latency("20%@p95"), Ok(0.2));
+        assert!(parse_latency("20%@p50").is_err());
+    }
 
     #[test]
     fn sizes_are_bytes_kib_or_mib() {

@@ -6,6 +6,7 @@ use super::exit;
 use super::replay::ReplayError;
 use crate::capture::ReceiverError;
 use crate::capture::file::TraceFileError;
+use crate::compare::CompareError;
 use crate::llm::http::ProviderError;
 use crate::llm::scripted::ScriptError;
 use crate::report::WriteError;
@@ -172,6 +173,9 @@ pub(crate) enum CliError {
     /// or their traces copied (exit 3).
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// `traceval compare`: the reports cannot be compared (exit 2), or read (exit 3).
+    #[error(transparent)]
+    Compare(#[from] CompareError),
     /// Writing the output failed (exit 3).
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
@@ -219,6 +223,8 @@ impl CliError {
             | CliError::ReviewWithoutTerminal => exit::USAGE,
             CliError::Merge(e) if e.is_io() => exit::INFRASTRUCTURE,
             CliError::Merge(_) => exit::USAGE,
+            CliError::Compare(e) if e.is_io() => exit::INFRASTRUCTURE,
+            CliError::Compare(_) => exit::USAGE,
             CliError::Output(_)
             | CliError::Receiver(_)
             | CliError::Report(_)

@@ -75,3 +75,20 @@ OPENAI_BASE_URL at it.
 Exit codes: 0 stopped by Ctrl-C, 2 bad script, 3 cannot listen on the port.
 
 Reference: docs/reference/ (scripted-model.md, exit-codes.md).";
+
+/// After `traceval compare --help`.
+pub(super) const COMPARE: &str = "\
+Examples:
+  traceval compare reports/base.json reports/new.json
+  traceval compare reports/run.json --baseline-model careful
+  traceval compare base.json new.json --fail-on-regression --fail-on-broken --markdown pr.md
+
+Without a gate flag (--fail-on-regression, --fail-on-broken, --max-drop,
+--require-non-inferior, --max-cost-increase, --max-latency-increase) compare reports and exits
+0 whatever it finds; with one it is a gate, and each failed rule is printed last.
+
+Exit codes: 0 compared (the gate held), 1 a gate rule failed, 2 usage or incomparable reports
+(unknown format, duplicate or no shared cases, a changed case definition without
+--allow-changed-suites), 3 a report cannot be read or an output written.
+
+Reference: docs/reference/compare.md.";

@@ -3,6 +3,7 @@
 //! configuration, 3 infrastructure, 130 interrupted: `exit.rs`), each [`CliError`] mapped to one.
 
 mod args;
+mod compare;
 mod error;
 mod exit;
 mod help;
@@ -53,6 +54,10 @@ enum Command {
     /// Print the plan `run` would execute, without running anything.
     #[command(after_help = help::LIST)]
     List(args::SelectArgs),
+    /// Compare runs, or the models of one run: paired statistics, flaky versus broken cases,
+    /// what the agents did differently; with a `--fail-on-…`/`--max-…` flag, a CI gate.
+    #[command(after_help = help::COMPARE)]
+    Compare(args::CompareArgs),
     /// Join the reports of one run's shards (`run --shard I/N`) into the whole run's report.
     #[command(after_help = merge::HELP)]
     Merge(merge::MergeArgs),
@@ -151,6 +156,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::List(args) => list::list(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Merge(args) => merge::run(&args),
         Command::ServeModel(args) => serve::serve_model(&args),
         Command::Snapshot(args) => snapshot::run(&args),

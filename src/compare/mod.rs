@@ -1,18 +1,32 @@
 //! `traceval compare`: whether a change (prompt, model, agent code) made an agent better or
-//! worse, across runs or across the models of one run.
+//! worse, across runs or across the models of one run (`docs/reference/compare.md`).
 //!
-//! [`stats`] is the statistics, pure functions of per-case numbers (the case is the unit of
-//! analysis; its k trials are resamples of it); reading reports, aligning cases, per-case
-//! classes, the gate and the outputs call it.
+//! [`read`] reads and checks the reports; [`align`] picks the pairs of sides and keys their
+//! cases; [`classes`] gives each case its class per side and its label; [`behaviour`] says what
+//! the agent did differently; [`measure`] compares the metrics with [`stats`] (pure functions
+//! of per-case numbers: the case is the unit of analysis, its k trials resamples of it);
+//! [`reprice`] prices both sides with one table; [`build`] puts the [`document`] together;
+//! [`gate`] judges it; [`render`] shows it.
 
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the `compare` command, built next, is its caller")
-)]
+pub(crate) mod align;
+pub(crate) mod behaviour;
+pub(crate) mod build;
+pub(crate) mod classes;
+pub(crate) mod document;
+pub(crate) mod error;
+pub(crate) mod gate;
+pub(crate) mod measure;
+pub(crate) mod options;
+pub(crate) mod read;
+pub(crate) mod render;
+pub(crate) mod reprice;
 pub(crate) mod stats;
 
-#[allow(dead_code, reason = "the `compare` command, built next, is its caller")]
-pub(crate) mod document;
+pub(crate) use build::compare;
+pub(crate) use error::CompareError;
+pub(crate) use gate::gate;
+pub(crate) use options::{Broken, CompareOptions, GateOptions};
+pub(crate) use read::{LoadedReport, read};
 
-#[allow(dead_code, reason = "the `compare` command, built next, is its caller")]
-pub(crate) mod render;
+/// Candidate reports one comparison takes at most.
+pub(crate) const MAX_CANDIDATES: usize = 8;

@@ -10,7 +10,7 @@ use crate::reference::check_report;
 use crate::support::{TestProject, code, read_json, root, stderr, traceval_command};
 
 /// A project holding a copy of `suites/demo`.
-fn demo_project(name: &str) -> TestProject {
+pub(crate) fn demo_project(name: &str) -> TestProject {
     let project = TestProject::new(name);
     let from = root().join("suites/demo");
     let to = project.path().join("suites/demo");

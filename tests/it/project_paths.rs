@@ -496,6 +496,7 @@ fn help_shows_examples_exit_codes_and_the_reference() {
         &["inspect"],
         &["serve-model"],
         &["merge"],
+        &["compare"],
     ] {
         let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
         let out = traceval_in(root(), &args);

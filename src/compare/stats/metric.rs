@@ -112,6 +112,13 @@ pub(crate) struct MetricStats {
 impl MetricStats {
     /// The verdict with another p in place of the test's (Holm-adjusted across the gate's
     /// family of pairs); `rule` is [`Options::rule`] or, for ratios, [`Options::ratio_rule`].
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "compare::measure re-judges from the kept evidence, which covers the pooled latency too"
+        )
+    )]
     pub(crate) fn verdict_with_p(&self, p: f64, rule: &Rule) -> Verdict {
         verdict(&Evidence { p, ..self.evidence }, self.better, rule)
     }

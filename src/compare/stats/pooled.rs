@@ -15,6 +15,13 @@ use super::rng::SplitMix64;
 
 /// Which pooled percentile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "compare reports p95 only; `--max-latency-increase P@p50|p99` will read the others"
+    )
+)]
 pub(crate) enum Pooled {
     /// The median.
     P50,

@@ -1,0 +1,120 @@
+//! `traceval compare`: two or more runs, or the models of one run, compared case by case
+//! ([`crate::compare`]); with a gate flag, a CI gate. The display goes to stderr, the failed
+//! gate rules last; `--format json|markdown` puts the document or the Markdown on stdout.
+
+use std::io::Write;
+
+use super::args::{BrokenArg, Color, CompareArgs, CompareFormat};
+use super::{CliError, exit};
+use crate::compare::render::{markdown::markdown, terminal::terminal};
+use crate::compare::stats::metric::Options as StatsOptions;
+use crate::compare::{self, Broken, CompareOptions, GateOptions, LoadedReport};
+use crate::report::{WriteError, check_writable, write_atomic};
+
+/// The comparison's options from the flags.
+fn options(args: &CompareArgs) -> (CompareOptions, GateOptions) {
+    let stats = StatsOptions {
+        alpha: args.alpha,
+        min_effect: args.min_effect,
+        resolution: args.resolution,
+        equivalence_margin: args.equivalence_margin,
+        seed: args.seed,
+        ..StatsOptions::default()
+    };
+    let compare = CompareOptions {
+        baseline_model: args.baseline_model.clone(),
+        models: args.models.clone(),
+        map_model: args.map_model.clone(),
+        allow_changed_suites: args.allow_changed_suites,
+        reprice: args.reprice,
+        ..CompareOptions::new(stats)
+    };
+    let mut metrics: Vec<String> = Vec::new();
+    for name in args.metric.iter().flatten() {
+        if !metrics.iter().any(|m| m == name) {
+            metrics.push((*name).to_owned());
+        }
+    }
+    let gate = GateOptions {
+        fail_on_regression: args.fail_on_regression,
+        metrics,
+        fail_on_broken: args.fail_on_broken.map(|b| match b {
+            BrokenArg::Clean => Broken::Clean,
+            BrokenArg::Any => Broken::Any,
+        }),
+        max_drop: args.max_drop,
+        require_non_inferior: args.require_non_inferior,
+        max_cost_increase: args.max_cost_increase,
+        max_latency_increase: args.max_latency_increase,
+        allow_missing: args.allow_missing,
+    };
+    (compare, gate)
+}
+
+/// Runs `traceval compare`: 0 compared (and the gate held, or there is none), 1 a gate rule
+/// failed, 2 the inputs cannot be compared, 3 a report cannot be read or an output written.
+pub(super) fn run(args: &CompareArgs) -> Result<i32, CliError> {
+    let report_err = |e: WriteError| CliError::Report(Box::new(e));
+    // Checked before reading anything, as `merge` does.
+    for path in [&args.json, &args.markdown].into_iter().flatten() {
+        check_writable(path).map_err(report_err)?;
+    }
+    let reports = args
+        .reports
+        .iter()
+        .map(|p| compare::read(p))
+        .collect::<Result<Vec<LoadedReport>, _>>()?;
+    let (compare_options, gate_options) = options(args);
+    let mut doc = compare::compare(&reports, &compare_options)?;
+    doc.gate = compare::gate(&doc, &gate_options);
+    let json = || {
+        let mut text = serde_json::to_string_pretty(&doc).expect("the document serialises");
+        text.push('\n');
+        text
+    };
+    if let Some(path) = &args.json {
+        write_atomic(path, json().as_bytes()).map_err(report_err)?;
+    }
+    if let Some(path) = &args.markdown {
+        write_atomic(path, markdown(&doc, args.markdown_budget).as_bytes()).map_err(report_err)?;
+    }
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            use std::io::IsTerminal;
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    {
+        let mut stderr = std::io::stderr().lock();
+        let display = terminal(&doc, color);
+        let _ = stderr.write_all(display.as_bytes());
+        if !display.is_empty() && !display.ends_with('\n') {
+            let _ = writeln!(stderr);
+        }
+    }
+    let stdout_text = match args.format {
+        CompareFormat::Human => None,
+        CompareFormat::Json => Some(json()),
+        CompareFormat::Markdown => Some(markdown(&doc, args.markdown_budget)),
+    };
+    if let Some(text) = stdout_text {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(CliError::Output)?;
+    }
+    // The failed rules last, one line each, where a CI log ends.
+    let mut stderr = std::io::stderr().lock();
+    for failed in &doc.gate.failed {
+        let _ = writeln!(stderr, "gate failed: {failed}");
+    }
+    Ok(if doc.gate.failed.is_empty() {
+        exit::PASS
+    } else {
+        exit::FAIL
+    })
+}
