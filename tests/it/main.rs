@@ -3,6 +3,7 @@
 //! harness they share (temporary projects, the binary run hermetically, redaction) is `support`.
 
 mod assertions;
+mod compare_power;
 mod conventions;
 mod demo;
 mod errors;
