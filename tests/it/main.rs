@@ -4,6 +4,7 @@
 
 mod assertions;
 mod compare;
+mod compare_power;
 mod conventions;
 mod demo;
 mod errors;
