@@ -359,4 +359,4 @@ pub(crate) fn run_summary(report: &Report, budget: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
