@@ -6,6 +6,7 @@ mod assertions;
 mod conventions;
 mod demo;
 mod errors;
+mod github;
 mod in_process;
 mod inspect;
 mod judge;
