@@ -37,7 +37,7 @@ pub(crate) fn text(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\r' | '\n' => out.push(' '),
+            '\r' | '\n' | '\t' => out.push(' '),
             c => out.push(plain(c)),
         }
     }
@@ -56,7 +56,7 @@ pub(crate) fn code(s: &str) -> String {
         longest = longest.max(run);
         match c {
             '|' => inner.push_str("\\|"),
-            '\r' | '\n' => inner.push(' '),
+            '\r' | '\n' | '\t' => inner.push(' '),
             c => inner.push(plain(c)),
         }
     }
@@ -73,11 +73,11 @@ pub(crate) fn code(s: &str) -> String {
     format!("{fence}{pad}{inner}{pad}{fence}")
 }
 
-/// `c`, or `�` for a control or bidi character (which could hide or reorder what is shown).
+/// `c`, or `�` for a control, zero-width or bidi character (which could hide or reorder what
+/// is shown).
 fn plain(c: char) -> char {
-    let bidi =
-        matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    if c.is_control() || bidi {
+    let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
+    if c.is_control() || invisible {
         '\u{FFFD}'
     } else {
         c

@@ -183,3 +183,79 @@ fn a_tight_budget_drops_folded_rows_first_then_open_ones() {
     assert!(!md.contains("<details>"), "{md}");
     assert!(md.ends_with("more cases in the JSON report\n"), "{md}");
 }
+
+/// Hostile names and messages: markup, HTML, pipes, backticks, entities, line breaks.
+const HOSTILE: [&str; 8] = [
+    "` | <script>alert(1)</script>",
+    "``double`` and `single`",
+    "`starts",
+    "*bold* _em_ [link](http://x) ![img](y) ~~s~~ $x$",
+    "back\\slash \\| and \\`",
+    "&amp; &lt; <b>",
+    "line\nbreak\r\ttab",
+    "esc\u{1b}[31mred\u{202E}",
+];
+
+/// What a string reads as once rendered: line breaks as spaces, invisible characters as `�`.
+fn readable(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() || c == '\u{202E}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_names_and_messages_read_back_as_text_through_a_markdown_parser() {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+    let trials = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, s)| trial("s", &format!("{i}{s}"), s, 0, false, s))
+        .collect();
+    let md = run_summary(&report(trials), BUDGET);
+    // The rows of the case table, cell by cell, as GitHub would show them.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let (mut tables, mut cell) = (0, None::<String>);
+    for event in Parser::new_ext(&md, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Table(_)) => tables += 1,
+            Event::Start(Tag::TableRow) if tables == 2 => rows.push(Vec::new()),
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => {
+                let text = cell.take().unwrap();
+                if let Some(row) = rows.last_mut().filter(|_| tables == 2) {
+                    row.push(text);
+                }
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(c) = cell.as_mut() {
+                    c.push_str(&t);
+                }
+            }
+            Event::Html(h) | Event::InlineHtml(h) => {
+                assert!(
+                    h.starts_with("<!-- traceval-run"),
+                    "raw HTML {h:?} in\n{md}"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(rows.len(), HOSTILE.len(), "{md}");
+    for (i, s) in HOSTILE.iter().enumerate() {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == readable(&format!("s::{i}{s}")))
+            .unwrap_or_else(|| panic!("no row for {s:?} in {rows:#?}\n{md}"));
+        assert_eq!(row[1].trim(), readable(s).trim(), "{md}");
+        assert_eq!(
+            row[4],
+            format!("output-contains: {}", readable(s).trim()),
+            "{md}"
+        );
+    }
+}
