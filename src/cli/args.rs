@@ -87,6 +87,10 @@ pub(super) struct RunArgs {
     /// Colour the status verbs.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub(super) color: Color,
+    /// Under GitHub Actions (`GITHUB_ACTIONS=true`), do not append the run's Markdown summary
+    /// to `$GITHUB_STEP_SUMMARY` (annotations are still printed).
+    #[arg(long)]
+    pub(super) no_github_summary: bool,
 }
 
 /// `--snapshots`.

@@ -29,7 +29,11 @@ Exit codes: 0 every trial passed, 1 a trial failed, 2 bad suite, configuration o
 3 infrastructure (receiver, report or snapshot not writable), 130 interrupted (the report of
 what finished is still written).
 
-Reference: docs/reference/ (suite.md, agent.md, selectors.md, metrics.md, exit-codes.md).";
+Under GitHub Actions (GITHUB_ACTIONS=true) the run's Markdown summary is appended to
+$GITHUB_STEP_SUMMARY (--no-github-summary: not) and failing cases are annotated at their lines.
+
+Reference: docs/reference/ (suite.md, agent.md, selectors.md, metrics.md, exit-codes.md,
+github-actions.md).";
 
 /// After `traceval list --help`.
 pub(super) const LIST: &str = "\

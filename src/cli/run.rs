@@ -15,7 +15,7 @@ use super::settings::{self, Drawn, Env, RunSettings};
 use super::{CliError, exit};
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
 use crate::llm::server::ModelServer;
-use crate::report::output::{FinishError, OutputSettings, Outputs, Reporters};
+use crate::report::output::{FinishError, GithubSettings, OutputSettings, Outputs, Reporters};
 use crate::report::terminal::TerminalOptions;
 use crate::runner::{self, Plan, RunOptions};
 use crate::snapshot::SnapshotSettings;
@@ -116,6 +116,12 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         json_lines: settings.json,
         report: settings.report.clone(),
         junit: settings.junit.clone(),
+        github: settings.github.as_ref().map(|github| GithubSettings {
+            summary: github.summary.clone(),
+            workspace: github.workspace.clone(),
+            annotations_on_stderr: settings.json,
+            cases: case_origins(&plan),
+        }),
     });
     // Report locations are checked before any trial runs, not after the whole run: the very
     // temporary file the atomic write will use is created and removed.
@@ -243,6 +249,16 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         return Err(CliError::SnapshotWrite(summary.snapshot_errors));
     }
     Ok(exit::for_run(&summary))
+}
+
+/// Where each planned case was defined, for annotations.
+fn case_origins(plan: &Plan) -> crate::report::output::CaseOrigins {
+    let origin = |g| (plan.suite(g).name.clone(), plan.case(g).id.clone());
+    let origins = plan
+        .groups
+        .iter()
+        .map(|g| (origin(g), plan.case(g).origin.clone()));
+    origins.collect()
 }
 
 /// A run's private scratch directory under the temporary directory, removed on drop.

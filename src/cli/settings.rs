@@ -15,6 +15,8 @@
 //! | snapshots | `CI`/`TF_BUILD`/`INSTA_UPDATE=no` forbid writes whatever the flag; else `--snapshots` > `INSTA_UPDATE` > `check` |
 //! | colour | `--color always/never` > `NO_COLOR` and stderr a terminal |
 //! | progress bar | stderr a terminal, not `CI`, not `--message-format json` |
+//! | GitHub outputs | on when `GITHUB_ACTIONS=true`: annotations always, paths relative to `GITHUB_WORKSPACE` > the working directory |
+//! | GitHub step summary | `--no-github-summary` > `GITHUB_STEP_SUMMARY` (set and not empty) > none |
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +30,14 @@ use crate::snapshot::{SnapshotMode, SnapshotSettings, Writes};
 use crate::suite::spec::{Profile, ProjectConfig};
 
 /// Variables read as text (`std::env::var`).
-const VARS: [&str; 3] = ["CI", "TF_BUILD", "INSTA_UPDATE"];
+const VARS: [&str; 6] = [
+    "CI",
+    "TF_BUILD",
+    "INSTA_UPDATE",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_WORKSPACE",
+];
 
 /// What the process's surroundings say, read once: the variables the settings depend on, the
 /// terminal, the machine.
@@ -158,6 +167,17 @@ pub(super) struct RunSettings {
     pub(super) color: bool,
     /// A progress bar on stderr.
     pub(super) progress: bool,
+    /// Under GitHub Actions, its outputs.
+    pub(super) github: Option<Github>,
+}
+
+/// The GitHub Actions outputs of a run, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Github {
+    /// The step summary file, unless `--no-github-summary`.
+    pub(super) summary: Option<PathBuf>,
+    /// Annotation paths are relative to this directory.
+    pub(super) workspace: PathBuf,
 }
 
 /// Values drawn for the run before settings are resolved.
@@ -213,8 +233,22 @@ impl RunSettings {
                 Color::Auto => env.stderr_tty && !env.no_color,
             },
             progress: env.stderr_tty && !env.ci() && !json,
+            github: github(args, env),
         }
     }
+}
+
+/// The GitHub outputs: only when `GITHUB_ACTIONS=true` (as GitHub sets it); the summary unless
+/// `--no-github-summary` or without `GITHUB_STEP_SUMMARY`; paths relative to
+/// `GITHUB_WORKSPACE`, else the working directory.
+fn github(args: &RunArgs, env: &Env) -> Option<Github> {
+    let set = |name| env.var(name).filter(|v| !v.is_empty());
+    (env.var("GITHUB_ACTIONS").as_deref() == Some("true")).then(|| Github {
+        summary: set("GITHUB_STEP_SUMMARY")
+            .filter(|_| !args.no_github_summary)
+            .map(PathBuf::from),
+        workspace: set("GITHUB_WORKSPACE").map_or_else(|| PathBuf::from("."), PathBuf::from),
+    })
 }
 
 /// The snapshot mode and writes (`--snapshots` > `CI`/`TF_BUILD`/`INSTA_UPDATE` > `check`, as

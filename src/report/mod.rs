@@ -2,6 +2,7 @@
 //! pure function of [`crate::event::RunEvent`]s or of the [`Report`] folded from them.
 
 pub(crate) mod junit;
+pub(crate) mod markdown;
 pub(crate) mod merge;
 pub(crate) mod output;
 pub mod schema;

@@ -4,6 +4,7 @@
 //! [`Reporters`] folds the events into the report and hands both to the outputs.
 
 mod files;
+mod github;
 mod json_lines;
 mod terminal;
 
@@ -13,6 +14,7 @@ use crate::event::RunEvent;
 
 use super::terminal::TerminalOptions;
 use super::{Report, ReportBuilder, RunMeta, WriteError};
+pub(crate) use github::{CaseOrigins, GithubSettings};
 
 /// One output of a run.
 pub(crate) trait Output {
@@ -44,6 +46,8 @@ pub(crate) struct OutputSettings {
     pub(crate) report: PathBuf,
     /// The JUnit file, if any.
     pub(crate) junit: Option<PathBuf>,
+    /// Under GitHub Actions: the step summary and annotations.
+    pub(crate) github: Option<GithubSettings>,
 }
 
 /// A run's outputs, in the order they see events and finish.
@@ -51,7 +55,8 @@ pub(crate) struct Outputs(Vec<Box<dyn Output>>);
 
 impl Outputs {
     /// Every output `settings` ask for. The terminal comes first, so the results are shown
-    /// even when a file cannot be written; the report file is written before JUnit.
+    /// even when a file cannot be written; the report file is written before JUnit, and the
+    /// GitHub outputs, which never fail a run, come last.
     pub(crate) fn registered(settings: &OutputSettings) -> Outputs {
         let mut list: Vec<Box<dyn Output>> = vec![Box::new(terminal::Display::stderr(
             settings.terminal,
@@ -63,6 +68,21 @@ impl Outputs {
         list.push(Box::new(files::ReportFile(settings.report.clone())));
         if let Some(path) = &settings.junit {
             list.push(Box::new(files::JunitFile(path.clone())));
+        }
+        if let Some(github) = &settings.github {
+            if let Some(path) = &github.summary {
+                list.push(Box::new(github::StepSummary(path.clone())));
+            }
+            let out: Box<dyn std::io::Write> = if github.annotations_on_stderr {
+                Box::new(std::io::stderr())
+            } else {
+                Box::new(std::io::stdout())
+            };
+            list.push(Box::new(github::Annotations {
+                out,
+                workspace: github.workspace.clone(),
+                cases: github.cases.clone(),
+            }));
         }
         Outputs(list)
     }

@@ -414,19 +414,29 @@ fn the_github_actions_example_runs_as_shipped() {
             .map(str::to_owned)
             .collect()
     };
+    let summary = p.dir().join("step-summary.md");
     for shard in shards {
         let command = commands[0].replace("${{ matrix.shard }}", shard);
         let argv = argv(&command);
         assert_eq!(argv[..2], ["traceval", "run"], "{command}");
-        // GitHub sets CI=true for every step.
+        // GitHub sets CI=true for every step, and the step summary file.
         let out = traceval_command(p.dir())
             .args(&argv[1..])
             .env("CI", "true")
             .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary)
             .output()
             .unwrap();
         assert_eq!(code(&out), 0, "{command}:\n{}", stderr(&out));
     }
+    // Each shard appended its own summary, as the workflow's comment says.
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert_eq!(
+        summary.matches("<!-- traceval-run run_id=").count(),
+        2,
+        "{summary}"
+    );
+    assert!(workflow.contains("GITHUB_STEP_SUMMARY"), "{workflow}");
     // What the upload and JUnit steps pick up exists.
     assert!(workflow.contains("path: reports/"));
     assert!(workflow.contains("report_paths: reports/junit-*.xml"));

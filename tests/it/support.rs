@@ -25,12 +25,16 @@ pub(crate) fn traceval_command(cwd: &Path) -> Command {
     cmd
 }
 
-/// No `CI`, `TF_BUILD` or `INSTA_UPDATE` (`.ci/run` sets `INSTA_UPDATE=no`), no colour: the
-/// binary behaves the same on a laptop, in CI and under `cargo nextest`.
+/// No `CI`, `TF_BUILD` or `INSTA_UPDATE` (`.ci/run` sets `INSTA_UPDATE=no`), no GitHub Actions
+/// variables, no colour: the binary behaves the same on a laptop, in CI and under `cargo
+/// nextest`.
 fn hermetic(cmd: &mut Command) -> &mut Command {
     cmd.env_remove("CI")
         .env_remove("TF_BUILD")
         .env_remove("INSTA_UPDATE")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_WORKSPACE")
         .env("NO_COLOR", "1")
 }
 

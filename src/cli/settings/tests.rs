@@ -62,8 +62,45 @@ fn defaults_apply_without_flags_or_profile() {
             json: false,
             color: false,
             progress: false,
+            github: None,
         }
     );
+}
+
+#[test]
+fn github_outputs_follow_github_actions_and_the_summary_flag() {
+    let p = Profile::default();
+    let gha = |extra: &[(&'static str, &str)]| {
+        let mut vars = vec![("GITHUB_ACTIONS", "true"), ("GITHUB_STEP_SUMMARY", "/s.md")];
+        vars.extend_from_slice(extra);
+        env(&vars, false)
+    };
+    let s = resolve(&[], &p, &gha(&[("GITHUB_WORKSPACE", "/w")]));
+    assert_eq!(
+        s.github,
+        Some(Github {
+            summary: Some("/s.md".into()),
+            workspace: "/w".into(),
+        })
+    );
+    // Without a workspace, paths are relative to the working directory.
+    assert_eq!(
+        resolve(&[], &p, &gha(&[])).github.unwrap().workspace,
+        Path::new(".")
+    );
+    let off = resolve(&["--no-github-summary"], &p, &gha(&[]));
+    assert_eq!(off.github.unwrap().summary, None);
+    // Only `true`, as GitHub sets it, turns them on; `CI` alone does not.
+    let local = env(&[("GITHUB_STEP_SUMMARY", "/s.md"), ("CI", "true")], false);
+    assert_eq!(resolve(&[], &p, &local).github, None);
+    let other = env(&[("GITHUB_ACTIONS", "false")], false);
+    assert_eq!(resolve(&[], &p, &other).github, None);
+    // A summary variable that is empty writes no summary.
+    let empty = env(
+        &[("GITHUB_ACTIONS", "true"), ("GITHUB_STEP_SUMMARY", "")],
+        false,
+    );
+    assert_eq!(resolve(&[], &p, &empty).github.unwrap().summary, None);
 }
 
 #[test]

@@ -156,12 +156,21 @@ fn the_list_holds_the_outputs_the_settings_ask_for() {
         json_lines: false,
         report: dir.join("r.json"),
         junit: None,
+        github: None,
     };
     assert_eq!(Outputs::registered(&settings).0.len(), 2);
     settings.json_lines = true;
     settings.junit = Some(dir.join("j.xml"));
+    settings.github = Some(GithubSettings {
+        summary: Some(dir.join("summary.md")),
+        workspace: dir.clone(),
+        annotations_on_stderr: false,
+        cases: CaseOrigins::new(),
+    });
+    assert_eq!(Outputs::registered(&settings).0.len(), 6);
+    settings.github.as_mut().unwrap().summary = None;
     let mut outputs = Outputs::registered(&settings);
-    assert_eq!(outputs.0.len(), 4);
+    assert_eq!(outputs.0.len(), 5);
     // The file outputs check their locations; a directory where the JUnit file goes fails.
     std::fs::create_dir_all(dir.join("j.xml")).unwrap();
     let e = outputs.prepare().unwrap_err();
