@@ -91,6 +91,12 @@ pub(super) struct RunArgs {
     /// to `$GITHUB_STEP_SUMMARY` (annotations are still printed).
     #[arg(long)]
     pub(super) no_github_summary: bool,
+    /// After the run, compare its report with BASE.json (`traceval compare BASE.json NEW.json`);
+    /// with a gate flag, a failed rule makes the exit code 1.
+    #[arg(long, value_name = "BASE.json", conflicts_with = "replay")]
+    pub(super) baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) gate: GateArgs,
 }
 
 /// `--snapshots`.
@@ -168,9 +174,6 @@ pub(super) struct CompareArgs {
     /// Runs: pair the base's model OLD with the new run's NEW (repeatable).
     #[arg(long, value_name = "OLD=NEW", value_parser = parse_pair)]
     pub(super) map_model: Vec<(String, String)>,
-    /// The metrics `--fail-on-regression` reads (default `pass_rate`; all are reported).
-    #[arg(long, value_name = "NAME", value_delimiter = ',', value_parser = parse_metric)]
-    pub(super) metric: Vec<Vec<&'static str>>,
     /// Significance level; intervals are at 1 − α.
     #[arg(long, value_name = "A", default_value_t = 0.05, value_parser = parse_alpha)]
     pub(super) alpha: f64,
@@ -189,6 +192,32 @@ pub(super) struct CompareArgs {
     /// Price every trial from its tokens with the newest report's price table.
     #[arg(long)]
     pub(super) reprice: bool,
+    #[command(flatten)]
+    pub(super) gate: GateArgs,
+    /// What stdout gets: nothing (`human`: the display is on stderr), the JSON document or
+    /// the Markdown.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Human)]
+    pub(super) format: CompareFormat,
+    /// Also write the JSON document to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) json: Option<PathBuf>,
+    /// Also write the Markdown (a PR comment, `$GITHUB_STEP_SUMMARY`) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(super) markdown: Option<PathBuf>,
+    /// The Markdown's length limit in characters.
+    #[arg(long, value_name = "N", default_value_t = crate::compare::render::markdown::BUDGET)]
+    pub(super) markdown_budget: usize,
+    /// Colour the display.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(super) color: Color,
+}
+
+/// The gate flags of `compare` and of `run --baseline`.
+#[derive(Debug, Args)]
+pub(super) struct GateArgs {
+    /// The metrics `--fail-on-regression` reads (default `pass_rate`; all are reported).
+    #[arg(long, value_name = "NAME", value_delimiter = ',', value_parser = parse_metric)]
+    pub(super) metric: Vec<Vec<&'static str>>,
     /// Gate: fail when a `--metric` regressed.
     #[arg(long)]
     pub(super) fail_on_regression: bool,
@@ -213,22 +242,21 @@ pub(super) struct CompareArgs {
     /// Compare even when case definitions changed; those cases are listed as `changed`.
     #[arg(long)]
     pub(super) allow_changed_suites: bool,
-    /// What stdout gets: nothing (`human`: the display is on stderr), the JSON document or
-    /// the Markdown.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Human)]
-    pub(super) format: CompareFormat,
-    /// Also write the JSON document to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(super) json: Option<PathBuf>,
-    /// Also write the Markdown (a PR comment, `$GITHUB_STEP_SUMMARY`) to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(super) markdown: Option<PathBuf>,
-    /// The Markdown's length limit in characters.
-    #[arg(long, value_name = "N", default_value_t = crate::compare::render::markdown::BUDGET)]
-    pub(super) markdown_budget: usize,
-    /// Colour the display.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    pub(super) color: Color,
+}
+
+impl GateArgs {
+    /// Whether any gate flag is given.
+    pub(super) fn any(&self) -> bool {
+        self.fail_on_regression
+            || !self.metric.is_empty()
+            || self.fail_on_broken.is_some()
+            || self.max_drop.is_some()
+            || self.require_non_inferior.is_some()
+            || self.max_cost_increase.is_some()
+            || self.max_latency_increase.is_some()
+            || self.allow_missing
+            || self.allow_changed_suites
+    }
 }
 
 /// `--fail-on-broken`.

@@ -169,6 +169,11 @@ pub(crate) enum CliError {
          snapshots)"
     )]
     ReviewWithoutTerminal,
+    /// A gate flag on `traceval run` without `--baseline` (exit 2).
+    #[error(
+        "gate flags such as `--fail-on-regression` compare with a baseline: add `--baseline BASE.json`"
+    )]
+    GateWithoutBaseline,
     /// `traceval merge`: the inputs are not the shards of one run (exit 2), or cannot be read
     /// or their traces copied (exit 3).
     #[error(transparent)]
@@ -220,7 +225,8 @@ impl CliError {
             | CliError::ReadDir { .. }
             | CliError::NoTraceFiles(_)
             | CliError::NoPendingMatch { .. }
-            | CliError::ReviewWithoutTerminal => exit::USAGE,
+            | CliError::ReviewWithoutTerminal
+            | CliError::GateWithoutBaseline => exit::USAGE,
             CliError::Merge(e) if e.is_io() => exit::INFRASTRUCTURE,
             CliError::Merge(_) => exit::USAGE,
             CliError::Compare(e) if e.is_io() => exit::INFRASTRUCTURE,

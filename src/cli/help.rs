@@ -20,6 +20,7 @@ Examples:
   traceval run                          every suite of the project, from any directory in it
   traceval run suites/weather.toml -k 5 --filter paris --model careful
   traceval run ../proj/suites --junit junit.xml --save-traces
+  traceval run --baseline evals/baseline.json --fail-on-regression --fail-on-broken
 
 The project (traceval.toml, suites/snapshots/, reports/) is the nearest directory above the
 suites (or above the working directory, without paths) holding a traceval.toml, else one
@@ -27,13 +28,13 @@ holding suites/; --project DIR names it.
 
 Exit codes: 0 every trial passed, 1 a trial failed, 2 bad suite, configuration or usage,
 3 infrastructure (receiver, report or snapshot not writable), 130 interrupted (the report of
-what finished is still written).
+what finished is still written). With --baseline and a gate flag, a failed rule turns 0 into 1.
 
 Under GitHub Actions (GITHUB_ACTIONS=true) the run's Markdown summary is appended to
 $GITHUB_STEP_SUMMARY (--no-github-summary: not) and failing cases are annotated at their lines.
 
 Reference: docs/reference/ (suite.md, agent.md, selectors.md, metrics.md, exit-codes.md,
-github-actions.md).";
+github-actions.md, compare.md).";
 
 /// After `traceval list --help`.
 pub(super) const LIST: &str = "\

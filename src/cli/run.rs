@@ -14,6 +14,7 @@ use super::serve::wait_for_interrupt;
 use super::settings::{self, Drawn, Env, RunSettings};
 use super::{CliError, exit};
 use crate::capture::{Receiver, ReceiverConfig, SpanStore};
+use crate::compare::{self, LoadedReport};
 use crate::llm::server::ModelServer;
 use crate::report::output::{FinishError, GithubSettings, OutputSettings, Outputs, Reporters};
 use crate::report::terminal::TerminalOptions;
@@ -26,6 +27,11 @@ use crate::suite::{Agent, Project};
 /// trials, 130 when interrupted ([`exit::for_run`]).
 pub(super) fn run(args: &RunArgs) -> Result<i32, CliError> {
     let env = Env::from_process();
+    if args.baseline.is_none() && args.gate.any() {
+        return Err(CliError::GateWithoutBaseline);
+    }
+    // Read before any trial runs: an unreadable or foreign baseline is found at once.
+    let baseline = args.baseline.as_deref().map(compare::read).transpose()?;
     let root = super::project_root(args.select.project.as_deref(), &args.select.paths)?;
     show_project(&root);
     let replay = args
@@ -66,6 +72,7 @@ pub(super) fn run(args: &RunArgs) -> Result<i32, CliError> {
         plan,
         replay,
         snapshots,
+        baseline,
     };
     runtime.block_on(run_async(args, &env, run))
 }
@@ -85,6 +92,8 @@ struct Run {
     replay: Option<replay::Replay>,
     /// The snapshot settings, with a notice when the environment forbids the asked writes.
     snapshots: (SnapshotSettings, Option<String>),
+    /// `--baseline`: the report the run is compared with at the end.
+    baseline: Option<LoadedReport>,
 }
 
 async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError> {
@@ -94,6 +103,7 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         plan,
         replay,
         snapshots: (snapshots, snapshot_notice),
+        baseline,
     } = run;
     let run_id: Arc<str> = uuid::Uuid::now_v7().to_string().into();
     let drawn = Drawn {
@@ -248,7 +258,24 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
     if summary.snapshot_errors > 0 {
         return Err(CliError::SnapshotWrite(summary.snapshot_errors));
     }
-    Ok(exit::for_run(&summary))
+    let code = exit::for_run(&summary);
+    let Some(baseline) = baseline else {
+        return Ok(code);
+    };
+    let step_summary = settings.github.as_ref().and_then(|g| g.summary.as_deref());
+    let failed = super::compare::against_baseline(
+        baseline,
+        &settings.report,
+        &args.gate,
+        settings.color,
+        step_summary,
+    )?;
+    // The run's own code stands; a failed gate rule turns a pass into a failure.
+    Ok(if failed && code == exit::PASS {
+        exit::FAIL
+    } else {
+        code
+    })
 }
 
 /// Where each planned case was defined, for annotations.

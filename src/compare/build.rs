@@ -134,6 +134,22 @@ fn price_note(notes: &[Note]) -> Option<String> {
 /// A trial's cost.
 type CostFn = Box<dyn Fn(&TrialResult) -> Option<f64> + Send + Sync>;
 
+/// Whether an entry of `[pricing]` both reports have prices differently. Entries on one side
+/// only price models the other side did not run (a one-model run records its model's entry);
+/// where an entry is defined (`defined_in`) does not count.
+fn overrides_differ(a: &LoadedReport, b: &LoadedReport) -> bool {
+    let prices = |o: &crate::report::schema::PriceOverride| {
+        (o.input, o.output, o.input_cache_read, o.input_cache_write)
+    };
+    a.report.pricing.overrides.iter().any(|x| {
+        b.report
+            .pricing
+            .overrides
+            .iter()
+            .any(|y| y.model == x.model && prices(y) != prices(x))
+    })
+}
+
 /// Each trial's cost (the report's, or repriced with the newest table) and the notes on prices.
 fn pricing(reports: &[LoadedReport], options: &CompareOptions) -> (CostFn, Vec<Note>) {
     let mut notes = Vec::new();
@@ -147,9 +163,7 @@ fn pricing(reports: &[LoadedReport], options: &CompareOptions) -> (CostFn, Vec<N
     let newest = &reports[reports.len() - 1];
     let dates: Vec<String> = reports.iter().map(date).collect();
     let differ = dates.iter().any(|d| *d != dates[0]);
-    let overrides_differ = reports
-        .iter()
-        .any(|r| r.report.pricing.overrides != reports[0].report.pricing.overrides);
+    let overrides_differ = reports.iter().any(|r| overrides_differ(&reports[0], r));
     if !options.reprice {
         if differ || overrides_differ {
             let list: Vec<String> = reports

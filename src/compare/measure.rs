@@ -97,6 +97,9 @@ fn one(
         .map(|c| c.base_counts.n.min(c.new_counts.n))
         .min()
         .unwrap_or(0);
+    let uniform_k = cases
+        .iter()
+        .all(|c| c.base_counts.n == k && c.new_counts.n == k);
     let passk = |f: fn(u64, u64, u64) -> Option<f64>| {
         let values = |side: &[CaseCounts]| -> Option<Vec<f64>> {
             side.iter().map(|c| f(c.n, c.passed, k)).collect()
@@ -106,7 +109,8 @@ fn one(
             .flatten()
             .and_then(|(a, b)| compare_means(&a, &b, Better::Higher, Interval::T, o));
         match stats {
-            Some(s) => from_stats(name, &s, o.rule(), Some(format!("k = {k}"))),
+            // The label says `pass@5` when every case has k trials a side; else which k.
+            Some(s) => from_stats(name, &s, o.rule(), (!uniform_k).then(|| format!("k = {k}"))),
             None => absent(name, "no case has a trial on both sides"),
         }
     };

@@ -564,3 +564,103 @@ fn a_changed_price_table_is_noted_and_reprice_prices_both_sides_alike() {
     assert_eq!(cost["ratio"], 1.0, "{cost}");
     assert!(cost["base"].as_f64().unwrap() > 0.0, "{cost}");
 }
+
+/// `run --baseline`: run from a subdirectory with relative paths, compared with a baseline
+/// report at the end. The run's exit code stands; a failed gate rule turns a pass into 1; under
+/// GitHub Actions the comparison's Markdown follows the run's summary in the step summary.
+#[test]
+fn run_with_a_baseline_compares_and_gates_at_the_end() {
+    let project = demo_project("run-baseline");
+    let run = |cwd: &std::path::Path, args: &[&str], github: Option<&std::path::Path>| {
+        let mut command = traceval_command(cwd);
+        command.args(args);
+        if let Some(summary) = github {
+            command
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_STEP_SUMMARY", summary)
+                .env("GITHUB_WORKSPACE", project.path());
+        }
+        let out = command.output().unwrap();
+        (code(&out), stderr(&out))
+    };
+    let root = project.path();
+    let base = ["run", "suites/demo", "--model", "sloppy", "--seed", "42"];
+    let (code, err) = run(
+        root,
+        &[&base[..], &["--report", "reports/base.json"]].concat(),
+        None,
+    );
+    assert_eq!(code, 1, "sloppy fails some cases\n{err}");
+
+    // From a subdirectory, every path relative to it.
+    let sub = root.join("suites");
+    let careful = ["run", "demo", "--model", "careful", "--seed", "42"];
+    let baseline = ["--baseline", "../reports/base.json"];
+    let (code, err) = run(
+        &sub,
+        &[
+            &careful[..],
+            &baseline,
+            &["--report", "../reports/new.json"],
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(code, 0, "careful passes and no gate flag is given\n{err}");
+    assert!(err.contains("Comparing ../reports/base.json"), "{err}");
+    assert!(
+        err.contains("FIXED"),
+        "sloppy's failures are fixed by careful\n{err}"
+    );
+
+    // Careful costs more than sloppy: the cost gate fails a passing run.
+    let summary = root.join("step-summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let gate = [
+        "--max-cost-increase",
+        "10%",
+        "--report",
+        "../reports/gated.json",
+    ];
+    let (code, err) = run(
+        &sub,
+        &[&careful[..], &baseline, &gate].concat(),
+        Some(&summary),
+    );
+    assert_eq!(code, 1, "{err}");
+    let last = err
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    assert!(
+        last.trim_start()
+            .starts_with("gate failed: --max-cost-increase"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("price table changed"),
+        "same prices, other models\n{err}"
+    );
+    let text = std::fs::read_to_string(&summary).unwrap();
+    let run_marker = text.find("<!-- traceval-run").expect("the run's summary");
+    let compare_marker = text.find("<!-- traceval-compare").expect("the comparison");
+    assert!(
+        text.starts_with("earlier step\n") && run_marker < compare_marker,
+        "{text}"
+    );
+
+    // Gate flags need a baseline; an unreadable baseline stops the run before any trial.
+    let (code, err) = run(root, &["run", "suites/demo", "--fail-on-broken"], None);
+    assert_eq!(code, 2, "{err}");
+    let missing = [
+        "--baseline",
+        "reports/none.json",
+        "--report",
+        "reports/x.json",
+    ];
+    let (code, err) = run(root, &[&base[..], &missing].concat(), None);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("reports/none.json"), "{err}");
+    assert!(!root.join("reports/x.json").exists(), "no trial ran");
+}

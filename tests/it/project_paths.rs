@@ -397,7 +397,7 @@ fn the_github_actions_example_runs_as_shipped() {
     let workflow =
         std::fs::read_to_string(root().join("docs/examples/github-actions.yml")).unwrap();
     let commands = run_steps(&workflow);
-    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert_eq!(commands.len(), 3, "{commands:?}");
     let shards = ["1", "2"];
     assert!(
         workflow.contains("shard: [1, 2]"),
@@ -460,6 +460,31 @@ fn the_github_actions_example_runs_as_shipped() {
             .unwrap();
     assert_eq!(merged["merged"]["shards"], 2);
     assert_eq!(merged["seed"], 12345);
+
+    // The compare step, with this run's report as the committed baseline: nothing moved, so
+    // every gate holds, and the comparison follows the shards' summaries.
+    std::fs::create_dir_all(p.dir().join("evals")).unwrap();
+    std::fs::copy(
+        p.dir().join("reports/evals.json"),
+        p.dir().join("evals/baseline.json"),
+    )
+    .unwrap();
+    let summary_path = p.dir().join("step-summary.md");
+    let command = commands[2].replace("\"$GITHUB_STEP_SUMMARY\"", &summary_path.to_string_lossy());
+    let compare = argv(&command);
+    assert_eq!(compare[..2], ["traceval", "compare"], "{compare:?}");
+    let out = traceval_command(p.dir())
+        .args(&compare[1..])
+        .env("CI", "true")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary_path)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{compare:?}:\n{}", stderr(&out));
+    assert!(p.dir().join("reports/compare.json").is_file());
+    let summary = std::fs::read_to_string(&summary_path).unwrap();
+    assert_eq!(summary.matches("<!-- traceval-run run_id=").count(), 2);
+    assert!(summary.contains("<!-- traceval-compare"), "{summary}");
 }
 
 /// The `traceval` commands of a workflow's `run:` steps, each folded (`run: >`) block joined

@@ -30,12 +30,12 @@ pub(crate) fn terminal(doc: &Document, color: bool) -> String {
     }
     for f in &doc.gate.failed {
         let line = format!("gate failed: {}", clean(f, 500));
-        let _ = writeln!(out, "{INDENT}{}", paint.tone(&line, Tone::Bad));
+        let _ = writeln!(out, "{}", paint.tone(&line, Tone::Bad));
     }
     if !doc.gate.rules.is_empty() && doc.gate.failed.is_empty() {
         let rules: Vec<String> = doc.gate.rules.iter().map(|r| clean(r, 200)).collect();
         let line = format!("gate passed: {}", rules.join(" "));
-        let _ = writeln!(out, "{INDENT}{}", paint.tone(&line, Tone::Good));
+        let _ = writeln!(out, "{}", paint.tone(&line, Tone::Good));
     }
     out
 }
@@ -185,6 +185,7 @@ fn header(out: &mut String, doc: &Document, c: &Comparison, paint: Paint) {
             (Some(a), Some(b)) if a == b => {
                 let _ = write!(facts, ", model {}", clean(a, 80));
             }
+            (None, None) => facts.push_str(", each model with its namesake"),
             (a, b) => {
                 let _ = write!(facts, ", models {} → {}", model(a), model(b));
             }
