@@ -19,8 +19,7 @@ pub(super) const RUN: &str = "\
 Examples:
   traceval run                          every suite of the project, from any directory in it
   traceval run suites/weather.toml -k 5 --filter paris --model careful
-  traceval run ../proj/suites --junit junit.xml --save-traces
-  traceval run --baseline evals/baseline.json --fail-on-regression --fail-on-broken
+  traceval run ../proj/suites --junit junit.xml --baseline base.json --fail-on-broken
 
 The project (traceval.toml, suites/snapshots/, reports/) is the nearest directory above the
 suites (or above the working directory, without paths) holding a traceval.toml, else one
