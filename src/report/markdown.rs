@@ -3,6 +3,8 @@
 //! worst first, within a character budget. Every string a user controls (suite, case and model
 //! names, check messages) goes through [`text`] or [`code`], so it renders as the text it is.
 
+pub(crate) mod escape;
+
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -22,66 +24,18 @@ const NAME_CHARS: usize = 200;
 /// Trials shown in a case's strip; more end with `…`.
 const STRIP_TRIALS: usize = 50;
 
-/// Escapes `s` as Markdown text, also in a table cell: the punctuation GitHub's Markdown reads
-/// inside a line (emphasis, code, links, strikethrough, math, pipes) is backslash-escaped, `<`, `>` and `&` become entities so no HTML gets
-/// through, line breaks become spaces (a row is one line), and control and bidi characters
-/// become `�`.
+/// `s` as Markdown text, also in a table cell ([`escape::text`]).
 pub(crate) fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '$' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\r' | '\n' | '\t' => out.push(' '),
-            c => out.push(plain(c)),
-        }
-    }
-    out
+    escape::text(s)
 }
 
-/// `s` as a code span for a table cell: a fence of one backtick more than the longest run of
-/// backticks in `s`, padded with a space when `s` starts or ends with a backtick or a space;
-/// pipes as `\|` (GitHub splits cells before it reads code spans, and turns `\|` back into
-/// `|`), line breaks as spaces, control and bidi characters as `�`.
+/// `s` as a code span for a table cell ([`escape::code`]); `*(blank)*` for a string of spaces
+/// only, which a code span would show as nothing.
 pub(crate) fn code(s: &str) -> String {
-    let mut inner = String::with_capacity(s.len() + 4);
-    let (mut run, mut longest) = (0, 0);
-    for c in s.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-        match c {
-            '|' => inner.push_str("\\|"),
-            '\r' | '\n' | '\t' => inner.push(' '),
-            c => inner.push(plain(c)),
-        }
-    }
-    if inner.trim().is_empty() {
-        // A code span of spaces only is read as spaces; say what it is instead.
+    if s.trim().is_empty() {
         return "*(blank)*".to_owned();
     }
-    let fence = "`".repeat(longest + 1);
-    let pad = if inner.starts_with(['`', ' ']) || inner.ends_with(['`', ' ']) {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{inner}{pad}{fence}")
-}
-
-/// `c`, or `�` for a control, zero-width or bidi character (which could hide or reorder what
-/// is shown).
-fn plain(c: char) -> char {
-    let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
-    if c.is_control() || invisible {
-        '\u{FFFD}'
-    } else {
-        c
-    }
+    escape::code(s, true)
 }
 
 /// The first `max` characters of `s`, with `…` when it was longer.

@@ -7,9 +7,9 @@
 
 use std::fmt::Write;
 
-use super::escape::{code, marker_id, text};
 use super::format::{self, Tone};
 use crate::compare::document::{CaseRow, CaseSide, Comparison, Document, Metric};
+use crate::report::markdown::escape::{code, marker_id, text};
 
 /// The default budget: GitHub caps PR comments at 65,535 characters.
 pub(crate) const BUDGET: usize = 60_000;

@@ -2,7 +2,7 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use crate::compare::render::escape::{code, marker_id, text};
+use crate::report::markdown::escape::{code, marker_id, text};
 
 /// Hostile strings: markup, HTML, pipes, backticks, entities, line breaks.
 const HOSTILE: [&str; 12] = [

@@ -1,5 +1,6 @@
-//! User strings (suites, case ids, models, behaviour summaries, notes, paths, run ids) are data:
-//! these functions make them inert in GitHub-flavoured Markdown. The terminal's counterpart is
+//! User strings (suites, case ids, models, check messages, behaviour summaries, notes, paths,
+//! run ids) are data: these functions make them inert in GitHub-flavoured Markdown, for the run
+//! summary and for `compare`'s Markdown alike. The terminal's counterpart is
 //! [`crate::trace::render::clean`].
 
 /// Characters that hide or reorder text, or move a cursor: never printed as they are.
@@ -20,7 +21,8 @@ pub(crate) fn text(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             // Backslash escapes work in table cells too: GFM splits cells on unescaped `|` first.
-            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' | '|' | '~' => {
+            // `$` starts GitHub's math.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' | '|' | '~' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
