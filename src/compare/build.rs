@@ -262,7 +262,15 @@ fn compare_pair(
                     rows.push(row(Label::Changed, Some(&sa), Some(&sb)));
                     continue;
                 }
-                let mut r = row(transition(sa.class, sb.class), Some(&sa), Some(&sb));
+                // Trial for trial the same outcomes (a report against itself, merged shards
+                // against the unsharded run) is `unchanged` even for a flaky case; a flaky case
+                // whose trials moved is `flaky` (design A.4.4).
+                let label = if sa.strip == sb.strip {
+                    Label::Unchanged
+                } else {
+                    transition(sa.class, sb.class)
+                };
+                let mut r = row(label, Some(&sa), Some(&sb));
                 r.fisher_p = Some(fisher_exact(
                     u64::from(sa.passed),
                     u64::from(sa.n),

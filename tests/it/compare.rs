@@ -87,13 +87,9 @@ fn assert_nothing_moved(doc: &Value) {
         }
         assert_eq!(metric(c, "pass_rate")["verdict"], "no change");
         for row in rows(c) {
-            // A case flaky on both sides keeps the label `flaky` (design A.4.4), with the
-            // same trials.
-            match row["label"].as_str().unwrap() {
-                "unchanged" => {}
-                "flaky" => assert_eq!(row["base"], row["new"], "{row}"),
-                other => panic!("{other}: {row}"),
-            }
+            // Flaky cases too: their trials are the same, trial for trial.
+            assert_eq!(row["label"], "unchanged", "{row}");
+            assert_eq!(row["base"], row["new"], "{row}");
             assert_eq!(row["base"]["passed"], row["new"]["passed"]);
         }
     }
@@ -458,11 +454,7 @@ fn merged_shards_compare_unchanged_with_the_unsharded_run() {
                 }
             }
         }
-        assert!(
-            rows(c).iter().all(
-                |r| r["label"] == "unchanged" || r["label"] == "flaky" && r["base"] == r["new"]
-            )
-        );
+        assert!(rows(c).iter().all(|r| r["label"] == "unchanged"));
     }
 }
 
