@@ -7,36 +7,9 @@ use std::path::PathBuf;
 /// Why a comparison was not made.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CompareError {
-    /// A report cannot be read.
-    #[error("cannot read `{}`", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file is not a traceval report.
-    #[error("`{}` is not a traceval report: {source}", path.display())]
-    NotAReport {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: serde_json::Error,
-    },
-    /// A report has a format this traceval does not know.
-    #[error(
-        "`{}`: format_version is {version}; this traceval compares version {known}",
-        path.display()
-    )]
-    FormatVersion {
-        /// The file.
-        path: PathBuf,
-        /// Its version.
-        version: u32,
-        /// The version known.
-        known: u32,
-    },
+    /// A report cannot be read, or is not a report this traceval reads.
+    #[error(transparent)]
+    Read(#[from] crate::report::read::ReadError),
     /// A report lists one case key twice.
     #[error(
         "`{}` lists case `{suite}::{case}` of model `{model}` twice: a report must have one \
@@ -109,6 +82,6 @@ pub(crate) enum CompareError {
 impl CompareError {
     /// Whether the machine failed (exit 3) rather than the inputs (exit 2).
     pub(crate) fn is_io(&self) -> bool {
-        matches!(self, CompareError::Read { .. })
+        matches!(self, CompareError::Read(e) if e.is_io())
     }
 }

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
-use super::schema::{FORMAT_VERSION, MergeInfo, MergeInput, StopReason, Warning};
+use super::schema::{MergeInfo, MergeInput, StopReason, Warning};
 use super::{Report, ReportBuilder, RunMeta};
 use crate::event::{self, RunEvent};
 
@@ -63,34 +63,9 @@ pub(crate) struct TraceSource {
 /// plan as the others (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MergeError {
-    /// An input cannot be read.
-    #[error("cannot read `{}`", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// An input is not a traceval report.
-    #[error("`{}` is not a traceval report: {source}", path.display())]
-    NotAReport {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: serde_json::Error,
-    },
-    /// An input has another report format.
-    #[error(
-        "`{}`: format_version is {version}; this traceval merges version {FORMAT_VERSION}",
-        path.display()
-    )]
-    FormatVersion {
-        /// The file.
-        path: PathBuf,
-        /// Its version.
-        version: u32,
-    },
+    /// An input cannot be read, or is not a report this traceval reads.
+    #[error(transparent)]
+    Read(#[from] super::read::ReadError),
     /// An input is not a shard's report.
     #[error(
         "`{}` has no `shard`: it is not the report of a `traceval run --shard I/N`",
@@ -155,7 +130,11 @@ pub(crate) enum MergeError {
 impl MergeError {
     /// Whether the machine failed (exit 3) rather than the inputs (exit 2).
     pub(crate) fn is_io(&self) -> bool {
-        matches!(self, MergeError::Read { .. } | MergeError::CopyTrace { .. })
+        match self {
+            MergeError::Read(e) => e.is_io(),
+            MergeError::CopyTrace { .. } => true,
+            _ => false,
+        }
     }
 }
 
@@ -169,26 +148,7 @@ pub(crate) fn missing_text(missing: &[u32], count: u32) -> String {
 /// Reads one report, checking its format version first so that a newer report says so rather
 /// than failing to parse.
 pub(crate) fn read(path: &Path) -> Result<Report, MergeError> {
-    #[derive(serde::Deserialize)]
-    struct Version {
-        format_version: u32,
-    }
-    let bytes = std::fs::read(path).map_err(|source| MergeError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let not_a_report = |source| MergeError::NotAReport {
-        path: path.to_owned(),
-        source,
-    };
-    let version: Version = serde_json::from_slice(&bytes).map_err(not_a_report)?;
-    if version.format_version != FORMAT_VERSION {
-        return Err(MergeError::FormatVersion {
-            path: path.to_owned(),
-            version: version.format_version,
-        });
-    }
-    serde_json::from_slice(&bytes).map_err(not_a_report)
+    Ok(super::read::read(path)?)
 }
 
 /// Merges shard reports into the whole run's report, or says why they are not shards of one

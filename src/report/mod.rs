@@ -5,6 +5,7 @@ pub(crate) mod junit;
 pub(crate) mod markdown;
 pub(crate) mod merge;
 pub(crate) mod output;
+pub(crate) mod read;
 pub mod schema;
 pub(crate) mod terminal;
 
