@@ -20,6 +20,12 @@ impl SplitMix64 {
         SplitMix64 { state: seed }
     }
 
+    /// The stream of `seed` after its first `position` outputs: SplitMix64's state only counts,
+    /// so any stretch of a stream can be computed on its own (the bootstrap's resamples are).
+    pub(crate) fn at(seed: u64, position: u64) -> SplitMix64 {
+        SplitMix64::new(seed.wrapping_add(position.wrapping_mul(GAMMA)))
+    }
+
     /// The stream for one part (`stream`) of a computation seeded by `seed`: independent parts
     /// (chunks of Monte-Carlo draws run in parallel) each get their own, so the result does not
     /// depend on which thread ran which part.
@@ -65,6 +71,10 @@ mod tests {
             seen[rng.below(5)] += 1;
         }
         assert!(seen.iter().all(|&n| (850..1150).contains(&n)), "{seen:?}");
+        let mut later = SplitMix64::new(7);
+        let skipped: Vec<u64> = (0..1_000).map(|_| later.next_u64()).collect();
+        assert_eq!(SplitMix64::at(7, 999).next_u64(), skipped[999]);
+        assert_eq!(SplitMix64::at(7, 0).next_u64(), skipped[0]);
         assert_ne!(
             SplitMix64::for_stream(1, 0).next_u64(),
             SplitMix64::for_stream(1, 1).next_u64()

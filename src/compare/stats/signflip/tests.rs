@@ -135,3 +135,111 @@ proptest! {
         prop_assert!((t.p_mid - mid).abs() < 1e-11 * mid.max(1e-300) + 1e-15, "{t:?} {mid}");
     }
 }
+
+/// The Monte-Carlo draws as specified, one after another, one term at a time: chunk c of
+/// [`CHUNK`] draws reads `SplitMix64::for_stream(seed, c)`; a draw takes a byte per group of
+/// eight non-repeated differences (⌈groups/8⌉ words, low byte first) and then, per magnitude
+/// shared by [`REPEATED`] or more differences, one bit per difference (⌈n/64⌉ words, low bit
+/// first), a set bit flipping it.
+fn one_draw_at_a_time(values: &[f64], target: f64, tol: f64, seed: u64, draws: u64) -> (u64, u64) {
+    let shared = |x: f64| values.iter().filter(|y| y.abs() == x.abs()).count() >= REPEATED;
+    let rest: Vec<f64> = values.iter().copied().filter(|&x| !shared(x)).collect();
+    let mut magnitudes: Vec<f64> = Vec::new();
+    for x in values.iter().map(|x| x.abs()).filter(|&x| shared(x)) {
+        if !magnitudes.contains(&x) {
+            magnitudes.push(x);
+        }
+    }
+    let (mut ge, mut eq) = (0u64, 0u64);
+    for chunk in 0..draws.div_ceil(CHUNK) {
+        let mut rng = SplitMix64::for_stream(seed, chunk);
+        for _ in 0..CHUNK.min(draws - chunk * CHUNK) {
+            let mut t = 0.0;
+            for group in rest.chunks(8).collect::<Vec<_>>().chunks(8) {
+                let bits = rng.next_u64();
+                for (g, values) in group.iter().enumerate() {
+                    let byte = (bits >> (8 * g)) & 0xFF;
+                    // The table entry for this byte: bit j set negates value j.
+                    let mut s = 0.0;
+                    for (j, x) in values.iter().enumerate() {
+                        s += if byte >> j & 1 == 1 { -x } else { *x };
+                    }
+                    t += s;
+                }
+            }
+            for &a in &magnitudes {
+                let n = values.iter().filter(|y| y.abs() == a).count();
+                let mut set = 0u32;
+                for j in 0..n.div_ceil(64) {
+                    let bits = rng.next_u64();
+                    for b in 0..(n - 64 * j).min(64) {
+                        set += (bits >> b & 1) as u32;
+                    }
+                }
+                t += a * (n as f64 - 2.0 * f64::from(set));
+            }
+            let t: f64 = t.abs();
+            ge += u64::from(t >= target - tol);
+            eq += u64::from((t - target).abs() <= tol);
+        }
+    }
+    (ge, eq)
+}
+
+#[test]
+fn side_by_side_draws_are_the_specified_draws() {
+    // Sizes around the lane and word boundaries, and draw counts that end mid-lane and
+    // mid-chunk; values of many sizes so that no two patterns are likely to tie by accident.
+    // Rates (few magnitudes, some shared by 64 or more, in runs longer than a word) mixed
+    // with continuous values.
+    for (q, draws) in [(21, 1), (64, 7), (65, 9), (200, 10_013), (1_001, 20_005)] {
+        let d: Vec<f64> = (0..q)
+            .map(|i| match i % 5 {
+                0 | 1 => [0.2, -0.4, 0.6][i % 3],
+                2 if i > q / 2 => -0.2,
+                _ => ((i * 7919 % 1000) as f64 / 997.0 - 0.5) * if i % 3 == 0 { 3.0 } else { 1.0 },
+            })
+            .collect();
+        assert_eq!(Patterns::new(&d).repeated.len(), usize::from(q > 1_000) * 3);
+        let scale: f64 = d.iter().map(|x| x.abs()).sum();
+        // Targets across the distribution: far out, near the middle, and at the observed sum.
+        for target in [0.05 * scale, 0.01 * scale, d.iter().sum::<f64>().abs()] {
+            let tol = 1e-9 * scale;
+            assert_eq!(
+                monte_carlo(&d, target, tol, 11, draws),
+                one_draw_at_a_time(&d, target, tol, 11, draws),
+                "q = {q}, {draws} draws, target {target}"
+            );
+        }
+    }
+}
+
+#[test]
+fn clear_shifts_are_bounded_without_drawing() {
+    // 3,000 cases, two thirds up by 0.2 and a third down by 0.4 or 0.6: T = 200 − 100 = 100,
+    // Σd² = 2000·0.04 + 500·0.16 + 500·0.36 = 340, bound 2·exp(−100²/680) ≈ 8e-7 < 1/200,001.
+    let d: Vec<f64> = (0..3_000)
+        .map(|i| match i % 6 {
+            0 => -0.4,
+            1 => -0.6,
+            _ => 0.2,
+        })
+        .collect();
+    let t = sign_flip(&d, 1, DRAWS);
+    assert_eq!(t.method, Method::Bound);
+    let target = d.iter().sum::<f64>().abs();
+    let scale: f64 = d.iter().map(|x| x.abs()).sum();
+    let reach = target - 1e-9 * scale;
+    let bound = 2.0 * (-reach * reach / (2.0 * d.iter().map(|x| x * x).sum::<f64>())).exp();
+    assert_eq!((t.p, t.p_mid), (bound, bound));
+    assert!(bound < 1.0 / (DRAWS as f64 + 1.0), "{bound}");
+    // The draws agree: none of them is as extreme.
+    assert_eq!(monte_carlo(&d, target, 1e-9 * scale, 1, DRAWS).0, 0);
+    // A smaller shift is drawn: a third of the cases down by 0.4, T = 2000·0.2 − 1000·0.4 + 6.
+    let mut d = vec![0.2; 2_000];
+    d.extend(vec![-0.4; 1_000]);
+    d.extend(vec![0.6; 10]);
+    let t = sign_flip(&d, 1, DRAWS);
+    assert_eq!(t.method, Method::MonteCarlo { draws: DRAWS });
+    assert!(t.p > 0.1 && t.p < 0.9, "{t:?}");
+}
