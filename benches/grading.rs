@@ -380,6 +380,7 @@ fn grade_trial(
         judge_trace_file: None,
         snapshot_matched: None,
         shape_hash,
+        trace: None,
     }
 }
 

@@ -5,8 +5,11 @@
 //! line and the report is a fold over the events.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::trace::{Span, SpanId};
 
 /// One thing that happened during a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -301,6 +304,29 @@ pub struct TrialResult {
     /// FNV-1a 64 of the trial's trace shape with the default options; `None` without spans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shape_hash: Option<String>,
+    /// The trial's spans, for the outputs that read traces (OTLP forwarding); never
+    /// serialized, and dropped when the report folds the trial in, so a long run does not hold
+    /// every span until it ends.
+    #[serde(skip)]
+    pub trace: Option<Arc<TrialTrace>>,
+}
+
+/// A finished trial's spans, as graded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialTrace {
+    /// The trial root `eval.trial` (as graded; a replay's recorded root).
+    pub root: Arc<Span>,
+    /// Every other span attributed to the trial: traceval's own and the agent's.
+    pub spans: Vec<Arc<Span>>,
+    /// The LLM judges' spans (their own traces, linked to the trial root).
+    pub judge_spans: Vec<Arc<Span>>,
+    /// The spans each failed check points at, by the check's index in
+    /// [`TrialResult::checks`].
+    pub offending: Vec<(usize, SpanId)>,
+    /// The agent's last LLM call, which a judge's verdict is also about.
+    pub last_llm: Option<SpanId>,
+    /// The case's input as the agent got it (a string as is, else JSON).
+    pub input: String,
 }
 
 /// Why a trial errored.

@@ -96,6 +96,7 @@ mod event;
 mod grade;
 mod hash;
 mod llm;
+mod forward;
 mod metrics;
 pub mod report;
 mod runner;

@@ -48,6 +48,9 @@ pub struct Graded {
     pub checks: Vec<CheckResult>,
     /// Spans to mark when rendering the tree.
     pub marked: HashSet<NodeId>,
+    /// The spans each failed check points at, by the check's index in `checks` (a subset of
+    /// `marked`; forwarding puts the check's verdict on each of them).
+    pub offending: Vec<(usize, NodeId)>,
 }
 
 impl Graded {
@@ -147,7 +150,20 @@ const CHECKS: &[Check] = &[
 pub(crate) fn grade(expect: &Expect, evidence: &Evidence<'_>) -> Graded {
     let mut graded = Graded::default();
     for check in CHECKS {
+        let (checks, attributed) = (graded.checks.len(), graded.offending.len());
+        let before = graded.marked.clone();
         check(expect, evidence, &mut graded);
+        // A check that did not say which of its checks marked what: its new marks belong to
+        // the checks it failed.
+        if graded.offending.len() == attributed && graded.marked.len() > before.len() {
+            let mut new: Vec<NodeId> = graded.marked.difference(&before).copied().collect();
+            new.sort();
+            for i in checks..graded.checks.len() {
+                if !graded.checks[i].passed {
+                    graded.offending.extend(new.iter().map(|&n| (i, n)));
+                }
+            }
+        }
     }
     graded
 }

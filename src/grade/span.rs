@@ -30,6 +30,10 @@ fn check_assertions(assertions: &[SpanAssertion], view: &GenAiView<'_>, graded: 
             score: None,
         });
         if !passed {
+            let index = graded.checks.len() - 1;
+            let mut marked: Vec<_> = marked.into_iter().collect();
+            marked.sort();
+            graded.offending.extend(marked.iter().map(|&n| (index, n)));
             graded.marked.extend(marked);
         }
     }

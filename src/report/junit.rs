@@ -130,6 +130,7 @@ mod tests {
                     judge_trace_file: None,
                     snapshot_matched: None,
                     shape_hash: None,
+                    trace: None,
                 },
             )));
         }

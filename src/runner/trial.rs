@@ -198,7 +198,15 @@ pub(super) async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         saved,
         report_output_limit: options.report_output_limit,
     };
-    Some(verdict::conclude(&evidence, scored, outcome, after))
+    let mut ran = verdict::conclude(&evidence, scored, outcome, after);
+    if let Some(trace) = ran.0.trace.as_mut().and_then(Arc::get_mut) {
+        trace.judge_spans = judge_spans;
+        trace.input = match &case.input {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+    }
+    Some(ran)
 }
 
 /// `--save-traces`: the trial's spans, its root saved with the input, answer, exit and stderr

@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use crate::event::{AgentExit, CheckResult, ErrorKind, TrialId, TrialMetrics, TrialResult};
+use crate::event::{
+    AgentExit, CheckResult, ErrorKind, TrialId, TrialMetrics, TrialResult, TrialTrace,
+};
 use crate::grade::{Finished, Graded};
 use crate::hash::fnv1a64;
 use crate::metrics::cost::Pricing;
@@ -192,6 +194,7 @@ pub(super) fn conclude(
         warnings.extend(transport_warnings(rejections, trial.spans, trial.root));
     }
     warnings.extend(saved.warnings);
+    let trace = trace_of(trial, &graded);
     let span_tree = (!passed).then(|| {
         let text = render(
             trial.view,
@@ -236,8 +239,34 @@ pub(super) fn conclude(
         judge_trace_file: saved.judge_trace_file,
         snapshot_matched,
         shape_hash: shape_hash(trial.view, trial.root_node),
+        trace: Some(Arc::new(trace)),
     };
     (result, shape)
+}
+
+/// The trial's spans for the outputs that read traces; the judges' spans are the effects' to
+/// add. The Arcs are shared, not copied.
+fn trace_of(trial: &Evidence<'_>, graded: &Graded) -> TrialTrace {
+    let tree = trial.view.tree();
+    let span_id = |node: NodeId| tree.node(node).span().span_id;
+    let last_llm = trial
+        .view
+        .llm_calls()
+        .iter()
+        .max_by_key(|call| tree.node(call.node).span().end_time_unix_nano)
+        .map(|call| span_id(call.node));
+    TrialTrace {
+        root: Arc::new(trial.root.clone()),
+        spans: trial.spans.to_vec(),
+        judge_spans: Vec::new(),
+        offending: graded
+            .offending
+            .iter()
+            .map(|&(check, node)| (check, span_id(node)))
+            .collect(),
+        last_llm,
+        input: String::new(),
+    }
 }
 
 /// FNV-1a 64 (16 hex digits) of the trial's trace shape with the default options: the trial

@@ -399,6 +399,8 @@ impl From<event::TrialResult> for TrialResult {
             judge_trace_file,
             snapshot_matched,
             shape_hash,
+            // The spans are the outputs'; the report does not keep them.
+            trace: _,
         } = result;
         TrialResult {
             suite,
@@ -482,6 +484,7 @@ impl From<TrialResult> for event::TrialResult {
             judge_trace_file,
             snapshot_matched,
             shape_hash,
+            trace: None,
         }
     }
 }
@@ -585,6 +588,7 @@ mod tests {
             judge_trace_file: Some("weather/paris/sunny/2.judges.otlp.json".into()),
             snapshot_matched: Some(false),
             shape_hash: Some("0123456789abcdef".into()),
+            trace: None,
         }
     }
 

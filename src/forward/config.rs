@@ -1,0 +1,496 @@
+//! Where forwarded spans go and how, resolved once from the flags, the environment and
+//! `traceval.toml`'s `[forward]` (flag > environment > file > default), with no I/O: the
+//! environment is a lookup function, so every precedence is testable.
+//!
+//! | setting | sources, strongest first |
+//! | --- | --- |
+//! | on/off | `--no-forward` > `--forward URL` > `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none` (off) > `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` > `OTEL_EXPORTER_OTLP_ENDPOINT` > `[forward] endpoint` > the `langfuse` profile's `LANGFUSE_HOST` > off |
+//! | protocol | `--forward-protocol` > `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` > `OTEL_EXPORTER_OTLP_PROTOCOL` > `[forward] protocol` > `http/protobuf` |
+//! | headers | `--forward-header` (repeatable) and `OTEL_EXPORTER_OTLP_TRACES_HEADERS` / `OTEL_EXPORTER_OTLP_HEADERS` and `[forward] headers`, a name set by a stronger source wins, then the profile's |
+//! | profile | `--forward-profile` > `[forward] profile` > `generic` |
+//! | events | `--forward-events` > `[forward] events` > `span` |
+//! | timeout | `--forward-timeout` > `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` (ms) > `[forward] timeout` > 10 s |
+//! | required | `--forward-required` or `[forward] required` |
+//!
+//! A header value is given by reference, `NAME=env:VAR`, so that no secret is written in argv
+//! or a file; the environment's `OTEL_EXPORTER_OTLP_HEADERS` holds values, as the OTel
+//! specification has it.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Protocol {
+    /// OTLP/gRPC.
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (Phoenix accepts only this one over HTTP).
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// OTLP/HTTP with JSON bodies.
+    #[serde(rename = "http/json")]
+    HttpJson,
+}
+
+impl Protocol {
+    /// Parses the OTel spelling.
+    pub(crate) fn parse(text: &str) -> Option<Protocol> {
+        match text.trim() {
+            "grpc" => Some(Protocol::Grpc),
+            "http/protobuf" => Some(Protocol::HttpProtobuf),
+            "http/json" => Some(Protocol::HttpJson),
+            _ => None,
+        }
+    }
+
+    /// The OTel spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+        }
+    }
+}
+
+/// What a backend needs beyond plain OTLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Profile {
+    /// Nothing beyond the `eval.*` and `test.*` attributes.
+    #[default]
+    Generic,
+    /// Arize Phoenix: a project, OpenInference span kinds, trial input and output, a session
+    /// per case × model.
+    Phoenix,
+    /// Langfuse: endpoint and Basic auth from `LANGFUSE_*`, the ingestion-version header,
+    /// experiment attributes.
+    Langfuse,
+    /// MLflow: the experiment header, a longer first-request timeout.
+    Mlflow,
+}
+
+impl Profile {
+    /// Parses a profile name.
+    pub(crate) fn parse(text: &str) -> Option<Profile> {
+        match text.trim() {
+            "generic" => Some(Profile::Generic),
+            "phoenix" => Some(Profile::Phoenix),
+            "langfuse" => Some(Profile::Langfuse),
+            "mlflow" => Some(Profile::Mlflow),
+            _ => None,
+        }
+    }
+
+    /// The name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Profile::Generic => "generic",
+            Profile::Phoenix => "phoenix",
+            Profile::Langfuse => "langfuse",
+            Profile::Mlflow => "mlflow",
+        }
+    }
+}
+
+/// How verdicts travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Events {
+    /// Span events named `gen_ai.evaluation.result` (every trace backend keeps them).
+    #[default]
+    Span,
+    /// Not sent.
+    None,
+}
+
+impl Events {
+    /// Parses `span` or `none`.
+    pub(crate) fn parse(text: &str) -> Option<Events> {
+        match text.trim() {
+            "span" => Some(Events::Span),
+            "none" => Some(Events::None),
+            _ => None,
+        }
+    }
+}
+
+/// A header value that never shows in `Debug`, logs or reports.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub(crate) fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, for the request only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Everything forwarding needs, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ForwardConfig {
+    /// The URL posted to (HTTP: the full `/v1/traces` URL; gRPC: the server's base URL).
+    pub(crate) endpoint: String,
+    /// The transport.
+    pub(crate) protocol: Protocol,
+    /// The backend profile.
+    pub(crate) profile: Profile,
+    /// Request headers (lower-case names), values secret.
+    pub(crate) headers: Vec<(String, Secret)>,
+    /// How verdicts travel.
+    pub(crate) events: Events,
+    /// Per request, and the most the run waits after its last trial.
+    pub(crate) timeout: Duration,
+    /// Undelivered spans make the run exit 3.
+    pub(crate) required: bool,
+    /// Spans held waiting for the backend at most; more are dropped (counted).
+    pub(crate) queue: usize,
+    /// The `phoenix` profile's project name (`{run_id}` is replaced).
+    pub(crate) project: String,
+    /// The `mlflow` profile's experiment id.
+    pub(crate) experiment: String,
+    /// What set the endpoint (`--forward`, an environment variable, `traceval.toml`), for
+    /// the first line of the run.
+    pub(crate) source: String,
+}
+
+impl ForwardConfig {
+    /// The endpoint as the run shows it: no user info, query or fragment.
+    pub(crate) fn shown_endpoint(&self) -> String {
+        shown(&self.endpoint)
+    }
+}
+
+/// The endpoint without user info, query or fragment (credentials travel there sometimes).
+pub(crate) fn shown(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(url) => crate::llm::http::display_url(&url),
+        Err(_) => "<invalid URL>".to_owned(),
+    }
+}
+
+/// The `--forward*` flags, as given.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ForwardFlags {
+    /// `--forward URL`.
+    pub(crate) url: Option<String>,
+    /// `--no-forward`.
+    pub(crate) off: bool,
+    /// `--forward-protocol`.
+    pub(crate) protocol: Option<String>,
+    /// `--forward-header NAME=env:VAR`, repeatable.
+    pub(crate) headers: Vec<String>,
+    /// `--forward-profile`.
+    pub(crate) profile: Option<String>,
+    /// `--forward-events`.
+    pub(crate) events: Option<String>,
+    /// `--forward-timeout`.
+    pub(crate) timeout: Option<Duration>,
+    /// `--forward-required`.
+    pub(crate) required: bool,
+}
+
+/// `traceval.toml`'s `[forward]`, validated for types by the suite loader.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ForwardFile {
+    /// `endpoint`.
+    pub(crate) endpoint: Option<String>,
+    /// `protocol`.
+    pub(crate) protocol: Option<String>,
+    /// `profile`.
+    pub(crate) profile: Option<String>,
+    /// `headers`: name → `env:VAR`.
+    pub(crate) headers: Vec<(String, String)>,
+    /// `events`.
+    pub(crate) events: Option<String>,
+    /// `timeout`.
+    pub(crate) timeout: Option<Duration>,
+    /// `required`.
+    pub(crate) required: Option<bool>,
+    /// `queue`.
+    pub(crate) queue: Option<usize>,
+    /// `project` (the `phoenix` profile's).
+    pub(crate) project: Option<String>,
+    /// `experiment-id` (the `mlflow` profile's).
+    pub(crate) experiment: Option<String>,
+}
+
+/// Spans held for the backend by default.
+pub(crate) const DEFAULT_QUEUE: usize = 8192;
+/// The default per-request timeout and end-of-run wait.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The `mlflow` profile's least timeout: its first request after a start took 8–10 s.
+const MLFLOW_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Resolves forwarding: `Ok(None)` when it is off. `var` reads the environment; the error is a
+/// sentence naming the flag, variable or key at fault.
+pub(crate) fn resolve(
+    flags: &ForwardFlags,
+    file: &ForwardFile,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<ForwardConfig>, String> {
+    let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    let profile = match flags.profile.as_deref().or(file.profile.as_deref()) {
+        None => Profile::Generic,
+        Some(text) => Profile::parse(text).ok_or_else(|| {
+            format!("unknown forward profile `{text}` (generic, phoenix, langfuse or mlflow)")
+        })?,
+    };
+    let protocol_text = flags
+        .protocol
+        .clone()
+        .map(|p| (p, "--forward-protocol"))
+        .or_else(|| set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").map(|p| (p, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")))
+        .or_else(|| set("OTEL_EXPORTER_OTLP_PROTOCOL").map(|p| (p, "OTEL_EXPORTER_OTLP_PROTOCOL")))
+        .or_else(|| file.protocol.clone().map(|p| (p, "[forward] protocol")));
+    let protocol = match protocol_text {
+        None => Protocol::HttpProtobuf,
+        Some((text, from)) => Protocol::parse(&text).ok_or_else(|| {
+            format!("{from}: unknown OTLP protocol `{text}` (grpc, http/protobuf or http/json)")
+        })?,
+    };
+    if flags.off {
+        return Ok(None);
+    }
+    let disabled = set("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        || set("OTEL_TRACES_EXPORTER").is_some_and(|v| v.trim().eq_ignore_ascii_case("none"));
+    let http = protocol != Protocol::Grpc;
+    // The generic variable and `--forward`/the file's URL without a path name the server; the
+    // per-signal variable is used verbatim, as the OTel specification says.
+    let with_path = |base: &str| {
+        if http && reqwest::Url::parse(base).is_ok_and(|u| u.path() == "/" || u.path().is_empty())
+        {
+            format!("{}/v1/traces", base.trim_end_matches('/'))
+        } else {
+            base.to_owned()
+        }
+    };
+    let generic = |base: String| {
+        if http {
+            format!("{}/v1/traces", base.trim_end_matches('/'))
+        } else {
+            base
+        }
+    };
+    let langfuse = || {
+        set("LANGFUSE_HOST")
+            .or_else(|| set("LANGFUSE_BASE_URL"))
+            .map(|host| format!("{}/api/public/otel/v1/traces", host.trim_end_matches('/')))
+    };
+    let endpoint = match &flags.url {
+        Some(url) => Some((with_path(url), "--forward".to_owned())),
+        None if disabled => None,
+        None => set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .map(|u| (u, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".to_owned()))
+            .or_else(|| {
+                set("OTEL_EXPORTER_OTLP_ENDPOINT")
+                    .map(|u| (generic(u), "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned()))
+            })
+            .or_else(|| {
+                file.endpoint
+                    .as_deref()
+                    .map(|u| (with_path(u), "traceval.toml".to_owned()))
+            })
+            .or_else(|| {
+                (profile == Profile::Langfuse)
+                    .then(langfuse)
+                    .flatten()
+                    .map(|u| (u, "LANGFUSE_HOST".to_owned()))
+            }),
+    };
+    let Some((endpoint, source)) = endpoint else {
+        return Ok(None);
+    };
+    let url = reqwest::Url::parse(&endpoint)
+        .map_err(|e| format!("{source}: `{}` is not a URL: {e}", shown(&endpoint)))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "{source}: `{}` is not an http:// or https:// URL",
+            shown(&endpoint)
+        ));
+    }
+    if protocol == Protocol::HttpJson && profile == Profile::Phoenix {
+        return Err(
+            "the phoenix profile needs grpc or http/protobuf: Phoenix answers 415 to JSON".into(),
+        );
+    }
+
+    let headers = headers(flags, file, profile, &set)?;
+    let events = match flags.events.as_deref().or(file.events.as_deref()) {
+        None => Events::Span,
+        Some(text) => Events::parse(text)
+            .ok_or_else(|| format!("unknown forward events `{text}` (span or none)"))?,
+    };
+    let env_timeout = set("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
+        .or_else(|| set("OTEL_EXPORTER_OTLP_TIMEOUT"))
+        .map(|ms| {
+            ms.trim()
+                .parse::<u64>()
+                .map(Duration::from_millis)
+                .map_err(|_| format!("OTEL_EXPORTER_OTLP_TIMEOUT: `{ms}` is not milliseconds"))
+        })
+        .transpose()?;
+    let mut timeout = flags
+        .timeout
+        .or(env_timeout)
+        .or(file.timeout)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    if profile == Profile::Mlflow {
+        timeout = timeout.max(MLFLOW_TIMEOUT);
+    }
+    Ok(Some(ForwardConfig {
+        endpoint,
+        protocol,
+        profile,
+        headers,
+        events,
+        timeout,
+        required: flags.required || file.required.unwrap_or(false),
+        queue: file.queue.unwrap_or(DEFAULT_QUEUE).max(1),
+        project: file.project.clone().unwrap_or_else(|| "traceval".to_owned()),
+        experiment: file.experiment.clone().unwrap_or_else(|| "0".to_owned()),
+        source,
+    }))
+}
+
+/// The request headers: flags, then the environment's, then the file's, then the profile's;
+/// a name already set is not set again.
+fn headers(
+    flags: &ForwardFlags,
+    file: &ForwardFile,
+    profile: Profile,
+    set: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, Secret)>, String> {
+    let mut out: Vec<(String, Secret)> = Vec::new();
+    let mut add = |name: &str, value: Secret| {
+        let name = name.trim().to_ascii_lowercase();
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, value));
+        }
+    };
+    for flag in &flags.headers {
+        let (name, value) = by_reference(flag, "--forward-header", set)?;
+        add(&name, value);
+    }
+    let env = set("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or_else(|| set("OTEL_EXPORTER_OTLP_HEADERS"));
+    for item in env.iter().flat_map(|list| list.split(',')) {
+        let Some((name, value)) = item.split_once('=') else {
+            continue;
+        };
+        if name.trim().is_empty() {
+            continue;
+        }
+        add(name, Secret::new(percent_decode(value.trim())));
+    }
+    for (name, reference) in &file.headers {
+        let (name, value) = by_reference(&format!("{name}={reference}"), "[forward] headers", set)?;
+        add(&name, value);
+    }
+    match profile {
+        Profile::Langfuse => {
+            let (Some(public), Some(secret)) =
+                (set("LANGFUSE_PUBLIC_KEY"), set("LANGFUSE_SECRET_KEY"))
+            else {
+                return Err(
+                    "the langfuse profile needs LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY".into(),
+                );
+            };
+            add(
+                "authorization",
+                Secret::new(format!("Basic {}", base64(&format!("{public}:{secret}")))),
+            );
+            add("x-langfuse-ingestion-version", Secret::new("4"));
+        }
+        Profile::Mlflow => add(
+            "x-mlflow-experiment-id",
+            Secret::new(file.experiment.clone().unwrap_or_else(|| "0".to_owned())),
+        ),
+        Profile::Phoenix | Profile::Generic => {}
+    }
+    Ok(out)
+}
+
+/// `NAME=env:VAR` → the name and the variable's value. A literal value is refused: it would
+/// sit in argv (visible to every user of the machine) or in a committed file.
+fn by_reference(
+    text: &str,
+    from: &str,
+    set: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Secret), String> {
+    let Some((name, reference)) = text.split_once('=') else {
+        return Err(format!("{from}: `{}` is not NAME=env:VAR", name_only(text)));
+    };
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+        return Err(format!("{from}: `{}` is not a header name", name_only(name)));
+    }
+    let Some(var) = reference.trim().strip_prefix("env:") else {
+        return Err(format!(
+            "{from} {name}: give the value as env:VAR (a variable holding it), never the value \
+             itself"
+        ));
+    };
+    let value = set(var).ok_or_else(|| {
+        format!("{from} {name}: the environment variable `{var}` is not set")
+    })?;
+    Ok((name.to_owned(), Secret::new(value)))
+}
+
+/// At most the first 40 characters of what may be a secret given in the wrong place.
+fn name_only(text: &str) -> String {
+    text.chars().take_while(|&c| c != '=').take(40).collect()
+}
+
+/// `%XX` decoding, as the OTel SDKs apply to `OTEL_EXPORTER_OTLP_HEADERS` values.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Standard base64 with padding (for HTTP Basic auth).
+fn base64(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,53 @@
+//! OTLP forwarding: every span a run captured, sent to the team's tracing backend with the run's
+//! identity and each check's verdict attached (`docs/reference/forward.md`).
+//!
+//! [`config`] resolves where and how (flag > environment > `traceval.toml` > default);
+//! [`enrich`] is the pure step from a graded trial to the spans sent; [`transport`] is one
+//! OTLP export with the retry policy; [`Forwarder`] runs them off the run's threads with a
+//! bounded queue and a bounded wait at the end.
+
+pub(crate) mod config;
+pub(crate) mod enrich;
+pub(crate) mod transport;
+mod worker;
+
+pub(crate) use config::{ForwardConfig, ForwardFile, ForwardFlags, Protocol};
+pub(crate) use enrich::RunContext;
+pub(crate) use worker::Forwarder;
+
+use serde::{Deserialize, Serialize};
+
+/// What forwarding did, as the report records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ForwardSummary {
+    /// Where spans went (no user info, query or fragment).
+    pub(crate) endpoint: String,
+    /// The OTLP transport.
+    pub(crate) protocol: config::Protocol,
+    /// The backend profile.
+    pub(crate) profile: config::Profile,
+    /// How verdicts travelled.
+    pub(crate) events: config::Events,
+    /// Spans the backend accepted.
+    pub(crate) spans_sent: u64,
+    /// Spans never delivered: the queue was full, every retry failed, or the run stopped
+    /// waiting for them.
+    pub(crate) spans_dropped: u64,
+    /// Spans the backend refused in a partial success.
+    pub(crate) spans_rejected: u64,
+    /// Requests that failed after their retries.
+    pub(crate) requests_failed: u64,
+    /// The first thing that went wrong, if anything did.
+    pub(crate) first_error: Option<String>,
+    /// From the first trial to the end of forwarding.
+    pub(crate) duration_ms: f64,
+    /// How long the run waited for forwarding after its last trial.
+    pub(crate) wait_ms: f64,
+}
+
+impl ForwardSummary {
+    /// Every span was delivered.
+    pub(crate) fn delivered_all(&self) -> bool {
+        self.spans_dropped == 0 && self.spans_rejected == 0
+    }
+}

@@ -1,0 +1,284 @@
+//! One OTLP export with the OTLP retry policy: gRPC (tonic) or HTTP (reqwest) with protobuf or
+//! JSON bodies, gzip, per-attempt timeouts, exponential backoff with jitter, `Retry-After`
+//! honoured, and the response's partial success read. Retryable, as the OTLP specification
+//! says: HTTP 429, 502, 503, 504 and connection failures; gRPC `UNAVAILABLE`,
+//! `DEADLINE_EXCEEDED`, `CANCELLED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`. Everything else
+//! (a 400, 401, 404, 415...) fails at once.
+
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::transport::Channel;
+
+use super::config::{ForwardConfig, Protocol};
+
+/// Retries after the first attempt.
+const RETRIES: u32 = 3;
+/// The first backoff; each next one doubles, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_millis(1600);
+/// The longest `Retry-After` followed.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+/// Most bytes of a refusal's body quoted in `first_error`.
+const MAX_QUOTED: usize = 200;
+
+/// How an export ended.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Exported {
+    /// The backend took the request; it refused this many of its spans (partial success).
+    Accepted {
+        /// `partial_success.rejected_spans`.
+        rejected: u64,
+        /// `partial_success.error_message`, when it rejected some.
+        message: Option<String>,
+    },
+    /// Not delivered, after every retry it was worth.
+    Failed(String),
+}
+
+/// A client of one backend.
+pub(crate) struct Transport {
+    kind: Kind,
+    timeout: Duration,
+}
+
+enum Kind {
+    Http {
+        client: reqwest::Client,
+        url: reqwest::Url,
+        json: bool,
+    },
+    Grpc {
+        client: TraceServiceClient<Channel>,
+        metadata: MetadataMap,
+    },
+}
+
+impl Transport {
+    /// A client for `config`; inside a tokio runtime (gRPC connects lazily on it).
+    pub(crate) fn new(config: &ForwardConfig) -> Result<Transport, String> {
+        let kind = match config.protocol {
+            Protocol::Grpc => {
+                let channel = Channel::from_shared(config.endpoint.clone())
+                    .map_err(|e| format!("not a gRPC endpoint: {e}"))?
+                    .connect_timeout(config.timeout)
+                    .connect_lazy();
+                let mut metadata = MetadataMap::new();
+                for (name, value) in &config.headers {
+                    let key = MetadataKey::from_bytes(name.as_bytes())
+                        .map_err(|_| format!("`{name}` is not a gRPC metadata key"))?;
+                    let value = MetadataValue::try_from(value.expose())
+                        .map_err(|_| format!("the value of header `{name}` is not ASCII"))?;
+                    metadata.insert(key, value);
+                }
+                let client = TraceServiceClient::new(channel)
+                    .send_compressed(CompressionEncoding::Gzip)
+                    .accept_compressed(CompressionEncoding::Gzip);
+                Kind::Grpc { client, metadata }
+            }
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                // `rustls-no-provider`: a client needs a process-wide crypto provider.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let mut headers = HeaderMap::new();
+                for (name, value) in &config.headers {
+                    let name = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| format!("`{name}` is not an HTTP header name"))?;
+                    let mut value = HeaderValue::from_str(value.expose())
+                        .map_err(|_| format!("the value of header `{name}` is not valid"))?;
+                    value.set_sensitive(true);
+                    headers.insert(name, value);
+                }
+                let client = reqwest::Client::builder()
+                    .default_headers(headers)
+                    .user_agent(concat!("traceval/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+                Kind::Http {
+                    client,
+                    url: reqwest::Url::parse(&config.endpoint).map_err(|e| e.to_string())?,
+                    json: config.protocol == Protocol::HttpJson,
+                }
+            }
+        };
+        Ok(Transport {
+            kind,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Exports `request`, retrying what is worth retrying, giving up at `deadline`.
+    pub(crate) async fn export(&mut self, request: &ExportTraceServiceRequest, deadline: Instant) -> Exported {
+        let body = match &self.kind {
+            Kind::Http { json: true, .. } => match serde_json::to_vec(request) {
+                Ok(body) => gzip(&body),
+                Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
+            },
+            Kind::Http { json: false, .. } => gzip(&request.encode_to_vec()),
+            Kind::Grpc { .. } => Vec::new(),
+        };
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 0;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Exported::Failed("the forward timeout passed".into());
+            }
+            let timeout = self.timeout.min(left);
+            let answer = match tokio::time::timeout(timeout, self.attempt(request, &body, timeout)).await {
+                Ok(answer) => answer,
+                Err(_) => Attempt::Retry(format!("no answer within {}", humantime::format_duration(timeout)), None),
+            };
+            let (why, after) = match answer {
+                Attempt::Done(exported) => return exported,
+                Attempt::Retry(why, after) => (why, after),
+            };
+            attempt += 1;
+            if attempt > RETRIES {
+                return Exported::Failed(why);
+            }
+            let jitter = Duration::from_millis(u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 100);
+            let wait = after.map_or(backoff + jitter, |a| a.min(MAX_RETRY_AFTER));
+            if Instant::now() + wait >= deadline {
+                return Exported::Failed(why);
+            }
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn attempt(&mut self, request: &ExportTraceServiceRequest, body: &[u8], timeout: Duration) -> Attempt {
+        match &mut self.kind {
+            Kind::Http { client, url, json } => {
+                let content_type = if *json {
+                    "application/json"
+                } else {
+                    "application/x-protobuf"
+                };
+                let sent = client
+                    .post(url.clone())
+                    .header(CONTENT_TYPE, content_type)
+                    .header(CONTENT_ENCODING, "gzip")
+                    .timeout(timeout)
+                    .body(body.to_vec())
+                    .send()
+                    .await;
+                let response = match sent {
+                    Ok(response) => response,
+                    Err(e) => return Attempt::Retry(network_error(&e), None),
+                };
+                let status = response.status();
+                let after = crate::llm::http::retry_after(response.headers(), SystemTime::now());
+                let bytes = response.bytes().await.unwrap_or_default();
+                if status.is_success() {
+                    let answer = if *json {
+                        serde_json::from_slice::<ExportTraceServiceResponse>(&bytes).ok()
+                    } else {
+                        ExportTraceServiceResponse::decode(&*bytes).ok()
+                    };
+                    return Attempt::Done(accepted(answer));
+                }
+                let why = format!(
+                    "HTTP {}{}",
+                    status.as_u16(),
+                    quoted(&String::from_utf8_lossy(&bytes))
+                );
+                match status.as_u16() {
+                    429 | 502 | 503 | 504 => Attempt::Retry(why, after),
+                    _ => Attempt::Done(Exported::Failed(why)),
+                }
+            }
+            Kind::Grpc { client, metadata } => {
+                let mut call = tonic::Request::new(request.clone());
+                *call.metadata_mut() = metadata.clone();
+                call.set_timeout(timeout);
+                match client.export(call).await {
+                    Ok(answer) => Attempt::Done(accepted(Some(answer.into_inner()))),
+                    Err(status) => {
+                        use tonic::Code;
+                        let why = format!(
+                            "gRPC {:?}{}",
+                            status.code(),
+                            quoted(status.message())
+                        );
+                        match status.code() {
+                            Code::Unavailable
+                            | Code::DeadlineExceeded
+                            | Code::Cancelled
+                            | Code::Aborted
+                            | Code::OutOfRange
+                            | Code::DataLoss => Attempt::Retry(why, None),
+                            _ => Attempt::Done(Exported::Failed(why)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One attempt's end.
+enum Attempt {
+    Done(Exported),
+    /// Worth another attempt, after the backend's `Retry-After` when it gave one.
+    Retry(String, Option<Duration>),
+}
+
+fn accepted(answer: Option<ExportTraceServiceResponse>) -> Exported {
+    let partial = answer.and_then(|a| a.partial_success);
+    match partial {
+        Some(p) if p.rejected_spans > 0 => Exported::Accepted {
+            rejected: p.rejected_spans.max(0) as u64,
+            message: (!p.error_message.is_empty()).then(|| quoted(&p.error_message).trim_start_matches(": ").to_owned()),
+        },
+        _ => Exported::Accepted {
+            rejected: 0,
+            message: None,
+        },
+    }
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(body).expect("writing to memory");
+    encoder.finish().expect("writing to memory")
+}
+
+/// `: <text>` cut to [`MAX_QUOTED`] bytes, or nothing for an empty text.
+fn quoted(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    format!(": {}", crate::llm::http::truncate(text, MAX_QUOTED))
+}
+
+/// A connection failure in words, without the URL (it may hold credentials).
+fn network_error(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(e);
+    // The innermost cause says what happened ("Connection refused").
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s.to_string());
+        source = s.source();
+    }
+    if let Some(last) = last {
+        text.push_str(": ");
+        text.push_str(&last);
+    }
+    text
+}

@@ -1,0 +1,230 @@
+//! The background sender: a thread of its own with a current-thread tokio runtime, fed through
+//! a channel whose spans are bounded by `queue` (a trial that does not fit is dropped and
+//! counted, never waited for), coalescing trials into requests of at most [`BATCH_SPANS`]
+//! spans. The run never waits on it except at the end, and then at most the forward timeout:
+//! what was not confirmed by then counts as dropped.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::capture::convert::encode_request;
+use crate::event::{TrialResult, TrialTrace};
+use crate::trace::Span;
+
+use super::ForwardSummary;
+use super::config::ForwardConfig;
+use super::enrich::{self, RunContext};
+use super::transport::{Exported, Transport};
+
+/// Most spans in one request.
+const BATCH_SPANS: usize = 1024;
+
+/// What the sender is handed.
+enum Job {
+    /// A finished trial, enriched on the sender's thread.
+    Trial(Box<TrialResult>, Arc<TrialTrace>),
+    /// Spans ready to send (the run span).
+    Spans(Vec<Span>),
+}
+
+/// Counters shared with the sender.
+#[derive(Default)]
+struct Counters {
+    submitted: AtomicU64,
+    sent: AtomicU64,
+    rejected: AtomicU64,
+    queue_dropped: AtomicU64,
+    requests_failed: AtomicU64,
+    /// Spans waiting in the channel or being sent.
+    queued: AtomicUsize,
+    first_error: Mutex<Option<String>>,
+    /// Set when the run stops waiting: the rest is dropped unsent.
+    abandoned: AtomicBool,
+}
+
+impl Counters {
+    fn error(&self, why: String) {
+        let mut first = self.first_error.lock().expect("not poisoned");
+        first.get_or_insert(why);
+    }
+}
+
+/// Forwards a run's spans; see the module docs.
+pub(crate) struct Forwarder {
+    tx: Option<mpsc::Sender<Job>>,
+    counters: Arc<Counters>,
+    done: mpsc::Receiver<()>,
+    config: ForwardConfig,
+    started: Instant,
+}
+
+impl Forwarder {
+    /// Starts the sender thread. Fails only when the client cannot be built (a header that is
+    /// not valid in HTTP, an endpoint gRPC cannot parse).
+    pub(crate) fn start(config: ForwardConfig, run: RunContext) -> Result<Forwarder, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the forwarder's runtime: {e}"))?;
+        let transport = {
+            let _guard = runtime.enter();
+            Transport::new(&config)?
+        };
+        let (tx, rx) = mpsc::channel();
+        let (done_tx, done) = mpsc::channel();
+        let counters = Arc::new(Counters::default());
+        let shared = Arc::clone(&counters);
+        let timeout = config.timeout;
+        std::thread::Builder::new()
+            .name("traceval-forward".into())
+            .spawn(move || {
+                runtime.block_on(send_all(rx, transport, run, &shared, timeout));
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| format!("cannot start the forwarder's thread: {e}"))?;
+        Ok(Forwarder {
+            tx: Some(tx),
+            counters,
+            done,
+            config,
+            started: Instant::now(),
+        })
+    }
+
+    /// The resolved configuration.
+    pub(crate) fn config(&self) -> &ForwardConfig {
+        &self.config
+    }
+
+    /// Queues a finished trial, or drops it (counted) when the queue is full.
+    pub(crate) fn trial(&self, result: &TrialResult, trace: Arc<TrialTrace>) {
+        let spans = 1 + trace.spans.len() + trace.judge_spans.len();
+        let mut result = result.clone();
+        result.trace = None;
+        self.submit(spans, Job::Trial(Box::new(result), trace));
+    }
+
+    /// Queues spans made at the end of the run.
+    pub(crate) fn spans(&self, spans: Vec<Span>) {
+        self.submit(spans.len(), Job::Spans(spans));
+    }
+
+    fn submit(&self, n: usize, job: Job) {
+        let c = &self.counters;
+        c.submitted.fetch_add(n as u64, Ordering::Relaxed);
+        let queued = c.queued.load(Ordering::Relaxed);
+        // A trial bigger than the whole queue still goes when nothing else waits.
+        if queued > 0 && queued + n > self.config.queue {
+            c.queue_dropped.fetch_add(n as u64, Ordering::Relaxed);
+            c.error(format!(
+                "the forward queue ({} spans) was full: the backend is slower than the run",
+                self.config.queue
+            ));
+            return;
+        }
+        c.queued.fetch_add(n, Ordering::Relaxed);
+        if let Some(tx) = &self.tx
+            && tx.send(job).is_err()
+        {
+            c.queued.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits for the queue to drain, at most the forward timeout, and sums up. Spans not
+    /// confirmed by then count as dropped.
+    pub(crate) fn finish(mut self) -> ForwardSummary {
+        let waited = Instant::now();
+        drop(self.tx.take());
+        let in_time = self.done.recv_timeout(self.config.timeout).is_ok();
+        let c = &self.counters;
+        c.abandoned.store(true, Ordering::Relaxed);
+        if !in_time {
+            c.error(format!(
+                "gave up waiting after {}",
+                humantime::format_duration(self.config.timeout)
+            ));
+        }
+        let submitted = c.submitted.load(Ordering::Relaxed);
+        let sent = c.sent.load(Ordering::Relaxed);
+        let rejected = c.rejected.load(Ordering::Relaxed);
+        ForwardSummary {
+            endpoint: self.config.shown_endpoint(),
+            protocol: self.config.protocol,
+            profile: self.config.profile,
+            events: self.config.events,
+            spans_sent: sent,
+            spans_dropped: submitted.saturating_sub(sent + rejected),
+            spans_rejected: rejected,
+            requests_failed: c.requests_failed.load(Ordering::Relaxed),
+            first_error: c.first_error.lock().expect("not poisoned").clone(),
+            duration_ms: self.started.elapsed().as_secs_f64() * 1e3,
+            wait_ms: waited.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+}
+
+/// The sender's loop: enrich, batch, export, count.
+async fn send_all(
+    rx: mpsc::Receiver<Job>,
+    mut transport: Transport,
+    run: RunContext,
+    c: &Counters,
+    timeout: Duration,
+) {
+    let rx = Arc::new(Mutex::new(rx));
+    loop {
+        // The channel is a std one: wait for the next job off the runtime's thread.
+        let next = {
+            let rx = Arc::clone(&rx);
+            tokio::task::spawn_blocking(move || rx.lock().expect("not poisoned").recv())
+        };
+        let Ok(Ok(first)) = next.await else {
+            return;
+        };
+        let mut batch = Vec::new();
+        add(&mut batch, first, &run);
+        while batch.len() < BATCH_SPANS {
+            let more = rx.lock().expect("not poisoned").try_recv();
+            match more {
+                Ok(job) => add(&mut batch, job, &run),
+                Err(_) => break,
+            }
+        }
+        let n = batch.len();
+        if c.abandoned.load(Ordering::Relaxed) {
+            c.queued.fetch_sub(n, Ordering::Relaxed);
+            continue;
+        }
+        let request = encode_request(batch.iter());
+        drop(batch);
+        // Each request gets the whole timeout, retries included; the run's own end-of-run
+        // wait is bounded apart from this.
+        let exported = transport.export(&request, Instant::now() + timeout * 2).await;
+        match exported {
+            Exported::Accepted { rejected, message } => {
+                c.sent.fetch_add(n as u64 - rejected.min(n as u64), Ordering::Relaxed);
+                c.rejected.fetch_add(rejected.min(n as u64), Ordering::Relaxed);
+                if rejected > 0 {
+                    c.error(format!(
+                        "the backend rejected {rejected} spans{}",
+                        message.map(|m| format!(": {m}")).unwrap_or_default()
+                    ));
+                }
+            }
+            Exported::Failed(why) => {
+                c.requests_failed.fetch_add(1, Ordering::Relaxed);
+                c.error(why);
+            }
+        }
+        c.queued.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+fn add(batch: &mut Vec<Span>, job: Job, run: &RunContext) {
+    match job {
+        Job::Trial(result, trace) => batch.extend(enrich::trial(run, &result, &trace)),
+        Job::Spans(spans) => batch.extend(spans),
+    }
+}
