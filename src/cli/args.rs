@@ -97,6 +97,8 @@ pub(super) struct RunArgs {
     pub(super) baseline: Option<PathBuf>,
     #[command(flatten)]
     pub(super) gate: GateArgs,
+    #[command(flatten)]
+    pub(super) forward: super::forward::ForwardArgs,
 }
 
 /// `--snapshots`.
@@ -132,7 +134,7 @@ pub(super) enum Color {
     Never,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     match humantime::parse_duration(s) {
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err("must be longer than zero".to_owned()),

@@ -193,6 +193,9 @@ pub(crate) enum CliError {
     /// Something the run needs from the machine failed (exit 3).
     #[error("{0}")]
     Infrastructure(String, #[source] std::io::Error),
+    /// `--forward*`, `OTEL_EXPORTER_OTLP_*` or `[forward]` cannot be used (exit 2).
+    #[error("forwarding: {0}")]
+    Forward(String),
     /// Snapshot files could not be written; the warnings say which (exit 3).
     #[error("{0} snapshot file(s) could not be written (see the warnings above)")]
     SnapshotWrite(usize),
@@ -226,7 +229,8 @@ impl CliError {
             | CliError::NoTraceFiles(_)
             | CliError::NoPendingMatch { .. }
             | CliError::ReviewWithoutTerminal
-            | CliError::GateWithoutBaseline => exit::USAGE,
+            | CliError::GateWithoutBaseline
+            | CliError::Forward(_) => exit::USAGE,
             CliError::Merge(e) if e.is_io() => exit::INFRASTRUCTURE,
             CliError::Merge(_) => exit::USAGE,
             CliError::Compare(e) if e.is_io() => exit::INFRASTRUCTURE,

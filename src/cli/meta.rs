@@ -132,7 +132,7 @@ fn pricing_info(project: &Project, plan: &Plan) -> PricingInfo {
 }
 
 /// `git rev-parse HEAD` in `dir`, when it is a git checkout and git is installed.
-fn git_commit(dir: &Path) -> Option<String> {
+pub(super) fn git_commit(dir: &Path) -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(dir)

@@ -6,6 +6,7 @@ mod args;
 mod compare;
 mod error;
 mod exit;
+mod forward;
 mod help;
 mod inspect;
 mod list;

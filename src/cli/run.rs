@@ -117,7 +117,13 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
             CliError::Infrastructure(format!("cannot create `{}`", dir.display()), e)
         })?;
     }
-    let mut outputs = Outputs::registered(&OutputSettings {
+    let forward = super::forward::start(
+        &args.forward,
+        &project,
+        &run_id,
+        replay.as_ref().map(|r| r.source.run_id.clone()),
+    )?;
+    let settings_out = OutputSettings {
         terminal: TerminalOptions {
             color: settings.color,
             progress: settings.progress,
@@ -132,7 +138,8 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
             annotations_on_stderr: settings.json,
             cases: case_origins(&plan),
         }),
-    });
+    };
+    let mut outputs = Outputs::registered(&settings_out, forward);
     // Report locations are checked before any trial runs, not after the whole run: the very
     // temporary file the atomic write will use is created and removed.
     outputs
@@ -243,7 +250,7 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
     drop(scratch);
 
     // The results are shown even when a file cannot be written: the terminal finishes first.
-    reporters.finish().await.map_err(|e| match e {
+    let report = reporters.finish().await.map_err(|e| match e {
         FinishError::Aggregate(e) => {
             CliError::Infrastructure("aggregating the report failed".into(), e.into())
         }
@@ -259,6 +266,13 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         return Err(CliError::SnapshotWrite(summary.snapshot_errors));
     }
     let code = exit::for_run(&summary);
+    // `--forward-required`: a span that did not arrive is an outage of the run's own.
+    let code = match &report.forward {
+        Some(forward) if args.forward.forward_required && !forward.delivered_all() => {
+            exit::INFRASTRUCTURE
+        }
+        _ => code,
+    };
     let Some(baseline) = baseline else {
         return Ok(code);
     };

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Protocol {
+pub enum Protocol {
     /// OTLP/gRPC.
     #[serde(rename = "grpc")]
     Grpc,
@@ -36,7 +36,7 @@ pub(crate) enum Protocol {
 
 impl Protocol {
     /// Parses the OTel spelling.
-    pub(crate) fn parse(text: &str) -> Option<Protocol> {
+    pub fn parse(text: &str) -> Option<Protocol> {
         match text.trim() {
             "grpc" => Some(Protocol::Grpc),
             "http/protobuf" => Some(Protocol::HttpProtobuf),
@@ -46,7 +46,7 @@ impl Protocol {
     }
 
     /// The OTel spelling.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Grpc => "grpc",
             Protocol::HttpProtobuf => "http/protobuf",
@@ -58,7 +58,7 @@ impl Protocol {
 /// What a backend needs beyond plain OTLP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Profile {
+pub enum Profile {
     /// Nothing beyond the `eval.*` and `test.*` attributes.
     #[default]
     Generic,
@@ -74,7 +74,7 @@ pub(crate) enum Profile {
 
 impl Profile {
     /// Parses a profile name.
-    pub(crate) fn parse(text: &str) -> Option<Profile> {
+    pub fn parse(text: &str) -> Option<Profile> {
         match text.trim() {
             "generic" => Some(Profile::Generic),
             "phoenix" => Some(Profile::Phoenix),
@@ -85,7 +85,7 @@ impl Profile {
     }
 
     /// The name.
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Profile::Generic => "generic",
             Profile::Phoenix => "phoenix",
@@ -98,7 +98,7 @@ impl Profile {
 /// How verdicts travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Events {
+pub enum Events {
     /// Span events named `gen_ai.evaluation.result` (every trace backend keeps them).
     #[default]
     Span,
@@ -108,7 +108,7 @@ pub(crate) enum Events {
 
 impl Events {
     /// Parses `span` or `none`.
-    pub(crate) fn parse(text: &str) -> Option<Events> {
+    pub fn parse(text: &str) -> Option<Events> {
         match text.trim() {
             "span" => Some(Events::Span),
             "none" => Some(Events::None),
@@ -253,7 +253,10 @@ pub(crate) fn resolve(
         .protocol
         .clone()
         .map(|p| (p, "--forward-protocol"))
-        .or_else(|| set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").map(|p| (p, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")))
+        .or_else(|| {
+            set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                .map(|p| (p, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"))
+        })
         .or_else(|| set("OTEL_EXPORTER_OTLP_PROTOCOL").map(|p| (p, "OTEL_EXPORTER_OTLP_PROTOCOL")))
         .or_else(|| file.protocol.clone().map(|p| (p, "[forward] protocol")));
     let protocol = match protocol_text {
@@ -271,8 +274,7 @@ pub(crate) fn resolve(
     // The generic variable and `--forward`/the file's URL without a path name the server; the
     // per-signal variable is used verbatim, as the OTel specification says.
     let with_path = |base: &str| {
-        if http && reqwest::Url::parse(base).is_ok_and(|u| u.path() == "/" || u.path().is_empty())
-        {
+        if http && reqwest::Url::parse(base).is_ok_and(|u| u.path() == "/" || u.path().is_empty()) {
             format!("{}/v1/traces", base.trim_end_matches('/'))
         } else {
             base.to_owned()
@@ -360,7 +362,10 @@ pub(crate) fn resolve(
         timeout,
         required: flags.required || file.required.unwrap_or(false),
         queue: file.queue.unwrap_or(DEFAULT_QUEUE).max(1),
-        project: file.project.clone().unwrap_or_else(|| "traceval".to_owned()),
+        project: file
+            .project
+            .clone()
+            .unwrap_or_else(|| "traceval".to_owned()),
         experiment: file.experiment.clone().unwrap_or_else(|| "0".to_owned()),
         source,
     }))
@@ -385,7 +390,8 @@ fn headers(
         let (name, value) = by_reference(flag, "--forward-header", set)?;
         add(&name, value);
     }
-    let env = set("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or_else(|| set("OTEL_EXPORTER_OTLP_HEADERS"));
+    let env =
+        set("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or_else(|| set("OTEL_EXPORTER_OTLP_HEADERS"));
     for item in env.iter().flat_map(|list| list.split(',')) {
         let Some((name, value)) = item.split_once('=') else {
             continue;
@@ -434,8 +440,15 @@ fn by_reference(
         return Err(format!("{from}: `{}` is not NAME=env:VAR", name_only(text)));
     };
     let name = name.trim();
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
-        return Err(format!("{from}: `{}` is not a header name", name_only(name)));
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+    {
+        return Err(format!(
+            "{from}: `{}` is not a header name",
+            name_only(name)
+        ));
     }
     let Some(var) = reference.trim().strip_prefix("env:") else {
         return Err(format!(
@@ -443,9 +456,8 @@ fn by_reference(
              itself"
         ));
     };
-    let value = set(var).ok_or_else(|| {
-        format!("{from} {name}: the environment variable `{var}` is not set")
-    })?;
+    let value = set(var)
+        .ok_or_else(|| format!("{from} {name}: the environment variable `{var}` is not set"))?;
     Ok((name.to_owned(), Secret::new(value)))
 }
 

@@ -84,12 +84,14 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
                 if id == span.span_id
                     && let Some(check) = result.checks.get(check)
                 {
-                    span.events.push(evaluation(&check.name, check, span.end_time_unix_nano));
+                    span.events
+                        .push(evaluation(&check.name, check, span.end_time_unix_nano));
                 }
             }
             if Some(span.span_id) == trace.last_llm {
                 for check in &judges {
-                    span.events.push(evaluation(&check.name, check, span.end_time_unix_nano));
+                    span.events
+                        .push(evaluation(&check.name, check, span.end_time_unix_nano));
                 }
             }
         }
@@ -277,7 +279,11 @@ fn annotate(span: &mut Span, common: &[KeyValue], resources: &mut Resources<'_>)
 fn verdict_attributes(run: &RunContext, result: &TrialResult, input: &str, root: &mut Span) {
     let a = &mut root.attributes;
     set(a, "test.suite.name", result.suite.as_str());
-    set(a, "test.case.name", format!("{}::{}", result.suite, result.case));
+    set(
+        a,
+        "test.case.name",
+        format!("{}::{}", result.suite, result.case),
+    );
     set(
         a,
         "test.case.result.status",
@@ -317,9 +323,7 @@ fn verdict_attributes(run: &RunContext, result: &TrialResult, input: &str, root:
 
 /// One `gen_ai.evaluation.result` event of a check.
 fn evaluation(name: &str, check: &CheckResult, at: u64) -> Event {
-    let value = check
-        .score
-        .unwrap_or(if check.passed { 1.0 } else { 0.0 });
+    let value = check.score.unwrap_or(if check.passed { 1.0 } else { 0.0 });
     Event {
         name: EVALUATION_EVENT.to_owned(),
         time_unix_nano: at,

@@ -11,7 +11,7 @@ pub(crate) mod enrich;
 pub(crate) mod transport;
 mod worker;
 
-pub(crate) use config::{ForwardConfig, ForwardFile, ForwardFlags, Protocol};
+pub(crate) use config::ForwardFile;
 pub(crate) use enrich::RunContext;
 pub(crate) use worker::Forwarder;
 
@@ -19,35 +19,35 @@ use serde::{Deserialize, Serialize};
 
 /// What forwarding did, as the report records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ForwardSummary {
+pub struct ForwardSummary {
     /// Where spans went (no user info, query or fragment).
-    pub(crate) endpoint: String,
+    pub endpoint: String,
     /// The OTLP transport.
-    pub(crate) protocol: config::Protocol,
+    pub protocol: config::Protocol,
     /// The backend profile.
-    pub(crate) profile: config::Profile,
+    pub profile: config::Profile,
     /// How verdicts travelled.
-    pub(crate) events: config::Events,
+    pub events: config::Events,
     /// Spans the backend accepted.
-    pub(crate) spans_sent: u64,
+    pub spans_sent: u64,
     /// Spans never delivered: the queue was full, every retry failed, or the run stopped
     /// waiting for them.
-    pub(crate) spans_dropped: u64,
+    pub spans_dropped: u64,
     /// Spans the backend refused in a partial success.
-    pub(crate) spans_rejected: u64,
+    pub spans_rejected: u64,
     /// Requests that failed after their retries.
-    pub(crate) requests_failed: u64,
+    pub requests_failed: u64,
     /// The first thing that went wrong, if anything did.
-    pub(crate) first_error: Option<String>,
+    pub first_error: Option<String>,
     /// From the first trial to the end of forwarding.
-    pub(crate) duration_ms: f64,
+    pub duration_ms: f64,
     /// How long the run waited for forwarding after its last trial.
-    pub(crate) wait_ms: f64,
+    pub wait_ms: f64,
 }
 
 impl ForwardSummary {
     /// Every span was delivered.
-    pub(crate) fn delivered_all(&self) -> bool {
+    pub fn delivered_all(&self) -> bool {
         self.spans_dropped == 0 && self.spans_rejected == 0
     }
 }

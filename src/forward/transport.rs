@@ -115,7 +115,11 @@ impl Transport {
     }
 
     /// Exports `request`, retrying what is worth retrying, giving up at `deadline`.
-    pub(crate) async fn export(&mut self, request: &ExportTraceServiceRequest, deadline: Instant) -> Exported {
+    pub(crate) async fn export(
+        &mut self,
+        request: &ExportTraceServiceRequest,
+        deadline: Instant,
+    ) -> Exported {
         let body = match &self.kind {
             Kind::Http { json: true, .. } => match serde_json::to_vec(request) {
                 Ok(body) => gzip(&body),
@@ -132,10 +136,14 @@ impl Transport {
                 return Exported::Failed("the forward timeout passed".into());
             }
             let timeout = self.timeout.min(left);
-            let answer = match tokio::time::timeout(timeout, self.attempt(request, &body, timeout)).await {
-                Ok(answer) => answer,
-                Err(_) => Attempt::Retry(format!("no answer within {}", humantime::format_duration(timeout)), None),
-            };
+            let answer =
+                match tokio::time::timeout(timeout, self.attempt(request, &body, timeout)).await {
+                    Ok(answer) => answer,
+                    Err(_) => Attempt::Retry(
+                        format!("no answer within {}", humantime::format_duration(timeout)),
+                        None,
+                    ),
+                };
             let (why, after) = match answer {
                 Attempt::Done(exported) => return exported,
                 Attempt::Retry(why, after) => (why, after),
@@ -154,7 +162,12 @@ impl Transport {
         }
     }
 
-    async fn attempt(&mut self, request: &ExportTraceServiceRequest, body: &[u8], timeout: Duration) -> Attempt {
+    async fn attempt(
+        &mut self,
+        request: &ExportTraceServiceRequest,
+        body: &[u8],
+        timeout: Duration,
+    ) -> Attempt {
         match &mut self.kind {
             Kind::Http { client, url, json } => {
                 let content_type = if *json {
@@ -203,11 +216,7 @@ impl Transport {
                     Ok(answer) => Attempt::Done(accepted(Some(answer.into_inner()))),
                     Err(status) => {
                         use tonic::Code;
-                        let why = format!(
-                            "gRPC {:?}{}",
-                            status.code(),
-                            quoted(status.message())
-                        );
+                        let why = format!("gRPC {:?}{}", status.code(), quoted(status.message()));
                         match status.code() {
                             Code::Unavailable
                             | Code::DeadlineExceeded
@@ -236,7 +245,8 @@ fn accepted(answer: Option<ExportTraceServiceResponse>) -> Exported {
     match partial {
         Some(p) if p.rejected_spans > 0 => Exported::Accepted {
             rejected: p.rejected_spans.max(0) as u64,
-            message: (!p.error_message.is_empty()).then(|| quoted(&p.error_message).trim_start_matches(": ").to_owned()),
+            message: (!p.error_message.is_empty())
+                .then(|| quoted(&p.error_message).trim_start_matches(": ").to_owned()),
         },
         _ => Exported::Accepted {
             rejected: 0,

@@ -57,7 +57,16 @@ pub(crate) struct Forwarder {
     counters: Arc<Counters>,
     done: mpsc::Receiver<()>,
     config: ForwardConfig,
+    context: RunContext,
     started: Instant,
+}
+
+impl std::fmt::Debug for Forwarder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Forwarder {
@@ -77,6 +86,7 @@ impl Forwarder {
         let counters = Arc::new(Counters::default());
         let shared = Arc::clone(&counters);
         let timeout = config.timeout;
+        let context = run.clone();
         std::thread::Builder::new()
             .name("traceval-forward".into())
             .spawn(move || {
@@ -89,13 +99,14 @@ impl Forwarder {
             counters,
             done,
             config,
+            context,
             started: Instant::now(),
         })
     }
 
-    /// The resolved configuration.
-    pub(crate) fn config(&self) -> &ForwardConfig {
-        &self.config
+    /// What every forwarded span of the run shares.
+    pub(crate) fn context(&self) -> &RunContext {
+        &self.context
     }
 
     /// Queues a finished trial, or drops it (counted) when the queue is full.
@@ -201,11 +212,15 @@ async fn send_all(
         drop(batch);
         // Each request gets the whole timeout, retries included; the run's own end-of-run
         // wait is bounded apart from this.
-        let exported = transport.export(&request, Instant::now() + timeout * 2).await;
+        let exported = transport
+            .export(&request, Instant::now() + timeout * 2)
+            .await;
         match exported {
             Exported::Accepted { rejected, message } => {
-                c.sent.fetch_add(n as u64 - rejected.min(n as u64), Ordering::Relaxed);
-                c.rejected.fetch_add(rejected.min(n as u64), Ordering::Relaxed);
+                c.sent
+                    .fetch_add(n as u64 - rejected.min(n as u64), Ordering::Relaxed);
+                c.rejected
+                    .fetch_add(rejected.min(n as u64), Ordering::Relaxed);
                 if rejected > 0 {
                     c.error(format!(
                         "the backend rejected {rejected} spans{}",

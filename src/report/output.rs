@@ -4,6 +4,7 @@
 //! [`Reporters`] folds the events into the report and hands both to the outputs.
 
 mod files;
+mod forward;
 mod github;
 mod json_lines;
 mod terminal;
@@ -27,7 +28,11 @@ pub(crate) trait Output {
     /// An event, as it happens.
     fn on_event(&mut self, _event: &RunEvent) {}
 
-    /// The run is over and its report folded; outputs finish in the order of the list.
+    /// The run is over and its report folded: before any output finishes, each may add what
+    /// only it knows to the report (forwarding: how many spans arrived).
+    fn complete(&mut self, _report: &mut Report) {}
+
+    /// The run is over and its report completed; outputs finish in the order of the list.
     fn finish(&mut self, _report: &Report) -> Result<(), WriteError> {
         Ok(())
     }
@@ -57,7 +62,11 @@ impl Outputs {
     /// Every output `settings` ask for. The terminal comes first, so the results are shown
     /// even when a file cannot be written; the report file is written before JUnit, and the
     /// GitHub outputs, which never fail a run, come last.
-    pub(crate) fn registered(settings: &OutputSettings) -> Outputs {
+    /// `forward` is the started OTLP forwarder, when the run forwards.
+    pub(crate) fn registered(
+        settings: &OutputSettings,
+        forward: Option<crate::forward::Forwarder>,
+    ) -> Outputs {
         let mut list: Vec<Box<dyn Output>> = vec![Box::new(terminal::Display::stderr(
             settings.terminal,
             settings.traces_dir.clone(),
@@ -83,6 +92,10 @@ impl Outputs {
                 workspace: github.workspace.clone(),
                 cases: github.cases.clone(),
             }));
+        }
+        // Last to see events, first to complete: the report it completes is the one written.
+        if let Some(forwarder) = forward {
+            list.push(Box::new(forward::Forward::new(forwarder)));
         }
         Outputs(list)
     }
@@ -140,9 +153,14 @@ impl Reporters {
             builder,
             mut outputs,
         } = self;
-        let report = tokio::task::spawn_blocking(move || builder.finish())
+        let mut report = tokio::task::spawn_blocking(move || builder.finish())
             .await
             .map_err(FinishError::Aggregate)?;
+        // Completing may wait on a backend (at most the forward timeout), blocking this
+        // worker: the run's trials, receiver and model server are done by now.
+        for output in &mut outputs.0 {
+            output.complete(&mut report);
+        }
         for output in &mut outputs.0 {
             output.finish(&report)?;
         }

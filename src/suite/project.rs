@@ -8,8 +8,9 @@ use super::doc::{ARRAY_TABLES, Doc};
 use super::error::SuiteLoadError;
 use super::load::conventions::conventions;
 use super::load::{at_least_one, duration, load_suite_in, model_defs, model_names, prices};
-use super::raw::{RawConfig, RawProfile};
+use super::raw::{RawConfig, RawForward, RawProfile};
 use super::spec::{Profile, Project, ProjectConfig, Suite};
+use crate::forward::ForwardFile;
 use crate::toml_doc::KeyPath;
 
 type Result<T> = std::result::Result<T, SuiteLoadError>;
@@ -150,6 +151,71 @@ fn config(doc: &Doc<'_>, root: &Path, raw: RawConfig) -> Result<ProjectConfig> {
             .map(|c| conventions(doc, &at.key("conventions"), c))
             .transpose()?
             .unwrap_or_default(),
+        forward: raw
+            .forward
+            .map(|f| forward(doc, &at.key("forward"), f))
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+/// `[forward]`, each value checked where it is written; environment references are resolved
+/// when the run starts.
+fn forward(doc: &Doc<'_>, at: &KeyPath, raw: RawForward) -> Result<ForwardFile> {
+    use crate::forward::config::{Events, Profile as ForwardProfile, Protocol};
+    let check =
+        |key: &str, value: &Option<String>, ok: fn(&str) -> bool, expected: &str| match value {
+            Some(v) if !ok(v) => Err(doc.invalid(&at.key(key), &format!("must be {expected}"))),
+            _ => Ok(()),
+        };
+    check(
+        "protocol",
+        &raw.protocol,
+        |v| Protocol::parse(v).is_some(),
+        "grpc, http/protobuf or http/json",
+    )?;
+    check(
+        "profile",
+        &raw.profile,
+        |v| ForwardProfile::parse(v).is_some(),
+        "generic, phoenix, langfuse or mlflow",
+    )?;
+    check(
+        "events",
+        &raw.events,
+        |v| Events::parse(v).is_some(),
+        "span or none",
+    )?;
+    check(
+        "endpoint",
+        &raw.endpoint,
+        |v| v.starts_with("http://") || v.starts_with("https://"),
+        "an http:// or https:// URL",
+    )?;
+    for (name, value) in &raw.headers {
+        if !value.trim().starts_with("env:") {
+            let message = "must be `env:VAR`, the variable holding the value: a value written \
+                           here would be committed with the file";
+            return Err(doc.invalid(&at.key("headers").key(name), message));
+        }
+    }
+    if raw.queue == Some(0) {
+        return Err(doc.invalid(&at.key("queue"), "must be at least 1"));
+    }
+    Ok(ForwardFile {
+        endpoint: raw.endpoint,
+        protocol: raw.protocol,
+        profile: raw.profile,
+        headers: raw.headers.into_iter().collect(),
+        events: raw.events,
+        timeout: raw
+            .timeout
+            .map(|text| duration(doc, &at.key("timeout"), &text))
+            .transpose()?,
+        required: raw.required,
+        queue: raw.queue,
+        project: raw.project,
+        experiment: raw.experiment_id,
     })
 }
 

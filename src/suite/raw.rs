@@ -92,6 +92,28 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) profile: BTreeMap<String, RawProfile>,
     pub(super) conventions: Option<RawConventions>,
+    pub(super) forward: Option<RawForward>,
+}
+
+/// `[forward]`: OTLP forwarding defaults; header values only as `env:VAR`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a forward table"
+)]
+pub(super) struct RawForward {
+    pub(super) endpoint: Option<String>,
+    pub(super) protocol: Option<String>,
+    pub(super) profile: Option<String>,
+    #[serde(default)]
+    pub(super) headers: BTreeMap<String, String>,
+    pub(super) events: Option<String>,
+    pub(super) timeout: Option<String>,
+    pub(super) required: Option<bool>,
+    pub(super) queue: Option<usize>,
+    pub(super) project: Option<String>,
+    pub(super) experiment_id: Option<String>,
 }
 
 /// `[conventions]`: kind rules and extra attribute keys per field; [`super::load`] checks

@@ -39,6 +39,8 @@ pub(crate) struct ProjectConfig {
     pub profiles: BTreeMap<String, Profile>,
     /// `[conventions]` for every suite, tried after a suite's own.
     pub conventions: Conventions,
+    /// `[forward]`: where the run's spans go, below flags and the environment.
+    pub forward: crate::forward::ForwardFile,
 }
 
 /// Run defaults a profile sets; flags win over them, they win over suite values.

@@ -296,6 +296,7 @@ fn full_report() -> Report {
             }],
             missing: vec![2, 3],
         }),
+        forward: None,
     }
 }
 

@@ -61,21 +61,33 @@ fn the_per_signal_variable_is_verbatim_and_the_generic_one_gets_the_path() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!((c.endpoint.as_str(), c.protocol), ("http://other:4317", Protocol::Grpc));
+    assert_eq!(
+        (c.endpoint.as_str(), c.protocol),
+        ("http://other:4317", Protocol::Grpc)
+    );
 }
 
 #[test]
 fn the_flag_beats_the_environment_and_the_standard_switches_turn_the_environment_off() {
     let env = [
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://env:4318/v1/traces"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://env:4318/v1/traces",
+        ),
         ("OTEL_TRACES_EXPORTER", "none"),
     ];
-    assert_eq!(resolve_with(&ForwardFlags::default(), &ForwardFile::default(), &env), Ok(None));
+    assert_eq!(
+        resolve_with(&ForwardFlags::default(), &ForwardFile::default(), &env),
+        Ok(None)
+    );
     let off = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
         ("OTEL_SDK_DISABLED", "TRUE"),
     ];
-    assert_eq!(resolve_with(&ForwardFlags::default(), &ForwardFile::default(), &off), Ok(None));
+    assert_eq!(
+        resolve_with(&ForwardFlags::default(), &ForwardFile::default(), &off),
+        Ok(None)
+    );
     let c = resolve_with(&flags("http://flag:6006"), &ForwardFile::default(), &env)
         .unwrap()
         .unwrap();
@@ -90,8 +102,13 @@ fn the_flag_beats_the_environment_and_the_standard_switches_turn_the_environment
         endpoint: Some("http://file:4318/v1/traces".into()),
         ..ForwardFile::default()
     };
-    let c = resolve_with(&ForwardFlags::default(), &file, &[]).unwrap().unwrap();
-    assert_eq!((c.endpoint.as_str(), c.source.as_str()), ("http://file:4318/v1/traces", "traceval.toml"));
+    let c = resolve_with(&ForwardFlags::default(), &file, &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c.endpoint.as_str(), c.source.as_str()),
+        ("http://file:4318/v1/traces", "traceval.toml")
+    );
 }
 
 #[test]
@@ -138,7 +155,11 @@ fn environment_headers_are_percent_decoded_and_a_flag_wins_on_the_same_name() {
     )
     .unwrap()
     .unwrap();
-    let got: Vec<(&str, &str)> = c.headers.iter().map(|(n, v)| (n.as_str(), v.expose())).collect();
+    let got: Vec<(&str, &str)> = c
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.expose()))
+        .collect();
     assert_eq!(got, [("api-key", "from-flag"), ("x-team", "a b")]);
 }
 
@@ -159,8 +180,14 @@ fn profiles_add_what_their_backend_needs() {
     )
     .unwrap()
     .unwrap();
-    assert_eq!(c.endpoint, "https://cloud.langfuse.com/api/public/otel/v1/traces");
-    assert_eq!(c.headers[0].1.expose(), format!("Basic {}", base64("pk-lf-1:sk-lf-2")));
+    assert_eq!(
+        c.endpoint,
+        "https://cloud.langfuse.com/api/public/otel/v1/traces"
+    );
+    assert_eq!(
+        c.headers[0].1.expose(),
+        format!("Basic {}", base64("pk-lf-1:sk-lf-2"))
+    );
     assert_eq!(base64("pk-lf-1:sk-lf-2"), "cGstbGYtMTpzay1sZi0y");
     assert_eq!(c.headers[1].0, "x-langfuse-ingestion-version");
 
@@ -169,7 +196,9 @@ fn profiles_add_what_their_backend_needs() {
         timeout: Some(Duration::from_secs(2)),
         ..flags("http://127.0.0.1:5000")
     };
-    let c = resolve_with(&mlflow, &ForwardFile::default(), &[]).unwrap().unwrap();
+    let c = resolve_with(&mlflow, &ForwardFile::default(), &[])
+        .unwrap()
+        .unwrap();
     assert_eq!(c.headers[0].0, "x-mlflow-experiment-id");
     assert_eq!(c.timeout, Duration::from_secs(15));
 

@@ -130,14 +130,21 @@ fn every_span_and_resource_carries_the_run_and_the_trial() {
     assert_eq!(spans.len(), 5, "root, three agent spans, one judge span");
     for s in &spans {
         // Replaced, not duplicated: the stale value the agent set is gone.
-        let ids: Vec<_> = s.attributes.iter().filter(|kv| &*kv.key == "eval.run_id").collect();
+        let ids: Vec<_> = s
+            .attributes
+            .iter()
+            .filter(|kv| &*kv.key == "eval.run_id")
+            .collect();
         assert_eq!(ids.len(), 1, "{}", s.name);
         assert_eq!(s.attributes.str("eval.run_id"), Some("run-1"));
         assert_eq!(s.attributes.str("eval.case"), Some("delete"));
         assert_eq!(s.attributes.get("eval.trial"), Some(&Value::Int(3)));
         assert_eq!(s.resource.attributes.str("eval.run_id"), Some("run-1"));
         assert_eq!(s.resource.attributes.str("service.name"), Some("agent"));
-        assert_eq!(s.resource.attributes.str("vcs.ref.head.revision"), Some("abc123"));
+        assert_eq!(
+            s.resource.attributes.str("vcs.ref.head.revision"),
+            Some("abc123")
+        );
     }
     // One resource in, one resource out: the spans still share it.
     assert!(Arc::ptr_eq(&spans[1].resource, &spans[2].resource));
@@ -189,7 +196,11 @@ fn a_failed_check_is_also_on_the_span_it_points_at_and_a_judge_on_the_last_llm_c
         events: Events::None,
         ..run(Profile::Generic)
     };
-    assert!(trial(&none, &result, &trace).iter().all(|s| s.events.is_empty()));
+    assert!(
+        trial(&none, &result, &trace)
+            .iter()
+            .all(|s| s.events.is_empty())
+    );
 }
 
 #[test]
@@ -197,20 +208,35 @@ fn the_phoenix_profile_names_the_project_the_kinds_and_a_session_per_case() {
     let (result, trace) = fixture();
     let spans = trial(&run(Profile::Phoenix), &result, &trace);
     let root = &spans[0];
-    assert_eq!(root.attributes.str("openinference.span.kind"), Some("CHAIN"));
-    assert_eq!(root.attributes.str("input.value"), Some("delete my account"));
+    assert_eq!(
+        root.attributes.str("openinference.span.kind"),
+        Some("CHAIN")
+    );
+    assert_eq!(
+        root.attributes.str("input.value"),
+        Some("delete my account")
+    );
     assert_eq!(root.attributes.str("output.value"), Some("done"));
     assert_eq!(
         root.attributes.str("session.id"),
         Some("run-1:support::delete@sloppy")
     );
-    assert_eq!(spans[4].attributes.str("openinference.span.kind"), Some("EVALUATOR"));
-    assert!(spans.iter().all(|s| s.resource.attributes.str("openinference.project.name") == Some("traceval")));
+    assert_eq!(
+        spans[4].attributes.str("openinference.span.kind"),
+        Some("EVALUATOR")
+    );
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.resource.attributes.str("openinference.project.name") == Some("traceval"))
+    );
 }
 
 #[test]
 fn the_run_span_links_its_trials_and_says_how_the_run_went() {
-    let roots: Vec<_> = (0..200u8).map(|i| (TraceId([i; 16]), SpanId([i; 8]))).collect();
+    let roots: Vec<_> = (0..200u8)
+        .map(|i| (TraceId([i; 16]), SpanId([i; 8])))
+        .collect();
     let s = run_span(
         &run(Profile::Generic),
         (1, 2),
@@ -220,7 +246,10 @@ fn the_run_span_links_its_trials_and_says_how_the_run_went() {
     );
     assert_eq!(s.name, "eval.run");
     assert_eq!(s.attributes.str("test.suite.run.status"), Some("failure"));
-    assert_eq!(s.attributes.get("eval.pass_rate.sloppy"), Some(&Value::Double(0.25)));
+    assert_eq!(
+        s.attributes.get("eval.pass_rate.sloppy"),
+        Some(&Value::Double(0.25))
+    );
     assert_eq!(s.links.len(), 128, "the SDK's default link limit");
     assert_eq!(s.resource.attributes.str("eval.run_id"), Some("run-1"));
 }

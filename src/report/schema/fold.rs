@@ -120,6 +120,8 @@ impl ReportBuilder {
             model_endpoints: self.meta.model_endpoints,
             shard: self.meta.shard,
             merged: None,
+            // The forwarding output adds it once it has waited for the backend.
+            forward: None,
         }
     }
 }

@@ -22,6 +22,10 @@ pub use trial::{
     ToolCallRecord, TrialId, TrialMetrics, TrialResult, Warning,
 };
 
+pub use crate::forward::ForwardSummary;
+pub use crate::forward::config::{
+    Events as ForwardEvents, Profile as ForwardProfile, Protocol as ForwardProtocol,
+};
 use crate::metrics::price_table::PriceTable;
 use crate::suite::spec::Price;
 
@@ -80,6 +84,10 @@ pub struct Report {
     /// For `traceval merge`: the shard reports this report joins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<MergeInfo>,
+    /// With `--forward` (or an OTLP endpoint in the environment): where the run's spans went
+    /// and how many arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<ForwardSummary>,
 }
 
 /// `run --shard I/N`: the part of a run a report holds. A shard's `suites` and `pricing`

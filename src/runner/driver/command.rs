@@ -228,7 +228,17 @@ pub(crate) fn agent_env(
         .map(|(k, v)| (k.clone(), OsString::from(v)))
         .collect();
     let mut set = |k: &str, v: String| env.push((k.to_owned(), v.into()));
-    for (k, v) in otlp_env(&trial.endpoint, &trial.key, Some(&resource), &base) {
+    // OTLP headers are the trial's plus the suite's own: an inherited
+    // `OTEL_EXPORTER_OTLP_HEADERS` is meant for the team's backend (often a credential, and
+    // traceval's forwarding reads it) and never reaches an agent.
+    let otlp_base = |k: &str| -> Option<String> {
+        if k.ends_with("_HEADERS") {
+            suite_env.get(k).cloned().filter(|v| !v.trim().is_empty())
+        } else {
+            base(k)
+        }
+    };
+    for (k, v) in otlp_env(&trial.endpoint, &trial.key, Some(&resource), &otlp_base) {
         set(k, v);
     }
     // The protocol is a default, not part of the contract (the receiver speaks all three): a
@@ -434,20 +444,31 @@ mod tests {
     }
 
     #[test]
-    fn inherited_headers_and_resource_attributes_are_merged_not_clobbered() {
+    fn inherited_headers_stay_out_and_resource_attributes_are_merged_not_clobbered() {
         let inherited = |k: &str| match k {
-            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from("api-key=x")),
+            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from("authorization=s3cr3t")),
             "OTEL_RESOURCE_ATTRIBUTES" => Some(OsString::from("team=search")),
             _ => None,
         };
         let env = agent_env(&trial(), &BTreeMap::new(), inherited);
         let key = trial().key;
+        // The inherited headers are for the team's backend, not the receiver.
         assert_eq!(
             lookup(&env, "OTEL_EXPORTER_OTLP_HEADERS"),
-            format!("api-key=x,x-traceval-trial={key}")
+            format!("x-traceval-trial={key}")
         );
         assert_eq!(
             lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+            format!("x-traceval-trial={key}")
+        );
+        // The suite's own are kept.
+        let suite = BTreeMap::from([(
+            "OTEL_EXPORTER_OTLP_HEADERS".to_owned(),
+            "api-key=x".to_owned(),
+        )]);
+        let env = agent_env(&trial(), &suite, inherited);
+        assert_eq!(
+            lookup(&env, "OTEL_EXPORTER_OTLP_HEADERS"),
             format!("api-key=x,x-traceval-trial={key}")
         );
         assert_eq!(
@@ -464,12 +485,14 @@ mod tests {
 
     #[test]
     fn a_per_signal_header_variable_is_the_one_merged_into_for_traces() {
-        let inherited = |k: &str| match k {
-            "OTEL_EXPORTER_OTLP_HEADERS" => Some(OsString::from("a=1")),
-            "OTEL_EXPORTER_OTLP_TRACES_HEADERS" => Some(OsString::from("b=2")),
-            _ => None,
-        };
-        let env = agent_env(&trial(), &BTreeMap::new(), inherited);
+        let suite = BTreeMap::from([
+            ("OTEL_EXPORTER_OTLP_HEADERS".to_owned(), "a=1".to_owned()),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS".to_owned(),
+                "b=2".to_owned(),
+            ),
+        ]);
+        let env = agent_env(&trial(), &suite, |_| None);
         let key = trial().key;
         assert_eq!(
             lookup(&env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"),

@@ -1,0 +1,89 @@
+//! OTLP forwarding as an output: each finished trial's spans go to the sender as the trial
+//! ends; at the end the run's own span follows, the run waits for the backend (at most the
+//! forward timeout), and the report records what arrived.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::event::RunEvent;
+use crate::forward::{Forwarder, enrich};
+use crate::report::Report;
+use crate::trace::{SpanId, TraceId};
+
+use super::Output;
+
+/// Forwards the run's spans; see the module docs.
+pub(super) struct Forward {
+    forwarder: Option<Forwarder>,
+    started_ns: u64,
+    /// The trial roots, for the run span's links.
+    roots: Vec<(TraceId, SpanId)>,
+}
+
+impl Forward {
+    pub(super) fn new(forwarder: Forwarder) -> Forward {
+        Forward {
+            forwarder: Some(forwarder),
+            started_ns: now_ns(),
+            roots: Vec::new(),
+        }
+    }
+}
+
+impl Output for Forward {
+    fn on_event(&mut self, event: &RunEvent) {
+        let (Some(forwarder), RunEvent::TrialFinished(result)) = (&self.forwarder, event) else {
+            return;
+        };
+        if let Some(trace) = &result.trace {
+            if self.roots.len() < 128 {
+                self.roots.push((trace.root.trace_id, trace.root.span_id));
+            }
+            forwarder.trial(result, Arc::clone(trace));
+        }
+    }
+
+    fn complete(&mut self, report: &mut Report) {
+        let Some(forwarder) = self.forwarder.take() else {
+            return;
+        };
+        let passed = report.trials.iter().all(|t| t.passed);
+        let rates: Vec<(String, f64)> = report
+            .models
+            .iter()
+            .map(|m| (m.model.clone(), m.pass_rate))
+            .collect();
+        let run = forwarder.context().clone();
+        let span = enrich::run_span(
+            &run,
+            (self.started_ns, now_ns()),
+            passed,
+            &rates,
+            &self.roots,
+        );
+        forwarder.spans(vec![span]);
+        let summary = forwarder.finish();
+        let mut line = format!(
+            "{:>12} {} spans to {} ({} dropped, {} rejected) in {:.1}s",
+            "Forwarded",
+            summary.spans_sent,
+            summary.endpoint,
+            summary.spans_dropped,
+            summary.spans_rejected,
+            summary.duration_ms / 1e3,
+        );
+        if let Some(error) = &summary.first_error {
+            line.push_str(&format!("; first error: {error}"));
+        }
+        let _ = writeln!(std::io::stderr(), "{line}");
+        report.forward = Some(summary);
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
