@@ -15,6 +15,7 @@ mod judge;
 mod layers;
 mod merge;
 mod model;
+mod phoenix;
 mod pricing;
 mod processes;
 mod project_paths;
