@@ -51,7 +51,7 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Run suites: every case k times per model, graded from the agents' traces.
     #[command(after_help = help::RUN)]
-    Run(args::RunArgs),
+    Run(Box<args::RunArgs>),
     /// Print the plan `run` would execute, without running anything.
     #[command(after_help = help::LIST)]
     List(args::SelectArgs),

@@ -123,6 +123,11 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         &run_id,
         replay.as_ref().map(|r| r.source.run_id.clone()),
     )?;
+    let hidden_env: Arc<[String]> = forward
+        .as_ref()
+        .map(|f| f.hidden_env())
+        .unwrap_or_default()
+        .into();
     let settings_out = OutputSettings {
         terminal: TerminalOptions {
             color: settings.color,
@@ -182,6 +187,7 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
 
     let options = RunOptions {
         run_id: Arc::clone(&run_id),
+        hidden_env,
         jobs: settings.jobs,
         timeout: settings.timeout,
         fail_fast: settings.fail_fast,

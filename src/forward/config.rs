@@ -165,6 +165,8 @@ pub(crate) struct ForwardConfig {
     /// What set the endpoint (`--forward`, an environment variable, `traceval.toml`), for
     /// the first line of the run.
     pub(crate) source: String,
+    /// The variables holding header values: agents do not inherit them.
+    pub(crate) secret_vars: Vec<String>,
 }
 
 impl ForwardConfig {
@@ -330,7 +332,7 @@ pub(crate) fn resolve(
         );
     }
 
-    let headers = headers(flags, file, profile, &set)?;
+    let (headers, secret_vars) = headers(flags, file, profile, &set)?;
     let events = match flags.events.as_deref().or(file.events.as_deref()) {
         None => Events::Span,
         Some(text) => Events::parse(text)
@@ -368,8 +370,12 @@ pub(crate) fn resolve(
             .unwrap_or_else(|| "traceval".to_owned()),
         experiment: file.experiment.clone().unwrap_or_else(|| "0".to_owned()),
         source,
+        secret_vars,
     }))
 }
+
+/// Request headers, and the variables their values came from.
+type Headers = (Vec<(String, Secret)>, Vec<String>);
 
 /// The request headers: flags, then the environment's, then the file's, then the profile's;
 /// a name already set is not set again.
@@ -378,8 +384,9 @@ fn headers(
     file: &ForwardFile,
     profile: Profile,
     set: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, Secret)>, String> {
+) -> Result<Headers, String> {
     let mut out: Vec<(String, Secret)> = Vec::new();
+    let mut vars: Vec<String> = Vec::new();
     let mut add = |name: &str, value: Secret| {
         let name = name.trim().to_ascii_lowercase();
         if !out.iter().any(|(n, _)| *n == name) {
@@ -387,8 +394,9 @@ fn headers(
         }
     };
     for flag in &flags.headers {
-        let (name, value) = by_reference(flag, "--forward-header", set)?;
+        let (name, value, var) = by_reference(flag, "--forward-header", set)?;
         add(&name, value);
+        vars.push(var);
     }
     let env =
         set("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or_else(|| set("OTEL_EXPORTER_OTLP_HEADERS"));
@@ -402,8 +410,10 @@ fn headers(
         add(name, Secret::new(percent_decode(value.trim())));
     }
     for (name, reference) in &file.headers {
-        let (name, value) = by_reference(&format!("{name}={reference}"), "[forward] headers", set)?;
+        let (name, value, var) =
+            by_reference(&format!("{name}={reference}"), "[forward] headers", set)?;
         add(&name, value);
+        vars.push(var);
     }
     match profile {
         Profile::Langfuse => {
@@ -419,6 +429,7 @@ fn headers(
                 Secret::new(format!("Basic {}", base64(&format!("{public}:{secret}")))),
             );
             add("x-langfuse-ingestion-version", Secret::new("4"));
+            vars.extend(["LANGFUSE_SECRET_KEY".to_owned()]);
         }
         Profile::Mlflow => add(
             "x-mlflow-experiment-id",
@@ -426,7 +437,7 @@ fn headers(
         ),
         Profile::Phoenix | Profile::Generic => {}
     }
-    Ok(out)
+    Ok((out, vars))
 }
 
 /// `NAME=env:VAR` → the name and the variable's value. A literal value is refused: it would
@@ -435,7 +446,7 @@ fn by_reference(
     text: &str,
     from: &str,
     set: &dyn Fn(&str) -> Option<String>,
-) -> Result<(String, Secret), String> {
+) -> Result<(String, Secret, String), String> {
     let Some((name, reference)) = text.split_once('=') else {
         return Err(format!("{from}: `{}` is not NAME=env:VAR", name_only(text)));
     };
@@ -458,7 +469,7 @@ fn by_reference(
     };
     let value = set(var)
         .ok_or_else(|| format!("{from} {name}: the environment variable `{var}` is not set"))?;
-    Ok((name.to_owned(), Secret::new(value)))
+    Ok((name.to_owned(), Secret::new(value), var.to_owned()))
 }
 
 /// At most the first 40 characters of what may be a secret given in the wrong place.

@@ -104,6 +104,11 @@ impl Forwarder {
         })
     }
 
+    /// Variables agents must not inherit: they hold the backend's header values.
+    pub(crate) fn hidden_env(&self) -> Vec<String> {
+        self.config.secret_vars.clone()
+    }
+
     /// What every forwarded span of the run shares.
     pub(crate) fn context(&self) -> &RunContext {
         &self.context

@@ -54,6 +54,8 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) struct RunOptions {
     /// The run's id (a UUIDv7).
     pub run_id: Arc<str>,
+    /// Variables agents must not inherit (they hold the forward target's header values).
+    pub hidden_env: Arc<[String]>,
     /// Trials in flight at most.
     pub jobs: usize,
     /// Overrides every case's and suite's timeout.

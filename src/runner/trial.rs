@@ -94,6 +94,7 @@ pub(super) async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
         output_path: options.scratch.join(format!("{}.out", file_stem(&key))),
         cancel: shared.cancel.clone(),
         extra_env,
+        hidden_env: Arc::clone(&options.hidden_env),
         provider: options
             .providers
             .get(&(id.suite.clone(), id.model.clone()))

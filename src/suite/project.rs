@@ -165,7 +165,7 @@ fn forward(doc: &Doc<'_>, at: &KeyPath, raw: RawForward) -> Result<ForwardFile> 
     use crate::forward::config::{Events, Profile as ForwardProfile, Protocol};
     let check =
         |key: &str, value: &Option<String>, ok: fn(&str) -> bool, expected: &str| match value {
-            Some(v) if !ok(v) => Err(doc.invalid(&at.key(key), &format!("must be {expected}"))),
+            Some(v) if !ok(v) => Err(doc.invalid(&at.key(key), format!("must be {expected}"))),
             _ => Ok(()),
         };
     check(

@@ -11,6 +11,7 @@ Usage: python3 misbehave.py MODE
   seeded   like spans, after random.seed(1234): every trial's spans get the same trace ids
   daemon   answers, then starts a process in a new session that keeps stdout open for 5s
   outfile  prints a banner on stdout and writes the answer to $TRACEVAL_OUTPUT
+  env      writes its whole environment as JSON to $ENV_DUMP, answers "dumped"
   resource-only  exports to the receiver's base /v1/traces with no trial path or header, so
            only the eval.* resource attributes can attribute the span
   traceparent    exports with no trial path, header or eval.* attributes, as a child of
@@ -98,5 +99,9 @@ elif mode in ("resource-only", "traceparent"):
         pass
     provider.shutdown()
     print(case["case"])
+elif mode == "env":
+    with open(os.environ["ENV_DUMP"], "w") as f:
+        json.dump(dict(os.environ), f)
+    print("dumped")
 else:
     sys.exit(f"unknown mode {mode}")

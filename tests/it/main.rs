@@ -8,6 +8,7 @@ mod compare_power;
 mod conventions;
 mod demo;
 mod errors;
+mod forward;
 mod github;
 mod in_process;
 mod inspect;

@@ -19,6 +19,8 @@ pub(super) struct Forward {
     started_ns: u64,
     /// The trial roots, for the run span's links.
     roots: Vec<(TraceId, SpanId)>,
+    /// The closing line, printed after the run's results.
+    line: Option<String>,
 }
 
 impl Forward {
@@ -27,6 +29,7 @@ impl Forward {
             forwarder: Some(forwarder),
             started_ns: now_ns(),
             roots: Vec::new(),
+            line: None,
         }
     }
 }
@@ -76,8 +79,15 @@ impl Output for Forward {
         if let Some(error) = &summary.first_error {
             line.push_str(&format!("; first error: {error}"));
         }
-        let _ = writeln!(std::io::stderr(), "{line}");
+        self.line = Some(line);
         report.forward = Some(summary);
+    }
+
+    fn finish(&mut self, _report: &Report) -> Result<(), crate::report::WriteError> {
+        if let Some(line) = self.line.take() {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+        Ok(())
     }
 }
 

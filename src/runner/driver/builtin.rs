@@ -484,6 +484,7 @@ usage = { input = 200, output = 5 }
             output_path: std::env::temp_dir().join("unused"),
             cancel,
             extra_env: Vec::new(),
+            hidden_env: Arc::from([]),
             provider: Some(provider),
         };
         (ctx, tx)

@@ -66,6 +66,9 @@ impl CommandDriver {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        for k in trial.hidden_env.iter() {
+            command.env_remove(k);
+        }
         for (k, v) in agent_env(&trial, &self.agent.env, |k| std::env::var_os(k)) {
             command.env(k, v);
         }
@@ -431,6 +434,7 @@ mod tests {
             output_path: "/tmp/out".into(),
             cancel: rx,
             extra_env: vec![("OPENAI_BASE_URL".into(), "http://x/v1".into())],
+            hidden_env: Arc::from([]),
             provider: None,
         }
     }

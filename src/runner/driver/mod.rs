@@ -55,6 +55,9 @@ pub(crate) struct TrialContext {
     /// Variables for this trial on top of the contract's, e.g. `OPENAI_BASE_URL` of a
     /// scripted model.
     pub extra_env: Vec<(String, String)>,
+    /// Variables of traceval's environment the agent must not inherit (those holding the
+    /// forward target's header values).
+    pub hidden_env: Arc<[String]>,
     /// The trial's model, when traceval calls it itself (the builtin agent).
     pub provider: Option<Arc<dyn ChatProvider>>,
 }

@@ -1,0 +1,522 @@
+//! `traceval run --forward`: every span of a run, sent to a real OTLP receiver (traceval's
+//! own, as the exact-bytes sink: it keeps resources, links and events as sent), with the run's
+//! identity and each check's verdict; a dead and a hung backend; secrets by reference; the
+//! environment's switches. Phoenix, the real backend, is `phoenix_backend`'s.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+use traceval::testing::OtlpCapture;
+use traceval::trace::{Span, Value};
+
+use crate::phoenix::Phoenix;
+use crate::support::{Run, TestProject, root};
+
+/// A project with the demo's support suite (builtin agent, scripted models, an LLM judge) and
+/// a command agent exporting over OTLP whose span assertion fails on purpose.
+fn project(name: &str) -> TestProject {
+    let p = TestProject::new(name);
+    let demo = root().join("suites/demo");
+    let support = std::fs::read_to_string(demo.join("support.toml")).unwrap();
+    p.file(
+        "suites/support.toml",
+        &support.replace("trials = 5", "trials = 2"),
+    );
+    for script in [
+        "support-careful.toml",
+        "support-sloppy.toml",
+        "support-judge.toml",
+    ] {
+        let text = std::fs::read_to_string(demo.join("scripts").join(script)).unwrap();
+        p.file(&format!("suites/scripts/{script}"), &text);
+    }
+    let agent = p.misbehave("spans");
+    p.file(
+        "suites/echo.toml",
+        &format!(
+            "name = \"echo\"\ntrials = 2\n{agent}\n\
+             [[case]]\nid = \"one-call\"\ninput = {{ case = \"one-call\" }}\n\
+             [[case.expect.span]]\nselect = 'tool[name=\"get_case\"]'\ncount = 1\n"
+        ),
+    );
+    p
+}
+
+/// Every span the sink received, with duplicates.
+fn received(sink: &OtlpCapture) -> Vec<Span> {
+    sink.trace().spans().cloned().collect()
+}
+
+fn string(span: &Span, key: &str) -> Option<String> {
+    span.attributes.str(key).map(str::to_owned)
+}
+
+fn evaluations(span: &Span) -> Vec<(String, String)> {
+    span.events
+        .iter()
+        .filter(|e| e.name == "gen_ai.evaluation.result")
+        .map(|e| {
+            let a = &e.attributes;
+            assert!(
+                matches!(
+                    a.get("gen_ai.evaluation.score.value"),
+                    Some(Value::Double(_))
+                ),
+                "a typed double score: {a:?}"
+            );
+            let label = a.str("gen_ai.evaluation.score.label").unwrap().to_owned();
+            assert!(label == "pass" || label == "fail", "{label}");
+            (a.str("gen_ai.evaluation.name").unwrap().to_owned(), label)
+        })
+        .collect()
+}
+
+/// What every forwarded run must show at the sink; returns the spans.
+fn check_delivery(run: &Run, spans: &[Span]) {
+    let report = run.report();
+    let run_id = report["run_id"].as_str().unwrap();
+    let forward = &report["forward"];
+    assert_eq!(forward["spans_dropped"], 0, "{forward:#}\n{}", run.stderr);
+    assert_eq!(forward["spans_rejected"], 0, "{forward:#}");
+    // Exactly once: as many distinct spans as the report says were sent, no duplicate.
+    let ids: HashSet<_> = spans.iter().map(|s| (s.trace_id, s.span_id)).collect();
+    assert_eq!(ids.len(), spans.len(), "no span arrives twice");
+    assert_eq!(forward["spans_sent"], spans.len() as u64, "{forward:#}");
+    for s in spans {
+        assert_eq!(
+            string(s, "eval.run_id").as_deref(),
+            Some(run_id),
+            "{}",
+            s.name
+        );
+        assert_eq!(
+            s.resource.attributes.str("eval.run_id"),
+            Some(run_id),
+            "resource of {}",
+            s.name
+        );
+    }
+    // One root per trial, with the verdict and (checks + 1) evaluations.
+    for trial in report["trials"].as_array().unwrap() {
+        let root = spans
+            .iter()
+            .find(|s| s.name == "eval.trial" && s.trace_id.to_string() == trial["trace_id"])
+            .unwrap_or_else(|| panic!("no root for {trial:#}"));
+        let status = if trial["passed"] == true {
+            "pass"
+        } else {
+            "fail"
+        };
+        assert_eq!(
+            string(root, "test.case.result.status").as_deref(),
+            Some(status)
+        );
+        let checks = trial["checks"].as_array().unwrap();
+        let events = evaluations(root);
+        assert_eq!(events.len(), checks.len() + 1, "{events:?}");
+        assert_eq!(
+            events.last().unwrap(),
+            &("trial".to_owned(), status.to_owned())
+        );
+        for (event, check) in events.iter().zip(checks) {
+            assert_eq!(event.0, check["name"].as_str().unwrap());
+        }
+        // The agent's own traces (it did not read TRACEPARENT) are linked from the root.
+        let linked: HashSet<String> = root.links.iter().map(|l| l.trace_id.to_string()).collect();
+        for agent in trial["agent_trace_ids"].as_array().unwrap() {
+            assert!(
+                linked.contains(agent.as_str().unwrap()),
+                "{agent} not linked"
+            );
+        }
+    }
+    let run_spans: Vec<_> = spans.iter().filter(|s| s.name == "eval.run").collect();
+    assert_eq!(run_spans.len(), 1);
+}
+
+#[test]
+fn every_span_arrives_once_with_the_run_id_and_each_verdict_where_it_looked() {
+    let p = project("fwd");
+    let sink = OtlpCapture::start();
+    let url = format!("{}/v1/traces", sink.endpoint());
+    let run = p.run(&["--forward", &url, "--seed", "7", "--save-traces"]);
+    assert_eq!(
+        run.code, 1,
+        "sloppy and echo fail on purpose\n{}",
+        run.stderr
+    );
+    // The first line says where spans go; the last lines how many arrived.
+    assert!(
+        run.stderr.contains(&format!(
+            "Forwarding spans to {url} (http/protobuf, profile generic; from --forward)"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("   Forwarded "), "{}", run.stderr);
+    let spans = received(&sink);
+    check_delivery(&run, &spans);
+
+    // The failed span assertion's offending spans carry their own verdict.
+    let echo_tools: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "execute_tool get_case")
+        .collect();
+    assert_eq!(echo_tools.len(), 6, "3 per trial, 2 trials");
+    for tool in &echo_tools {
+        assert_eq!(evaluations(tool), [("span".to_owned(), "fail".to_owned())]);
+        assert_eq!(string(tool, "eval.suite").as_deref(), Some("echo"));
+    }
+    // Agent spans keep their own resource, with the run added to it.
+    assert_eq!(
+        echo_tools[0].resource.attributes.str("service.name"),
+        Some("unknown_service:python3"),
+    );
+    // The judge's spans are marked as such, and its verdict sits on the agent's last LLM call too.
+    let judged: Vec<&Span> = spans
+        .iter()
+        .filter(|s| string(s, "eval.role").as_deref() == Some("judge"))
+        .collect();
+    assert!(!judged.is_empty());
+    let on_llm = spans
+        .iter()
+        .filter(|s| s.name.starts_with("chat ") && string(s, "eval.role").is_none())
+        .filter(|s| !evaluations(s).is_empty())
+        .count();
+    assert_eq!(on_llm, 4, "one judged LLM call per support trial");
+
+    // Nothing forwarding adds reaches the saved traces: they are what was captured.
+    let traces = p.path().join("reports");
+    for file in files_under(&traces) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("gen_ai.evaluation.result"),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn json_and_grpc_deliver_the_same() {
+    for (protocol, with_path) in [("http/json", true), ("grpc", false)] {
+        let p = project("fwd-proto");
+        let sink = OtlpCapture::start();
+        let url = if with_path {
+            format!("{}/v1/traces", sink.endpoint())
+        } else {
+            // gRPC reaches the same receiver at its base URL.
+            sink.endpoint().split("/trial/").next().unwrap().to_owned()
+        };
+        let run = p.run(&[
+            "--forward",
+            &url,
+            "--forward-protocol",
+            protocol,
+            "--seed",
+            "7",
+            "suites/echo.toml",
+        ]);
+        assert_eq!(run.code, 1, "{protocol}\n{}", run.stderr);
+        assert_eq!(run.report()["forward"]["protocol"], protocol);
+        check_delivery(&run, &received(&sink));
+    }
+}
+
+#[test]
+fn the_environment_turns_it_on_verbatim_the_standard_switches_off_and_the_flag_wins() {
+    let p = project("fwd-env");
+    let sink = OtlpCapture::start();
+    let url = format!("{}/v1/traces", sink.endpoint());
+    let run_with = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = p.command(&[args, &["suites/echo.toml"]].concat());
+        cmd.envs(env.iter().copied());
+        Run::new(cmd.output().unwrap(), p.report_path())
+    };
+    // The per-signal variable is used as it is, path and all.
+    let run = run_with(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url)], &[]);
+    assert!(
+        run.stderr
+            .contains("from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.report()["forward"]["endpoint"], url);
+    let sent = run.report()["forward"]["spans_sent"].as_u64().unwrap();
+    assert!(sent > 0);
+    // OTEL_TRACES_EXPORTER=none turns the environment's endpoint off.
+    let run = run_with(
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ],
+        &[],
+    );
+    assert!(run.report().get("forward").is_none());
+    assert!(!run.stderr.contains("Forwarding"), "{}", run.stderr);
+    // `--forward` beats the environment: a dead endpoint there is not used.
+    let run = run_with(
+        &[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://127.0.0.1:9/v1/traces",
+        )],
+        &["--forward", &url],
+    );
+    assert_eq!(run.report()["forward"]["endpoint"], url);
+    assert_eq!(run.report()["forward"]["spans_dropped"], 0);
+    // --no-forward beats everything.
+    let run = run_with(
+        &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url)],
+        &["--no-forward"],
+    );
+    assert!(run.report().get("forward").is_none());
+}
+
+#[test]
+fn header_secrets_travel_by_reference_and_reach_no_output_and_no_agent() {
+    let p = TestProject::new("fwd-secret");
+    let dump = p.path().join("env.json");
+    p.file(
+        "suites/env.toml",
+        &format!(
+            "name = \"env\"\n{}\n[[case]]\nid = \"dump\"\ninput = {{ case = \"dump\" }}\n",
+            p.misbehave("env").replace(
+                "env = {",
+                &format!("env = {{ ENV_DUMP = \"{}\", ", dump.display())
+            )
+        ),
+    );
+    let sink = OtlpCapture::start();
+    let url = format!("{}/v1/traces", sink.endpoint());
+    let secret = "s3cr3t-5f1d2e";
+    let mut cmd = p.command(&[
+        "--forward",
+        &url,
+        "--forward-header",
+        "Authorization=env:FORWARD_TOKEN",
+        "--save-traces",
+    ]);
+    cmd.env("FORWARD_TOKEN", secret)
+        .env("OTEL_EXPORTER_OTLP_HEADERS", format!("x-team-key={secret}"));
+    let run = Run::new(cmd.output().unwrap(), p.report_path());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.report()["forward"]["spans_dropped"], 0);
+    assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    for file in files_under(p.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(secret),
+            "{} holds the secret",
+            file.display()
+        );
+        assert!(
+            file == dump || !text.contains(&url) || file.ends_with("out/report.json"),
+            "{} names the forward URL",
+            file.display()
+        );
+    }
+    // The agent saw neither the header values nor where spans are forwarded.
+    let env: BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap();
+    for (k, v) in &env {
+        assert!(!v.contains(secret), "{k} reached the agent");
+        assert!(!v.contains(&url), "{k} names the forward URL");
+    }
+    assert!(!env.contains_key("FORWARD_TOKEN"));
+    let command: Vec<&str> = run.report()["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        command.contains(&"Authorization=env:FORWARD_TOKEN"),
+        "{command:?}"
+    );
+}
+
+/// A process holding a listening socket on 127.0.0.1 whose port it prints, then stopped
+/// (SIGSTOP): the kernel still accepts connections, nothing answers.
+fn hung_backend() -> (Child, u16) {
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import socket,sys,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(64)\n\
+             print(s.getsockname()[1],flush=True)\ntime.sleep(600)",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let status = Command::new("kill")
+        .args(["-STOP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (child, line.trim().parse().unwrap())
+}
+
+/// A port nothing listens on.
+fn dead_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
+    let (mut hung, hung_port) = hung_backend();
+    for (what, port) in [("dead", dead_port()), ("hung", hung_port)] {
+        let p = project("fwd-down");
+        let url = format!("http://127.0.0.1:{port}/v1/traces");
+        let started = Instant::now();
+        let run = p.run(&[
+            "--forward",
+            &url,
+            "--forward-timeout",
+            "2s",
+            "suites/support.toml",
+            "--model",
+            "careful",
+        ]);
+        let took = started.elapsed();
+        assert_eq!(
+            run.code, 0,
+            "{what}: careful passes as without forwarding\n{}",
+            run.stderr
+        );
+        let forward = &run.report()["forward"];
+        assert_eq!(forward["spans_sent"], 0, "{what}");
+        assert!(forward["spans_dropped"].as_u64().unwrap() > 0, "{what}");
+        assert!(forward["first_error"].is_string(), "{what}");
+        // The wait after the last trial is bounded by the timeout (+1 s of slack).
+        let waited = forward["wait_ms"].as_f64().unwrap();
+        assert!(waited <= 3000.0, "{what}: waited {waited} ms");
+        assert!(took < Duration::from_secs(60), "{what}: {took:?}");
+        // --forward-required: undelivered spans are an outage, exit 3.
+        let run = p.run(&[
+            "--forward",
+            &url,
+            "--forward-timeout",
+            "1s",
+            "--forward-required",
+            "suites/support.toml",
+            "--model",
+            "careful",
+        ]);
+        assert_eq!(run.code, 3, "{what}\n{}", run.stderr);
+    }
+    let _ = Command::new("kill")
+        .args(["-CONT", &hung.id().to_string()])
+        .status();
+    let _ = hung.kill();
+    let _ = hung.wait();
+}
+
+#[test]
+fn phoenix_receives_every_span_with_the_run_id_and_the_verdicts() {
+    let Some(phoenix) = Phoenix::shared() else {
+        eprintln!("{}", Phoenix::SKIPPED);
+        return;
+    };
+    for (protocol, url) in [
+        ("http/protobuf", phoenix.http_url()),
+        ("grpc", phoenix.grpc_url()),
+    ] {
+        let p = project("fwd-phoenix");
+        p.file(
+            "traceval.toml",
+            "[forward]\nprofile = \"phoenix\"\nproject = \"traceval-{run_id}\"\n",
+        );
+        let sink_run = p.run(&[
+            "--forward",
+            &url,
+            "--forward-protocol",
+            protocol,
+            "--seed",
+            "3",
+        ]);
+        assert_eq!(sink_run.code, 1, "{protocol}\n{}", sink_run.stderr);
+        let report = sink_run.report();
+        let run_id = report["run_id"].as_str().unwrap();
+        let sent = report["forward"]["spans_sent"].as_u64().unwrap() as usize;
+        assert_eq!(
+            report["forward"]["spans_dropped"], 0,
+            "{:#}",
+            report["forward"]
+        );
+        let project = format!("traceval-{run_id}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let spans = phoenix.wait_for_spans(&project, None, sent, deadline);
+        assert_eq!(spans.len(), sent, "{protocol}: every span, once");
+        let ids: HashSet<&str> = spans
+            .iter()
+            .map(|s| s["context"]["span_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), sent, "no duplicate");
+        // Every span carries the run id as a span attribute (Phoenix drops resources).
+        let filtered = phoenix.spans(&project, Some(("eval.run_id", run_id)));
+        assert_eq!(filtered.len(), sent);
+        // Σ(checks + 1) evaluation events on the trial roots, typed scores.
+        let expected: usize = report["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["checks"].as_array().unwrap().len() + 1)
+            .sum();
+        let on_roots: usize = spans
+            .iter()
+            .filter(|s| s["name"] == "eval.trial")
+            .map(|s| phoenix_evaluations(s).len())
+            .sum();
+        assert_eq!(on_roots, expected, "{protocol}");
+        // The failed span assertion's offending spans carry their own event.
+        let tools: Vec<&Json> = spans
+            .iter()
+            .filter(|s| s["name"] == "execute_tool get_case")
+            .collect();
+        assert_eq!(tools.len(), 6);
+        for tool in tools {
+            assert_eq!(phoenix_evaluations(tool), ["span"]);
+        }
+    }
+}
+
+/// The names of a Phoenix span's evaluation events, after checking their score is a float.
+fn phoenix_evaluations(span: &Json) -> Vec<String> {
+    span["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "gen_ai.evaluation.result")
+        .map(|e| {
+            let a = &e["attributes"];
+            assert!(a["gen_ai.evaluation.score.value"].is_f64(), "{a:#}");
+            a["gen_ai.evaluation.name"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
