@@ -98,7 +98,7 @@ pub(super) struct RunArgs {
     #[command(flatten)]
     pub(super) gate: GateArgs,
     #[command(flatten)]
-    pub(super) forward: super::forward::ForwardArgs,
+    pub(super) forward: ForwardArgs,
 }
 
 /// `--snapshots`.
@@ -134,7 +134,7 @@ pub(super) enum Color {
     Never,
 }
 
-pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
+fn parse_duration(s: &str) -> Result<Duration, String> {
     match humantime::parse_duration(s) {
         Ok(d) if !d.is_zero() => Ok(d),
         Ok(_) => Err("must be longer than zero".to_owned()),
@@ -337,6 +337,38 @@ pub(super) struct ServeModelArgs {
     /// Seed for weighted variants.
     #[arg(long, default_value_t = 0)]
     pub(super) seed: u64,
+}
+
+/// The `--forward*` flags of `traceval run`.
+#[derive(Debug, Args)]
+pub(super) struct ForwardArgs {
+    /// Forward every span of the run over OTLP to this endpoint (a server URL gets
+    /// `/v1/traces` over HTTP). Default: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `[forward] endpoint`, else off.
+    #[arg(long, value_name = "URL")]
+    pub(super) forward: Option<String>,
+    /// Forward nothing, whatever the environment or `traceval.toml` say.
+    #[arg(long, conflicts_with = "forward")]
+    pub(super) no_forward: bool,
+    /// `grpc`, `http/protobuf` (default) or `http/json`.
+    #[arg(long, value_name = "PROTOCOL")]
+    pub(super) forward_protocol: Option<String>,
+    /// A request header, its value read from a variable: `NAME=env:VAR` (repeatable).
+    #[arg(long, value_name = "NAME=env:VAR")]
+    pub(super) forward_header: Vec<String>,
+    /// `generic` (default), `phoenix`, `langfuse` or `mlflow`.
+    #[arg(long, value_name = "NAME")]
+    pub(super) forward_profile: Option<String>,
+    /// How verdicts travel: `span` events (default) or `none`.
+    #[arg(long, value_name = "MODE")]
+    pub(super) forward_events: Option<String>,
+    /// Per request, and the most the run waits for the backend after its last trial (default
+    /// 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(super) forward_timeout: Option<Duration>,
+    /// Exit 3 when a span was not delivered.
+    #[arg(long)]
+    pub(super) forward_required: bool,
 }
 
 #[cfg(test)]

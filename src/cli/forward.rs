@@ -5,61 +5,26 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
-
-use clap::Args;
 
 use super::CliError;
-use super::args::parse_duration;
+use super::args::ForwardArgs;
 use crate::forward::config::{ForwardFlags, resolve};
 use crate::forward::{Forwarder, RunContext};
+use crate::report::Report;
 use crate::suite::Project;
 use crate::trace::KeyValue;
 
-/// The `--forward*` flags of `traceval run`.
-#[derive(Debug, Args)]
-pub(super) struct ForwardArgs {
-    /// Forward every span of the run over OTLP to this endpoint (a server URL gets
-    /// `/v1/traces` over HTTP). Default: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `[forward] endpoint`, else off.
-    #[arg(long, value_name = "URL")]
-    pub(super) forward: Option<String>,
-    /// Forward nothing, whatever the environment or `traceval.toml` say.
-    #[arg(long, conflicts_with = "forward")]
-    pub(super) no_forward: bool,
-    /// `grpc`, `http/protobuf` (default) or `http/json`.
-    #[arg(long, value_name = "PROTOCOL")]
-    pub(super) forward_protocol: Option<String>,
-    /// A request header, its value read from a variable: `NAME=env:VAR` (repeatable).
-    #[arg(long, value_name = "NAME=env:VAR")]
-    pub(super) forward_header: Vec<String>,
-    /// `generic` (default), `phoenix`, `langfuse` or `mlflow`.
-    #[arg(long, value_name = "NAME")]
-    pub(super) forward_profile: Option<String>,
-    /// How verdicts travel: `span` events (default) or `none`.
-    #[arg(long, value_name = "MODE")]
-    pub(super) forward_events: Option<String>,
-    /// Per request, and the most the run waits for the backend after its last trial (default
-    /// 10s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub(super) forward_timeout: Option<Duration>,
-    /// Exit 3 when a span was not delivered.
-    #[arg(long)]
-    pub(super) forward_required: bool,
-}
-
-impl ForwardArgs {
-    fn flags(&self) -> ForwardFlags {
-        ForwardFlags {
-            url: self.forward.clone(),
-            off: self.no_forward,
-            protocol: self.forward_protocol.clone(),
-            headers: self.forward_header.clone(),
-            profile: self.forward_profile.clone(),
-            events: self.forward_events.clone(),
-            timeout: self.forward_timeout,
-            required: self.forward_required,
-        }
+/// The flags as forwarding's configuration takes them.
+fn flags(args: &ForwardArgs) -> ForwardFlags {
+    ForwardFlags {
+        url: args.forward.clone(),
+        off: args.no_forward,
+        protocol: args.forward_protocol.clone(),
+        headers: args.forward_header.clone(),
+        profile: args.forward_profile.clone(),
+        events: args.forward_events.clone(),
+        timeout: args.forward_timeout,
+        required: args.forward_required,
     }
 }
 
@@ -72,7 +37,7 @@ pub(super) fn start(
 ) -> Result<Option<Forwarder>, CliError> {
     let var = |name: &str| std::env::var(name).ok();
     let Some(config) =
-        resolve(&args.flags(), &project.config.forward, &var).map_err(CliError::Forward)?
+        resolve(&flags(args), &project.config.forward, &var).map_err(CliError::Forward)?
     else {
         return Ok(None);
     };
@@ -123,4 +88,15 @@ fn ci_context(
         ci.push(KeyValue::new("vcs.ref.head.revision", commit));
     }
     ci
+}
+
+/// The run's exit code once forwarding is done: `--forward-required` makes a span that did not
+/// arrive an outage of the run's own (3).
+pub(super) fn exit_code(args: &ForwardArgs, report: &Report, code: i32) -> i32 {
+    match &report.forward {
+        Some(forward) if args.forward_required && !forward.delivered_all() => {
+            super::exit::INFRASTRUCTURE
+        }
+        _ => code,
+    }
 }

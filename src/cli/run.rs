@@ -125,9 +125,7 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
     )?;
     let hidden_env: Arc<[String]> = forward
         .as_ref()
-        .map(|f| f.hidden_env())
-        .unwrap_or_default()
-        .into();
+        .map_or(Arc::from([]), |f| f.hidden_env().into());
     let settings_out = OutputSettings {
         terminal: TerminalOptions {
             color: settings.color,
@@ -271,14 +269,7 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
     if summary.snapshot_errors > 0 {
         return Err(CliError::SnapshotWrite(summary.snapshot_errors));
     }
-    let code = exit::for_run(&summary);
-    // `--forward-required`: a span that did not arrive is an outage of the run's own.
-    let code = match &report.forward {
-        Some(forward) if args.forward.forward_required && !forward.delivered_all() => {
-            exit::INFRASTRUCTURE
-        }
-        _ => code,
-    };
+    let code = super::forward::exit_code(&args.forward, &report, exit::for_run(&summary));
     let Some(baseline) = baseline else {
         return Ok(code);
     };

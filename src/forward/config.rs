@@ -326,6 +326,12 @@ pub(crate) fn resolve(
             shown(&endpoint)
         ));
     }
+    if protocol == Protocol::Grpc && url.scheme() == "https" {
+        return Err(format!(
+            "{source}: gRPC over TLS is not supported yet; use http/protobuf for `{}`",
+            shown(&endpoint)
+        ));
+    }
     if protocol == Protocol::HttpJson && profile == Profile::Phoenix {
         return Err(
             "the phoenix profile needs grpc or http/protobuf: Phoenix answers 415 to JSON".into(),

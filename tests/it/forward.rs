@@ -198,6 +198,30 @@ fn every_span_arrives_once_with_the_run_id_and_each_verdict_where_it_looked() {
             file.display()
         );
     }
+    // A replay forwards the recorded spans under its own run id, saying where they are from.
+    let first = run.report()["run_id"].as_str().unwrap().to_owned();
+    let replay_sink = OtlpCapture::start();
+    let replay_url = format!("{}/v1/traces", replay_sink.endpoint());
+    // The report is where the run wrote it; its traces are under reports/<run-id>/.
+    let recorded = p.path().join("reports").join(format!("{first}.json"));
+    std::fs::copy(p.report_path(), &recorded).unwrap();
+    let replay = p.run(&[
+        "--replay",
+        recorded.to_str().unwrap(),
+        "--forward",
+        &replay_url,
+    ]);
+    assert_eq!(replay.code, 1, "{}", replay.stderr);
+    let spans = received(&replay_sink);
+    check_delivery(&replay, &spans);
+    for s in &spans {
+        assert_eq!(
+            string(s, "eval.replayed_from").as_deref(),
+            Some(first.as_str()),
+            "{}",
+            s.name
+        );
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A real Arize Phoenix server on 127.0.0.1 for the forwarding tests: someone else's reading of
 //! OTLP, started once per test binary and read back over its REST API. `.ci/run` installs it
-//! into `target/phoenix-venv`; without it a test is skipped on a laptop and fails in CI.
+//! into `target/phoenix-venv` and sets `TRACEVAL_PHOENIX_PYTHON`, so CI never skips them; without
+//! either (the README's test command on a fresh machine), a test says it is skipped.
 //!
 //! Phoenix binds its gRPC port on every interface whatever `PHOENIX_HOST` says, so it is
 //! launched through a shim that rewrites that one bind address to 127.0.0.1 (see
@@ -74,9 +75,9 @@ pub(crate) struct Phoenix {
 
 impl Phoenix {
     /// The server of this test binary, started by the first caller (others wait for it). `None`
-    /// when Phoenix is not installed and `CI` is not `true`: the caller then prints
-    /// [`Phoenix::SKIPPED`] to stderr and returns. Panics when it is installed but does not
-    /// start (every caller, with the same message), or is missing in CI.
+    /// when Phoenix is not installed: the caller then prints [`Phoenix::SKIPPED`] to stderr and
+    /// returns. Panics when it is installed but does not start (every caller, with the same
+    /// message), or when `TRACEVAL_PHOENIX_PYTHON` names a missing file.
     pub(crate) fn shared() -> Option<&'static Phoenix> {
         static SHARED: OnceLock<Option<Result<Phoenix, String>>> = OnceLock::new();
         let shared = SHARED.get_or_init(|| python().map(|python| Phoenix::start(&python)));
@@ -324,7 +325,7 @@ impl Phoenix {
 }
 
 /// Phoenix's Python: `TRACEVAL_PHOENIX_PYTHON`, else `.ci/run`'s venv if it is there. Panics
-/// when the variable names a missing file, or when none is found and `CI` is `true`.
+/// when the variable names a missing file: `.ci/run` sets it, so CI cannot skip the tests.
 fn python() -> Option<PathBuf> {
     if let Some(python) = std::env::var_os("TRACEVAL_PHOENIX_PYTHON") {
         let python = PathBuf::from(python);
@@ -339,11 +340,6 @@ fn python() -> Option<PathBuf> {
     if python.exists() {
         return Some(python);
     }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "Phoenix is not installed at {} and CI must run the Phoenix tests: .ci/run installs it",
-        python.display()
-    );
     None
 }
 

@@ -131,6 +131,7 @@ fn every_key_the_suite_loader_accepts_is_documented_in_the_reference() {
             ("RawFields", "### `[conventions.fields]`"),
             ("RawConfig", "## `traceval.toml`"),
             ("RawProfile", "### `[profile.NAME]`"),
+            ("RawForward", "### `[forward]`"),
         ],
     );
 }
