@@ -397,7 +397,7 @@ fn encode_span(s: &Span) -> PSpan {
     }
 }
 
-fn encode_attributes(attrs: &Attributes) -> Vec<PKeyValue> {
+pub(crate) fn encode_attributes(attrs: &Attributes) -> Vec<PKeyValue> {
     attrs
         .iter()
         .map(|kv| PKeyValue {

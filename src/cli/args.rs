@@ -359,7 +359,7 @@ pub(super) struct ForwardArgs {
     /// `generic` (default), `phoenix`, `langfuse` or `mlflow`.
     #[arg(long, value_name = "NAME")]
     pub(super) forward_profile: Option<String>,
-    /// How verdicts travel: `span` events (default) or `none`.
+    /// How verdicts travel: `span` events (default), `log` records, `both` or `none`.
     #[arg(long, value_name = "MODE")]
     pub(super) forward_events: Option<String>,
     /// Per request, and the most the run waits for the backend after its last trial (default

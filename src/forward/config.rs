@@ -102,18 +102,35 @@ pub enum Events {
     /// Span events named `gen_ai.evaluation.result` (every trace backend keeps them).
     #[default]
     Span,
+    /// Log records with `event_name = gen_ai.evaluation.result` (the convention's exact form),
+    /// to the logs endpoint.
+    Log,
+    /// Both.
+    Both,
     /// Not sent.
     None,
 }
 
 impl Events {
-    /// Parses `span` or `none`.
+    /// Parses `span`, `log`, `both` or `none`.
     pub fn parse(text: &str) -> Option<Events> {
         match text.trim() {
             "span" => Some(Events::Span),
+            "log" => Some(Events::Log),
+            "both" => Some(Events::Both),
             "none" => Some(Events::None),
             _ => None,
         }
+    }
+
+    /// Verdicts go as span events.
+    pub fn spans(self) -> bool {
+        matches!(self, Events::Span | Events::Both)
+    }
+
+    /// Verdicts go as log records.
+    pub fn logs(self) -> bool {
+        matches!(self, Events::Log | Events::Both)
     }
 }
 
@@ -342,7 +359,7 @@ pub(crate) fn resolve(
     let events = match flags.events.as_deref().or(file.events.as_deref()) {
         None => Events::Span,
         Some(text) => Events::parse(text)
-            .ok_or_else(|| format!("unknown forward events `{text}` (span or none)"))?,
+            .ok_or_else(|| format!("unknown forward events `{text}` (span, log, both or none)"))?,
     };
     let env_timeout = set("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
         .or_else(|| set("OTEL_EXPORTER_OTLP_TIMEOUT"))

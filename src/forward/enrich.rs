@@ -63,7 +63,7 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
         }
     }
     let at = root.end_time_unix_nano;
-    if run.events == Events::Span {
+    if run.events != Events::None {
         for check in &result.checks {
             root.events.push(evaluation(&check.name, check, at));
         }
@@ -79,7 +79,7 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
     for span in &trace.spans {
         let mut span = (**span).clone();
         annotate(&mut span, &common, &mut resources);
-        if run.events == Events::Span {
+        if run.events != Events::None {
             for &(check, id) in &trace.offending {
                 if id == span.span_id
                     && let Some(check) = result.checks.get(check)

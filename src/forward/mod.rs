@@ -8,6 +8,7 @@
 
 pub(crate) mod config;
 pub(crate) mod enrich;
+mod logs;
 pub(crate) mod transport;
 mod worker;
 
@@ -37,6 +38,12 @@ pub struct ForwardSummary {
     pub spans_rejected: u64,
     /// Requests that failed after their retries.
     pub requests_failed: u64,
+    /// Verdicts sent as log records (`--forward-events log|both`).
+    #[serde(default)]
+    pub log_records_sent: u64,
+    /// Log records not delivered (the backend takes no logs, or failed).
+    #[serde(default)]
+    pub log_records_dropped: u64,
     /// The first thing that went wrong, if anything did.
     pub first_error: Option<String>,
     /// From the first trial to the end of forwarding.

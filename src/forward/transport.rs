@@ -8,6 +8,10 @@
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -42,6 +46,18 @@ pub(crate) enum Exported {
     },
     /// Not delivered, after every retry it was worth.
     Failed(String),
+    /// The backend does not take this signal at all (HTTP 404, 405, 415 or 501, gRPC
+    /// `UNIMPLEMENTED`): Phoenix and Jaeger take no logs.
+    Unsupported(String),
+}
+
+/// What one export carries.
+#[derive(Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    /// Spans.
+    Traces(&'a ExportTraceServiceRequest),
+    /// Log records.
+    Logs(&'a ExportLogsServiceRequest),
 }
 
 /// A client of one backend.
@@ -50,14 +66,19 @@ pub(crate) struct Transport {
     timeout: Duration,
 }
 
+// One per run: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Kind {
     Http {
         client: reqwest::Client,
         url: reqwest::Url,
+        /// The logs endpoint: the traces URL with `/v1/logs` for `/v1/traces`.
+        logs_url: Option<reqwest::Url>,
         json: bool,
     },
     Grpc {
         client: TraceServiceClient<Channel>,
+        logs: LogsServiceClient<Channel>,
         metadata: MetadataMap,
     },
 }
@@ -79,10 +100,17 @@ impl Transport {
                         .map_err(|_| format!("the value of header `{name}` is not ASCII"))?;
                     metadata.insert(key, value);
                 }
-                let client = TraceServiceClient::new(channel)
+                let client = TraceServiceClient::new(channel.clone())
                     .send_compressed(CompressionEncoding::Gzip)
                     .accept_compressed(CompressionEncoding::Gzip);
-                Kind::Grpc { client, metadata }
+                let logs = LogsServiceClient::new(channel)
+                    .send_compressed(CompressionEncoding::Gzip)
+                    .accept_compressed(CompressionEncoding::Gzip);
+                Kind::Grpc {
+                    client,
+                    logs,
+                    metadata,
+                }
             }
             Protocol::HttpProtobuf | Protocol::HttpJson => {
                 // `rustls-no-provider`: a client needs a process-wide crypto provider.
@@ -101,9 +129,16 @@ impl Transport {
                     .user_agent(concat!("traceval/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+                let url = reqwest::Url::parse(&config.endpoint).map_err(|e| e.to_string())?;
+                let logs_url = url.path().strip_suffix("/v1/traces").map(|base| {
+                    let mut logs = url.clone();
+                    logs.set_path(&format!("{base}/v1/logs"));
+                    logs
+                });
                 Kind::Http {
                     client,
-                    url: reqwest::Url::parse(&config.endpoint).map_err(|e| e.to_string())?,
+                    url,
+                    logs_url,
                     json: config.protocol == Protocol::HttpJson,
                 }
             }
@@ -114,19 +149,19 @@ impl Transport {
         })
     }
 
-    /// Exports `request`, retrying what is worth retrying, giving up at `deadline`.
-    pub(crate) async fn export(
-        &mut self,
-        request: &ExportTraceServiceRequest,
-        deadline: Instant,
-    ) -> Exported {
-        let body = match &self.kind {
-            Kind::Http { json: true, .. } => match serde_json::to_vec(request) {
-                Ok(body) => gzip(&body),
-                Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
-            },
-            Kind::Http { json: false, .. } => gzip(&request.encode_to_vec()),
-            Kind::Grpc { .. } => Vec::new(),
+    /// Exports `payload`, retrying what is worth retrying, giving up at `deadline`.
+    pub(crate) async fn export(&mut self, payload: Payload<'_>, deadline: Instant) -> Exported {
+        let body = match (&self.kind, payload) {
+            (Kind::Http { json: true, .. }, Payload::Traces(r)) => serde_json::to_vec(r),
+            (Kind::Http { json: true, .. }, Payload::Logs(r)) => serde_json::to_vec(r),
+            (Kind::Http { json: false, .. }, Payload::Traces(r)) => Ok(r.encode_to_vec()),
+            (Kind::Http { json: false, .. }, Payload::Logs(r)) => Ok(r.encode_to_vec()),
+            (Kind::Grpc { .. }, _) => Ok(Vec::new()),
+        };
+        let body = match body {
+            Ok(body) if body.is_empty() => body,
+            Ok(body) => gzip(&body),
+            Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
         };
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
@@ -137,7 +172,7 @@ impl Transport {
             }
             let timeout = self.timeout.min(left);
             let answer =
-                match tokio::time::timeout(timeout, self.attempt(request, &body, timeout)).await {
+                match tokio::time::timeout(timeout, self.attempt(payload, &body, timeout)).await {
                     Ok(answer) => answer,
                     Err(_) => Attempt::Retry(
                         format!("no answer within {}", humantime::format_duration(timeout)),
@@ -162,21 +197,31 @@ impl Transport {
         }
     }
 
-    async fn attempt(
-        &mut self,
-        request: &ExportTraceServiceRequest,
-        body: &[u8],
-        timeout: Duration,
-    ) -> Attempt {
+    async fn attempt(&mut self, payload: Payload<'_>, body: &[u8], timeout: Duration) -> Attempt {
         match &mut self.kind {
-            Kind::Http { client, url, json } => {
+            Kind::Http {
+                client,
+                url,
+                logs_url,
+                json,
+            } => {
+                let url = match payload {
+                    Payload::Traces(_) => url.clone(),
+                    Payload::Logs(_) => match logs_url {
+                        Some(url) => url.clone(),
+                        None => {
+                            let why = "no logs endpoint: the traces URL does not end in /v1/traces";
+                            return Attempt::Done(Exported::Unsupported(why.into()));
+                        }
+                    },
+                };
                 let content_type = if *json {
                     "application/json"
                 } else {
                     "application/x-protobuf"
                 };
                 let sent = client
-                    .post(url.clone())
+                    .post(url)
                     .header(CONTENT_TYPE, content_type)
                     .header(CONTENT_ENCODING, "gzip")
                     .timeout(timeout)
@@ -191,12 +236,7 @@ impl Transport {
                 let after = crate::llm::http::retry_after(response.headers(), SystemTime::now());
                 let bytes = response.bytes().await.unwrap_or_default();
                 if status.is_success() {
-                    let answer = if *json {
-                        serde_json::from_slice::<ExportTraceServiceResponse>(&bytes).ok()
-                    } else {
-                        ExportTraceServiceResponse::decode(&*bytes).ok()
-                    };
-                    return Attempt::Done(accepted(answer));
+                    return Attempt::Done(http_accepted(payload, *json, &bytes));
                 }
                 let why = format!(
                     "HTTP {}{}",
@@ -205,15 +245,36 @@ impl Transport {
                 );
                 match status.as_u16() {
                     429 | 502 | 503 | 504 => Attempt::Retry(why, after),
+                    404 | 405 | 415 | 501 => Attempt::Done(Exported::Unsupported(why)),
                     _ => Attempt::Done(Exported::Failed(why)),
                 }
             }
-            Kind::Grpc { client, metadata } => {
-                let mut call = tonic::Request::new(request.clone());
-                *call.metadata_mut() = metadata.clone();
-                call.set_timeout(timeout);
-                match client.export(call).await {
-                    Ok(answer) => Attempt::Done(accepted(Some(answer.into_inner()))),
+            Kind::Grpc {
+                client,
+                logs,
+                metadata,
+            } => {
+                let answer = match payload {
+                    Payload::Traces(request) => {
+                        let mut call = tonic::Request::new(request.clone());
+                        *call.metadata_mut() = metadata.clone();
+                        call.set_timeout(timeout);
+                        client
+                            .export(call)
+                            .await
+                            .map(|a| traces_accepted(Some(a.into_inner())))
+                    }
+                    Payload::Logs(request) => {
+                        let mut call = tonic::Request::new(request.clone());
+                        *call.metadata_mut() = metadata.clone();
+                        call.set_timeout(timeout);
+                        logs.export(call)
+                            .await
+                            .map(|a| logs_accepted(Some(a.into_inner())))
+                    }
+                };
+                match answer {
+                    Ok(exported) => Attempt::Done(exported),
                     Err(status) => {
                         use tonic::Code;
                         let why = format!("gRPC {:?}{}", status.code(), quoted(status.message()));
@@ -224,6 +285,7 @@ impl Transport {
                             | Code::Aborted
                             | Code::OutOfRange
                             | Code::DataLoss => Attempt::Retry(why, None),
+                            Code::Unimplemented => Attempt::Done(Exported::Unsupported(why)),
                             _ => Attempt::Done(Exported::Failed(why)),
                         }
                     }
@@ -240,13 +302,39 @@ enum Attempt {
     Retry(String, Option<Duration>),
 }
 
-fn accepted(answer: Option<ExportTraceServiceResponse>) -> Exported {
+/// A 2xx answer's body, read as the payload's response (an empty or unreadable body is a
+/// full success, as the specification allows).
+fn http_accepted(payload: Payload<'_>, json: bool, bytes: &[u8]) -> Exported {
+    match payload {
+        Payload::Traces(_) => traces_accepted(if json {
+            serde_json::from_slice(bytes).ok()
+        } else {
+            ExportTraceServiceResponse::decode(bytes).ok()
+        }),
+        Payload::Logs(_) => logs_accepted(if json {
+            serde_json::from_slice(bytes).ok()
+        } else {
+            ExportLogsServiceResponse::decode(bytes).ok()
+        }),
+    }
+}
+
+fn traces_accepted(answer: Option<ExportTraceServiceResponse>) -> Exported {
     let partial = answer.and_then(|a| a.partial_success);
+    partial_success(partial.map(|p| (p.rejected_spans, p.error_message)))
+}
+
+fn logs_accepted(answer: Option<ExportLogsServiceResponse>) -> Exported {
+    let partial = answer.and_then(|a| a.partial_success);
+    partial_success(partial.map(|p| (p.rejected_log_records, p.error_message)))
+}
+
+fn partial_success(partial: Option<(i64, String)>) -> Exported {
     match partial {
-        Some(p) if p.rejected_spans > 0 => Exported::Accepted {
-            rejected: p.rejected_spans.max(0) as u64,
-            message: (!p.error_message.is_empty())
-                .then(|| quoted(&p.error_message).trim_start_matches(": ").to_owned()),
+        Some((rejected, message)) if rejected > 0 => Exported::Accepted {
+            rejected: rejected as u64,
+            message: (!message.is_empty())
+                .then(|| crate::llm::http::truncate(message.trim(), MAX_QUOTED)),
         },
         _ => Exported::Accepted {
             rejected: 0,

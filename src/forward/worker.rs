@@ -15,8 +15,11 @@ use crate::trace::Span;
 
 use super::ForwardSummary;
 use super::config::ForwardConfig;
+use super::enrich::EVALUATION_EVENT;
 use super::enrich::{self, RunContext};
-use super::transport::{Exported, Transport};
+use super::logs::{self, evaluation_logs};
+use super::transport::{Exported, Payload, Transport};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 
 /// Most spans in one request.
 const BATCH_SPANS: usize = 1024;
@@ -37,6 +40,10 @@ struct Counters {
     rejected: AtomicU64,
     queue_dropped: AtomicU64,
     requests_failed: AtomicU64,
+    logs_sent: AtomicU64,
+    logs_dropped: AtomicU64,
+    /// The backend said it takes no logs: none are sent from then on.
+    no_logs: AtomicBool,
     /// Spans waiting in the channel or being sent.
     queued: AtomicUsize,
     first_error: Mutex<Option<String>>,
@@ -174,6 +181,8 @@ impl Forwarder {
             spans_dropped: submitted.saturating_sub(sent + rejected),
             spans_rejected: rejected,
             requests_failed: c.requests_failed.load(Ordering::Relaxed),
+            log_records_sent: c.logs_sent.load(Ordering::Relaxed),
+            log_records_dropped: c.logs_dropped.load(Ordering::Relaxed),
             first_error: c.first_error.lock().expect("not poisoned").clone(),
             duration_ms: self.started.elapsed().as_secs_f64() * 1e3,
             wait_ms: waited.elapsed().as_secs_f64() * 1e3,
@@ -213,14 +222,23 @@ async fn send_all(
             c.queued.fetch_sub(n, Ordering::Relaxed);
             continue;
         }
+        let logs = if run.events.logs() {
+            let logs = evaluation_logs(&batch);
+            if !run.events.spans() {
+                for span in &mut batch {
+                    span.events.retain(|e| e.name != EVALUATION_EVENT);
+                }
+            }
+            logs
+        } else {
+            None
+        };
         let request = encode_request(batch.iter());
         drop(batch);
         // Each request gets the whole timeout, retries included; the run's own end-of-run
         // wait is bounded apart from this.
-        let exported = transport
-            .export(&request, Instant::now() + timeout * 2)
-            .await;
-        match exported {
+        let deadline = Instant::now() + timeout * 2;
+        match transport.export(Payload::Traces(&request), deadline).await {
             Exported::Accepted { rejected, message } => {
                 c.sent
                     .fetch_add(n as u64 - rejected.min(n as u64), Ordering::Relaxed);
@@ -233,12 +251,47 @@ async fn send_all(
                     ));
                 }
             }
-            Exported::Failed(why) => {
+            Exported::Failed(why) | Exported::Unsupported(why) => {
                 c.requests_failed.fetch_add(1, Ordering::Relaxed);
                 c.error(why);
             }
         }
+        if let Some(logs) = logs {
+            send_logs(&mut transport, &logs, deadline, c).await;
+        }
         c.queued.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+/// The verdicts as log records; a backend that takes no logs is told once, then spared.
+async fn send_logs(
+    transport: &mut Transport,
+    logs: &ExportLogsServiceRequest,
+    deadline: Instant,
+    c: &Counters,
+) {
+    let n = logs::count(logs);
+    if c.no_logs.load(Ordering::Relaxed) {
+        c.logs_dropped.fetch_add(n, Ordering::Relaxed);
+        return;
+    }
+    match transport.export(Payload::Logs(logs), deadline).await {
+        Exported::Accepted { rejected, .. } => {
+            c.logs_sent
+                .fetch_add(n - rejected.min(n), Ordering::Relaxed);
+            c.logs_dropped.fetch_add(rejected.min(n), Ordering::Relaxed);
+        }
+        Exported::Unsupported(why) => {
+            c.no_logs.store(true, Ordering::Relaxed);
+            c.logs_dropped.fetch_add(n, Ordering::Relaxed);
+            c.error(format!(
+                "the backend takes no log records ({why}); none are sent for the rest of the run"
+            ));
+        }
+        Exported::Failed(why) => {
+            c.logs_dropped.fetch_add(n, Ordering::Relaxed);
+            c.error(format!("log records: {why}"));
+        }
     }
 }
 

@@ -184,7 +184,7 @@ fn forward(doc: &Doc<'_>, at: &KeyPath, raw: RawForward) -> Result<ForwardFile> 
         "events",
         &raw.events,
         |v| Events::parse(v).is_some(),
-        "span or none",
+        "span, log, both or none",
     )?;
     check(
         "endpoint",

@@ -544,3 +544,213 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// What the exact-bytes sink received: every request decoded as sent.
+#[derive(Default)]
+struct Received {
+    traces: Vec<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>,
+    logs: Vec<opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest>,
+    log_requests: usize,
+}
+
+/// A small OTLP/HTTP sink of the test's own: answers the first traces request with a partial
+/// success rejecting `reject` spans, and logs requests with 405 when `logs` is false.
+struct Sink {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Received>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Sink {
+    fn start(reject: i64, logs: bool) -> Sink {
+        use axum::body::Bytes;
+        use axum::http::StatusCode;
+        use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+        use opentelemetry_proto::tonic::collector::trace::v1::{
+            ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+        };
+        use prost::Message;
+        use std::sync::{Arc, Mutex};
+
+        fn gunzip(body: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut out)
+                .expect("a gzip body");
+            out
+        }
+        let received = Arc::new(Mutex::new(Received::default()));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let traces_state = Arc::clone(&received);
+        let logs_state = Arc::clone(&received);
+        let app = axum::Router::new()
+            .route(
+                "/v1/traces",
+                axum::routing::post(move |body: Bytes| {
+                    let state = Arc::clone(&traces_state);
+                    async move {
+                        let request = ExportTraceServiceRequest::decode(&*gunzip(&body)).unwrap();
+                        let mut state = state.lock().unwrap();
+                        state.traces.push(request);
+                        let first = state.traces.len() == 1;
+                        let answer = ExportTraceServiceResponse {
+                            partial_success: (first && reject > 0).then(|| {
+                                ExportTracePartialSuccess {
+                                    rejected_spans: reject,
+                                    error_message: "three too many".into(),
+                                }
+                            }),
+                        };
+                        answer.encode_to_vec()
+                    }
+                }),
+            )
+            .route(
+                "/v1/logs",
+                axum::routing::post(move |body: Bytes| {
+                    let state = Arc::clone(&logs_state);
+                    async move {
+                        let mut state = state.lock().unwrap();
+                        state.log_requests += 1;
+                        if !logs {
+                            return (StatusCode::METHOD_NOT_ALLOWED, Vec::new());
+                        }
+                        let request = ExportLogsServiceRequest::decode(&*gunzip(&body)).unwrap();
+                        state.logs.push(request);
+                        (StatusCode::OK, Vec::new())
+                    }
+                }),
+            );
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Sink {
+            url: format!("{url}/v1/traces"),
+            received,
+            _runtime: runtime,
+        }
+    }
+}
+
+#[test]
+fn a_partial_success_counts_as_rejected_and_log_records_carry_the_verdicts() {
+    let p = project("fwd-sink");
+    let sink = Sink::start(3, true);
+    let run = p.run(&[
+        "--forward",
+        &sink.url,
+        "--forward-events",
+        "log",
+        "--seed",
+        "5",
+        "suites/echo.toml",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.report();
+    let forward = &report["forward"];
+    assert_eq!(forward["spans_rejected"], 3, "{forward:#}");
+    assert_eq!(forward["spans_dropped"], 0, "{forward:#}");
+    assert!(
+        forward["first_error"]
+            .as_str()
+            .unwrap()
+            .contains("rejected 3 spans: three too many")
+    );
+    let received = sink.received.lock().unwrap();
+    let spans: Vec<_> = received
+        .traces
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .collect();
+    assert_eq!(
+        forward["spans_sent"].as_u64().unwrap() + 3,
+        spans.len() as u64
+    );
+    // With `log`, the verdicts are log records, not span events.
+    assert!(spans.iter().all(|s| s.events.is_empty()));
+    let records: Vec<_> = received
+        .logs
+        .iter()
+        .flat_map(|r| &r.resource_logs)
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| &s.log_records)
+        .collect();
+    let expected: usize = report["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["checks"].as_array().unwrap().len() + 1)
+        .sum::<usize>()
+        + 6; // the failed span assertion, on each of the three tool calls of two trials
+    assert_eq!(records.len(), expected);
+    assert_eq!(forward["log_records_sent"], expected as u64);
+    for record in &records {
+        assert_eq!(record.event_name, "gen_ai.evaluation.result");
+        // Parented to the evaluated span: its trace and span id are those of a sent span.
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.trace_id == record.trace_id && s.span_id == record.span_id),
+            "a log record points at no span"
+        );
+    }
+    // The resource of every request carries the run (what Phoenix cannot show).
+    let run_id = report["run_id"].as_str().unwrap();
+    for resource in received.traces.iter().flat_map(|r| &r.resource_spans) {
+        let attrs = &resource.resource.as_ref().unwrap().attributes;
+        let id = attrs.iter().find(|kv| kv.key == "eval.run_id").unwrap();
+        let value = id.value.as_ref().and_then(|v| v.value.as_ref());
+        assert!(
+            matches!(value, Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) if s == run_id)
+        );
+    }
+}
+
+#[test]
+fn a_backend_that_takes_no_logs_is_told_once_and_still_gets_the_spans() {
+    let p = project("fwd-nologs");
+    let sink = Sink::start(0, false);
+    let run = p.run(&[
+        "--forward",
+        &sink.url,
+        "--forward-events",
+        "both",
+        "suites/echo.toml",
+        "-k",
+        "4",
+        "-j",
+        "1",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let forward = &run.report()["forward"];
+    assert_eq!(forward["spans_dropped"], 0);
+    assert_eq!(forward["log_records_sent"], 0);
+    assert!(forward["log_records_dropped"].as_u64().unwrap() > 0);
+    assert!(
+        forward["first_error"]
+            .as_str()
+            .unwrap()
+            .contains("takes no log records (HTTP 405)"),
+        "{forward:#}"
+    );
+    let received = sink.received.lock().unwrap();
+    assert_eq!(received.log_requests, 1, "asked once, then spared");
+    // `both`: the span events are still there.
+    let events = received
+        .traces
+        .iter()
+        .flat_map(|r| &r.resource_spans)
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .flat_map(|s| &s.events)
+        .filter(|e| e.name == "gen_ai.evaluation.result")
+        .count();
+    assert!(events > 0);
+}
