@@ -10,11 +10,17 @@
 //!    `traceval serve-model` on loopback with the same script, so every model call is a real
 //!    OpenAI-compatible HTTP request and response.
 //!
+//! 3. in process with `--forward` to a local OTLP/HTTP sink that reads and discards every
+//!    request: forwarding's cost against side 1 (target: at most 10% slower);
+//! 4. forwarding's memory: `TRACEVAL_BENCH_FORWARD_SPANS` spans (default 1,000,000: six per
+//!    trial) in process, without and with `--forward` to the sink (target: at most 50 MiB more
+//!    peak RSS).
+//!
 //! Reported: wall time and trials per second of each (timed from spawn to exit: startup, suite
 //! loading and writing the report count), the in-process side against its target (at least
 //! 5,000 trials/s on a 2-core machine), and peak RSS of each `traceval run` (`/usr/bin/time -f
-//! %M`, or `VmHWM` polled from `/proc` when there is no `/usr/bin/time`). Every trial must pass:
-//! the benchmark checks the report.
+//! %M`, or `VmHWM` polled from `/proc` when there is no `/usr/bin/time`). Every trial must pass
+//! and every forwarded span arrive: the benchmark checks the report.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -79,10 +85,13 @@ fn env_usize(name: &str, default: usize) -> usize {
 struct Measured {
     wall: Duration,
     rss_mb: f64,
+    /// Forwarded spans that did not arrive, when the run forwarded.
+    dropped: Option<u64>,
 }
 
-/// Runs `traceval run` in `dir` and checks that every one of `trials` passed.
-fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize) -> Measured {
+/// Runs `traceval run ARGS` in `dir` and checks that every one of `trials` passed, and that
+/// every span arrived when it forwarded.
+fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize, args: &[&str]) -> Measured {
     let report = dir.join("report.json");
     let time = Path::new("/usr/bin/time");
     let mut cmd = if time.exists() {
@@ -94,6 +103,7 @@ fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize) -> Measured {
     };
     cmd.args(["run", "-j", &jobs.to_string(), "--seed", "1", "--report"])
         .arg(&report)
+        .args(args)
         .current_dir(dir)
         .env("CI", "true")
         .env("TRACEVAL_BENCH_KEY", "not-a-secret")
@@ -136,6 +146,10 @@ fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize) -> Measured {
         "{passed}/{ran} of {trials} trials passed:\n{}",
         lines.join("\n")
     );
+    let dropped = report.get("forward").map(|f| {
+        f["spans_dropped"].as_u64().unwrap_or(0) + f["spans_rejected"].as_u64().unwrap_or(0)
+    });
+
     // With /usr/bin/time the last stderr line is max RSS in KiB (of traceval; its children
     // here are none, the model runs in process or in the separate server).
     let rss_kb = if time.exists() {
@@ -149,6 +163,7 @@ fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize) -> Measured {
     Measured {
         wall,
         rss_mb: rss_kb as f64 / 1024.0,
+        dropped,
     }
 }
 
@@ -200,8 +215,11 @@ fn main() {
         "{trials} trials of a two-tool builtin-agent task ({} cases × {TRIALS_PER_CASE}), -j {jobs}",
         trials / TRIALS_PER_CASE
     );
-    let a = run(&traceval, &in_process, jobs, trials);
-    let b = run(&traceval, &over_http, jobs, trials);
+    let a = run(&traceval, &in_process, jobs, trials, &[]);
+    let b = run(&traceval, &over_http, jobs, trials, &[]);
+    let sink = Sink::start();
+    let forward = ["--forward", sink.url.as_str()];
+    let c = run(&traceval, &in_process, jobs, trials, &forward);
     let _ = server.kill();
     let _ = server.wait();
     let rate = |m: &Measured| trials as f64 / m.wall.as_secs_f64();
@@ -218,8 +236,21 @@ fn main() {
         b.rss_mb
     );
     println!(
+        "  in process, forwarding:     {:>6.2} s, {:>7.0} trials/s, peak RSS {:.1} MB, {} spans not delivered",
+        c.wall.as_secs_f64(),
+        rate(&c),
+        c.rss_mb,
+        c.dropped.unwrap_or(0),
+    );
+    println!(
         "  in process / over HTTP: {:.2}× the throughput",
         rate(&a) / rate(&b)
+    );
+    let slower = c.wall.as_secs_f64() / a.wall.as_secs_f64() - 1.0;
+    println!(
+        "  forwarding costs {:+.1}% wall time (target ≤ 10%): {}",
+        slower * 100.0,
+        if slower <= 0.10 { "PASS" } else { "FAIL" }
     );
     println!(
         "  target ≥ {TARGET_TRIALS_PER_SEC:.0} trials/s in process: {}",
@@ -229,5 +260,83 @@ fn main() {
             "FAIL"
         }
     );
+
+    // Forwarding's memory over many spans: six per trial.
+    let spans = env_usize("TRACEVAL_BENCH_FORWARD_SPANS", 1_000_000);
+    let many = (spans / 6).div_ceil(TRIALS_PER_CASE) * TRIALS_PER_CASE;
+    std::fs::write(
+        in_process.join("suites/bench.toml"),
+        suite(
+            many,
+            "[model.fast]\nprovider = \"scripted\"\nscript = \"../fast.toml\"\n",
+        ),
+    )
+    .expect("suite");
+    let without = run(&traceval, &in_process, jobs, many, &[]);
+    let with = run(&traceval, &in_process, jobs, many, &forward);
+    let extra = with.rss_mb - without.rss_mb;
+    println!(
+        "  {} spans ({many} trials): peak RSS {:.1} MB without forwarding, {:.1} MB with \
+         ({:+.1} MB; target ≤ 50 MiB): {}; {:.2} s and {:.2} s; {} spans not delivered",
+        many * 6 + 1,
+        without.rss_mb,
+        with.rss_mb,
+        extra,
+        if extra <= 50.0 * 1.048_576 {
+            "PASS"
+        } else {
+            "FAIL"
+        },
+        without.wall.as_secs_f64(),
+        with.wall.as_secs_f64(),
+        with.dropped.unwrap_or(0),
+    );
+    println!(
+        "  the sink read {} requests, {:.1} MB of request bodies",
+        sink.requests.load(std::sync::atomic::Ordering::Relaxed),
+        sink.bytes.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+    );
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// An OTLP/HTTP sink on loopback that reads every request and discards it, counting.
+struct Sink {
+    url: String,
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a port");
+        let url = format!("http://{}/v1/traces", listener.local_addr().expect("bound"));
+        let requests = Arc::new(AtomicU64::new(0));
+        let bytes = Arc::new(AtomicU64::new(0));
+        let (r, b) = (Arc::clone(&requests), Arc::clone(&bytes));
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                r.fetch_add(1, Ordering::Relaxed);
+                b.fetch_add(body.len() as u64, Ordering::Relaxed);
+                async {}
+            }),
+        );
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Sink {
+            url,
+            requests,
+            bytes,
+            _runtime: runtime,
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! Decoding interns attribute keys and short string values per request, so the many spans of a
 //! batch share one allocation for `gen_ai.operation.name`, `chat`, the model name...
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -291,9 +291,19 @@ fn value(v: AnyValue, interner: &mut Interner) -> Option<Value> {
 pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTraceServiceRequest {
     type ScopeGroup = (Arc<Scope>, Vec<PSpan>);
     let mut groups: Vec<(Arc<Resource>, Vec<ScopeGroup>)> = Vec::new();
+    // Spans of one resource or scope usually share its `Arc`: found by pointer first, by
+    // content only for a pointer not seen before.
+    let mut resources: HashMap<*const Resource, usize> = HashMap::new();
+    let mut scopes: HashMap<(usize, *const Scope), usize> = HashMap::new();
     for span in spans {
-        let scopes = &mut group_for(&mut groups, &span.resource).1;
-        group_for(scopes, &span.scope).1.push(encode_span(span));
+        let r = *resources
+            .entry(Arc::as_ptr(&span.resource))
+            .or_insert_with(|| group_index(&mut groups, &span.resource));
+        let scope_groups = &mut groups[r].1;
+        let s = *scopes
+            .entry((r, Arc::as_ptr(&span.scope)))
+            .or_insert_with(|| group_index(scope_groups, &span.scope));
+        scope_groups[s].1.push(encode_span(span));
     }
     ExportTraceServiceRequest {
         resource_spans: groups
@@ -322,12 +332,10 @@ pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTr
     }
 }
 
-/// The group whose key equals `key` (the same `Arc`, or equal content), appended if new.
-fn group_for<'g, K: PartialEq, V: Default>(
-    groups: &'g mut Vec<(Arc<K>, V)>,
-    key: &Arc<K>,
-) -> &'g mut (Arc<K>, V) {
-    let i = match groups
+/// The index of the group whose key equals `key` (the same `Arc`, or equal content), appended
+/// if new.
+fn group_index<K: PartialEq, V: Default>(groups: &mut Vec<(Arc<K>, V)>, key: &Arc<K>) -> usize {
+    match groups
         .iter()
         .position(|(k, _)| Arc::ptr_eq(k, key) || **k == **key)
     {
@@ -336,8 +344,7 @@ fn group_for<'g, K: PartialEq, V: Default>(
             groups.push((key.clone(), V::default()));
             groups.len() - 1
         }
-    };
-    &mut groups[i]
+    }
 }
 
 fn encode_span(s: &Span) -> PSpan {

@@ -54,9 +54,7 @@ pub(super) fn run_meta(
 ) -> RunMeta {
     let described = sharded.map_or(plan, |s| &s.whole);
     RunMeta {
-        command: std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
+        command: redacted(std::env::args_os().map(|a| a.to_string_lossy().into_owned())),
         git_commit: git_commit(&project.root),
         suites: described
             .suites
@@ -132,6 +130,25 @@ fn pricing_info(project: &Project, plan: &Plan) -> PricingInfo {
 }
 
 /// `git rev-parse HEAD` in `dir`, when it is a git checkout and git is installed.
+/// argv as the report keeps it: a `--forward` URL without its user info, query or fragment
+/// (credentials travel there sometimes). Header values never are in argv: they are given by
+/// reference (`NAME=env:VAR`).
+fn redacted(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut after_forward = false;
+    args.map(|arg| {
+        let shown = if after_forward {
+            crate::forward::config::shown(&arg)
+        } else if let Some(url) = arg.strip_prefix("--forward=") {
+            format!("--forward={}", crate::forward::config::shown(url))
+        } else {
+            arg.clone()
+        };
+        after_forward = arg == "--forward";
+        shown
+    })
+    .collect()
+}
+
 pub(super) fn git_commit(dir: &Path) -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])

@@ -11,6 +11,7 @@
 //! | events | `--forward-events` > `[forward] events` > `span` |
 //! | timeout | `--forward-timeout` > `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` (ms) > `[forward] timeout` > 10 s |
 //! | required | `--forward-required` or `[forward] required` |
+//! | compression | `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` / `OTEL_EXPORTER_OTLP_COMPRESSION` (`gzip`, `none`) > gzip, except to loopback |
 //!
 //! A header value is given by reference, `NAME=env:VAR`, so that no secret is written in argv
 //! or a file; the environment's `OTEL_EXPORTER_OTLP_HEADERS` holds values, as the OTel
@@ -184,6 +185,9 @@ pub(crate) struct ForwardConfig {
     pub(crate) source: String,
     /// The variables holding header values: agents do not inherit them.
     pub(crate) secret_vars: Vec<String>,
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION`: `Some(true)` for gzip, `Some(false)` for none; unset,
+    /// gzip except to loopback.
+    pub(crate) compression: Option<bool>,
 }
 
 impl ForwardConfig {
@@ -378,6 +382,20 @@ pub(crate) fn resolve(
     if profile == Profile::Mlflow {
         timeout = timeout.max(MLFLOW_TIMEOUT);
     }
+    let compression = match set("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
+        .or_else(|| set("OTEL_EXPORTER_OTLP_COMPRESSION"))
+        .as_deref()
+        .map(str::trim)
+    {
+        None => None,
+        Some("gzip") => Some(true),
+        Some("none") => Some(false),
+        Some(other) => {
+            return Err(format!(
+                "OTEL_EXPORTER_OTLP_COMPRESSION: `{other}` is not gzip or none"
+            ));
+        }
+    };
     Ok(Some(ForwardConfig {
         endpoint,
         protocol,
@@ -394,6 +412,7 @@ pub(crate) fn resolve(
         experiment: file.experiment.clone().unwrap_or_else(|| "0".to_owned()),
         source,
         secret_vars,
+        compression,
     }))
 }
 

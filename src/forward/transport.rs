@@ -64,6 +64,9 @@ pub(crate) enum Payload<'a> {
 pub(crate) struct Transport {
     kind: Kind,
     timeout: Duration,
+    /// gzip request bodies: not on loopback, where it costs CPU the run needs and saves
+    /// nothing.
+    compress: bool,
 }
 
 // One per run: the size of a variant does not matter.
@@ -86,6 +89,9 @@ enum Kind {
 impl Transport {
     /// A client for `config`; inside a tokio runtime (gRPC connects lazily on it).
     pub(crate) fn new(config: &ForwardConfig) -> Result<Transport, String> {
+        let compress = config.compression.unwrap_or_else(|| {
+            !reqwest::Url::parse(&config.endpoint).is_ok_and(|u| is_loopback(&u))
+        });
         let kind = match config.protocol {
             Protocol::Grpc => {
                 let channel = Channel::from_shared(config.endpoint.clone())
@@ -100,12 +106,14 @@ impl Transport {
                         .map_err(|_| format!("the value of header `{name}` is not ASCII"))?;
                     metadata.insert(key, value);
                 }
-                let client = TraceServiceClient::new(channel.clone())
-                    .send_compressed(CompressionEncoding::Gzip)
+                let mut client = TraceServiceClient::new(channel.clone())
                     .accept_compressed(CompressionEncoding::Gzip);
-                let logs = LogsServiceClient::new(channel)
-                    .send_compressed(CompressionEncoding::Gzip)
-                    .accept_compressed(CompressionEncoding::Gzip);
+                let mut logs =
+                    LogsServiceClient::new(channel).accept_compressed(CompressionEncoding::Gzip);
+                if compress {
+                    client = client.send_compressed(CompressionEncoding::Gzip);
+                    logs = logs.send_compressed(CompressionEncoding::Gzip);
+                }
                 Kind::Grpc {
                     client,
                     logs,
@@ -146,6 +154,7 @@ impl Transport {
         Ok(Transport {
             kind,
             timeout: config.timeout,
+            compress,
         })
     }
 
@@ -159,7 +168,7 @@ impl Transport {
             (Kind::Grpc { .. }, _) => Ok(Vec::new()),
         };
         let body = match body {
-            Ok(body) if body.is_empty() => body,
+            Ok(body) if body.is_empty() || !self.compress => body,
             Ok(body) => gzip(&body),
             Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
         };
@@ -220,14 +229,11 @@ impl Transport {
                 } else {
                     "application/x-protobuf"
                 };
-                let sent = client
-                    .post(url)
-                    .header(CONTENT_TYPE, content_type)
-                    .header(CONTENT_ENCODING, "gzip")
-                    .timeout(timeout)
-                    .body(body.to_vec())
-                    .send()
-                    .await;
+                let mut post = client.post(url).header(CONTENT_TYPE, content_type);
+                if self.compress {
+                    post = post.header(CONTENT_ENCODING, "gzip");
+                }
+                let sent = post.timeout(timeout).body(body.to_vec()).send().await;
                 let response = match sent {
                     Ok(response) => response,
                     Err(e) => return Attempt::Retry(network_error(&e), None),
@@ -343,6 +349,18 @@ fn partial_success(partial: Option<(i64, String)>) -> Exported {
     }
 }
 
+/// `localhost` or a loopback address.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn gzip(body: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(body).expect("writing to memory");
@@ -379,4 +397,37 @@ fn network_error(e: &reqwest::Error) -> String {
         text.push_str(&last);
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_localhost_and_loopback_addresses_only() {
+        let is = |u: &str| is_loopback(&reqwest::Url::parse(u).unwrap());
+        assert!(is("http://127.0.0.1:4318/v1/traces"));
+        assert!(is("http://127.8.9.1:4318"));
+        assert!(is("http://[::1]:4317"));
+        assert!(is("http://LOCALHOST:6006"));
+        assert!(!is("http://collector:4318"));
+        assert!(!is("https://10.0.0.1:4318"));
+    }
+
+    #[test]
+    fn a_partial_success_is_counted_only_when_something_was_rejected() {
+        assert_eq!(
+            partial_success(Some((3, " too many ".into()))),
+            Exported::Accepted {
+                rejected: 3,
+                message: Some("too many".into())
+            }
+        );
+        let clean = Exported::Accepted {
+            rejected: 0,
+            message: None,
+        };
+        assert_eq!(partial_success(Some((0, "warning only".into()))), clean);
+        assert_eq!(partial_success(None), clean);
+    }
 }

@@ -23,6 +23,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 
 /// Most spans in one request.
 const BATCH_SPANS: usize = 1024;
+/// How long an export may be in flight before the run stops waiting for room in the queue.
+const STALL: Duration = Duration::from_secs(1);
+
+fn ms_since(started: Instant) -> u64 {
+    started.elapsed().as_millis() as u64
+}
 
 /// What the sender is handed.
 enum Job {
@@ -49,9 +55,32 @@ struct Counters {
     first_error: Mutex<Option<String>>,
     /// Set when the run stops waiting: the rest is dropped unsent.
     abandoned: AtomicBool,
+    /// The last export failed.
+    failing: AtomicBool,
+    /// Since when (ms after the start, plus 1) an export has been in flight; 0 when none is.
+    in_flight_since: AtomicU64,
+    /// Notified whenever a batch is done and the queue has room again.
+    room: (Mutex<()>, std::sync::Condvar),
 }
 
 impl Counters {
+    /// The backend answers: the last export succeeded and the one in flight, if any, is not
+    /// older than [`STALL`].
+    fn keeping_up(&self, started: Instant) -> bool {
+        if self.failing.load(Ordering::Relaxed) || self.abandoned.load(Ordering::Relaxed) {
+            return false;
+        }
+        let since = self.in_flight_since.load(Ordering::Relaxed);
+        since == 0 || (ms_since(started) + 1).saturating_sub(since) <= STALL.as_millis() as u64
+    }
+
+    /// A batch of `n` spans left the queue.
+    fn done(&self, n: usize) {
+        self.queued.fetch_sub(n, Ordering::Relaxed);
+        let _guard = self.room.0.lock().expect("not poisoned");
+        self.room.1.notify_all();
+    }
+
     fn error(&self, why: String) {
         let mut first = self.first_error.lock().expect("not poisoned");
         first.get_or_insert(why);
@@ -94,10 +123,11 @@ impl Forwarder {
         let shared = Arc::clone(&counters);
         let timeout = config.timeout;
         let context = run.clone();
+        let started = Instant::now();
         std::thread::Builder::new()
             .name("traceval-forward".into())
             .spawn(move || {
-                runtime.block_on(send_all(rx, transport, run, &shared, timeout));
+                runtime.block_on(send_all(rx, transport, run, &shared, timeout, started));
                 let _ = done_tx.send(());
             })
             .map_err(|e| format!("cannot start the forwarder's thread: {e}"))?;
@@ -107,7 +137,7 @@ impl Forwarder {
             done,
             config,
             context,
-            started: Instant::now(),
+            started,
         })
     }
 
@@ -137,9 +167,12 @@ impl Forwarder {
     fn submit(&self, n: usize, job: Job) {
         let c = &self.counters;
         c.submitted.fetch_add(n as u64, Ordering::Relaxed);
-        let queued = c.queued.load(Ordering::Relaxed);
         // A trial bigger than the whole queue still goes when nothing else waits.
-        if queued > 0 && queued + n > self.config.queue {
+        let fits = || {
+            let queued = c.queued.load(Ordering::Relaxed);
+            queued == 0 || queued + n <= self.config.queue
+        };
+        if !fits() && !self.wait_for_room(&fits) {
             c.queue_dropped.fetch_add(n as u64, Ordering::Relaxed);
             c.error(format!(
                 "the forward queue ({} spans) was full: the backend is slower than the run",
@@ -152,6 +185,30 @@ impl Forwarder {
             && tx.send(job).is_err()
         {
             c.queued.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Backpressure while the backend keeps up: waits for room as long as the last export
+    /// succeeded and none has been in flight for more than [`STALL`]. A failing or hung
+    /// backend gets no wait at all once it is seen as such, so it delays the run by at most
+    /// [`STALL`] in all; a healthy one that is merely slower than the run slows the run down
+    /// rather than lose spans.
+    fn wait_for_room(&self, fits: &dyn Fn() -> bool) -> bool {
+        let c = &self.counters;
+        let mut guard = c.room.0.lock().expect("not poisoned");
+        loop {
+            if fits() {
+                return true;
+            }
+            if !c.keeping_up(self.started) {
+                return false;
+            }
+            guard = c
+                .room
+                .1
+                .wait_timeout(guard, Duration::from_millis(5))
+                .expect("not poisoned")
+                .0;
         }
     }
 
@@ -197,6 +254,7 @@ async fn send_all(
     run: RunContext,
     c: &Counters,
     timeout: Duration,
+    started: Instant,
 ) {
     let rx = Arc::new(Mutex::new(rx));
     loop {
@@ -219,7 +277,7 @@ async fn send_all(
         }
         let n = batch.len();
         if c.abandoned.load(Ordering::Relaxed) {
-            c.queued.fetch_sub(n, Ordering::Relaxed);
+            c.done(n);
             continue;
         }
         let logs = if run.events.logs() {
@@ -238,7 +296,15 @@ async fn send_all(
         // Each request gets the whole timeout, retries included; the run's own end-of-run
         // wait is bounded apart from this.
         let deadline = Instant::now() + timeout * 2;
-        match transport.export(Payload::Traces(&request), deadline).await {
+        c.in_flight_since
+            .store(ms_since(started) + 1, Ordering::Relaxed);
+        let exported = transport.export(Payload::Traces(&request), deadline).await;
+        c.in_flight_since.store(0, Ordering::Relaxed);
+        c.failing.store(
+            !matches!(exported, Exported::Accepted { .. }),
+            Ordering::Relaxed,
+        );
+        match exported {
             Exported::Accepted { rejected, message } => {
                 c.sent
                     .fetch_add(n as u64 - rejected.min(n as u64), Ordering::Relaxed);
@@ -259,7 +325,7 @@ async fn send_all(
         if let Some(logs) = logs {
             send_logs(&mut transport, &logs, deadline, c).await;
         }
-        c.queued.fetch_sub(n, Ordering::Relaxed);
+        c.done(n);
     }
 }
 

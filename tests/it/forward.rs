@@ -314,11 +314,13 @@ fn header_secrets_travel_by_reference_and_reach_no_output_and_no_agent() {
         ),
     );
     let sink = OtlpCapture::start();
-    let url = format!("{}/v1/traces", sink.endpoint());
     let secret = "s3cr3t-5f1d2e";
+    // Credentials in the URL's user info, too: shown nowhere.
+    let url = format!("{}/v1/traces", sink.endpoint());
+    let with_user = url.replace("http://", &format!("http://ci:{secret}@"));
     let mut cmd = p.command(&[
         "--forward",
-        &url,
+        &with_user,
         "--forward-header",
         "Authorization=env:FORWARD_TOKEN",
         "--save-traces",
@@ -357,6 +359,7 @@ fn header_secrets_travel_by_reference_and_reach_no_output_and_no_agent() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
+    assert!(command.contains(&url.as_str()), "{command:?}");
     assert!(
         command.contains(&"Authorization=env:FORWARD_TOKEN"),
         "{command:?}"
@@ -551,6 +554,8 @@ struct Received {
     traces: Vec<opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest>,
     logs: Vec<opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest>,
     log_requests: usize,
+    /// Requests whose body was gzip.
+    gzipped: usize,
 }
 
 /// A small OTLP/HTTP sink of the test's own: answers the first traces request with a partial
@@ -572,7 +577,11 @@ impl Sink {
         use prost::Message;
         use std::sync::{Arc, Mutex};
 
+        // Bodies to loopback are not compressed; gzip ones are read too.
         fn gunzip(body: &[u8]) -> Vec<u8> {
+            if !body.starts_with(&[0x1f, 0x8b]) {
+                return body.to_vec();
+            }
             let mut out = Vec::new();
             std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut out)
                 .expect("a gzip body");
@@ -598,6 +607,7 @@ impl Sink {
                     async move {
                         let request = ExportTraceServiceRequest::decode(&*gunzip(&body)).unwrap();
                         let mut state = state.lock().unwrap();
+                        state.gzipped += usize::from(body.starts_with(&[0x1f, 0x8b]));
                         state.traces.push(request);
                         let first = state.traces.len() == 1;
                         let answer = ExportTraceServiceResponse {
@@ -641,7 +651,8 @@ impl Sink {
 fn a_partial_success_counts_as_rejected_and_log_records_carry_the_verdicts() {
     let p = project("fwd-sink");
     let sink = Sink::start(3, true);
-    let run = p.run(&[
+    // Loopback gets no gzip unless the standard variable asks for it.
+    let mut cmd = p.command(&[
         "--forward",
         &sink.url,
         "--forward-events",
@@ -650,6 +661,8 @@ fn a_partial_success_counts_as_rejected_and_log_records_carry_the_verdicts() {
         "5",
         "suites/echo.toml",
     ]);
+    cmd.env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");
+    let run = Run::new(cmd.output().unwrap(), p.report_path());
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.report();
     let forward = &report["forward"];
@@ -662,6 +675,7 @@ fn a_partial_success_counts_as_rejected_and_log_records_carry_the_verdicts() {
             .contains("rejected 3 spans: three too many")
     );
     let received = sink.received.lock().unwrap();
+    assert_eq!(received.gzipped, received.traces.len(), "every body gzip");
     let spans: Vec<_> = received
         .traces
         .iter()
@@ -742,6 +756,7 @@ fn a_backend_that_takes_no_logs_is_told_once_and_still_gets_the_spans() {
     );
     let received = sink.received.lock().unwrap();
     assert_eq!(received.log_requests, 1, "asked once, then spared");
+    assert_eq!(received.gzipped, 0, "loopback: no gzip");
     // `both`: the span events are still there.
     let events = received
         .traces
