@@ -289,6 +289,22 @@ fn value(v: AnyValue, interner: &mut Interner) -> Option<Value> {
 /// Groups spans back into an OTLP request: one `ResourceSpans` per distinct resource and one
 /// `ScopeSpans` per distinct scope, in order of first appearance.
 pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTraceServiceRequest {
+    encode_grouped(spans, true)
+}
+
+/// [`encode_request`] for spans whose equal resources and scopes are the same `Arc`s (as
+/// forwarding makes them): grouped by pointer alone, never compared by content, which costs
+/// O(groups²) comparisons when every trial brings its own resource.
+pub(crate) fn encode_request_shared<'a>(
+    spans: impl IntoIterator<Item = &'a Span>,
+) -> ExportTraceServiceRequest {
+    encode_grouped(spans, false)
+}
+
+fn encode_grouped<'a>(
+    spans: impl IntoIterator<Item = &'a Span>,
+    by_content: bool,
+) -> ExportTraceServiceRequest {
     type ScopeGroup = (Arc<Scope>, Vec<PSpan>);
     let mut groups: Vec<(Arc<Resource>, Vec<ScopeGroup>)> = Vec::new();
     // Spans of one resource or scope usually share its `Arc`: found by pointer first, by
@@ -298,11 +314,11 @@ pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTr
     for span in spans {
         let r = *resources
             .entry(Arc::as_ptr(&span.resource))
-            .or_insert_with(|| group_index(&mut groups, &span.resource));
+            .or_insert_with(|| group_index(&mut groups, &span.resource, by_content));
         let scope_groups = &mut groups[r].1;
         let s = *scopes
             .entry((r, Arc::as_ptr(&span.scope)))
-            .or_insert_with(|| group_index(scope_groups, &span.scope));
+            .or_insert_with(|| group_index(scope_groups, &span.scope, by_content));
         scope_groups[s].1.push(encode_span(span));
     }
     ExportTraceServiceRequest {
@@ -332,12 +348,16 @@ pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTr
     }
 }
 
-/// The index of the group whose key equals `key` (the same `Arc`, or equal content), appended
-/// if new.
-fn group_index<K: PartialEq, V: Default>(groups: &mut Vec<(Arc<K>, V)>, key: &Arc<K>) -> usize {
+/// The index of the group whose key equals `key` (the same `Arc`, or with `by_content` equal
+/// content), appended if new.
+fn group_index<K: PartialEq, V: Default>(
+    groups: &mut Vec<(Arc<K>, V)>,
+    key: &Arc<K>,
+    by_content: bool,
+) -> usize {
     match groups
         .iter()
-        .position(|(k, _)| Arc::ptr_eq(k, key) || **k == **key)
+        .position(|(k, _)| Arc::ptr_eq(k, key) || (by_content && **k == **key))
     {
         Some(i) => i,
         None => {

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::capture::convert::encode_request;
+use crate::capture::convert::encode_request_shared;
 use crate::event::{TrialResult, TrialTrace};
 use crate::trace::Span;
 
@@ -291,7 +291,7 @@ async fn send_all(
         } else {
             None
         };
-        let request = encode_request(batch.iter());
+        let request = encode_request_shared(batch.iter());
         drop(batch);
         // Each request gets the whole timeout, retries included; the run's own end-of-run
         // wait is bounded apart from this.
