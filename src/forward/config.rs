@@ -17,8 +17,10 @@
 //! or a file; the environment's `OTEL_EXPORTER_OTLP_HEADERS` holds values, as the OTel
 //! specification has it.
 
-use std::fmt;
 use std::time::Duration;
+
+/// A header value: never shown in `Debug`, `Display`, logs or reports (the API key type).
+pub(crate) use crate::llm::http::ApiKey as Secret;
 
 /// The OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -132,28 +134,6 @@ impl Events {
     /// Verdicts go as log records.
     pub fn logs(self) -> bool {
         matches!(self, Events::Log | Events::Both)
-    }
-}
-
-/// A header value that never shows in `Debug`, logs or reports.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    /// Wraps a value.
-    pub(crate) fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The value, for the request only.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
     }
 }
 
