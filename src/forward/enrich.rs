@@ -109,12 +109,13 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
     out
 }
 
-/// The run's own span, in a trace of its own: the run's status and per-model pass rates,
-/// linked to (at most 128 of) the trial roots.
+/// The run's own span, in a trace of its own: the run's status (`aborted` when it was
+/// interrupted or stopped early) and per-model pass rates, linked to (at most 128 of) the
+/// trial roots.
 pub(crate) fn run_span(
     run: &RunContext,
     (start_ns, end_ns): (u64, u64),
-    passed: bool,
+    (passed, aborted): (bool, bool),
     pass_rates: &[(String, f64)],
     trial_roots: &[(crate::trace::TraceId, SpanId)],
 ) -> Span {
@@ -132,7 +133,11 @@ pub(crate) fn run_span(
         KeyValue::new("eval.schema", SCHEMA),
         KeyValue::new(
             "test.suite.run.status",
-            if passed { "success" } else { "failure" },
+            match (aborted, passed) {
+                (true, _) => "aborted",
+                (false, true) => "success",
+                (false, false) => "failure",
+            },
         ),
         KeyValue::new("eval.passed", passed),
     ];

@@ -240,7 +240,7 @@ fn the_run_span_links_its_trials_and_says_how_the_run_went() {
     let s = run_span(
         &run(Profile::Generic),
         (1, 2),
-        false,
+        (false, false),
         &[("careful".into(), 1.0), ("sloppy".into(), 0.25)],
         &roots,
     );
@@ -252,6 +252,11 @@ fn the_run_span_links_its_trials_and_says_how_the_run_went() {
     );
     assert_eq!(s.links.len(), 128, "the SDK's default link limit");
     assert_eq!(s.resource.attributes.str("eval.run_id"), Some("run-1"));
+    let stopped = run_span(&run(Profile::Generic), (1, 2), (true, true), &[], &[]);
+    assert_eq!(
+        stopped.attributes.str("test.suite.run.status"),
+        Some("aborted")
+    );
 }
 
 #[test]

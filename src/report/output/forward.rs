@@ -52,6 +52,7 @@ impl Output for Forward {
             return;
         };
         let passed = report.trials.iter().all(|t| t.passed);
+        let aborted = report.interrupted || report.stopped.is_some();
         let rates: Vec<(String, f64)> = report
             .models
             .iter()
@@ -61,7 +62,7 @@ impl Output for Forward {
         let span = enrich::run_span(
             &run,
             (self.started_ns, now_ns()),
-            passed,
+            (passed, aborted),
             &rates,
             &self.roots,
         );
