@@ -119,12 +119,7 @@ pub(crate) fn run_span(
     pass_rates: &[(String, f64)],
     trial_roots: &[(crate::trace::TraceId, SpanId)],
 ) -> Span {
-    let trace_id = crate::trace::TraceId(*uuid::Uuid::new_v4().as_bytes());
-    let span_id = SpanId(
-        uuid::Uuid::new_v4().as_bytes()[..8]
-            .try_into()
-            .expect("8 bytes"),
-    );
+    let (trace_id, span_id) = (crate::trace::TraceId::random(), SpanId::random());
     let mut span = Span::new(trace_id, span_id, "eval.run");
     span.start_time_unix_nano = start_ns;
     span.end_time_unix_nano = end_ns;

@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
+use axum::body::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -167,9 +168,10 @@ impl Transport {
             (Kind::Http { json: false, .. }, Payload::Logs(r)) => Ok(r.encode_to_vec()),
             (Kind::Grpc { .. }, _) => Ok(Vec::new()),
         };
+        // Shared, not copied, by every attempt.
         let body = match body {
-            Ok(body) if body.is_empty() || !self.compress => body,
-            Ok(body) => gzip(&body),
+            Ok(body) if body.is_empty() || !self.compress => Bytes::from(body),
+            Ok(body) => Bytes::from(gzip(&body)),
             Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
         };
         let mut backoff = FIRST_BACKOFF;
@@ -206,7 +208,7 @@ impl Transport {
         }
     }
 
-    async fn attempt(&mut self, payload: Payload<'_>, body: &[u8], timeout: Duration) -> Attempt {
+    async fn attempt(&mut self, payload: Payload<'_>, body: &Bytes, timeout: Duration) -> Attempt {
         match &mut self.kind {
             Kind::Http {
                 client,
@@ -233,7 +235,7 @@ impl Transport {
                 if self.compress {
                     post = post.header(CONTENT_ENCODING, "gzip");
                 }
-                let sent = post.timeout(timeout).body(body.to_vec()).send().await;
+                let sent = post.timeout(timeout).body(body.clone()).send().await;
                 let response = match sent {
                     Ok(response) => response,
                     Err(e) => return Attempt::Retry(network_error(&e), None),

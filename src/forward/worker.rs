@@ -1,13 +1,15 @@
 //! The background sender: a thread of its own with a current-thread tokio runtime, fed through
-//! a channel whose spans are bounded by `queue` (a trial that does not fit is dropped and
-//! counted, never waited for), coalescing trials into requests of at most [`BATCH_SPANS`]
-//! spans. The run never waits on it except at the end, and then at most the forward timeout:
-//! what was not confirmed by then counts as dropped.
+//! a channel whose spans are bounded by `queue`, coalescing trials into requests of at most
+//! about [`BATCH_SPANS`] spans. A trial that does not fit waits for room only while the
+//! backend keeps up ([`Forwarder::submit`]); otherwise it is dropped and counted. At the end
+//! the run waits at most the forward timeout: what was not confirmed by then counts as dropped.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::capture::convert::encode_request_shared;
 use crate::event::{TrialResult, TrialTrace};
@@ -44,7 +46,6 @@ struct Counters {
     submitted: AtomicU64,
     sent: AtomicU64,
     rejected: AtomicU64,
-    queue_dropped: AtomicU64,
     requests_failed: AtomicU64,
     logs_sent: AtomicU64,
     logs_dropped: AtomicU64,
@@ -89,7 +90,7 @@ impl Counters {
 
 /// Forwards a run's spans; see the module docs.
 pub(crate) struct Forwarder {
-    tx: Option<mpsc::Sender<Job>>,
+    tx: Option<UnboundedSender<Job>>,
     counters: Arc<Counters>,
     done: mpsc::Receiver<()>,
     config: ForwardConfig,
@@ -117,7 +118,8 @@ impl Forwarder {
             let _guard = runtime.enter();
             Transport::new(&config)?
         };
-        let (tx, rx) = mpsc::channel();
+        // Unbounded as a channel: `submit` bounds it in spans.
+        let (tx, rx) = unbounded_channel();
         let (done_tx, done) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let shared = Arc::clone(&counters);
@@ -151,7 +153,7 @@ impl Forwarder {
         &self.context
     }
 
-    /// Queues a finished trial, or drops it (counted) when the queue is full.
+    /// Queues a finished trial (see [`Forwarder::submit`]).
     pub(crate) fn trial(&self, result: &TrialResult, trace: Arc<TrialTrace>) {
         let spans = 1 + trace.spans.len() + trace.judge_spans.len();
         let mut result = result.clone();
@@ -164,6 +166,8 @@ impl Forwarder {
         self.submit(spans.len(), Job::Spans(spans));
     }
 
+    /// Queues `n` spans, waiting for room while the backend keeps up, else dropping them
+    /// (counted as dropped in the summary: submitted but neither sent nor rejected).
     fn submit(&self, n: usize, job: Job) {
         let c = &self.counters;
         c.submitted.fetch_add(n as u64, Ordering::Relaxed);
@@ -173,7 +177,6 @@ impl Forwarder {
             queued == 0 || queued + n <= self.config.queue
         };
         if !fits() && !self.wait_for_room(&fits) {
-            c.queue_dropped.fetch_add(n as u64, Ordering::Relaxed);
             c.error(format!(
                 "the forward queue ({} spans) was full: the backend is slower than the run",
                 self.config.queue
@@ -249,28 +252,18 @@ impl Forwarder {
 
 /// The sender's loop: enrich, batch, export, count.
 async fn send_all(
-    rx: mpsc::Receiver<Job>,
+    mut rx: UnboundedReceiver<Job>,
     mut transport: Transport,
     run: RunContext,
     c: &Counters,
     timeout: Duration,
     started: Instant,
 ) {
-    let rx = Arc::new(Mutex::new(rx));
-    loop {
-        // The channel is a std one: wait for the next job off the runtime's thread.
-        let next = {
-            let rx = Arc::clone(&rx);
-            tokio::task::spawn_blocking(move || rx.lock().expect("not poisoned").recv())
-        };
-        let Ok(Ok(first)) = next.await else {
-            return;
-        };
+    while let Some(first) = rx.recv().await {
         let mut batch = Vec::new();
         add(&mut batch, first, &run);
         while batch.len() < BATCH_SPANS {
-            let more = rx.lock().expect("not poisoned").try_recv();
-            match more {
+            match rx.try_recv() {
                 Ok(job) => add(&mut batch, job, &run),
                 Err(_) => break,
             }

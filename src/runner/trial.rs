@@ -4,7 +4,7 @@
 //! `--save-traces` files are written. Grading is module `verdict`'s, pure.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -56,12 +56,8 @@ pub(super) async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
     let case: &Case = &job.suite.cases[job.case];
     let id = &job.id;
     let key = TrialKey::from_parts(&options.run_id, &id.suite, &id.case, &id.model, id.trial);
-    let trace_id = TraceId(*uuid::Uuid::new_v4().as_bytes());
-    let span_id = SpanId(
-        uuid::Uuid::new_v4().as_bytes()[..8]
-            .try_into()
-            .expect("8 bytes"),
-    );
+    let trace_id = TraceId::random();
+    let span_id = SpanId::random();
     shared.store.link_trace(trace_id, &key);
 
     // A scripted model answers this trial under its own path, so its identity picks variants
@@ -100,7 +96,7 @@ pub(super) async fn run_trial(shared: &Shared, job: Job) -> Option<Ran> {
             .get(&(id.suite.clone(), id.model.clone()))
             .cloned(),
     };
-    let start_ns = now_ns();
+    let start_ns = crate::trace::span::now_unix_nano();
     let mut outcome = job.driver.run(context).await;
     let latency = outcome.duration;
     let recording = outcome.recording.take();
@@ -297,11 +293,4 @@ fn root_span(
         ..Scope::default()
     });
     span
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }

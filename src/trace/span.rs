@@ -15,6 +15,28 @@ pub struct TraceId(pub [u8; 16]);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SpanId(pub [u8; 8]);
 
+impl TraceId {
+    /// A fresh random trace id (for spans traceval makes itself).
+    pub(crate) fn random() -> TraceId {
+        TraceId(*uuid::Uuid::new_v4().as_bytes())
+    }
+}
+
+impl SpanId {
+    /// A fresh random span id (for spans traceval makes itself).
+    pub(crate) fn random() -> SpanId {
+        let bytes = *uuid::Uuid::new_v4().as_bytes();
+        SpanId(bytes[..8].try_into().expect("8 bytes"))
+    }
+}
+
+/// Now, in nanoseconds since the Unix epoch, as spans time themselves (0 before 1970).
+pub(crate) fn now_unix_nano() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
 /// Why a string is not a trace or span id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {

@@ -4,11 +4,11 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::event::RunEvent;
 use crate::forward::{Forwarder, enrich};
 use crate::report::Report;
+use crate::trace::span::now_unix_nano;
 use crate::trace::{SpanId, TraceId};
 
 use super::Output;
@@ -27,7 +27,7 @@ impl Forward {
     pub(super) fn new(forwarder: Forwarder) -> Forward {
         Forward {
             forwarder: Some(forwarder),
-            started_ns: now_ns(),
+            started_ns: now_unix_nano(),
             roots: Vec::new(),
             line: None,
         }
@@ -61,7 +61,7 @@ impl Output for Forward {
         let run = forwarder.context().clone();
         let span = enrich::run_span(
             &run,
-            (self.started_ns, now_ns()),
+            (self.started_ns, now_unix_nano()),
             (passed, aborted),
             &rates,
             &self.roots,
@@ -90,11 +90,4 @@ impl Output for Forward {
         }
         Ok(())
     }
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
