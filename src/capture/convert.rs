@@ -292,9 +292,10 @@ pub fn encode_request<'a>(spans: impl IntoIterator<Item = &'a Span>) -> ExportTr
     encode_grouped(spans, true)
 }
 
-/// [`encode_request`] for spans whose equal resources and scopes are the same `Arc`s (as
-/// forwarding makes them): grouped by pointer alone, never compared by content, which costs
-/// O(groups²) comparisons when every trial brings its own resource.
+/// [`encode_request`] for spans whose equal resources and scopes are the same `Arc`s: grouped
+/// by pointer alone, never compared by content. Forwarding's own encoder
+/// (`forward::encode`) is tested to write exactly these bytes.
+#[cfg(test)]
 pub(crate) fn encode_request_shared<'a>(
     spans: impl IntoIterator<Item = &'a Span>,
 ) -> ExportTraceServiceRequest {

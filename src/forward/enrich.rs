@@ -11,6 +11,8 @@ use std::sync::Arc;
 use crate::event::{CheckResult, TrialResult, TrialTrace};
 use crate::trace::{Attributes, Event, KeyValue, Link, Resource, Span, SpanId, Value};
 
+use super::encode::Outgoing;
+
 use super::config::{Events, Profile};
 
 /// `eval.schema`: the version of this contract of attributes.
@@ -38,16 +40,19 @@ pub(crate) struct RunContext {
 }
 
 /// The trial's spans as forwarded: the root first, then the agent's and traceval's, then the
-/// judges'.
-pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) -> Vec<Span> {
+/// judges'. No span is copied: each is sent with what forwarding adds ([`Outgoing`]).
+pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) -> Vec<Outgoing> {
     let root_trace = trace.root.trace_id;
     let common = common(run, result, &root_trace.to_string());
-    let mut resources = Resources::new(run, &common);
+    let mut resources = Resources::new(run, &common.0);
+    let shared: Arc<[KeyValue]> = Arc::from(common.0.as_slice());
+    let evaluate = run.events != Events::None;
     let mut out = Vec::with_capacity(1 + trace.spans.len() + trace.judge_spans.len());
 
-    let mut root = (*trace.root).clone();
-    annotate(&mut root, &common, &mut resources);
-    verdict_attributes(run, result, &trace.input, &mut root);
+    let mut root = outgoing(&trace.root, Arc::clone(&shared), &mut resources);
+    let mut added = common.clone();
+    verdict_attributes(run, result, &trace.input, &mut added);
+    root.added = Arc::from(added.0);
     // Links to the agent's own traces (an agent that did not read TRACEPARENT), so a backend
     // that renders links joins them.
     for span in &trace.spans {
@@ -62,12 +67,12 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
             });
         }
     }
-    let at = root.end_time_unix_nano;
-    if run.events != Events::None {
+    if evaluate {
+        let at = trace.root.end_time_unix_nano;
         for check in &result.checks {
-            root.events.push(evaluation(&check.name, check, at));
+            root.evaluations.push(evaluation(&check.name, check, at));
         }
-        root.events.push(trial_evaluation(result, at));
+        root.evaluations.push(trial_evaluation(result, at));
     }
     out.push(root);
 
@@ -77,36 +82,43 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
         .filter(|c| result.judges.iter().any(|j| j.name == c.name))
         .collect();
     for span in &trace.spans {
-        let mut span = (**span).clone();
-        annotate(&mut span, &common, &mut resources);
-        if run.events != Events::None {
+        let mut s = outgoing(span, Arc::clone(&shared), &mut resources);
+        if evaluate {
+            let at = span.end_time_unix_nano;
             for &(check, id) in &trace.offending {
                 if id == span.span_id
                     && let Some(check) = result.checks.get(check)
                 {
-                    span.events
-                        .push(evaluation(&check.name, check, span.end_time_unix_nano));
+                    s.evaluations.push(evaluation(&check.name, check, at));
                 }
             }
             if Some(span.span_id) == trace.last_llm {
                 for check in &judges {
-                    span.events
-                        .push(evaluation(&check.name, check, span.end_time_unix_nano));
+                    s.evaluations.push(evaluation(&check.name, check, at));
                 }
             }
         }
-        out.push(span);
+        out.push(s);
     }
     for span in &trace.judge_spans {
-        let mut span = (**span).clone();
-        annotate(&mut span, &common, &mut resources);
-        set(&mut span.attributes, "eval.role", "judge");
+        let mut added = common.clone();
+        set(&mut added, "eval.role", "judge");
         if run.profile == Profile::Phoenix && span.parent_span_id.is_none() {
-            set(&mut span.attributes, "openinference.span.kind", "EVALUATOR");
+            set(&mut added, "openinference.span.kind", "EVALUATOR");
         }
-        out.push(span);
+        out.push(outgoing(span, Arc::from(added.0), &mut resources));
     }
     out
+}
+
+fn outgoing(span: &Arc<Span>, added: Arc<[KeyValue]>, resources: &mut Resources<'_>) -> Outgoing {
+    Outgoing {
+        span: Arc::clone(span),
+        added,
+        evaluations: Vec::new(),
+        links: Vec::new(),
+        resource: resources.get(&span.resource),
+    }
 }
 
 /// The run's own span, in a trace of its own: the run's status (`aborted` when it was
@@ -168,7 +180,7 @@ pub(crate) fn run_span(
 }
 
 /// The attributes every span of the trial gets.
-fn common(run: &RunContext, result: &TrialResult, root_trace: &str) -> Vec<KeyValue> {
+fn common(run: &RunContext, result: &TrialResult, root_trace: &str) -> Attributes {
     let mut common = vec![
         KeyValue::new("eval.run_id", &*run.run_id),
         KeyValue::new("eval.suite", result.suite.as_str()),
@@ -210,7 +222,7 @@ fn common(run: &RunContext, result: &TrialResult, root_trace: &str) -> Vec<KeyVa
         }
         Profile::Generic | Profile::Mlflow => {}
     }
-    common
+    Attributes(common)
 }
 
 /// Each distinct resource of a trial, with the run's identity added, made once.
@@ -268,16 +280,8 @@ impl<'a> Resources<'a> {
     }
 }
 
-fn annotate(span: &mut Span, common: &[KeyValue], resources: &mut Resources<'_>) {
-    for kv in common {
-        set(&mut span.attributes, &kv.key, kv.value.clone());
-    }
-    span.resource = resources.get(&span.resource);
-}
-
 /// The trial root's verdict and headline numbers (`test.*` of the core conventions, `eval.*`).
-fn verdict_attributes(run: &RunContext, result: &TrialResult, input: &str, root: &mut Span) {
-    let a = &mut root.attributes;
+fn verdict_attributes(run: &RunContext, result: &TrialResult, input: &str, a: &mut Attributes) {
     set(a, "test.suite.name", result.suite.as_str());
     set(
         a,

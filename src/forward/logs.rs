@@ -1,7 +1,7 @@
 //! The verdicts as the GenAI convention's exact form: log records with `event_name =
 //! gen_ai.evaluation.result`, the evaluated span's trace and span id, and the event's attributes
-//! (`--forward-events log|both`). They are read off the span events [`super::enrich`] made, so
-//! the two carriers cannot disagree.
+//! (`--forward-events log|both`). They are read off the events [`super::enrich`] made for the
+//! spans, so the two carriers cannot disagree.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,9 +12,9 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource as PResource;
 
 use crate::capture::convert::encode_attributes;
-use crate::trace::{Resource, Span};
+use crate::trace::Resource;
 
-use super::enrich::EVALUATION_EVENT;
+use super::encode::Outgoing;
 
 /// `SEVERITY_NUMBER_INFO`, or `WARN` for a failed check, as pydantic-evals sets it.
 const INFO: i32 = 9;
@@ -22,11 +22,12 @@ const WARN: i32 = 13;
 
 /// The evaluation events of `spans` as one logs request (grouped by the spans' resources), or
 /// `None` when there are none.
-pub(crate) fn evaluation_logs(spans: &[Span]) -> Option<ExportLogsServiceRequest> {
+pub(crate) fn evaluation_logs(spans: &[Outgoing]) -> Option<ExportLogsServiceRequest> {
     let mut groups: Vec<(Arc<Resource>, Vec<LogRecord>)> = Vec::new();
     let mut index: HashMap<*const Resource, usize> = HashMap::new();
-    for span in spans {
-        for event in span.events.iter().filter(|e| e.name == EVALUATION_EVENT) {
+    for outgoing in spans {
+        let span = &outgoing.span;
+        for event in &outgoing.evaluations {
             let failed = event.attributes.str("gen_ai.evaluation.score.label") == Some("fail");
             let record = LogRecord {
                 time_unix_nano: event.time_unix_nano,
@@ -39,10 +40,11 @@ pub(crate) fn evaluation_logs(spans: &[Span]) -> Option<ExportLogsServiceRequest
                 flags: span.flags & 0xff,
                 trace_id: span.trace_id.0.to_vec(),
                 span_id: span.span_id.0.to_vec(),
-                event_name: EVALUATION_EVENT.to_owned(),
+                event_name: event.name.clone(),
             };
-            let i = *index.entry(Arc::as_ptr(&span.resource)).or_insert_with(|| {
-                groups.push((Arc::clone(&span.resource), Vec::new()));
+            let resource = &outgoing.resource;
+            let i = *index.entry(Arc::as_ptr(resource)).or_insert_with(|| {
+                groups.push((Arc::clone(resource), Vec::new()));
                 groups.len() - 1
             });
             groups[i].1.push(record);

@@ -7,6 +7,7 @@
 //! bounded queue and a bounded wait at the end.
 
 pub(crate) mod config;
+mod encode;
 pub(crate) mod enrich;
 mod logs;
 pub(crate) mod transport;

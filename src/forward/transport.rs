@@ -9,17 +9,17 @@ use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use prost::Message;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use tonic::codec::CompressionEncoding;
+use tonic::client::Grpc;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::Channel;
 
@@ -52,13 +52,13 @@ pub(crate) enum Exported {
     Unsupported(String),
 }
 
-/// What one export carries.
-#[derive(Clone, Copy)]
-pub(crate) enum Payload<'a> {
-    /// Spans.
-    Traces(&'a ExportTraceServiceRequest),
-    /// Log records.
-    Logs(&'a ExportLogsServiceRequest),
+/// What one export carries: an OTLP export request, protobuf-encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// An `ExportTraceServiceRequest`.
+    Traces,
+    /// An `ExportLogsServiceRequest`.
+    Logs,
 }
 
 /// A client of one backend.
@@ -81,8 +81,7 @@ enum Kind {
         json: bool,
     },
     Grpc {
-        client: TraceServiceClient<Channel>,
-        logs: LogsServiceClient<Channel>,
+        client: Grpc<Channel>,
         metadata: MetadataMap,
     },
 }
@@ -107,19 +106,11 @@ impl Transport {
                         .map_err(|_| format!("the value of header `{name}` is not ASCII"))?;
                     metadata.insert(key, value);
                 }
-                let mut client = TraceServiceClient::new(channel.clone())
-                    .accept_compressed(CompressionEncoding::Gzip);
-                let mut logs =
-                    LogsServiceClient::new(channel).accept_compressed(CompressionEncoding::Gzip);
+                let mut client = Grpc::new(channel).accept_compressed(CompressionEncoding::Gzip);
                 if compress {
                     client = client.send_compressed(CompressionEncoding::Gzip);
-                    logs = logs.send_compressed(CompressionEncoding::Gzip);
                 }
-                Kind::Grpc {
-                    client,
-                    logs,
-                    metadata,
-                }
+                Kind::Grpc { client, metadata }
             }
             Protocol::HttpProtobuf | Protocol::HttpJson => {
                 // `rustls-no-provider`: a client needs a process-wide crypto provider.
@@ -159,20 +150,27 @@ impl Transport {
         })
     }
 
-    /// Exports `payload`, retrying what is worth retrying, giving up at `deadline`.
-    pub(crate) async fn export(&mut self, payload: Payload<'_>, deadline: Instant) -> Exported {
-        let body = match (&self.kind, payload) {
-            (Kind::Http { json: true, .. }, Payload::Traces(r)) => serde_json::to_vec(r),
-            (Kind::Http { json: true, .. }, Payload::Logs(r)) => serde_json::to_vec(r),
-            (Kind::Http { json: false, .. }, Payload::Traces(r)) => Ok(r.encode_to_vec()),
-            (Kind::Http { json: false, .. }, Payload::Logs(r)) => Ok(r.encode_to_vec()),
-            (Kind::Grpc { .. }, _) => Ok(Vec::new()),
+    /// Exports `protobuf`, an export request of `signal`, retrying what is worth retrying,
+    /// giving up at `deadline`.
+    pub(crate) async fn export(
+        &mut self,
+        signal: Signal,
+        protobuf: Bytes,
+        deadline: Instant,
+    ) -> Exported {
+        let body = match &self.kind {
+            Kind::Http { json: true, .. } => match to_json(signal, &protobuf) {
+                Ok(json) => Bytes::from(json),
+                Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
+            },
+            Kind::Http { json: false, .. } => protobuf,
+            // tonic compresses gRPC messages itself.
+            Kind::Grpc { .. } => protobuf,
         };
         // Shared, not copied, by every attempt.
-        let body = match body {
-            Ok(body) if body.is_empty() || !self.compress => Bytes::from(body),
-            Ok(body) => Bytes::from(gzip(&body)),
-            Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
+        let body = match &self.kind {
+            Kind::Http { .. } if self.compress => Bytes::from(gzip(&body)),
+            _ => body,
         };
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;
@@ -183,7 +181,7 @@ impl Transport {
             }
             let timeout = self.timeout.min(left);
             let answer =
-                match tokio::time::timeout(timeout, self.attempt(payload, &body, timeout)).await {
+                match tokio::time::timeout(timeout, self.attempt(signal, &body, timeout)).await {
                     Ok(answer) => answer,
                     Err(_) => Attempt::Retry(
                         format!("no answer within {}", humantime::format_duration(timeout)),
@@ -208,7 +206,7 @@ impl Transport {
         }
     }
 
-    async fn attempt(&mut self, payload: Payload<'_>, body: &Bytes, timeout: Duration) -> Attempt {
+    async fn attempt(&mut self, signal: Signal, body: &Bytes, timeout: Duration) -> Attempt {
         match &mut self.kind {
             Kind::Http {
                 client,
@@ -216,9 +214,9 @@ impl Transport {
                 logs_url,
                 json,
             } => {
-                let url = match payload {
-                    Payload::Traces(_) => url.clone(),
-                    Payload::Logs(_) => match logs_url {
+                let url = match signal {
+                    Signal::Traces => url.clone(),
+                    Signal::Logs => match logs_url {
                         Some(url) => url.clone(),
                         None => {
                             let why = "no logs endpoint: the traces URL does not end in /v1/traces";
@@ -244,7 +242,7 @@ impl Transport {
                 let after = crate::llm::http::retry_after(response.headers(), SystemTime::now());
                 let bytes = response.bytes().await.unwrap_or_default();
                 if status.is_success() {
-                    return Attempt::Done(http_accepted(payload, *json, &bytes));
+                    return Attempt::Done(http_accepted(signal, *json, &bytes));
                 }
                 let why = format!(
                     "HTTP {}{}",
@@ -257,29 +255,22 @@ impl Transport {
                     _ => Attempt::Done(Exported::Failed(why)),
                 }
             }
-            Kind::Grpc {
-                client,
-                logs,
-                metadata,
-            } => {
-                let answer = match payload {
-                    Payload::Traces(request) => {
-                        let mut call = tonic::Request::new(request.clone());
-                        *call.metadata_mut() = metadata.clone();
-                        call.set_timeout(timeout);
-                        client
-                            .export(call)
+            Kind::Grpc { client, metadata } => {
+                let mut call = tonic::Request::new(body.clone());
+                *call.metadata_mut() = metadata.clone();
+                call.set_timeout(timeout);
+                let answer = match client.ready().await {
+                    Err(e) => Err(tonic::Status::unavailable(format!("not ready: {e}"))),
+                    Ok(()) => match signal {
+                        Signal::Traces => client
+                            .unary(call, PathAndQuery::from_static(TRACES), Raw::default())
                             .await
-                            .map(|a| traces_accepted(Some(a.into_inner())))
-                    }
-                    Payload::Logs(request) => {
-                        let mut call = tonic::Request::new(request.clone());
-                        *call.metadata_mut() = metadata.clone();
-                        call.set_timeout(timeout);
-                        logs.export(call)
+                            .map(|a| traces_accepted(Some(a.into_inner()))),
+                        Signal::Logs => client
+                            .unary(call, PathAndQuery::from_static(LOGS), Raw::default())
                             .await
-                            .map(|a| logs_accepted(Some(a.into_inner())))
-                    }
+                            .map(|a| logs_accepted(Some(a.into_inner()))),
+                    },
                 };
                 match answer {
                     Ok(exported) => Attempt::Done(exported),
@@ -312,18 +303,80 @@ enum Attempt {
 
 /// A 2xx answer's body, read as the payload's response (an empty or unreadable body is a
 /// full success, as the specification allows).
-fn http_accepted(payload: Payload<'_>, json: bool, bytes: &[u8]) -> Exported {
-    match payload {
-        Payload::Traces(_) => traces_accepted(if json {
+fn http_accepted(signal: Signal, json: bool, bytes: &[u8]) -> Exported {
+    match signal {
+        Signal::Traces => traces_accepted(if json {
             serde_json::from_slice(bytes).ok()
         } else {
             ExportTraceServiceResponse::decode(bytes).ok()
         }),
-        Payload::Logs(_) => logs_accepted(if json {
+        Signal::Logs => logs_accepted(if json {
             serde_json::from_slice(bytes).ok()
         } else {
             ExportLogsServiceResponse::decode(bytes).ok()
         }),
+    }
+}
+
+/// The OTLP/JSON form of a protobuf export request.
+fn to_json(signal: Signal, protobuf: &[u8]) -> Result<Vec<u8>, String> {
+    let json = match signal {
+        Signal::Traces => ExportTraceServiceRequest::decode(protobuf)
+            .map_err(|e| e.to_string())
+            .map(|r| serde_json::to_vec(&r)),
+        Signal::Logs => ExportLogsServiceRequest::decode(protobuf)
+            .map_err(|e| e.to_string())
+            .map(|r| serde_json::to_vec(&r)),
+    };
+    json?.map_err(|e| e.to_string())
+}
+
+/// The gRPC methods of the OTLP collector services.
+const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+/// A gRPC codec that sends an already encoded request as it is and decodes the answer `A`.
+struct Raw<A>(std::marker::PhantomData<A>);
+
+impl<A> Default for Raw<A> {
+    fn default() -> Self {
+        Raw(std::marker::PhantomData)
+    }
+}
+
+impl<A: Message + Default + Send + 'static> Codec for Raw<A> {
+    type Encode = Bytes;
+    type Decode = A;
+    type Encoder = Raw<Bytes>;
+    type Decoder = Raw<A>;
+
+    fn encoder(&mut self) -> Raw<Bytes> {
+        Raw::default()
+    }
+
+    fn decoder(&mut self) -> Raw<A> {
+        Raw::default()
+    }
+}
+
+impl Encoder for Raw<Bytes> {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        prost::bytes::BufMut::put_slice(dst, &item);
+        Ok(())
+    }
+}
+
+impl<A: Message + Default> Decoder for Raw<A> {
+    type Item = A;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<A>, tonic::Status> {
+        A::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
     }
 }
 

@@ -11,17 +11,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::capture::convert::encode_request_shared;
+use axum::body::Bytes;
+use prost::Message;
+
 use crate::event::{TrialResult, TrialTrace};
 use crate::trace::Span;
 
 use super::ForwardSummary;
 use super::config::ForwardConfig;
-use super::enrich::EVALUATION_EVENT;
+use super::encode::{Outgoing, traces_request};
 use super::enrich::{self, RunContext};
 use super::logs::{self, evaluation_logs};
-use super::transport::{Exported, Payload, Transport};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use super::transport::{Exported, Signal, Transport};
 
 /// Most spans in one request.
 const BATCH_SPANS: usize = 1024;
@@ -274,24 +275,18 @@ async fn send_all(
             continue;
         }
         let logs = if run.events.logs() {
-            let logs = evaluation_logs(&batch);
-            if !run.events.spans() {
-                for span in &mut batch {
-                    span.events.retain(|e| e.name != EVALUATION_EVENT);
-                }
-            }
-            logs
+            evaluation_logs(&batch).map(|r| (logs::count(&r), Bytes::from(r.encode_to_vec())))
         } else {
             None
         };
-        let request = encode_request_shared(batch.iter());
+        let request = Bytes::from(traces_request(&batch, run.events.spans()));
         drop(batch);
         // Each request gets the whole timeout, retries included; the run's own end-of-run
         // wait is bounded apart from this.
         let deadline = Instant::now() + timeout * 2;
         c.in_flight_since
             .store(ms_since(started) + 1, Ordering::Relaxed);
-        let exported = transport.export(Payload::Traces(&request), deadline).await;
+        let exported = transport.export(Signal::Traces, request, deadline).await;
         c.in_flight_since.store(0, Ordering::Relaxed);
         c.failing.store(
             !matches!(exported, Exported::Accepted { .. }),
@@ -315,8 +310,8 @@ async fn send_all(
                 c.error(why);
             }
         }
-        if let Some(logs) = logs {
-            send_logs(&mut transport, &logs, deadline, c).await;
+        if let Some((n, logs)) = logs {
+            send_logs(&mut transport, n, logs, deadline, c).await;
         }
         c.done(n);
     }
@@ -325,16 +320,16 @@ async fn send_all(
 /// The verdicts as log records; a backend that takes no logs is told once, then spared.
 async fn send_logs(
     transport: &mut Transport,
-    logs: &ExportLogsServiceRequest,
+    n: u64,
+    logs: Bytes,
     deadline: Instant,
     c: &Counters,
 ) {
-    let n = logs::count(logs);
     if c.no_logs.load(Ordering::Relaxed) {
         c.logs_dropped.fetch_add(n, Ordering::Relaxed);
         return;
     }
-    match transport.export(Payload::Logs(logs), deadline).await {
+    match transport.export(Signal::Logs, logs, deadline).await {
         Exported::Accepted { rejected, .. } => {
             c.logs_sent
                 .fetch_add(n - rejected.min(n), Ordering::Relaxed);
@@ -354,9 +349,9 @@ async fn send_logs(
     }
 }
 
-fn add(batch: &mut Vec<Span>, job: Job, run: &RunContext) {
+fn add(batch: &mut Vec<Outgoing>, job: Job, run: &RunContext) {
     match job {
         Job::Trial(result, trace) => batch.extend(enrich::trial(run, &result, &trace)),
-        Job::Spans(spans) => batch.extend(spans),
+        Job::Spans(spans) => batch.extend(spans.into_iter().map(Outgoing::plain)),
     }
 }

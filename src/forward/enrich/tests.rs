@@ -105,6 +105,12 @@ fn run(profile: Profile) -> RunContext {
     }
 }
 
+/// The trial's spans as a backend receives them.
+fn forwarded(run: &RunContext, result: &TrialResult, trace: &TrialTrace) -> Vec<Span> {
+    let spans = trial(run, result, trace);
+    spans.iter().map(|s| s.to_span(true)).collect()
+}
+
 fn evaluations(span: &Span) -> Vec<(String, f64, String)> {
     span.events
         .iter()
@@ -126,7 +132,7 @@ fn evaluations(span: &Span) -> Vec<(String, f64, String)> {
 #[test]
 fn every_span_and_resource_carries_the_run_and_the_trial() {
     let (result, trace) = fixture();
-    let spans = trial(&run(Profile::Generic), &result, &trace);
+    let spans = forwarded(&run(Profile::Generic), &result, &trace);
     assert_eq!(spans.len(), 5, "root, three agent spans, one judge span");
     for s in &spans {
         // Replaced, not duplicated: the stale value the agent set is gone.
@@ -155,7 +161,7 @@ fn every_span_and_resource_carries_the_run_and_the_trial() {
 #[test]
 fn the_root_has_the_verdict_one_event_per_check_and_one_for_the_trial() {
     let (result, trace) = fixture();
-    let spans = trial(&run(Profile::Generic), &result, &trace);
+    let spans = forwarded(&run(Profile::Generic), &result, &trace);
     let root = &spans[0];
     let a = &root.attributes;
     assert_eq!(a.str("test.case.result.status"), Some("fail"));
@@ -181,7 +187,7 @@ fn the_root_has_the_verdict_one_event_per_check_and_one_for_the_trial() {
 #[test]
 fn a_failed_check_is_also_on_the_span_it_points_at_and_a_judge_on_the_last_llm_call() {
     let (result, trace) = fixture();
-    let spans = trial(&run(Profile::Generic), &result, &trace);
+    let spans = forwarded(&run(Profile::Generic), &result, &trace);
     let by_name = |name: &str| spans.iter().find(|s| s.name == name).unwrap();
     assert_eq!(
         evaluations(by_name("execute_tool delete_account")),
@@ -197,7 +203,7 @@ fn a_failed_check_is_also_on_the_span_it_points_at_and_a_judge_on_the_last_llm_c
         ..run(Profile::Generic)
     };
     assert!(
-        trial(&none, &result, &trace)
+        forwarded(&none, &result, &trace)
             .iter()
             .all(|s| s.events.is_empty())
     );
@@ -206,7 +212,7 @@ fn a_failed_check_is_also_on_the_span_it_points_at_and_a_judge_on_the_last_llm_c
 #[test]
 fn the_phoenix_profile_names_the_project_the_kinds_and_a_session_per_case() {
     let (result, trace) = fixture();
-    let spans = trial(&run(Profile::Phoenix), &result, &trace);
+    let spans = forwarded(&run(Profile::Phoenix), &result, &trace);
     let root = &spans[0];
     assert_eq!(
         root.attributes.str("openinference.span.kind"),
