@@ -1,83 +1,233 @@
 //! Forwarded spans straight to OTLP protobuf bytes. A forwarded span is the captured span,
-//! shared and untouched, plus what forwarding adds ([`Outgoing`]); the encoder writes the two
-//! together, so forwarding copies no span and builds no intermediate message. The bytes are
-//! exactly what prost writes for the materialized span ([`Outgoing::to_span`]) grouped as
-//! [`crate::capture::convert::encode_request_shared`] groups them (a test holds the two
-//! equal), and the JSON and gRPC transports start from these bytes too.
+//! shared and untouched, plus what forwarding adds, already encoded ([`Added`]): the run's
+//! identity once per trial, the verdict, evaluations and links once per span that has them.
+//! The encoder writes the span's own fields (less the attributes an addition replaces) and
+//! then the added bytes, so forwarding copies no span, builds no intermediate message and
+//! allocates nothing per span. Protobuf lets the fields of a repeated field come in more than
+//! one run, so a decoder reads the span's own attributes, events and links followed by the
+//! added ones. The JSON and gRPC transports start from these bytes too.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
-use crate::trace::{Event, KeyValue, Link, Resource, Scope, Span, SpanKind, StatusCode, Value};
+use crate::trace::{
+    Event, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, StatusCode, TraceId, Value,
+};
+
+/// An attribute value forwarding adds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Attr<'a> {
+    /// A string.
+    Str(&'a str),
+    /// An integer.
+    Int(i64),
+    /// A double.
+    Double(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// Fields forwarding adds to a span (attributes, events, links) or a resource (attributes),
+/// encoded as they are added, with the keys of the attributes: a span's or resource's own
+/// attribute of one of those keys is not sent (it is replaced).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Added {
+    keys: Vec<Cow<'static, str>>,
+    bytes: Vec<u8>,
+    /// The attributes' field: 9 in a span, 1 in a resource.
+    attribute_tag: u32,
+}
+
+/// The `Span` fields of events and links.
+const EVENTS: u32 = 11;
+const LINKS: u32 = 13;
+
+impl Added {
+    /// Additions to a span.
+    pub(crate) fn span() -> Added {
+        Added {
+            attribute_tag: 9,
+            ..Added::default()
+        }
+    }
+
+    /// Additions to a resource.
+    pub(crate) fn resource() -> Added {
+        Added {
+            attribute_tag: 1,
+            ..Added::default()
+        }
+    }
+
+    /// Adds (or replaces) attribute `key`. A key already added is not added again.
+    pub(crate) fn attribute(&mut self, key: impl Into<Cow<'static, str>>, value: Attr<'_>) {
+        let key = key.into();
+        if self.replaces(&key) {
+            return;
+        }
+        put_message(&mut self.bytes, self.attribute_tag, attr_len(&key, value));
+        put_attr(&mut self.bytes, &key, value);
+        self.keys.push(key);
+    }
+
+    /// Adds (or replaces) attribute `kv`.
+    pub(crate) fn key_value(&mut self, kv: &KeyValue) {
+        if self.replaces(&kv.key) {
+            return;
+        }
+        put_attributes(&mut self.bytes, self.attribute_tag, std::iter::once(kv));
+        self.keys.push(Cow::Owned(kv.key.to_string()));
+    }
+
+    /// Adds an event (to a span).
+    pub(crate) fn event(
+        &mut self,
+        name: &str,
+        time_unix_nano: u64,
+        attributes: &[(&str, Attr<'_>)],
+    ) {
+        let attrs: usize = attributes
+            .iter()
+            .map(|&(k, v)| message(3, attr_len(k, v)))
+            .sum();
+        put_message(
+            &mut self.bytes,
+            EVENTS,
+            fixed64(1, time_unix_nano) + string(2, name) + attrs,
+        );
+        put_fixed64(&mut self.bytes, 1, time_unix_nano);
+        put_string(&mut self.bytes, 2, name);
+        for &(key, value) in attributes {
+            put_message(&mut self.bytes, 3, attr_len(key, value));
+            put_attr(&mut self.bytes, key, value);
+        }
+    }
+
+    /// Adds a link (to a span).
+    pub(crate) fn link(
+        &mut self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        attributes: &[(&str, Attr<'_>)],
+    ) {
+        let attrs: usize = attributes
+            .iter()
+            .map(|&(k, v)| message(4, attr_len(k, v)))
+            .sum();
+        put_message(
+            &mut self.bytes,
+            LINKS,
+            message(1, 16) + message(2, 8) + attrs,
+        );
+        put_bytes(&mut self.bytes, 1, &trace_id.0);
+        put_bytes(&mut self.bytes, 2, &span_id.0);
+        for &(key, value) in attributes {
+            put_message(&mut self.bytes, 4, attr_len(key, value));
+            put_attr(&mut self.bytes, key, value);
+        }
+    }
+
+    /// Nothing was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// An attribute of `key` was added: one the span or resource has is not sent.
+    fn replaces(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k.len() == key.len() && k == key)
+    }
+}
+
+/// A resource as forwarded, encoded once per trial: its own attributes that no addition
+/// replaces, then the additions.
+#[derive(Debug)]
+pub(crate) struct ForwardedResource {
+    /// The `Resource` message.
+    bytes: Vec<u8>,
+    schema_url: String,
+}
+
+impl ForwardedResource {
+    /// `resource` with `added`.
+    pub(crate) fn new(resource: &Resource, added: &Added) -> ForwardedResource {
+        let own = resource
+            .attributes
+            .iter()
+            .filter(|kv| !added.replaces(&kv.key));
+        let mut bytes = Vec::with_capacity(attributes_len(1, own.clone()) + added.bytes.len());
+        put_attributes(&mut bytes, 1, own);
+        bytes.extend_from_slice(&added.bytes);
+        ForwardedResource {
+            bytes,
+            schema_url: resource.schema_url.clone(),
+        }
+    }
+
+    /// The resource as a message (for log records).
+    pub(crate) fn to_proto(&self) -> opentelemetry_proto::tonic::resource::v1::Resource {
+        prost::Message::decode(&self.bytes[..]).expect("encoded by this module")
+    }
+
+    /// The resource's schema URL.
+    pub(crate) fn schema_url(&self) -> &str {
+        &self.schema_url
+    }
+}
 
 /// A span as forwarded.
 #[derive(Debug, Clone)]
 pub(crate) struct Outgoing {
     /// The span as captured.
     pub(crate) span: Arc<Span>,
-    /// Attributes added after the span's own; an own attribute of the same key is left out.
-    /// Keys are distinct.
-    pub(crate) added: Arc<[KeyValue]>,
-    /// `gen_ai.evaluation.result` events, after the span's own events.
-    pub(crate) evaluations: Vec<Event>,
-    /// Links after the span's own.
-    pub(crate) links: Vec<Link>,
+    /// What every span of the trial gets (the run's identity).
+    pub(crate) common: Arc<Added>,
+    /// What this span alone gets (the root's verdict and links, evaluations), if anything.
+    pub(crate) extra: Option<Box<Added>>,
     /// The resource sent in place of the span's.
-    pub(crate) resource: Arc<Resource>,
+    pub(crate) resource: Arc<ForwardedResource>,
+    /// The evaluations of this span as events, for log records (`--forward-events log|both`);
+    /// empty otherwise.
+    pub(crate) evaluations: Vec<Event>,
 }
 
 impl Outgoing {
     /// A span forwarded as it is (the run's own span).
     pub(crate) fn plain(span: Span) -> Outgoing {
         Outgoing {
-            resource: Arc::clone(&span.resource),
+            resource: Arc::new(ForwardedResource::new(&span.resource, &Added::resource())),
             span: Arc::new(span),
-            added: Arc::from(Vec::new()),
+            common: Arc::new(Added::span()),
+            extra: None,
             evaluations: Vec::new(),
-            links: Vec::new(),
         }
     }
 
-    /// The span's own attributes that `added` does not replace, then `added`.
-    pub(crate) fn attributes(&self) -> impl Iterator<Item = &KeyValue> {
-        let added = &self.added;
-        let own = self.span.attributes.iter();
-        own.filter(move |kv| !added.iter().any(|a| a.key == kv.key))
-            .chain(added.iter())
+    /// The span's own attributes that no addition replaces.
+    fn own_attributes(&self) -> impl Iterator<Item = &KeyValue> + Clone {
+        self.span.attributes.iter().filter(|kv| {
+            !self.common.replaces(&kv.key)
+                && !self.extra.as_ref().is_some_and(|e| e.replaces(&kv.key))
+        })
     }
 
-    /// The span as a backend receives it.
-    #[cfg(test)]
-    pub(crate) fn to_span(&self, evaluations: bool) -> Span {
-        let mut span = (*self.span).clone();
-        span.attributes.0 = self.attributes().cloned().collect();
-        if evaluations {
-            span.events.extend(self.evaluations.iter().cloned());
-        }
-        span.links.extend(self.links.iter().cloned());
-        span.resource = Arc::clone(&self.resource);
-        span
-    }
-
-    fn events(&self, evaluations: bool) -> impl Iterator<Item = &Event> {
-        let added = if evaluations {
-            &self.evaluations[..]
-        } else {
-            &[]
-        };
-        self.span.events.iter().chain(added)
+    fn added_len(&self) -> usize {
+        self.common.bytes.len() + self.extra.as_ref().map_or(0, |e| e.bytes.len())
     }
 }
 
 /// An `ExportTraceServiceRequest` of `spans`, grouped by resource and scope (by pointer, in
-/// order of first appearance), with their evaluation events when `evaluations`.
-pub(crate) fn traces_request(spans: &[Outgoing], evaluations: bool) -> Vec<u8> {
-    type Group<'a> = (&'a Arc<Resource>, Vec<(&'a Arc<Scope>, Vec<usize>)>);
-    let lens: Vec<usize> = spans.iter().map(|s| span_len(s, evaluations)).collect();
+/// order of first appearance).
+pub(crate) fn traces_request(spans: &[Outgoing]) -> Vec<u8> {
+    type Group<'a> = (
+        &'a Arc<ForwardedResource>,
+        Vec<(&'a Arc<Scope>, Vec<usize>)>,
+    );
+    let lens: Vec<usize> = spans.iter().map(span_len).collect();
     let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut resources: HashMap<*const Resource, usize> = HashMap::new();
+    let mut resources: HashMap<*const ForwardedResource, usize> = HashMap::new();
     let mut scopes: HashMap<(usize, *const Scope), usize> = HashMap::new();
     for (i, s) in spans.iter().enumerate() {
         let r = *resources
@@ -101,7 +251,7 @@ pub(crate) fn traces_request(spans: &[Outgoing], evaluations: bool) -> Vec<u8> {
             + string(3, &scope.schema_url)
     };
     let resource_spans_len = |(resource, scopes): &Group<'_>| {
-        message(1, resource_len(resource))
+        message(1, resource.bytes.len())
             + scopes
                 .iter()
                 .map(|(scope, members)| message(2, scope_spans_len(scope, members)))
@@ -116,8 +266,7 @@ pub(crate) fn traces_request(spans: &[Outgoing], evaluations: bool) -> Vec<u8> {
     for group in &groups {
         put_message(&mut buf, 1, resource_spans_len(group));
         let (resource, scopes) = group;
-        put_message(&mut buf, 1, resource_len(resource));
-        put_attributes(&mut buf, 1, resource.attributes.iter());
+        put_bytes(&mut buf, 1, &resource.bytes);
         for (scope, members) in scopes {
             put_message(&mut buf, 2, scope_spans_len(scope, members));
             put_message(&mut buf, 1, scope_len(scope));
@@ -126,7 +275,7 @@ pub(crate) fn traces_request(spans: &[Outgoing], evaluations: bool) -> Vec<u8> {
             put_attributes(&mut buf, 3, scope.attributes.iter());
             for &i in members {
                 put_message(&mut buf, 2, lens[i]);
-                put_span(&mut buf, &spans[i], evaluations);
+                put_span(&mut buf, &spans[i]);
             }
             put_string(&mut buf, 3, &scope.schema_url);
         }
@@ -136,42 +285,71 @@ pub(crate) fn traces_request(spans: &[Outgoing], evaluations: bool) -> Vec<u8> {
     buf
 }
 
-fn resource_len(resource: &Resource) -> usize {
-    attributes_len(1, resource.attributes.iter())
+/// Attribute `key` = `value` as a `KeyValue` message's length.
+fn attr_len(key: &str, value: Attr<'_>) -> usize {
+    let value = match value {
+        Attr::Str(s) => message(1, s.len()),
+        Attr::Bool(_) => key_len(2) + 1,
+        Attr::Int(i) => key_len(3) + encoded_len_varint(i as u64),
+        Attr::Double(_) => key_len(4) + 8,
+    };
+    string(1, key) + message(2, value)
+}
+
+fn put_attr(buf: &mut Vec<u8>, key: &str, value: Attr<'_>) {
+    put_string(buf, 1, key);
+    match value {
+        Attr::Str(s) => {
+            put_message(buf, 2, message(1, s.len()));
+            put_bytes(buf, 1, s.as_bytes());
+        }
+        Attr::Bool(b) => put_any_value_field(buf, &Value::Bool(b)),
+        Attr::Int(i) => put_any_value_field(buf, &Value::Int(i)),
+        Attr::Double(d) => put_any_value_field(buf, &Value::Double(d)),
+    }
+}
+
+/// The `value` field (2) of a `KeyValue`.
+fn put_any_value_field(buf: &mut Vec<u8>, value: &Value) {
+    put_message(buf, 2, any_value_len(value));
+    put_any_value(buf, value);
 }
 
 fn scope_len(scope: &Scope) -> usize {
     string(1, &scope.name) + string(2, &scope.version) + attributes_len(3, scope.attributes.iter())
 }
 
-fn span_len(s: &Outgoing, evaluations: bool) -> usize {
+fn span_len(s: &Outgoing) -> usize {
     let span = &s.span;
     message(1, 16)
         + message(2, 8)
         + string(3, &span.trace_state)
         + span.parent_span_id.map_or(0, |_| message(4, 8))
-        + if span.flags != 0 { key_len(16) + 4 } else { 0 }
         + string(5, &span.name)
         + varint(6, kind(span.kind) as u64)
         + fixed64(7, span.start_time_unix_nano)
         + fixed64(8, span.end_time_unix_nano)
-        + attributes_len(9, s.attributes())
+        + attributes_len(9, s.own_attributes())
         + varint(10, u64::from(span.dropped_attributes_count))
-        + s.events(evaluations)
-            .map(|e| message(11, event_len(e)))
+        + span
+            .events
+            .iter()
+            .map(|e| message(EVENTS, event_len(e)))
             .sum::<usize>()
         + varint(12, u64::from(span.dropped_events_count))
         + span
             .links
             .iter()
-            .chain(&s.links)
-            .map(|l| message(13, link_len(l)))
+            .map(|l| message(LINKS, link_len(l)))
             .sum::<usize>()
         + varint(14, u64::from(span.dropped_links_count))
         + status_len(span).map_or(0, |n| message(15, n))
+        + if span.flags != 0 { key_len(16) + 4 } else { 0 }
+        + s.added_len()
 }
 
-fn put_span(buf: &mut Vec<u8>, s: &Outgoing, evaluations: bool) {
+/// The span's own fields in tag order, as prost writes them, then what forwarding added.
+fn put_span(buf: &mut Vec<u8>, s: &Outgoing) {
     let span = &s.span;
     put_bytes(buf, 1, &span.trace_id.0);
     put_bytes(buf, 2, &span.span_id.0);
@@ -183,18 +361,18 @@ fn put_span(buf: &mut Vec<u8>, s: &Outgoing, evaluations: bool) {
     put_varint(buf, 6, kind(span.kind) as u64);
     put_fixed64(buf, 7, span.start_time_unix_nano);
     put_fixed64(buf, 8, span.end_time_unix_nano);
-    put_attributes(buf, 9, s.attributes());
+    put_attributes(buf, 9, s.own_attributes());
     put_varint(buf, 10, u64::from(span.dropped_attributes_count));
-    for event in s.events(evaluations) {
-        put_message(buf, 11, event_len(event));
+    for event in &span.events {
+        put_message(buf, EVENTS, event_len(event));
         put_fixed64(buf, 1, event.time_unix_nano);
         put_string(buf, 2, &event.name);
         put_attributes(buf, 3, event.attributes.iter());
         put_varint(buf, 4, u64::from(event.dropped_attributes_count));
     }
     put_varint(buf, 12, u64::from(span.dropped_events_count));
-    for link in span.links.iter().chain(&s.links) {
-        put_message(buf, 13, link_len(link));
+    for link in &span.links {
+        put_message(buf, LINKS, link_len(link));
         put_bytes(buf, 1, &link.trace_id.0);
         put_bytes(buf, 2, &link.span_id.0);
         put_string(buf, 3, &link.trace_state);
@@ -211,10 +389,13 @@ fn put_span(buf: &mut Vec<u8>, s: &Outgoing, evaluations: bool) {
         put_string(buf, 2, &span.status.message);
         put_varint(buf, 3, status_code(span.status.code));
     }
-    // Fields go in tag order, as prost writes them: `flags` (16) last.
     if span.flags != 0 {
         encode_key(16, WireType::ThirtyTwoBit, buf);
         buf.extend_from_slice(&span.flags.to_le_bytes());
+    }
+    buf.extend_from_slice(&s.common.bytes);
+    if let Some(extra) = &s.extra {
+        buf.extend_from_slice(&extra.bytes);
     }
 }
 
@@ -380,6 +561,15 @@ fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
         encode_key(tag, WireType::SixtyFourBit, buf);
         buf.extend_from_slice(&v.to_le_bytes());
     }
+}
+
+/// The spans a backend decodes from [`traces_request`].
+#[cfg(test)]
+pub(crate) fn decoded(spans: &[Outgoing]) -> Vec<Span> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    let bytes = traces_request(spans);
+    let request = <ExportTraceServiceRequest as prost::Message>::decode(&bytes[..]).expect("valid");
+    crate::capture::convert::decode_request(request).spans
 }
 
 #[cfg(test)]

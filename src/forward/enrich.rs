@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::event::{CheckResult, TrialResult, TrialTrace};
 use crate::trace::{Attributes, Event, KeyValue, Link, Resource, Span, SpanId, Value};
 
-use super::encode::Outgoing;
+use super::encode::{Added, Attr, ForwardedResource, Outgoing};
 
 use super::config::{Events, Profile};
 
@@ -40,40 +40,54 @@ pub(crate) struct RunContext {
 }
 
 /// The trial's spans as forwarded: the root first, then the agent's and traceval's, then the
-/// judges'. No span is copied: each is sent with what forwarding adds ([`Outgoing`]).
+/// judges'. No span is copied: each is sent with what forwarding adds, already encoded
+/// ([`Outgoing`]).
 pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) -> Vec<Outgoing> {
     let root_trace = trace.root.trace_id;
-    let common = common(run, result, &root_trace.to_string());
-    let mut resources = Resources::new(run, &common.0);
-    let shared: Arc<[KeyValue]> = Arc::from(common.0.as_slice());
+    let trace_hex = root_trace.to_string();
+    let mut on_spans = Added::span();
+    common(run, result, &trace_hex, &mut on_spans);
+    let common = Arc::new(on_spans);
+    let mut resources = Resources::new(run, result, &trace_hex);
     let evaluate = run.events != Events::None;
     let mut out = Vec::with_capacity(1 + trace.spans.len() + trace.judge_spans.len());
 
-    let mut root = outgoing(&trace.root, Arc::clone(&shared), &mut resources);
-    let mut added = common.clone();
-    verdict_attributes(run, result, &trace.input, &mut added);
-    root.added = Arc::from(added.0);
+    let mut root = outgoing(&trace.root, &common, &mut resources);
+    let mut extra = Added::span();
+    verdict_attributes(run, result, &trace.input, &mut extra);
     // Links to the agent's own traces (an agent that did not read TRACEPARENT), so a backend
     // that renders links joins them.
     for span in &trace.spans {
         if span.parent_span_id.is_none() && span.trace_id != root_trace {
-            root.links.push(Link {
-                trace_id: span.trace_id,
-                span_id: span.span_id,
-                trace_state: String::new(),
-                attributes: Attributes(vec![KeyValue::new("eval.link", "agent")]),
-                dropped_attributes_count: 0,
-                flags: 0,
-            });
+            extra.link(
+                span.trace_id,
+                span.span_id,
+                &[("eval.link", Attr::Str("agent"))],
+            );
         }
     }
     if evaluate {
         let at = trace.root.end_time_unix_nano;
         for check in &result.checks {
-            root.evaluations.push(evaluation(&check.name, check, at));
+            Evaluation::of(check).add(run, at, &mut extra, &mut root.evaluations);
         }
-        root.evaluations.push(trial_evaluation(result, at));
+        let explanation = trial_explanation(result);
+        let kind = result.error_kind.map(|kind| {
+            serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "_OTHER".to_owned())
+        });
+        let trial = Evaluation {
+            name: "trial",
+            value: if result.passed { 1.0 } else { 0.0 },
+            passed: result.passed,
+            explanation: &explanation,
+            error_type: kind.as_deref(),
+        };
+        trial.add(run, at, &mut extra, &mut root.evaluations);
     }
+    root.extra = Some(Box::new(extra));
     out.push(root);
 
     let judges: Vec<&CheckResult> = result
@@ -82,42 +96,48 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
         .filter(|c| result.judges.iter().any(|j| j.name == c.name))
         .collect();
     for span in &trace.spans {
-        let mut s = outgoing(span, Arc::clone(&shared), &mut resources);
+        let mut s = outgoing(span, &common, &mut resources);
         if evaluate {
             let at = span.end_time_unix_nano;
+            let mut extra = Added::span();
             for &(check, id) in &trace.offending {
                 if id == span.span_id
                     && let Some(check) = result.checks.get(check)
                 {
-                    s.evaluations.push(evaluation(&check.name, check, at));
+                    Evaluation::of(check).add(run, at, &mut extra, &mut s.evaluations);
                 }
             }
             if Some(span.span_id) == trace.last_llm {
                 for check in &judges {
-                    s.evaluations.push(evaluation(&check.name, check, at));
+                    Evaluation::of(check).add(run, at, &mut extra, &mut s.evaluations);
                 }
+            }
+            if !extra.is_empty() {
+                s.extra = Some(Box::new(extra));
             }
         }
         out.push(s);
     }
     for span in &trace.judge_spans {
-        let mut added = common.clone();
-        set(&mut added, "eval.role", "judge");
+        let mut s = outgoing(span, &common, &mut resources);
+        let mut extra = Added::span();
+        extra.attribute("eval.role", Attr::Str("judge"));
         if run.profile == Profile::Phoenix && span.parent_span_id.is_none() {
-            set(&mut added, "openinference.span.kind", "EVALUATOR");
+            extra.attribute("openinference.span.kind", Attr::Str("EVALUATOR"));
         }
-        out.push(outgoing(span, Arc::from(added.0), &mut resources));
+        s.extra = Some(Box::new(extra));
+        out.push(s);
     }
     out
 }
 
-fn outgoing(span: &Arc<Span>, added: Arc<[KeyValue]>, resources: &mut Resources<'_>) -> Outgoing {
+fn outgoing(span: &Arc<Span>, common: &Arc<Added>, resources: &mut Resources) -> Outgoing {
     Outgoing {
         span: Arc::clone(span),
-        added,
-        evaluations: Vec::new(),
-        links: Vec::new(),
+        common: Arc::clone(common),
+        extra: None,
         resource: resources.get(&span.resource),
+        evaluations: Vec::new(),
     }
 }
 
@@ -170,7 +190,7 @@ pub(crate) fn run_span(
             flags: 0,
         })
         .collect();
-    span.resource = Arc::new(Resources::new(run, &[]).traceval());
+    span.resource = Arc::new(traceval_resource(run));
     span.scope = Arc::new(crate::trace::Scope {
         name: "traceval".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -179,199 +199,206 @@ pub(crate) fn run_span(
     span
 }
 
-/// The attributes every span of the trial gets.
-fn common(run: &RunContext, result: &TrialResult, root_trace: &str) -> Attributes {
-    let mut common = vec![
-        KeyValue::new("eval.run_id", &*run.run_id),
-        KeyValue::new("eval.suite", result.suite.as_str()),
-        KeyValue::new("eval.case", result.case.as_str()),
-        KeyValue::new("eval.model", result.model.as_str()),
-        KeyValue::new("eval.trial", i64::from(result.trial)),
-        KeyValue::new("eval.trial.trace_id", root_trace),
-        KeyValue::new("eval.schema", SCHEMA),
-    ];
+/// The attributes every span and resource of the trial gets, added to `common`.
+fn common(run: &RunContext, result: &TrialResult, root_trace: &str, common: &mut Added) {
+    common.attribute("eval.run_id", Attr::Str(&run.run_id));
+    common.attribute("eval.suite", Attr::Str(&result.suite));
+    common.attribute("eval.case", Attr::Str(&result.case));
+    common.attribute("eval.model", Attr::Str(&result.model));
+    common.attribute("eval.trial", Attr::Int(i64::from(result.trial)));
+    common.attribute("eval.trial.trace_id", Attr::Str(root_trace));
+    common.attribute("eval.schema", Attr::Int(SCHEMA));
     if let Some(from) = &run.replayed_from {
-        common.push(KeyValue::new("eval.replayed_from", from.as_str()));
+        common.attribute("eval.replayed_from", Attr::Str(from));
     }
     match run.profile {
-        Profile::Phoenix => common.push(KeyValue::new(
-            "session.id",
-            format!(
+        Profile::Phoenix => {
+            let session = format!(
                 "{}:{}::{}@{}",
                 run.run_id, result.suite, result.case, result.model
-            ),
-        )),
+            );
+            common.attribute("session.id", Attr::Str(&session));
+        }
         Profile::Langfuse => {
-            common.push(KeyValue::new(
-                "langfuse.experiment.id",
-                format!("{}/{}", run.run_id, result.model),
-            ));
-            common.push(KeyValue::new(
-                "langfuse.experiment.name",
-                format!("traceval {} ({})", run.run_id, result.model),
-            ));
-            common.push(KeyValue::new("langfuse.environment", "traceval"));
-            common.push(KeyValue::new(
-                "langfuse.experiment.item.id",
-                format!("{}::{}", result.suite, result.case),
-            ));
-            common.push(KeyValue::new(
+            let id = format!("{}/{}", run.run_id, result.model);
+            common.attribute("langfuse.experiment.id", Attr::Str(&id));
+            let name = format!("traceval {} ({})", run.run_id, result.model);
+            common.attribute("langfuse.experiment.name", Attr::Str(&name));
+            common.attribute("langfuse.environment", Attr::Str("traceval"));
+            let item = format!("{}::{}", result.suite, result.case);
+            common.attribute("langfuse.experiment.item.id", Attr::Str(&item));
+            common.attribute(
                 "langfuse.trace.metadata.eval_run_id",
-                &*run.run_id,
-            ));
+                Attr::Str(&run.run_id),
+            );
         }
         Profile::Generic | Profile::Mlflow => {}
     }
-    Attributes(common)
 }
 
-/// Each distinct resource of a trial, with the run's identity added, made once.
-struct Resources<'a> {
-    run: &'a RunContext,
-    common: &'a [KeyValue],
-    done: HashMap<*const Resource, Arc<Resource>>,
+/// Each distinct resource of a trial, with the run's identity added, encoded once.
+struct Resources {
+    added: Added,
+    done: HashMap<*const Resource, Arc<ForwardedResource>>,
 }
 
-impl<'a> Resources<'a> {
-    fn new(run: &'a RunContext, common: &'a [KeyValue]) -> Resources<'a> {
+impl Resources {
+    fn new(run: &RunContext, result: &TrialResult, root_trace: &str) -> Resources {
+        let mut added = Added::resource();
+        common(run, result, root_trace, &mut added);
+        for kv in &run.ci {
+            added.key_value(kv);
+        }
+        if run.profile == Profile::Phoenix {
+            added.attribute("openinference.project.name", Attr::Str(&run.project));
+        }
         Resources {
-            run,
-            common,
+            added,
             done: HashMap::new(),
         }
     }
 
-    fn get(&mut self, resource: &Arc<Resource>) -> Arc<Resource> {
-        let (run, common) = (self.run, self.common);
-        Arc::clone(self.done.entry(Arc::as_ptr(resource)).or_insert_with(|| {
-            let mut r = (**resource).clone();
-            for kv in common.iter().chain(&run.ci) {
-                set(&mut r.attributes, &kv.key, kv.value.clone());
-            }
-            if run.profile == Profile::Phoenix {
-                set(
-                    &mut r.attributes,
-                    "openinference.project.name",
-                    run.project.as_str(),
-                );
-            }
-            Arc::new(r)
-        }))
-    }
-
-    /// traceval's own resource for spans it makes at the end (the run span).
-    fn traceval(&mut self) -> Resource {
-        let mut r = Resource {
-            attributes: Attributes(vec![KeyValue::new("service.name", "traceval")]),
-            schema_url: String::new(),
-        };
-        set(&mut r.attributes, "eval.run_id", &*self.run.run_id);
-        for kv in &self.run.ci {
-            set(&mut r.attributes, &kv.key, kv.value.clone());
-        }
-        if self.run.profile == Profile::Phoenix {
-            set(
-                &mut r.attributes,
-                "openinference.project.name",
-                self.run.project.as_str(),
-            );
-        }
-        r
+    fn get(&mut self, resource: &Arc<Resource>) -> Arc<ForwardedResource> {
+        let added = &self.added;
+        Arc::clone(
+            self.done
+                .entry(Arc::as_ptr(resource))
+                .or_insert_with(|| Arc::new(ForwardedResource::new(resource, added))),
+        )
     }
 }
 
+/// traceval's own resource for spans it makes at the end (the run span).
+fn traceval_resource(run: &RunContext) -> Resource {
+    let mut r = Resource {
+        attributes: Attributes(vec![KeyValue::new("service.name", "traceval")]),
+        schema_url: String::new(),
+    };
+    set(&mut r.attributes, "eval.run_id", &*run.run_id);
+    for kv in &run.ci {
+        set(&mut r.attributes, &kv.key, kv.value.clone());
+    }
+    if run.profile == Profile::Phoenix {
+        set(
+            &mut r.attributes,
+            "openinference.project.name",
+            run.project.as_str(),
+        );
+    }
+    r
+}
+
 /// The trial root's verdict and headline numbers (`test.*` of the core conventions, `eval.*`).
-fn verdict_attributes(run: &RunContext, result: &TrialResult, input: &str, a: &mut Attributes) {
-    set(a, "test.suite.name", result.suite.as_str());
-    set(
-        a,
-        "test.case.name",
-        format!("{}::{}", result.suite, result.case),
-    );
-    set(
-        a,
-        "test.case.result.status",
-        if result.passed { "pass" } else { "fail" },
-    );
-    set(a, "eval.passed", result.passed);
+fn verdict_attributes(run: &RunContext, result: &TrialResult, input: &str, a: &mut Added) {
+    a.attribute("test.suite.name", Attr::Str(&result.suite));
+    let name = format!("{}::{}", result.suite, result.case);
+    a.attribute("test.case.name", Attr::Str(&name));
+    let status = if result.passed { "pass" } else { "fail" };
+    a.attribute("test.case.result.status", Attr::Str(status));
+    a.attribute("eval.passed", Attr::Bool(result.passed));
     if let Some(error) = &result.error {
-        set(a, "eval.error", truncate(error));
+        a.attribute("eval.error", Attr::Str(&truncate(error)));
     }
     let failed = result.checks.iter().filter(|c| !c.passed).count();
-    set(a, "eval.checks.failed", failed as i64);
+    a.attribute("eval.checks.failed", Attr::Int(failed as i64));
     let m = &result.metrics;
     if let Some(f1) = m.tool_f1 {
-        set(a, "eval.tool_f1", f1);
+        a.attribute("eval.tool_f1", Attr::Double(f1));
     }
     // Unpriced is absent, never 0.
     if let Some(cost) = m.cost_usd.filter(|_| !m.unpriced) {
-        set(a, "eval.cost_usd", cost);
+        a.attribute("eval.cost_usd", Attr::Double(cost));
     }
-    set(a, "eval.llm_calls", m.llm_calls as i64);
-    set(a, "eval.input_tokens", m.input_tokens as i64);
-    set(a, "eval.output_tokens", m.output_tokens as i64);
-    set(a, "eval.duration_ms", result.duration_ms);
+    a.attribute("eval.llm_calls", Attr::Int(m.llm_calls as i64));
+    a.attribute("eval.input_tokens", Attr::Int(m.input_tokens as i64));
+    a.attribute("eval.output_tokens", Attr::Int(m.output_tokens as i64));
+    a.attribute("eval.duration_ms", Attr::Double(result.duration_ms));
     match run.profile {
         Profile::Phoenix => {
-            set(a, "openinference.span.kind", "CHAIN");
-            set(a, "input.value", truncate(input));
-            set(a, "output.value", truncate(&result.output));
+            a.attribute("openinference.span.kind", Attr::Str("CHAIN"));
+            a.attribute("input.value", Attr::Str(&truncate(input)));
+            a.attribute("output.value", Attr::Str(&truncate(&result.output)));
         }
         Profile::Langfuse => {
-            set(a, "langfuse.observation.input", truncate(input));
-            set(a, "langfuse.observation.output", truncate(&result.output));
+            a.attribute("langfuse.observation.input", Attr::Str(&truncate(input)));
+            let output = truncate(&result.output);
+            a.attribute("langfuse.observation.output", Attr::Str(&output));
         }
         Profile::Generic | Profile::Mlflow => {}
     }
 }
 
-/// One `gen_ai.evaluation.result` event of a check.
-fn evaluation(name: &str, check: &CheckResult, at: u64) -> Event {
-    let value = check.score.unwrap_or(if check.passed { 1.0 } else { 0.0 });
-    Event {
-        name: EVALUATION_EVENT.to_owned(),
-        time_unix_nano: at,
-        attributes: Attributes(vec![
-            KeyValue::new("gen_ai.evaluation.name", name),
-            KeyValue::new("gen_ai.evaluation.score.value", value),
-            KeyValue::new(
-                "gen_ai.evaluation.score.label",
-                if check.passed { "pass" } else { "fail" },
-            ),
-            KeyValue::new("gen_ai.evaluation.explanation", truncate(&check.message)),
-        ]),
-        dropped_attributes_count: 0,
+/// One `gen_ai.evaluation.result`: a check's verdict, or the trial's.
+struct Evaluation<'a> {
+    name: &'a str,
+    value: f64,
+    passed: bool,
+    explanation: &'a str,
+    /// An errored trial's `error.type`.
+    error_type: Option<&'a str>,
+}
+
+impl<'a> Evaluation<'a> {
+    fn of(check: &'a CheckResult) -> Evaluation<'a> {
+        Evaluation {
+            name: &check.name,
+            value: check.score.unwrap_or(if check.passed { 1.0 } else { 0.0 }),
+            passed: check.passed,
+            explanation: &check.message,
+            error_type: None,
+        }
+    }
+
+    /// Adds the event to the span's additions when verdicts travel as span events, and to
+    /// `logs` when they travel as log records.
+    fn add(&self, run: &RunContext, at: u64, added: &mut Added, logs: &mut Vec<Event>) {
+        let explanation = truncate(self.explanation);
+        let label = if self.passed { "pass" } else { "fail" };
+        let mut attributes = vec![
+            ("gen_ai.evaluation.name", Attr::Str(self.name)),
+            ("gen_ai.evaluation.score.value", Attr::Double(self.value)),
+            ("gen_ai.evaluation.score.label", Attr::Str(label)),
+            ("gen_ai.evaluation.explanation", Attr::Str(&explanation)),
+        ];
+        if let Some(kind) = self.error_type {
+            attributes.push(("error.type", Attr::Str(kind)));
+        }
+        if run.events.spans() {
+            added.event(EVALUATION_EVENT, at, &attributes);
+        }
+        if run.events.logs() {
+            let attributes = attributes.iter().map(|&(key, value)| {
+                let value = match value {
+                    Attr::Str(s) => Value::from(s),
+                    Attr::Int(i) => Value::Int(i),
+                    Attr::Double(d) => Value::Double(d),
+                    Attr::Bool(b) => Value::Bool(b),
+                };
+                KeyValue::new(key, value)
+            });
+            logs.push(Event {
+                name: EVALUATION_EVENT.to_owned(),
+                time_unix_nano: at,
+                attributes: Attributes(attributes.collect()),
+                dropped_attributes_count: 0,
+            });
+        }
     }
 }
 
-/// The event of the trial's overall verdict; an errored trial carries `error.type`.
-fn trial_evaluation(result: &TrialResult, at: u64) -> Event {
+/// The trial's verdict in words.
+fn trial_explanation(result: &TrialResult) -> String {
     let failed: Vec<&str> = result
         .checks
         .iter()
         .filter(|c| !c.passed)
         .map(|c| c.name.as_str())
         .collect();
-    let explanation = match (&result.error, failed.is_empty()) {
+    match (&result.error, failed.is_empty()) {
         (Some(error), _) => format!("error: {error}"),
         (None, true) => "every check held".to_owned(),
         (None, false) => format!("failed: {}", failed.join(", ")),
-    };
-    let check = CheckResult {
-        name: "trial".to_owned(),
-        passed: result.passed,
-        message: explanation,
-        score: None,
-    };
-    let mut event = evaluation("trial", &check, at);
-    if let Some(kind) = result.error_kind {
-        let kind = serde_json::to_value(kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| "_OTHER".to_owned());
-        event.attributes.0.push(KeyValue::new("error.type", kind));
     }
-    event
 }
 
 /// Sets `key`, replacing a value already there.
@@ -384,15 +411,15 @@ fn set(attributes: &mut Attributes, key: &str, value: impl Into<Value>) {
 }
 
 /// At most [`MAX_EXPLANATION`] bytes, cut on a character boundary, with "…" when cut.
-fn truncate(text: &str) -> String {
+fn truncate(text: &str) -> std::borrow::Cow<'_, str> {
     if text.len() <= MAX_EXPLANATION {
-        return text.to_owned();
+        return text.into();
     }
     let mut end = MAX_EXPLANATION;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &text[..end])
+    format!("{}…", &text[..end]).into()
 }
 
 #[cfg(test)]

@@ -6,15 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::capture::convert::encode_attributes;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::resource::v1::Resource as PResource;
 
-use crate::capture::convert::encode_attributes;
-use crate::trace::Resource;
-
-use super::encode::Outgoing;
+use super::encode::{ForwardedResource, Outgoing};
 
 /// `SEVERITY_NUMBER_INFO`, or `WARN` for a failed check, as pydantic-evals sets it.
 const INFO: i32 = 9;
@@ -23,8 +20,8 @@ const WARN: i32 = 13;
 /// The evaluation events of `spans` as one logs request (grouped by the spans' resources), or
 /// `None` when there are none.
 pub(crate) fn evaluation_logs(spans: &[Outgoing]) -> Option<ExportLogsServiceRequest> {
-    let mut groups: Vec<(Arc<Resource>, Vec<LogRecord>)> = Vec::new();
-    let mut index: HashMap<*const Resource, usize> = HashMap::new();
+    let mut groups: Vec<(Arc<ForwardedResource>, Vec<LogRecord>)> = Vec::new();
+    let mut index: HashMap<*const ForwardedResource, usize> = HashMap::new();
     for outgoing in spans {
         let span = &outgoing.span;
         for event in &outgoing.evaluations {
@@ -57,10 +54,7 @@ pub(crate) fn evaluation_logs(spans: &[Outgoing]) -> Option<ExportLogsServiceReq
         resource_logs: groups
             .into_iter()
             .map(|(resource, log_records)| ResourceLogs {
-                resource: Some(PResource {
-                    attributes: encode_attributes(&resource.attributes),
-                    ..Default::default()
-                }),
+                resource: Some(resource.to_proto()),
                 scope_logs: vec![ScopeLogs {
                     scope: Some(InstrumentationScope {
                         name: "traceval".to_owned(),
@@ -70,7 +64,7 @@ pub(crate) fn evaluation_logs(spans: &[Outgoing]) -> Option<ExportLogsServiceReq
                     log_records,
                     schema_url: String::new(),
                 }],
-                schema_url: resource.schema_url.clone(),
+                schema_url: resource.schema_url().to_owned(),
             })
             .collect(),
     })

@@ -33,13 +33,8 @@ fn ms_since(started: Instant) -> u64 {
     started.elapsed().as_millis() as u64
 }
 
-/// What the sender is handed.
-enum Job {
-    /// A finished trial, enriched on the sender's thread.
-    Trial(Box<TrialResult>, Arc<TrialTrace>),
-    /// Spans ready to send (the run span).
-    Spans(Vec<Span>),
-}
+/// What the sender is handed: spans ready to encode.
+type Job = Vec<Outgoing>;
 
 /// Counters shared with the sender.
 #[derive(Default)]
@@ -154,22 +149,22 @@ impl Forwarder {
         &self.context
     }
 
-    /// Queues a finished trial (see [`Forwarder::submit`]).
-    pub(crate) fn trial(&self, result: &TrialResult, trace: Arc<TrialTrace>) {
-        let spans = 1 + trace.spans.len() + trace.judge_spans.len();
-        let mut result = result.clone();
-        result.trace = None;
-        self.submit(spans, Job::Trial(Box::new(result), trace));
+    /// Queues a finished trial (see [`Forwarder::submit`]). What forwarding adds to its spans
+    /// is encoded here, on the caller's thread, from the result it already has: the sender
+    /// gets bytes, not a copy of the result.
+    pub(crate) fn trial(&self, result: &TrialResult, trace: &TrialTrace) {
+        self.submit(enrich::trial(&self.context, result, trace));
     }
 
     /// Queues spans made at the end of the run.
     pub(crate) fn spans(&self, spans: Vec<Span>) {
-        self.submit(spans.len(), Job::Spans(spans));
+        self.submit(spans.into_iter().map(Outgoing::plain).collect());
     }
 
-    /// Queues `n` spans, waiting for room while the backend keeps up, else dropping them
+    /// Queues spans, waiting for room while the backend keeps up, else dropping them
     /// (counted as dropped in the summary: submitted but neither sent nor rejected).
-    fn submit(&self, n: usize, job: Job) {
+    fn submit(&self, job: Job) {
+        let n = job.len();
         let c = &self.counters;
         c.submitted.fetch_add(n as u64, Ordering::Relaxed);
         // A trial bigger than the whole queue still goes when nothing else waits.
@@ -261,11 +256,10 @@ async fn send_all(
     started: Instant,
 ) {
     while let Some(first) = rx.recv().await {
-        let mut batch = Vec::new();
-        add(&mut batch, first, &run);
+        let mut batch = first;
         while batch.len() < BATCH_SPANS {
             match rx.try_recv() {
-                Ok(job) => add(&mut batch, job, &run),
+                Ok(job) => batch.extend(job),
                 Err(_) => break,
             }
         }
@@ -279,7 +273,7 @@ async fn send_all(
         } else {
             None
         };
-        let request = Bytes::from(traces_request(&batch, run.events.spans()));
+        let request = Bytes::from(traces_request(&batch));
         drop(batch);
         // Each request gets the whole timeout, retries included; the run's own end-of-run
         // wait is bounded apart from this.
@@ -346,12 +340,5 @@ async fn send_logs(
             c.logs_dropped.fetch_add(n, Ordering::Relaxed);
             c.error(format!("log records: {why}"));
         }
-    }
-}
-
-fn add(batch: &mut Vec<Outgoing>, job: Job, run: &RunContext) {
-    match job {
-        Job::Trial(result, trace) => batch.extend(enrich::trial(run, &result, &trace)),
-        Job::Spans(spans) => batch.extend(spans.into_iter().map(Outgoing::plain)),
     }
 }

@@ -3,9 +3,8 @@ use std::sync::Arc;
 use prost::Message;
 
 use super::*;
-use crate::capture::convert::{decode_request, encode_request_shared};
-use crate::trace::{Attributes, SpanId, Status, TraceId};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use crate::capture::convert::encode_request_shared;
+use crate::trace::{Attributes, Status};
 
 fn resource(service: &str) -> Arc<Resource> {
     Arc::new(Resource {
@@ -48,7 +47,8 @@ fn values() -> Vec<KeyValue> {
     ]
 }
 
-fn spans() -> Vec<Outgoing> {
+/// Spans with every field set somewhere, on two resources and two scopes.
+fn captured() -> Vec<Span> {
     let (agent, judge) = (resource("agent"), resource("judge"));
     let scope = Arc::new(Scope {
         name: "openinference".into(),
@@ -95,108 +95,103 @@ fn spans() -> Vec<Outgoing> {
     tool.resource = Arc::clone(&agent);
     let mut ok = Span::new(TraceId([2; 16]), SpanId([3; 8]), "");
     ok.status.code = StatusCode::Ok;
-    ok.resource = Arc::clone(&judge);
-    let mut unnamed = Span::new(TraceId([2; 16]), SpanId([4; 8]), "chat");
-    unnamed.kind = SpanKind::Consumer;
-    unnamed.scope = scope;
-    unnamed.resource = Arc::clone(&agent);
-
-    let added: Arc<[KeyValue]> = Arc::from(vec![
-        KeyValue::new("eval.run_id", "run-1"),
-        KeyValue::new("eval.trial", 3i64),
-    ]);
-    let mut enriched = resource("agent");
-    Arc::make_mut(&mut enriched)
-        .attributes
-        .0
-        .push(KeyValue::new("eval.run_id", "run-1"));
-    let evaluation = Event {
-        name: "gen_ai.evaluation.result".into(),
-        time_unix_nano: 9,
-        attributes: Attributes(vec![KeyValue::new("gen_ai.evaluation.score.value", 1.0)]),
-        dropped_attributes_count: 0,
-    };
-    let out = |span: Span, resource: &Arc<Resource>| Outgoing {
-        span: Arc::new(span),
-        added: Arc::clone(&added),
-        evaluations: vec![evaluation.clone(); 2],
-        links: vec![Link {
-            trace_id: TraceId([7; 16]),
-            span_id: SpanId([7; 8]),
-            trace_state: String::new(),
-            attributes: Attributes(vec![KeyValue::new("eval.link", "agent")]),
-            dropped_attributes_count: 0,
-            flags: 0,
-        }],
-        resource: Arc::clone(resource),
-    };
-    vec![
-        out(root, &enriched),
-        out(tool, &enriched),
-        Outgoing::plain(ok),
-        out(unnamed, &enriched),
-    ]
-}
-
-fn through_prost(spans: &[Outgoing], evaluations: bool) -> Vec<u8> {
-    let materialized: Vec<Span> = spans.iter().map(|s| s.to_span(evaluations)).collect();
-    encode_request_shared(materialized.iter()).encode_to_vec()
+    ok.resource = judge;
+    let mut chat = Span::new(TraceId([2; 16]), SpanId([4; 8]), "chat");
+    chat.kind = SpanKind::Consumer;
+    chat.scope = scope;
+    chat.resource = agent;
+    vec![root, tool, ok, chat]
 }
 
 #[test]
-fn the_bytes_are_what_prost_writes_for_the_materialized_spans() {
-    let spans = spans();
-    for evaluations in [true, false] {
-        let direct = traces_request(&spans, evaluations);
-        assert!(
-            direct == through_prost(&spans, evaluations),
-            "{evaluations}"
-        );
+fn a_span_with_nothing_added_is_what_prost_writes() {
+    let spans = captured();
+    let plain: Vec<Outgoing> = spans.iter().cloned().map(Outgoing::plain).collect();
+    // Each plain span has a resource of its own: prost must group the same way.
+    let mut by_prost = spans.clone();
+    for (s, o) in by_prost.iter_mut().zip(&plain) {
+        s.resource = Arc::new((*s.resource).clone());
+        assert_eq!(o.added_len(), 0);
     }
-    assert!(traces_request(&[], true).is_empty());
+    let prost = encode_request_shared(by_prost.iter()).encode_to_vec();
+    assert!(traces_request(&plain) == prost, "byte for byte");
+    assert!(traces_request(&[]).is_empty());
 }
 
 #[test]
-fn added_attributes_replace_the_spans_own_and_nothing_else_is_lost() {
-    let spans = spans();
-    let request = ExportTraceServiceRequest::decode(&traces_request(&spans, true)[..]).unwrap();
-    let decoded = decode_request(request).spans;
-    assert_eq!(decoded.len(), 4);
-    let tool = decoded
+fn additions_are_decoded_after_the_spans_own_fields_and_replace_attributes_of_their_keys() {
+    let spans = captured();
+    let mut common = Added::span();
+    common.attribute("eval.run_id", Attr::Str("run-1"));
+    common.attribute("eval.trial", Attr::Int(3));
+    common.attribute("eval.trial", Attr::Int(4));
+    let common = Arc::new(common);
+    let mut on_resource = Added::resource();
+    on_resource.attribute("eval.run_id", Attr::Str("run-1"));
+    on_resource.key_value(&KeyValue::new("service.name", "replaced"));
+    let mut extra = Added::span();
+    extra.attribute("eval.passed", Attr::Bool(false));
+    extra.attribute("eval.cost", Attr::Double(0.25));
+    extra.attribute("", Attr::Str(""));
+    extra.event(
+        "gen_ai.evaluation.result",
+        9,
+        &[("gen_ai.evaluation.score.value", Attr::Double(1.0))],
+    );
+    extra.link(
+        TraceId([7; 16]),
+        SpanId([7; 8]),
+        &[("eval.link", Attr::Str("agent"))],
+    );
+    let agent = Arc::new(ForwardedResource::new(&spans[0].resource, &on_resource));
+    let outgoing: Vec<Outgoing> = spans
         .iter()
-        .find(|s| s.span_id == SpanId([2; 8]))
-        .unwrap();
-    let run_ids: Vec<_> = tool
-        .attributes
-        .iter()
-        .filter(|kv| &*kv.key == "eval.run_id")
+        .map(|s| Outgoing {
+            span: Arc::new(s.clone()),
+            common: Arc::clone(&common),
+            extra: (s.span_id == SpanId([2; 8])).then(|| Box::new(extra.clone())),
+            resource: Arc::clone(&agent),
+            evaluations: Vec::new(),
+        })
         .collect();
-    assert_eq!(run_ids.len(), 1);
-    assert_eq!(run_ids[0].value.as_str(), Some("run-1"));
-    assert_eq!(tool.attributes.str("gen_ai.tool.name"), Some("search"));
-    assert_eq!(tool.events.len(), 3, "its own event and two evaluations");
-    assert_eq!(tool.links.len(), 2);
-    assert_eq!(tool.flags, 0x301);
-    assert_eq!(tool.status.message, "boom");
-    let root = decoded
-        .iter()
-        .find(|s| s.span_id == SpanId([1; 8]))
-        .unwrap();
-    assert_eq!(
-        root.attributes.len(),
-        values().len() + 2,
-        "run id and trial added"
-    );
-    assert_eq!(
-        root.resource.attributes.str("eval.run_id"),
-        Some("run-1"),
-        "the resource sent is the enriched one"
-    );
-    let without = ExportTraceServiceRequest::decode(&traces_request(&spans, false)[..]).unwrap();
-    let tool = decode_request(without)
-        .spans
-        .into_iter()
-        .find(|s| s.span_id == SpanId([2; 8]))
-        .unwrap();
-    assert_eq!(tool.events.len(), 1, "evaluations left out");
+    let mut decoded = decoded(&outgoing);
+    assert_eq!(decoded.len(), 4);
+    decoded.sort_by_key(|s| s.span_id.0);
+    for (got, mut want) in decoded.into_iter().zip(spans) {
+        // What a backend must see: the own attributes less the replaced, then the added.
+        want.attributes
+            .0
+            .retain(|kv| !["eval.run_id", "eval.trial"].contains(&&*kv.key));
+        want.attributes
+            .0
+            .push(KeyValue::new("eval.run_id", "run-1"));
+        want.attributes.0.push(KeyValue::new("eval.trial", 3i64));
+        if want.span_id == SpanId([2; 8]) {
+            want.attributes.0.push(KeyValue::new("eval.passed", false));
+            want.attributes.0.push(KeyValue::new("eval.cost", 0.25));
+            want.attributes.0.push(KeyValue::new("", ""));
+            want.events.push(Event {
+                name: "gen_ai.evaluation.result".into(),
+                time_unix_nano: 9,
+                attributes: Attributes(vec![KeyValue::new("gen_ai.evaluation.score.value", 1.0)]),
+                dropped_attributes_count: 0,
+            });
+            want.links.push(Link {
+                trace_id: TraceId([7; 16]),
+                span_id: SpanId([7; 8]),
+                trace_state: String::new(),
+                attributes: Attributes(vec![KeyValue::new("eval.link", "agent")]),
+                dropped_attributes_count: 0,
+                flags: 0,
+            });
+        }
+        want.resource = Arc::new(Resource {
+            attributes: Attributes(vec![
+                KeyValue::new("eval.run_id", "run-1"),
+                KeyValue::new("service.name", "replaced"),
+            ]),
+            schema_url: "https://opentelemetry.io/schemas/agent".into(),
+        });
+        assert_eq!(got, want);
+    }
 }

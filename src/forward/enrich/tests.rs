@@ -107,8 +107,7 @@ fn run(profile: Profile) -> RunContext {
 
 /// The trial's spans as a backend receives them.
 fn forwarded(run: &RunContext, result: &TrialResult, trace: &TrialTrace) -> Vec<Span> {
-    let spans = trial(run, result, trace);
-    spans.iter().map(|s| s.to_span(true)).collect()
+    crate::forward::encode::decoded(&trial(run, result, trace))
 }
 
 fn evaluations(span: &Span) -> Vec<(String, f64, String)> {

@@ -3,7 +3,6 @@
 //! forward timeout), and the report records what arrived.
 
 use std::io::Write;
-use std::sync::Arc;
 
 use crate::event::RunEvent;
 use crate::forward::{Forwarder, enrich};
@@ -43,7 +42,7 @@ impl Output for Forward {
             if self.roots.len() < 128 {
                 self.roots.push((trace.root.trace_id, trace.root.span_id));
             }
-            forwarder.trial(result, Arc::clone(trace));
+            forwarder.trial(result, trace);
         }
     }
 
