@@ -218,43 +218,117 @@ impl Outgoing {
     }
 }
 
-/// An `ExportTraceServiceRequest` of `spans`, grouped by resource and scope (by pointer, in
-/// order of first appearance).
-pub(crate) fn traces_request(spans: &[Outgoing]) -> Vec<u8> {
+/// Spans encoded where they were made (a trial's, on the runner's thread, where they are
+/// still in cache and where they are freed), ready to join others in a request.
+#[derive(Debug, Default)]
+pub(crate) struct Encoded {
+    /// Per resource and scope, in order of first appearance.
+    chunks: Vec<Chunk>,
+    /// The evaluations of the spans, for log records (`--forward-events log|both`).
+    pub(crate) evaluations: Vec<Evaluated>,
+}
+
+/// Spans of one resource and scope.
+#[derive(Debug)]
+struct Chunk {
+    resource: Arc<ForwardedResource>,
+    scope: Arc<Scope>,
+    /// `ScopeSpans.spans` fields (tag, length, `Span` message), one after the other.
+    spans: Vec<u8>,
+    count: usize,
+}
+
+/// An evaluation event and the span it is about.
+#[derive(Debug)]
+pub(crate) struct Evaluated {
+    /// The evaluated span's resource as forwarded.
+    pub(crate) resource: Arc<ForwardedResource>,
+    /// The evaluated span's ids and trace flags.
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) flags: u32,
+    /// The `gen_ai.evaluation.result` event.
+    pub(crate) event: Event,
+}
+
+impl Encoded {
+    /// `spans`, grouped by resource and scope (by pointer).
+    pub(crate) fn new(spans: Vec<Outgoing>) -> Encoded {
+        let mut encoded = Encoded::default();
+        let mut index: HashMap<(*const ForwardedResource, *const Scope), usize> = HashMap::new();
+        for mut s in spans {
+            let key = (Arc::as_ptr(&s.resource), Arc::as_ptr(&s.span.scope));
+            let chunks = &mut encoded.chunks;
+            let i = *index.entry(key).or_insert_with(|| {
+                chunks.push(Chunk {
+                    resource: Arc::clone(&s.resource),
+                    scope: Arc::clone(&s.span.scope),
+                    spans: Vec::new(),
+                    count: 0,
+                });
+                chunks.len() - 1
+            });
+            let chunk = &mut chunks[i];
+            let len = span_len(&s);
+            chunk.spans.reserve(message(2, len));
+            put_message(&mut chunk.spans, 2, len);
+            put_span(&mut chunk.spans, &s);
+            chunk.count += 1;
+            for event in std::mem::take(&mut s.evaluations) {
+                encoded.evaluations.push(Evaluated {
+                    resource: Arc::clone(&s.resource),
+                    trace_id: s.span.trace_id,
+                    span_id: s.span.span_id,
+                    flags: s.span.flags,
+                    event,
+                });
+            }
+        }
+        encoded
+    }
+
+    /// The number of spans.
+    pub(crate) fn len(&self) -> usize {
+        self.chunks.iter().map(|c| c.count).sum()
+    }
+}
+
+/// An `ExportTraceServiceRequest` of `batch`: one `ResourceSpans` per resource, one
+/// `ScopeSpans` per scope in it (by pointer, in order of first appearance).
+pub(crate) fn traces_request(batch: &[Encoded]) -> Vec<u8> {
     type Group<'a> = (
         &'a Arc<ForwardedResource>,
-        Vec<(&'a Arc<Scope>, Vec<usize>)>,
+        Vec<(&'a Arc<Scope>, Vec<&'a [u8]>)>,
     );
-    let lens: Vec<usize> = spans.iter().map(span_len).collect();
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut resources: HashMap<*const ForwardedResource, usize> = HashMap::new();
     let mut scopes: HashMap<(usize, *const Scope), usize> = HashMap::new();
-    for (i, s) in spans.iter().enumerate() {
+    for chunk in batch.iter().flat_map(|e| &e.chunks) {
         let r = *resources
-            .entry(Arc::as_ptr(&s.resource))
+            .entry(Arc::as_ptr(&chunk.resource))
             .or_insert_with(|| {
-                groups.push((&s.resource, Vec::new()));
+                groups.push((&chunk.resource, Vec::new()));
                 groups.len() - 1
             });
         let scope_groups = &mut groups[r].1;
         let g = *scopes
-            .entry((r, Arc::as_ptr(&s.span.scope)))
+            .entry((r, Arc::as_ptr(&chunk.scope)))
             .or_insert_with(|| {
-                scope_groups.push((&s.span.scope, Vec::new()));
+                scope_groups.push((&chunk.scope, Vec::new()));
                 scope_groups.len() - 1
             });
-        scope_groups[g].1.push(i);
+        scope_groups[g].1.push(&chunk.spans);
     }
-    let scope_spans_len = |scope: &Scope, members: &[usize]| {
+    let scope_spans_len = |scope: &Scope, spans: &[&[u8]]| {
         message(1, scope_len(scope))
-            + members.iter().map(|&i| message(2, lens[i])).sum::<usize>()
+            + spans.iter().map(|s| s.len()).sum::<usize>()
             + string(3, &scope.schema_url)
     };
     let resource_spans_len = |(resource, scopes): &Group<'_>| {
         message(1, resource.bytes.len())
             + scopes
                 .iter()
-                .map(|(scope, members)| message(2, scope_spans_len(scope, members)))
+                .map(|(scope, spans)| message(2, scope_spans_len(scope, spans)))
                 .sum::<usize>()
             + string(3, &resource.schema_url)
     };
@@ -267,15 +341,14 @@ pub(crate) fn traces_request(spans: &[Outgoing]) -> Vec<u8> {
         put_message(&mut buf, 1, resource_spans_len(group));
         let (resource, scopes) = group;
         put_bytes(&mut buf, 1, &resource.bytes);
-        for (scope, members) in scopes {
-            put_message(&mut buf, 2, scope_spans_len(scope, members));
+        for (scope, spans) in scopes {
+            put_message(&mut buf, 2, scope_spans_len(scope, spans));
             put_message(&mut buf, 1, scope_len(scope));
             put_string(&mut buf, 1, &scope.name);
             put_string(&mut buf, 2, &scope.version);
             put_attributes(&mut buf, 3, scope.attributes.iter());
-            for &i in members {
-                put_message(&mut buf, 2, lens[i]);
-                put_span(&mut buf, &spans[i]);
+            for spans in spans {
+                buf.extend_from_slice(spans);
             }
             put_string(&mut buf, 3, &scope.schema_url);
         }
@@ -567,7 +640,7 @@ fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
 #[cfg(test)]
 pub(crate) fn decoded(spans: &[Outgoing]) -> Vec<Span> {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    let bytes = traces_request(spans);
+    let bytes = traces_request(&[Encoded::new(spans.to_vec())]);
     let request = <ExportTraceServiceRequest as prost::Message>::decode(&bytes[..]).expect("valid");
     crate::capture::convert::decode_request(request).spans
 }

@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
-use super::encode::{ForwardedResource, Outgoing};
+use super::encode::{Encoded, ForwardedResource};
 
 /// `SEVERITY_NUMBER_INFO`, or `WARN` for a failed check, as pydantic-evals sets it.
 const INFO: i32 = 9;
@@ -19,33 +19,31 @@ const WARN: i32 = 13;
 
 /// The evaluation events of `spans` as one logs request (grouped by the spans' resources), or
 /// `None` when there are none.
-pub(crate) fn evaluation_logs(spans: &[Outgoing]) -> Option<ExportLogsServiceRequest> {
+pub(crate) fn evaluation_logs(batch: &[Encoded]) -> Option<ExportLogsServiceRequest> {
     let mut groups: Vec<(Arc<ForwardedResource>, Vec<LogRecord>)> = Vec::new();
     let mut index: HashMap<*const ForwardedResource, usize> = HashMap::new();
-    for outgoing in spans {
-        let span = &outgoing.span;
-        for event in &outgoing.evaluations {
-            let failed = event.attributes.str("gen_ai.evaluation.score.label") == Some("fail");
-            let record = LogRecord {
-                time_unix_nano: event.time_unix_nano,
-                observed_time_unix_nano: event.time_unix_nano,
-                severity_number: if failed { WARN } else { INFO },
-                severity_text: if failed { "WARN" } else { "INFO" }.to_owned(),
-                body: None,
-                attributes: encode_attributes(&event.attributes),
-                dropped_attributes_count: 0,
-                flags: span.flags & 0xff,
-                trace_id: span.trace_id.0.to_vec(),
-                span_id: span.span_id.0.to_vec(),
-                event_name: event.name.clone(),
-            };
-            let resource = &outgoing.resource;
-            let i = *index.entry(Arc::as_ptr(resource)).or_insert_with(|| {
-                groups.push((Arc::clone(resource), Vec::new()));
-                groups.len() - 1
-            });
-            groups[i].1.push(record);
-        }
+    for evaluated in batch.iter().flat_map(|e| &e.evaluations) {
+        let event = &evaluated.event;
+        let failed = event.attributes.str("gen_ai.evaluation.score.label") == Some("fail");
+        let record = LogRecord {
+            time_unix_nano: event.time_unix_nano,
+            observed_time_unix_nano: event.time_unix_nano,
+            severity_number: if failed { WARN } else { INFO },
+            severity_text: if failed { "WARN" } else { "INFO" }.to_owned(),
+            body: None,
+            attributes: encode_attributes(&event.attributes),
+            dropped_attributes_count: 0,
+            flags: evaluated.flags & 0xff,
+            trace_id: evaluated.trace_id.0.to_vec(),
+            span_id: evaluated.span_id.0.to_vec(),
+            event_name: event.name.clone(),
+        };
+        let resource = &evaluated.resource;
+        let i = *index.entry(Arc::as_ptr(resource)).or_insert_with(|| {
+            groups.push((Arc::clone(resource), Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(record);
     }
     if groups.is_empty() {
         return None;

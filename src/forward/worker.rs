@@ -19,7 +19,7 @@ use crate::trace::Span;
 
 use super::ForwardSummary;
 use super::config::ForwardConfig;
-use super::encode::{Outgoing, traces_request};
+use super::encode::{Encoded, Outgoing, traces_request};
 use super::enrich::{self, RunContext};
 use super::logs::{self, evaluation_logs};
 use super::transport::{Exported, Signal, Transport};
@@ -33,8 +33,8 @@ fn ms_since(started: Instant) -> u64 {
     started.elapsed().as_millis() as u64
 }
 
-/// What the sender is handed: spans ready to encode.
-type Job = Vec<Outgoing>;
+/// What the sender is handed: a trial's spans, encoded.
+type Job = Encoded;
 
 /// Counters shared with the sender.
 #[derive(Default)]
@@ -153,12 +153,14 @@ impl Forwarder {
     /// is encoded here, on the caller's thread, from the result it already has: the sender
     /// gets bytes, not a copy of the result.
     pub(crate) fn trial(&self, result: &TrialResult, trace: &TrialTrace) {
-        self.submit(enrich::trial(&self.context, result, trace));
+        self.submit(Encoded::new(enrich::trial(&self.context, result, trace)));
     }
 
     /// Queues spans made at the end of the run.
     pub(crate) fn spans(&self, spans: Vec<Span>) {
-        self.submit(spans.into_iter().map(Outgoing::plain).collect());
+        self.submit(Encoded::new(
+            spans.into_iter().map(Outgoing::plain).collect(),
+        ));
     }
 
     /// Queues spans, waiting for room while the backend keeps up, else dropping them
@@ -256,14 +258,17 @@ async fn send_all(
     started: Instant,
 ) {
     while let Some(first) = rx.recv().await {
-        let mut batch = first;
-        while batch.len() < BATCH_SPANS {
+        let mut n = first.len();
+        let mut batch = vec![first];
+        while n < BATCH_SPANS {
             match rx.try_recv() {
-                Ok(job) => batch.extend(job),
+                Ok(job) => {
+                    n += job.len();
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }
-        let n = batch.len();
         if c.abandoned.load(Ordering::Relaxed) {
             c.done(n);
             continue;
