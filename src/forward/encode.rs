@@ -54,6 +54,15 @@ impl Added {
         }
     }
 
+    /// Additions to a span, with room for about `bytes` bytes and `keys` attributes.
+    pub(crate) fn span_with_capacity(bytes: usize, keys: usize) -> Added {
+        Added {
+            keys: Vec::with_capacity(keys),
+            bytes: Vec::with_capacity(bytes),
+            attribute_tag: 9,
+        }
+    }
+
     /// Additions to a resource.
     pub(crate) fn resource() -> Added {
         Added {
@@ -252,25 +261,38 @@ pub(crate) struct Evaluated {
 }
 
 impl Encoded {
-    /// `spans`, grouped by resource and scope (by pointer).
+    /// `spans`, grouped by resource and scope (by pointer), each chunk written into one
+    /// allocation of the right size.
     pub(crate) fn new(spans: Vec<Outgoing>) -> Encoded {
         let mut encoded = Encoded::default();
-        let mut index: HashMap<(*const ForwardedResource, *const Scope), usize> = HashMap::new();
-        for mut s in spans {
-            let key = (Arc::as_ptr(&s.resource), Arc::as_ptr(&s.span.scope));
-            let chunks = &mut encoded.chunks;
-            let i = *index.entry(key).or_insert_with(|| {
-                chunks.push(Chunk {
-                    resource: Arc::clone(&s.resource),
-                    scope: Arc::clone(&s.span.scope),
-                    spans: Vec::new(),
-                    count: 0,
+        // A trial has one or two resources and scopes: a linear search beats hashing.
+        let mut keys: Vec<(*const ForwardedResource, *const Scope)> = Vec::new();
+        let mut sizes: Vec<usize> = Vec::new();
+        let placed: Vec<(usize, usize)> = spans
+            .iter()
+            .map(|s| {
+                let key = (Arc::as_ptr(&s.resource), Arc::as_ptr(&s.span.scope));
+                let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    keys.push(key);
+                    sizes.push(0);
+                    encoded.chunks.push(Chunk {
+                        resource: Arc::clone(&s.resource),
+                        scope: Arc::clone(&s.span.scope),
+                        spans: Vec::new(),
+                        count: 0,
+                    });
+                    keys.len() - 1
                 });
-                chunks.len() - 1
-            });
-            let chunk = &mut chunks[i];
-            let len = span_len(&s);
-            chunk.spans.reserve(message(2, len));
+                let len = span_len(s);
+                sizes[i] += message(2, len);
+                (i, len)
+            })
+            .collect();
+        for (chunk, size) in encoded.chunks.iter_mut().zip(sizes) {
+            chunk.spans.reserve_exact(size);
+        }
+        for (mut s, (i, len)) in spans.into_iter().zip(placed) {
+            let chunk = &mut encoded.chunks[i];
             put_message(&mut chunk.spans, 2, len);
             put_span(&mut chunk.spans, &s);
             chunk.count += 1;

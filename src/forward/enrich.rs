@@ -5,7 +5,6 @@
 //! profile's attributes. Nothing the agent sent is removed or changed, only added to (an
 //! attribute of the same name is replaced).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::event::{CheckResult, TrialResult, TrialTrace};
@@ -45,7 +44,7 @@ pub(crate) struct RunContext {
 pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) -> Vec<Outgoing> {
     let root_trace = trace.root.trace_id;
     let trace_hex = root_trace.to_string();
-    let mut on_spans = Added::span();
+    let mut on_spans = Added::span_with_capacity(256, 8);
     common(run, result, &trace_hex, &mut on_spans);
     let common = Arc::new(on_spans);
     let mut resources = Resources::new(run, result, &trace_hex);
@@ -53,7 +52,7 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
     let mut out = Vec::with_capacity(1 + trace.spans.len() + trace.judge_spans.len());
 
     let mut root = outgoing(&trace.root, &common, &mut resources);
-    let mut extra = Added::span();
+    let mut extra = Added::span_with_capacity(1024, 16);
     verdict_attributes(run, result, &trace.input, &mut extra);
     // Links to the agent's own traces (an agent that did not read TRACEPARENT), so a backend
     // that renders links joins them.
@@ -239,7 +238,8 @@ fn common(run: &RunContext, result: &TrialResult, root_trace: &str, common: &mut
 /// Each distinct resource of a trial, with the run's identity added, encoded once.
 struct Resources {
     added: Added,
-    done: HashMap<*const Resource, Arc<ForwardedResource>>,
+    /// By the captured resource's pointer: a trial has one or two.
+    done: Vec<(*const Resource, Arc<ForwardedResource>)>,
 }
 
 impl Resources {
@@ -254,17 +254,18 @@ impl Resources {
         }
         Resources {
             added,
-            done: HashMap::new(),
+            done: Vec::new(),
         }
     }
 
     fn get(&mut self, resource: &Arc<Resource>) -> Arc<ForwardedResource> {
-        let added = &self.added;
-        Arc::clone(
-            self.done
-                .entry(Arc::as_ptr(resource))
-                .or_insert_with(|| Arc::new(ForwardedResource::new(resource, added))),
-        )
+        let key = Arc::as_ptr(resource);
+        if let Some((_, done)) = self.done.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(done);
+        }
+        let done = Arc::new(ForwardedResource::new(resource, &self.added));
+        self.done.push((key, Arc::clone(&done)));
+        done
     }
 }
 

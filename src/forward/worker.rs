@@ -26,6 +26,9 @@ use super::transport::{Exported, Signal, Transport};
 
 /// Most spans in one request.
 const BATCH_SPANS: usize = 1024;
+/// How long the sender waits for more spans to fill a request, after the first: fewer,
+/// bigger requests cost the run less. The end of the run does not wait for it.
+const LINGER: Duration = Duration::from_millis(10);
 /// How long an export may be in flight before the run stops waiting for room in the queue.
 const STALL: Duration = Duration::from_secs(1);
 
@@ -260,13 +263,15 @@ async fn send_all(
     while let Some(first) = rx.recv().await {
         let mut n = first.len();
         let mut batch = vec![first];
-        while n < BATCH_SPANS {
-            match rx.try_recv() {
-                Ok(job) => {
+        let linger = tokio::time::Instant::now() + LINGER;
+        while n < BATCH_SPANS && !c.abandoned.load(Ordering::Relaxed) {
+            match tokio::time::timeout_at(linger, rx.recv()).await {
+                Ok(Some(job)) => {
                     n += job.len();
                     batch.push(job);
                 }
-                Err(_) => break,
+                // The run ended, or the time is up.
+                Ok(None) | Err(_) => break,
             }
         }
         if c.abandoned.load(Ordering::Relaxed) {
