@@ -8,7 +8,6 @@
 //! added ones. The JSON and gRPC transports start from these bytes too.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
@@ -227,24 +226,18 @@ impl Outgoing {
     }
 }
 
-/// Spans encoded where they were made (a trial's, on the runner's thread, where they are
-/// still in cache and where they are freed), ready to join others in a request.
+/// An `ExportTraceServiceRequest` being filled: trials append their spans as they finish,
+/// on the runner's thread, where the spans are in cache and where they are freed; the sender
+/// takes the body as it is. Every trial's resource carries the trial's identity, so trials
+/// share no `ResourceSpans` and appending one is all there is to joining them.
 #[derive(Debug, Default)]
-pub(crate) struct Encoded {
-    /// Per resource and scope, in order of first appearance.
-    chunks: Vec<Chunk>,
+pub(crate) struct Batch {
+    /// `ResourceSpans` fields, one after the other.
+    pub(crate) body: Vec<u8>,
+    /// Spans in `body`.
+    pub(crate) spans: usize,
     /// The evaluations of the spans, for log records (`--forward-events log|both`).
     pub(crate) evaluations: Vec<Evaluated>,
-}
-
-/// Spans of one resource and scope.
-#[derive(Debug)]
-struct Chunk {
-    resource: Arc<ForwardedResource>,
-    scope: Arc<Scope>,
-    /// `ScopeSpans.spans` fields (tag, length, `Span` message), one after the other.
-    spans: Vec<u8>,
-    count: usize,
 }
 
 /// An evaluation event and the span it is about.
@@ -252,52 +245,85 @@ struct Chunk {
 pub(crate) struct Evaluated {
     /// The evaluated span's resource as forwarded.
     pub(crate) resource: Arc<ForwardedResource>,
-    /// The evaluated span's ids and trace flags.
+    /// The evaluated span's trace.
     pub(crate) trace_id: TraceId,
+    /// The evaluated span.
     pub(crate) span_id: SpanId,
+    /// The evaluated span's trace flags.
     pub(crate) flags: u32,
     /// The `gen_ai.evaluation.result` event.
     pub(crate) event: Event,
 }
 
-impl Encoded {
-    /// `spans`, grouped by resource and scope (by pointer), each chunk written into one
-    /// allocation of the right size.
-    pub(crate) fn new(spans: Vec<Outgoing>) -> Encoded {
-        let mut encoded = Encoded::default();
+impl Batch {
+    /// Appends `spans`: one `ResourceSpans` per resource, one `ScopeSpans` per scope in it
+    /// (by pointer, in order of first appearance).
+    pub(crate) fn push(&mut self, spans: Vec<Outgoing>) {
+        type Group<'a> = (
+            &'a Arc<ForwardedResource>,
+            Vec<(&'a Arc<Scope>, Vec<usize>)>,
+        );
         // A trial has one or two resources and scopes: a linear search beats hashing.
-        let mut keys: Vec<(*const ForwardedResource, *const Scope)> = Vec::new();
-        let mut sizes: Vec<usize> = Vec::new();
-        let placed: Vec<(usize, usize)> = spans
-            .iter()
-            .map(|s| {
-                let key = (Arc::as_ptr(&s.resource), Arc::as_ptr(&s.span.scope));
-                let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
-                    keys.push(key);
-                    sizes.push(0);
-                    encoded.chunks.push(Chunk {
-                        resource: Arc::clone(&s.resource),
-                        scope: Arc::clone(&s.span.scope),
-                        spans: Vec::new(),
-                        count: 0,
-                    });
-                    keys.len() - 1
-                });
-                let len = span_len(s);
-                sizes[i] += message(2, len);
-                (i, len)
-            })
-            .collect();
-        for (chunk, size) in encoded.chunks.iter_mut().zip(sizes) {
-            chunk.spans.reserve_exact(size);
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        for (i, s) in spans.iter().enumerate() {
+            let r = match groups.iter().position(|g| Arc::ptr_eq(g.0, &s.resource)) {
+                Some(r) => r,
+                None => {
+                    groups.push((&s.resource, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let scopes = &mut groups[r].1;
+            match scopes.iter_mut().find(|g| Arc::ptr_eq(g.0, &s.span.scope)) {
+                Some(g) => g.1.push(i),
+                None => scopes.push((&s.span.scope, vec![i])),
+            }
         }
-        for (mut s, (i, len)) in spans.into_iter().zip(placed) {
-            let chunk = &mut encoded.chunks[i];
-            put_message(&mut chunk.spans, 2, len);
-            put_span(&mut chunk.spans, &s);
-            chunk.count += 1;
+        let lens: Vec<usize> = spans.iter().map(span_len).collect();
+        let scope_spans_len = |scope: &Scope, members: &[usize]| {
+            message(1, scope_len(scope))
+                + members.iter().map(|&i| message(2, lens[i])).sum::<usize>()
+                + string(3, &scope.schema_url)
+        };
+        let resource_spans_len = |(resource, scopes): &Group<'_>| {
+            message(1, resource.bytes.len())
+                + scopes
+                    .iter()
+                    .map(|(scope, members)| message(2, scope_spans_len(scope, members)))
+                    .sum::<usize>()
+                + string(3, &resource.schema_url)
+        };
+        let buf = &mut self.body;
+        let start = buf.len();
+        let total: usize = groups
+            .iter()
+            .map(|g| message(1, resource_spans_len(g)))
+            .sum();
+        buf.reserve(total);
+        for group in &groups {
+            put_message(buf, 1, resource_spans_len(group));
+            let (resource, scopes) = group;
+            put_bytes(buf, 1, &resource.bytes);
+            for (scope, members) in scopes {
+                put_message(buf, 2, scope_spans_len(scope, members));
+                put_message(buf, 1, scope_len(scope));
+                put_string(buf, 1, &scope.name);
+                put_string(buf, 2, &scope.version);
+                put_attributes(buf, 3, scope.attributes.iter());
+                for &i in members {
+                    put_message(buf, 2, lens[i]);
+                    put_span(buf, &spans[i]);
+                }
+                put_string(buf, 3, &scope.schema_url);
+            }
+            put_string(buf, 3, &resource.schema_url);
+        }
+        debug_assert_eq!(buf.len() - start, total);
+        drop(groups);
+        self.spans += spans.len();
+        for mut s in spans {
             for event in std::mem::take(&mut s.evaluations) {
-                encoded.evaluations.push(Evaluated {
+                self.evaluations.push(Evaluated {
                     resource: Arc::clone(&s.resource),
                     trace_id: s.span.trace_id,
                     span_id: s.span.span_id,
@@ -306,78 +332,7 @@ impl Encoded {
                 });
             }
         }
-        encoded
     }
-
-    /// The number of spans.
-    pub(crate) fn len(&self) -> usize {
-        self.chunks.iter().map(|c| c.count).sum()
-    }
-}
-
-/// An `ExportTraceServiceRequest` of `batch`: one `ResourceSpans` per resource, one
-/// `ScopeSpans` per scope in it (by pointer, in order of first appearance).
-pub(crate) fn traces_request(batch: &[Encoded]) -> Vec<u8> {
-    type Group<'a> = (
-        &'a Arc<ForwardedResource>,
-        Vec<(&'a Arc<Scope>, Vec<&'a [u8]>)>,
-    );
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut resources: HashMap<*const ForwardedResource, usize> = HashMap::new();
-    let mut scopes: HashMap<(usize, *const Scope), usize> = HashMap::new();
-    for chunk in batch.iter().flat_map(|e| &e.chunks) {
-        let r = *resources
-            .entry(Arc::as_ptr(&chunk.resource))
-            .or_insert_with(|| {
-                groups.push((&chunk.resource, Vec::new()));
-                groups.len() - 1
-            });
-        let scope_groups = &mut groups[r].1;
-        let g = *scopes
-            .entry((r, Arc::as_ptr(&chunk.scope)))
-            .or_insert_with(|| {
-                scope_groups.push((&chunk.scope, Vec::new()));
-                scope_groups.len() - 1
-            });
-        scope_groups[g].1.push(&chunk.spans);
-    }
-    let scope_spans_len = |scope: &Scope, spans: &[&[u8]]| {
-        message(1, scope_len(scope))
-            + spans.iter().map(|s| s.len()).sum::<usize>()
-            + string(3, &scope.schema_url)
-    };
-    let resource_spans_len = |(resource, scopes): &Group<'_>| {
-        message(1, resource.bytes.len())
-            + scopes
-                .iter()
-                .map(|(scope, spans)| message(2, scope_spans_len(scope, spans)))
-                .sum::<usize>()
-            + string(3, &resource.schema_url)
-    };
-    let total: usize = groups
-        .iter()
-        .map(|g| message(1, resource_spans_len(g)))
-        .sum();
-    let mut buf = Vec::with_capacity(total);
-    for group in &groups {
-        put_message(&mut buf, 1, resource_spans_len(group));
-        let (resource, scopes) = group;
-        put_bytes(&mut buf, 1, &resource.bytes);
-        for (scope, spans) in scopes {
-            put_message(&mut buf, 2, scope_spans_len(scope, spans));
-            put_message(&mut buf, 1, scope_len(scope));
-            put_string(&mut buf, 1, &scope.name);
-            put_string(&mut buf, 2, &scope.version);
-            put_attributes(&mut buf, 3, scope.attributes.iter());
-            for spans in spans {
-                buf.extend_from_slice(spans);
-            }
-            put_string(&mut buf, 3, &scope.schema_url);
-        }
-        put_string(&mut buf, 3, &resource.schema_url);
-    }
-    debug_assert_eq!(buf.len(), total);
-    buf
 }
 
 /// Attribute `key` = `value` as a `KeyValue` message's length.
@@ -662,7 +617,9 @@ fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
 #[cfg(test)]
 pub(crate) fn decoded(spans: &[Outgoing]) -> Vec<Span> {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    let bytes = traces_request(&[Encoded::new(spans.to_vec())]);
+    let mut batch = Batch::default();
+    batch.push(spans.to_vec());
+    let bytes = batch.body;
     let request = <ExportTraceServiceRequest as prost::Message>::decode(&bytes[..]).expect("valid");
     crate::capture::convert::decode_request(request).spans
 }

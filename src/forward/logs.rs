@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 
-use super::encode::{Encoded, ForwardedResource};
+use super::encode::{Evaluated, ForwardedResource};
 
 /// `SEVERITY_NUMBER_INFO`, or `WARN` for a failed check, as pydantic-evals sets it.
 const INFO: i32 = 9;
@@ -19,10 +19,10 @@ const WARN: i32 = 13;
 
 /// The evaluation events of `spans` as one logs request (grouped by the spans' resources), or
 /// `None` when there are none.
-pub(crate) fn evaluation_logs(batch: &[Encoded]) -> Option<ExportLogsServiceRequest> {
+pub(crate) fn evaluation_logs(evaluations: &[Evaluated]) -> Option<ExportLogsServiceRequest> {
     let mut groups: Vec<(Arc<ForwardedResource>, Vec<LogRecord>)> = Vec::new();
     let mut index: HashMap<*const ForwardedResource, usize> = HashMap::new();
-    for evaluated in batch.iter().flat_map(|e| &e.evaluations) {
+    for evaluated in evaluations {
         let event = &evaluated.event;
         let failed = event.attributes.str("gen_ai.evaluation.score.label") == Some("fail");
         let record = LogRecord {

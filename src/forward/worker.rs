@@ -1,15 +1,19 @@
-//! The background sender: a thread of its own with a current-thread tokio runtime, fed through
-//! a channel whose spans are bounded by `queue`, coalescing trials into requests of at most
-//! about [`BATCH_SPANS`] spans. A trial that does not fit waits for room only while the
-//! backend keeps up ([`Forwarder::submit`]); otherwise it is dropped and counted. At the end
-//! the run waits at most the forward timeout: what was not confirmed by then counts as dropped.
+//! The background sender: a thread of its own with a current-thread tokio runtime. Trials are
+//! encoded on the caller's thread straight into the request being filled ([`Batch`]), at
+//! most [`BATCH_SPANS`] spans or [`BATCH_BYTES`] bytes each; the sender is woken when one is
+//! full, and otherwise takes what there is every [`LINGER`], so a finished trial reaches the
+//! backend soon without a wake-up per trial. The spans waiting are bounded by `queue`: a trial
+//! that does not fit waits for room only while the backend keeps up ([`Forwarder::submit`]);
+//! otherwise it is dropped and counted. At the end the run waits at most the forward timeout:
+//! what was not confirmed by then counts as dropped.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::Notify;
 
 use axum::body::Bytes;
 use prost::Message;
@@ -19,16 +23,19 @@ use crate::trace::Span;
 
 use super::ForwardSummary;
 use super::config::ForwardConfig;
-use super::encode::{Encoded, Outgoing, traces_request};
+use super::encode::{Batch, Outgoing};
 use super::enrich::{self, RunContext};
 use super::logs::{self, evaluation_logs};
 use super::transport::{Exported, Signal, Transport};
 
-/// Most spans in one request.
+/// Most spans in one request (a trial bigger than this goes alone).
 const BATCH_SPANS: usize = 1024;
-/// How long the sender waits for more spans to fill a request, after the first: fewer,
-/// bigger requests cost the run less. The end of the run does not wait for it.
-const LINGER: Duration = Duration::from_millis(10);
+/// Most bytes in one request, under the 4 MiB a gRPC server takes by default (a trial bigger
+/// than this goes alone).
+const BATCH_BYTES: usize = 2 << 20;
+/// How often the sender takes a request that is not full: fewer, bigger requests cost the run
+/// less. The end of the run does not wait for it.
+const LINGER: Duration = Duration::from_millis(20);
 /// How long an export may be in flight before the run stops waiting for room in the queue.
 const STALL: Duration = Duration::from_secs(1);
 
@@ -36,8 +43,13 @@ fn ms_since(started: Instant) -> u64 {
     started.elapsed().as_millis() as u64
 }
 
-/// What the sender is handed: a trial's spans, encoded.
-type Job = Encoded;
+/// Requests waiting for the sender: trials append to the last until it is full.
+#[derive(Default)]
+struct Pending {
+    batches: VecDeque<Batch>,
+    /// The run is over: the sender sends what is left and stops.
+    closed: bool,
+}
 
 /// Counters shared with the sender.
 #[derive(Default)]
@@ -50,8 +62,11 @@ struct Counters {
     logs_dropped: AtomicU64,
     /// The backend said it takes no logs: none are sent from then on.
     no_logs: AtomicBool,
-    /// Spans waiting in the channel or being sent.
+    /// Spans waiting or being sent.
     queued: AtomicUsize,
+    pending: Mutex<Pending>,
+    /// Wakes the sender: a request is full, or the run is over.
+    wake: Notify,
     first_error: Mutex<Option<String>>,
     /// Set when the run stops waiting: the rest is dropped unsent.
     abandoned: AtomicBool,
@@ -89,7 +104,6 @@ impl Counters {
 
 /// Forwards a run's spans; see the module docs.
 pub(crate) struct Forwarder {
-    tx: Option<UnboundedSender<Job>>,
     counters: Arc<Counters>,
     done: mpsc::Receiver<()>,
     config: ForwardConfig,
@@ -117,8 +131,6 @@ impl Forwarder {
             let _guard = runtime.enter();
             Transport::new(&config)?
         };
-        // Unbounded as a channel: `submit` bounds it in spans.
-        let (tx, rx) = unbounded_channel();
         let (done_tx, done) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let shared = Arc::clone(&counters);
@@ -128,12 +140,11 @@ impl Forwarder {
         std::thread::Builder::new()
             .name("traceval-forward".into())
             .spawn(move || {
-                runtime.block_on(send_all(rx, transport, run, &shared, timeout, started));
+                runtime.block_on(send_all(transport, run, &shared, timeout, started));
                 let _ = done_tx.send(());
             })
             .map_err(|e| format!("cannot start the forwarder's thread: {e}"))?;
         Ok(Forwarder {
-            tx: Some(tx),
             counters,
             done,
             config,
@@ -156,20 +167,18 @@ impl Forwarder {
     /// is encoded here, on the caller's thread, from the result it already has: the sender
     /// gets bytes, not a copy of the result.
     pub(crate) fn trial(&self, result: &TrialResult, trace: &TrialTrace) {
-        self.submit(Encoded::new(enrich::trial(&self.context, result, trace)));
+        self.submit(enrich::trial(&self.context, result, trace));
     }
 
     /// Queues spans made at the end of the run.
     pub(crate) fn spans(&self, spans: Vec<Span>) {
-        self.submit(Encoded::new(
-            spans.into_iter().map(Outgoing::plain).collect(),
-        ));
+        self.submit(spans.into_iter().map(Outgoing::plain).collect());
     }
 
     /// Queues spans, waiting for room while the backend keeps up, else dropping them
     /// (counted as dropped in the summary: submitted but neither sent nor rejected).
-    fn submit(&self, job: Job) {
-        let n = job.len();
+    fn submit(&self, spans: Vec<Outgoing>) {
+        let n = spans.len();
         let c = &self.counters;
         c.submitted.fetch_add(n as u64, Ordering::Relaxed);
         // A trial bigger than the whole queue still goes when nothing else waits.
@@ -185,10 +194,22 @@ impl Forwarder {
             return;
         }
         c.queued.fetch_add(n, Ordering::Relaxed);
-        if let Some(tx) = &self.tx
-            && tx.send(job).is_err()
-        {
-            c.queued.fetch_sub(n, Ordering::Relaxed);
+        let full = {
+            let mut pending = c.pending.lock().expect("not poisoned");
+            if pending.closed {
+                c.queued.fetch_sub(n, Ordering::Relaxed);
+                return;
+            }
+            let batches = &mut pending.batches;
+            if batches.back().is_none_or(full) {
+                batches.push_back(Batch::default());
+            }
+            let batch = batches.back_mut().expect("just made");
+            batch.push(spans);
+            full(batch)
+        };
+        if full {
+            c.wake.notify_one();
         }
     }
 
@@ -218,9 +239,10 @@ impl Forwarder {
 
     /// Waits for the queue to drain, at most the forward timeout, and sums up. Spans not
     /// confirmed by then count as dropped.
-    pub(crate) fn finish(mut self) -> ForwardSummary {
+    pub(crate) fn finish(self) -> ForwardSummary {
         let waited = Instant::now();
-        drop(self.tx.take());
+        self.counters.pending.lock().expect("not poisoned").closed = true;
+        self.counters.wake.notify_one();
         let in_time = self.done.recv_timeout(self.config.timeout).is_ok();
         let c = &self.counters;
         c.abandoned.store(true, Ordering::Relaxed);
@@ -251,40 +273,44 @@ impl Forwarder {
     }
 }
 
-/// The sender's loop: enrich, batch, export, count.
+/// A request is as big as it gets.
+fn full(batch: &Batch) -> bool {
+    batch.spans >= BATCH_SPANS || batch.body.len() >= BATCH_BYTES
+}
+
+/// The sender's loop: take a request, export, count; until the run is over and nothing waits.
 async fn send_all(
-    mut rx: UnboundedReceiver<Job>,
     mut transport: Transport,
     run: RunContext,
     c: &Counters,
     timeout: Duration,
     started: Instant,
 ) {
-    while let Some(first) = rx.recv().await {
-        let mut n = first.len();
-        let mut batch = vec![first];
-        let linger = tokio::time::Instant::now() + LINGER;
-        while n < BATCH_SPANS && !c.abandoned.load(Ordering::Relaxed) {
-            match tokio::time::timeout_at(linger, rx.recv()).await {
-                Ok(Some(job)) => {
-                    n += job.len();
-                    batch.push(job);
-                }
-                // The run ended, or the time is up.
-                Ok(None) | Err(_) => break,
+    loop {
+        let (batch, closed) = {
+            let mut pending = c.pending.lock().expect("not poisoned");
+            (pending.batches.pop_front(), pending.closed)
+        };
+        let Some(batch) = batch else {
+            if closed {
+                return;
             }
-        }
+            // A full request, the end of the run, or the time to send what there is.
+            let _ = tokio::time::timeout(LINGER, c.wake.notified()).await;
+            continue;
+        };
+        let n = batch.spans;
         if c.abandoned.load(Ordering::Relaxed) {
             c.done(n);
             continue;
         }
         let logs = if run.events.logs() {
-            evaluation_logs(&batch).map(|r| (logs::count(&r), Bytes::from(r.encode_to_vec())))
+            evaluation_logs(&batch.evaluations)
+                .map(|r| (logs::count(&r), Bytes::from(r.encode_to_vec())))
         } else {
             None
         };
-        let request = Bytes::from(traces_request(&batch));
-        drop(batch);
+        let request = Bytes::from(batch.body);
         // Each request gets the whole timeout, retries included; the run's own end-of-run
         // wait is bounded apart from this.
         let deadline = Instant::now() + timeout * 2;
