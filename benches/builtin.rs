@@ -338,7 +338,8 @@ fn main() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
-/// An OTLP/HTTP sink on loopback that reads every request and discards it, counting.
+/// An OTLP/HTTP sink on loopback that reads every request and discards it, counting (what a
+/// collector does before it decodes).
 struct Sink {
     url: String,
     requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -364,10 +365,18 @@ impl Sink {
         let (r, b) = (Arc::clone(&requests), Arc::clone(&bytes));
         let app = axum::Router::new().route(
             "/v1/traces",
-            axum::routing::post(move |body: axum::body::Bytes| {
-                r.fetch_add(1, Ordering::Relaxed);
-                b.fetch_add(body.len() as u64, Ordering::Relaxed);
-                async {}
+            axum::routing::post(move |mut body: axum::body::Body| {
+                let (r, b) = (Arc::clone(&r), Arc::clone(&b));
+                async move {
+                    // Frame by frame, as a collector reads; nothing is kept.
+                    use http_body_util::BodyExt;
+                    r.fetch_add(1, Ordering::Relaxed);
+                    while let Some(Ok(frame)) = body.frame().await {
+                        if let Some(data) = frame.data_ref() {
+                            b.fetch_add(data.len() as u64, Ordering::Relaxed);
+                        }
+                    }
+                }
             }),
         );
         runtime.spawn(async move { axum::serve(listener, app).await });

@@ -35,6 +35,9 @@ pub(crate) enum Attr<'a> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Added {
     keys: Vec<Cow<'static, str>>,
+    /// Bit `len % 64` is set for the length of every key: most keys a span has are told
+    /// apart from all of `keys` by this alone.
+    lengths: u64,
     bytes: Vec<u8>,
     /// The attributes' field: 9 in a span, 1 in a resource.
     attribute_tag: u32,
@@ -57,6 +60,7 @@ impl Added {
     pub(crate) fn span_with_capacity(bytes: usize, keys: usize) -> Added {
         Added {
             keys: Vec::with_capacity(keys),
+            lengths: 0,
             bytes: Vec::with_capacity(bytes),
             attribute_tag: 9,
         }
@@ -78,6 +82,7 @@ impl Added {
         }
         put_message(&mut self.bytes, self.attribute_tag, attr_len(&key, value));
         put_attr(&mut self.bytes, &key, value);
+        self.lengths |= 1 << (key.len() % 64);
         self.keys.push(key);
     }
 
@@ -87,6 +92,7 @@ impl Added {
             return;
         }
         put_attributes(&mut self.bytes, self.attribute_tag, std::iter::once(kv));
+        self.lengths |= 1 << (kv.key.len() % 64);
         self.keys.push(Cow::Owned(kv.key.to_string()));
     }
 
@@ -145,7 +151,8 @@ impl Added {
 
     /// An attribute of `key` was added: one the span or resource has is not sent.
     fn replaces(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k.len() == key.len() && k == key)
+        self.lengths & (1 << (key.len() % 64)) != 0
+            && self.keys.iter().any(|k| k.len() == key.len() && k == key)
     }
 }
 
@@ -256,6 +263,14 @@ pub(crate) struct Evaluated {
 }
 
 impl Batch {
+    /// An empty request with room for `bytes` bytes.
+    pub(crate) fn with_capacity(bytes: usize) -> Batch {
+        Batch {
+            body: Vec::with_capacity(bytes),
+            ..Batch::default()
+        }
+    }
+
     /// Appends `spans`: one `ResourceSpans` per resource, one `ScopeSpans` per scope in it
     /// (by pointer, in order of first appearance).
     pub(crate) fn push(&mut self, spans: Vec<Outgoing>) {

@@ -355,17 +355,16 @@ impl<'a> Evaluation<'a> {
     fn add(&self, run: &RunContext, at: u64, added: &mut Added, logs: &mut Vec<Event>) {
         let explanation = truncate(self.explanation);
         let label = if self.passed { "pass" } else { "fail" };
-        let mut attributes = vec![
+        let all = [
             ("gen_ai.evaluation.name", Attr::Str(self.name)),
             ("gen_ai.evaluation.score.value", Attr::Double(self.value)),
             ("gen_ai.evaluation.score.label", Attr::Str(label)),
             ("gen_ai.evaluation.explanation", Attr::Str(&explanation)),
+            ("error.type", Attr::Str(self.error_type.unwrap_or_default())),
         ];
-        if let Some(kind) = self.error_type {
-            attributes.push(("error.type", Attr::Str(kind)));
-        }
+        let attributes = &all[..if self.error_type.is_some() { 5 } else { 4 }];
         if run.events.spans() {
-            added.event(EVALUATION_EVENT, at, &attributes);
+            added.event(EVALUATION_EVENT, at, attributes);
         }
         if run.events.logs() {
             let attributes = attributes.iter().map(|&(key, value)| {

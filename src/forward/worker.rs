@@ -202,7 +202,9 @@ impl Forwarder {
             }
             let batches = &mut pending.batches;
             if batches.back().is_none_or(full) {
-                batches.push_back(Batch::default());
+                // Room for a full request up front: growing it would copy it each time. The
+                // pages are only touched as spans are written.
+                batches.push_back(Batch::with_capacity(BATCH_BYTES + BATCH_BYTES / 4));
             }
             let batch = batches.back_mut().expect("just made");
             batch.push(spans);
@@ -286,17 +288,27 @@ async fn send_all(
     timeout: Duration,
     started: Instant,
 ) {
+    // Whether to send a request that is not full: the linger time passed.
+    let mut lingered = false;
     loop {
         let (batch, closed) = {
             let mut pending = c.pending.lock().expect("not poisoned");
-            (pending.batches.pop_front(), pending.closed)
+            let batches = &mut pending.batches;
+            let ready = batches.len() > 1 || batches.front().is_some_and(full);
+            let take = ready || lingered || pending.closed;
+            (
+                take.then(|| pending.batches.pop_front()).flatten(),
+                pending.closed,
+            )
         };
         let Some(batch) = batch else {
             if closed {
                 return;
             }
             // A full request, the end of the run, or the time to send what there is.
-            let _ = tokio::time::timeout(LINGER, c.wake.notified()).await;
+            lingered = tokio::time::timeout(LINGER, c.wake.notified())
+                .await
+                .is_err();
             continue;
         };
         let n = batch.spans;

@@ -79,10 +79,14 @@ macro_rules! id_type {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                for b in self.0 {
-                    write!(f, "{b:02x}")?;
+                // Lowercase hex in one write: ids are displayed by the hundred thousand.
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut hex = [0u8; 2 * $len];
+                for (i, b) in self.0.iter().enumerate() {
+                    hex[2 * i] = HEX[usize::from(b >> 4)];
+                    hex[2 * i + 1] = HEX[usize::from(b & 0xf)];
                 }
-                Ok(())
+                f.write_str(std::str::from_utf8(&hex).expect("ASCII"))
             }
         }
 
