@@ -74,6 +74,14 @@ impl Added {
         }
     }
 
+    /// Additions to a resource, with room for about `bytes` bytes and `keys` attributes.
+    pub(crate) fn resource_with_capacity(bytes: usize, keys: usize) -> Added {
+        Added {
+            attribute_tag: 1,
+            ..Added::span_with_capacity(bytes, keys)
+        }
+    }
+
     /// Adds (or replaces) attribute `key`. A key already added is not added again.
     pub(crate) fn attribute(&mut self, key: impl Into<Cow<'static, str>>, value: Attr<'_>) {
         let key = key.into();

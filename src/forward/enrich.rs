@@ -244,7 +244,7 @@ struct Resources {
 
 impl Resources {
     fn new(run: &RunContext, result: &TrialResult, root_trace: &str) -> Resources {
-        let mut added = Added::resource();
+        let mut added = Added::resource_with_capacity(256 + 64 * run.ci.len(), 8 + run.ci.len());
         common(run, result, root_trace, &mut added);
         for kv in &run.ci {
             added.key_value(kv);
