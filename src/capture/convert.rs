@@ -376,14 +376,7 @@ fn encode_span(s: &Span) -> PSpan {
         parent_span_id: s.parent_span_id.map(|p| p.0.to_vec()).unwrap_or_default(),
         flags: s.flags,
         name: s.name.clone(),
-        kind: match s.kind {
-            SpanKind::Unspecified => 0,
-            SpanKind::Internal => 1,
-            SpanKind::Server => 2,
-            SpanKind::Client => 3,
-            SpanKind::Producer => 4,
-            SpanKind::Consumer => 5,
-        },
+        kind: s.kind.otlp(),
         start_time_unix_nano: s.start_time_unix_nano,
         end_time_unix_nano: s.end_time_unix_nano,
         attributes: encode_attributes(&s.attributes),
@@ -415,11 +408,7 @@ fn encode_span(s: &Span) -> PSpan {
         status: (s.status.code != StatusCode::Unset || !s.status.message.is_empty()).then(|| {
             PStatus {
                 message: s.status.message.clone(),
-                code: match s.status.code {
-                    StatusCode::Unset => 0,
-                    StatusCode::Ok => 1,
-                    StatusCode::Error => 2,
-                },
+                code: s.status.code.otlp(),
             }
         }),
     }

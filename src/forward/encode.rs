@@ -13,7 +13,7 @@ use std::sync::Arc;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 use crate::trace::{
-    Event, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, StatusCode, TraceId, Value,
+    Event, KeyValue, Link, Resource, Scope, Span, SpanId, StatusCode, TraceId, Value,
 };
 
 /// An attribute value forwarding adds.
@@ -111,21 +111,11 @@ impl Added {
         time_unix_nano: u64,
         attributes: &[(&str, Attr<'_>)],
     ) {
-        let attrs: usize = attributes
-            .iter()
-            .map(|&(k, v)| message(3, attr_len(k, v)))
-            .sum();
-        put_message(
-            &mut self.bytes,
-            EVENTS,
-            fixed64(1, time_unix_nano) + string(2, name) + attrs,
-        );
+        let len = fixed64(1, time_unix_nano) + string(2, name) + attrs_len(3, attributes);
+        put_message(&mut self.bytes, EVENTS, len);
         put_fixed64(&mut self.bytes, 1, time_unix_nano);
         put_string(&mut self.bytes, 2, name);
-        for &(key, value) in attributes {
-            put_message(&mut self.bytes, 3, attr_len(key, value));
-            put_attr(&mut self.bytes, key, value);
-        }
+        put_attrs(&mut self.bytes, 3, attributes);
     }
 
     /// Adds a link (to a span).
@@ -135,21 +125,11 @@ impl Added {
         span_id: SpanId,
         attributes: &[(&str, Attr<'_>)],
     ) {
-        let attrs: usize = attributes
-            .iter()
-            .map(|&(k, v)| message(4, attr_len(k, v)))
-            .sum();
-        put_message(
-            &mut self.bytes,
-            LINKS,
-            message(1, 16) + message(2, 8) + attrs,
-        );
+        let len = message(1, 16) + message(2, 8) + attrs_len(4, attributes);
+        put_message(&mut self.bytes, LINKS, len);
         put_bytes(&mut self.bytes, 1, &trace_id.0);
         put_bytes(&mut self.bytes, 2, &span_id.0);
-        for &(key, value) in attributes {
-            put_message(&mut self.bytes, 4, attr_len(key, value));
-            put_attr(&mut self.bytes, key, value);
-        }
+        put_attrs(&mut self.bytes, 4, attributes);
     }
 
     /// Nothing was added.
@@ -358,6 +338,21 @@ impl Batch {
     }
 }
 
+/// `attributes` as repeated `KeyValue` field `tag`: its length.
+fn attrs_len(tag: u32, attributes: &[(&str, Attr<'_>)]) -> usize {
+    attributes
+        .iter()
+        .map(|&(k, v)| message(tag, attr_len(k, v)))
+        .sum()
+}
+
+fn put_attrs(buf: &mut Vec<u8>, tag: u32, attributes: &[(&str, Attr<'_>)]) {
+    for &(key, value) in attributes {
+        put_message(buf, tag, attr_len(key, value));
+        put_attr(buf, key, value);
+    }
+}
+
 /// Attribute `key` = `value` as a `KeyValue` message's length.
 fn attr_len(key: &str, value: Attr<'_>) -> usize {
     let value = match value {
@@ -399,7 +394,7 @@ fn span_len(s: &Outgoing) -> usize {
         + string(3, &span.trace_state)
         + span.parent_span_id.map_or(0, |_| message(4, 8))
         + string(5, &span.name)
-        + varint(6, kind(span.kind) as u64)
+        + varint(6, span.kind.otlp() as u64)
         + fixed64(7, span.start_time_unix_nano)
         + fixed64(8, span.end_time_unix_nano)
         + attributes_len(9, s.own_attributes())
@@ -431,7 +426,7 @@ fn put_span(buf: &mut Vec<u8>, s: &Outgoing) {
         put_bytes(buf, 4, &parent.0);
     }
     put_string(buf, 5, &span.name);
-    put_varint(buf, 6, kind(span.kind) as u64);
+    put_varint(buf, 6, span.kind.otlp() as u64);
     put_fixed64(buf, 7, span.start_time_unix_nano);
     put_fixed64(buf, 8, span.end_time_unix_nano);
     put_attributes(buf, 9, s.own_attributes());
@@ -460,7 +455,7 @@ fn put_span(buf: &mut Vec<u8>, s: &Outgoing) {
     if let Some(n) = status_len(span) {
         put_message(buf, 15, n);
         put_string(buf, 2, &span.status.message);
-        put_varint(buf, 3, status_code(span.status.code));
+        put_varint(buf, 3, span.status.code.otlp() as u64);
     }
     if span.flags != 0 {
         encode_key(16, WireType::ThirtyTwoBit, buf);
@@ -492,26 +487,7 @@ fn link_len(link: &Link) -> usize {
 fn status_len(span: &Span) -> Option<usize> {
     let status = &span.status;
     (status.code != StatusCode::Unset || !status.message.is_empty())
-        .then(|| string(2, &status.message) + varint(3, status_code(status.code)))
-}
-
-fn kind(kind: SpanKind) -> u8 {
-    match kind {
-        SpanKind::Unspecified => 0,
-        SpanKind::Internal => 1,
-        SpanKind::Server => 2,
-        SpanKind::Client => 3,
-        SpanKind::Producer => 4,
-        SpanKind::Consumer => 5,
-    }
-}
-
-fn status_code(code: StatusCode) -> u64 {
-    match code {
-        StatusCode::Unset => 0,
-        StatusCode::Ok => 1,
-        StatusCode::Error => 2,
-    }
+        .then(|| string(2, &status.message) + varint(3, status.code.otlp() as u64))
 }
 
 fn attributes_len<'a>(tag: u32, attributes: impl Iterator<Item = &'a KeyValue>) -> usize {

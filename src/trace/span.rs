@@ -165,6 +165,31 @@ pub enum StatusCode {
     Error,
 }
 
+impl SpanKind {
+    /// The OTLP enum value (`SPAN_KIND_INTERNAL` = 1 ...).
+    pub fn otlp(self) -> i32 {
+        match self {
+            SpanKind::Unspecified => 0,
+            SpanKind::Internal => 1,
+            SpanKind::Server => 2,
+            SpanKind::Client => 3,
+            SpanKind::Producer => 4,
+            SpanKind::Consumer => 5,
+        }
+    }
+}
+
+impl StatusCode {
+    /// The OTLP enum value (`STATUS_CODE_OK` = 1, `STATUS_CODE_ERROR` = 2).
+    pub fn otlp(self) -> i32 {
+        match self {
+            StatusCode::Unset => 0,
+            StatusCode::Ok => 1,
+            StatusCode::Error => 2,
+        }
+    }
+}
+
 /// A span's status: code plus a description (set only with [`StatusCode::Error`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Status {

@@ -4,7 +4,7 @@ use prost::Message;
 
 use super::*;
 use crate::capture::convert::encode_request_shared;
-use crate::trace::{Attributes, Status};
+use crate::trace::{Attributes, SpanKind, Status};
 
 fn resource(service: &str) -> Arc<Resource> {
     Arc::new(Resource {
