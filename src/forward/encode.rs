@@ -188,6 +188,7 @@ pub(crate) struct Outgoing {
     /// What every span of the trial gets (the run's identity).
     pub(crate) common: Arc<Added>,
     /// What this span alone gets (the root's verdict and links, evaluations), if anything.
+    /// None of its attribute keys is one of `common`'s.
     pub(crate) extra: Option<Box<Added>>,
     /// The resource sent in place of the span's.
     pub(crate) resource: Arc<ForwardedResource>,

@@ -197,3 +197,141 @@ fn additions_are_decoded_after_the_spans_own_fields_and_replace_attributes_of_th
         assert_eq!(got, want);
     }
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Keys from a small alphabet, so own and added keys collide often.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("eval.run_id".to_owned()),
+            Just("eval.case".to_owned()),
+            Just("gen_ai.tool.name".to_owned()),
+            "[a-z.]{1,12}",
+            "[a-z]{64,70}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<String>().prop_map(|s| Value::Str(s.into())),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<f64>()
+                .prop_filter("NaN is not equal to itself", |d| !d.is_nan())
+                .prop_map(Value::Double),
+            proptest::collection::vec(any::<u8>(), 0..4).prop_map(|b| Value::Bytes(b.into())),
+        ];
+        leaf.prop_recursive(2, 12, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(|v| Value::Array(v.into())),
+                proptest::collection::vec((key(), inner), 0..4).prop_map(|kvs| {
+                    Value::Map(
+                        kvs.into_iter()
+                            .map(|(k, v)| KeyValue::new(&k, v))
+                            .collect::<Vec<_>>()
+                            .into(),
+                    )
+                }),
+            ]
+        })
+    }
+
+    fn attr() -> impl Strategy<Value = (String, Value)> {
+        (key(), value())
+    }
+
+    /// An added value: what `Attr` can carry.
+    fn added() -> impl Strategy<Value = (String, Value)> {
+        let v = prop_oneof![
+            ".{0,40}".prop_map(|s: String| Value::Str(s.into())),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            (-1e9f64..1e9).prop_map(Value::Double),
+        ];
+        (key(), v)
+    }
+
+    fn as_attr(v: &Value) -> Attr<'_> {
+        match v {
+            Value::Str(s) => Attr::Str(s),
+            Value::Bool(b) => Attr::Bool(*b),
+            Value::Int(i) => Attr::Int(*i),
+            Value::Double(d) => Attr::Double(*d),
+            _ => unreachable!("only scalars are added"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever a span holds and whatever is added, a decoder sees the span's own
+        /// attributes less the replaced, then the added ones (the first of a repeated key),
+        /// and everything else of the span unchanged.
+        #[test]
+        fn a_decoder_sees_the_own_attributes_less_the_replaced_then_the_added(
+            own in proptest::collection::vec(attr(), 0..8),
+            common in proptest::collection::vec(added(), 0..5),
+            extra in proptest::collection::vec(added(), 0..3),
+            name in ".{0,20}",
+            kind in 0..6i32,
+            times in (any::<u64>(), any::<u64>()),
+        ) {
+            let mut span = Span::new(TraceId([3; 16]), SpanId([4; 8]), name);
+            span.kind = [
+                SpanKind::Unspecified, SpanKind::Internal, SpanKind::Server,
+                SpanKind::Client, SpanKind::Producer, SpanKind::Consumer,
+            ][kind as usize];
+            (span.start_time_unix_nano, span.end_time_unix_nano) = times;
+            span.attributes = Attributes(own.iter().map(|(k, v)| KeyValue::new(k, v.clone())).collect());
+            let mut on_span = Added::span();
+            for (k, v) in &common {
+                on_span.attribute(k.clone(), as_attr(v));
+            }
+            // A span's own additions never repeat the trial's keys (`Outgoing::extra`).
+            let extra: Vec<(String, Value)> = extra
+                .into_iter()
+                .filter(|(k, _)| !common.iter().any(|(c, _)| c == k))
+                .collect();
+            let mut more = Added::span();
+            for (k, v) in &extra {
+                more.attribute(k.clone(), as_attr(v));
+            }
+            let outgoing = Outgoing {
+                resource: Arc::new(ForwardedResource::new(&span.resource, &Added::resource())),
+                span: Arc::new(span.clone()),
+                common: Arc::new(on_span),
+                extra: Some(Box::new(more)),
+                evaluations: Vec::new(),
+            };
+            let got = decoded(&[outgoing]);
+            prop_assert_eq!(got.len(), 1);
+            let first = |list: &[(String, Value)]| {
+                let mut seen: Vec<KeyValue> = Vec::new();
+                for (k, v) in list {
+                    if !seen.iter().any(|kv| &*kv.key == k.as_str()) {
+                        seen.push(KeyValue::new(k, v.clone()));
+                    }
+                }
+                seen
+            };
+            let (common, extra) = (first(&common), first(&extra));
+            let replaced = |key: &str| common.iter().chain(&extra).any(|kv| &*kv.key == key);
+            let mut want: Vec<KeyValue> = span
+                .attributes
+                .iter()
+                .filter(|kv| !replaced(&kv.key))
+                .cloned()
+                .collect();
+            want.extend(common);
+            want.extend(extra);
+            prop_assert_eq!(&got[0].attributes.0, &want);
+            prop_assert_eq!(&got[0].name, &span.name);
+            prop_assert_eq!(got[0].kind, span.kind);
+            prop_assert_eq!(got[0].start_time_unix_nano, span.start_time_unix_nano);
+            prop_assert_eq!(got[0].end_time_unix_nano, span.end_time_unix_nano);
+        }
+    }
+}
