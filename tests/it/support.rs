@@ -155,6 +155,9 @@ impl TestProject {
 
     /// `[agent]` running tests/agents/misbehave.py in `mode`.
     pub(crate) fn misbehave(&self, mode: &str) -> String {
+        if matches!(mode, "spans" | "seeded" | "resource-only" | "traceparent") {
+            python_otel_sdk();
+        }
         let script = root().join("tests/agents/misbehave.py");
         format!(
             "[agent]\nkind = \"command\"\ncommand = [\"python3\", \"{}\", \"{mode}\"]\nenv = {{ TEST_MARKER = \"{}\" }}\n",
@@ -388,5 +391,32 @@ impl Drop for ModelServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Panics, once and clearly, when `python3` lacks the OpenTelemetry SDK the span-sending test
+/// agents import: without it they exit with an import error, send nothing, and a test fails far
+/// from the cause ("0 of 6 tool spans").
+fn python_otel_sdk() {
+    static CHECKED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let checked = CHECKED.get_or_init(|| {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.http.trace_exporter",
+            ])
+            .output()
+            .map_err(|e| format!("python3 does not start: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
+    });
+    if let Err(why) = checked {
+        panic!(
+            "the test agents need the OpenTelemetry SDK in python3: \
+             `python3 -m pip install -r tests/requirements.txt` (.ci/run does)\n{why}"
+        );
     }
 }
