@@ -129,7 +129,6 @@ fn pricing_info(project: &Project, plan: &Plan) -> PricingInfo {
     PricingInfo::new(shared.chain(suites).collect())
 }
 
-/// `git rev-parse HEAD` in `dir`, when it is a git checkout and git is installed.
 /// argv as the report keeps it: a `--forward` URL without its user info, query or fragment
 /// (credentials travel there sometimes). Header values never are in argv: they are given by
 /// reference (`NAME=env:VAR`).
@@ -149,6 +148,7 @@ fn redacted(args: impl Iterator<Item = String>) -> Vec<String> {
     .collect()
 }
 
+/// `git rev-parse HEAD` in `dir`, when it is a git checkout and git is installed.
 pub(super) fn git_commit(dir: &Path) -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])

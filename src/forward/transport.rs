@@ -158,19 +158,26 @@ impl Transport {
         protobuf: Bytes,
         deadline: Instant,
     ) -> Exported {
+        // Shared, not copied, by every attempt. tonic compresses gRPC messages itself.
         let body = match &self.kind {
-            Kind::Http { json: true, .. } => match to_json(signal, &protobuf) {
-                Ok(json) => Bytes::from(json),
-                Err(e) => return Exported::Failed(format!("cannot encode the request: {e}")),
-            },
-            Kind::Http { json: false, .. } => protobuf,
-            // tonic compresses gRPC messages itself.
+            Kind::Http { json, .. } => {
+                let body = if *json {
+                    match to_json(signal, &protobuf) {
+                        Ok(json) => Bytes::from(json),
+                        Err(e) => {
+                            return Exported::Failed(format!("cannot encode the request: {e}"));
+                        }
+                    }
+                } else {
+                    protobuf
+                };
+                if self.compress {
+                    Bytes::from(gzip(&body))
+                } else {
+                    body
+                }
+            }
             Kind::Grpc { .. } => protobuf,
-        };
-        // Shared, not copied, by every attempt.
-        let body = match &self.kind {
-            Kind::Http { .. } if self.compress => Bytes::from(gzip(&body)),
-            _ => body,
         };
         let mut backoff = FIRST_BACKOFF;
         let mut attempt = 0;

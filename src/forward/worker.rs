@@ -3,7 +3,7 @@
 //! most [`BATCH_SPANS`] spans or [`BATCH_BYTES`] bytes each; the sender is woken when one is
 //! full, and otherwise takes what there is every [`LINGER`], so a finished trial reaches the
 //! backend soon without a wake-up per trial. The spans waiting are bounded by `queue`: a trial
-//! that does not fit waits for room only while the backend keeps up ([`Forwarder::submit`]);
+//! that does not fit waits for room only while the backend keeps up ([`Forwarder::admit`]);
 //! otherwise it is dropped and counted. At the end the run waits at most the forward timeout:
 //! what was not confirmed by then counts as dropped.
 
@@ -135,12 +135,12 @@ impl Forwarder {
         let counters = Arc::new(Counters::default());
         let shared = Arc::clone(&counters);
         let timeout = config.timeout;
-        let context = run.clone();
+        let logs = run.events.logs();
         let started = Instant::now();
         std::thread::Builder::new()
             .name("traceval-forward".into())
             .spawn(move || {
-                runtime.block_on(send_all(transport, run, &shared, timeout, started));
+                runtime.block_on(send_all(transport, logs, &shared, timeout, started));
                 let _ = done_tx.send(());
             })
             .map_err(|e| format!("cannot start the forwarder's thread: {e}"))?;
@@ -148,7 +148,7 @@ impl Forwarder {
             counters,
             done,
             config,
-            context,
+            context: run,
             started,
         })
     }
@@ -163,22 +163,30 @@ impl Forwarder {
         &self.context
     }
 
-    /// Queues a finished trial (see [`Forwarder::submit`]). What forwarding adds to its spans
-    /// is encoded here, on the caller's thread, from the result it already has: the sender
-    /// gets bytes, not a copy of the result.
+    /// Queues a finished trial (see [`Forwarder::admit`]); one that finds no room is dropped
+    /// before anything is encoded. What forwarding adds to its spans is encoded here, on the
+    /// caller's thread, from the result it already has: the sender gets bytes, not a copy of
+    /// the result.
     pub(crate) fn trial(&self, result: &TrialResult, trace: &TrialTrace) {
-        self.submit(enrich::trial(&self.context, result, trace));
+        let n = 1 + trace.spans.len() + trace.judge_spans.len();
+        if self.admit(n) {
+            let spans = enrich::trial(&self.context, result, trace);
+            debug_assert_eq!(spans.len(), n);
+            self.queue(spans);
+        }
     }
 
     /// Queues spans made at the end of the run.
     pub(crate) fn spans(&self, spans: Vec<Span>) {
-        self.submit(spans.into_iter().map(Outgoing::plain).collect());
+        if self.admit(spans.len()) {
+            self.queue(spans.into_iter().map(Outgoing::plain).collect());
+        }
     }
 
-    /// Queues spans, waiting for room while the backend keeps up, else dropping them
-    /// (counted as dropped in the summary: submitted but neither sent nor rejected).
-    fn submit(&self, spans: Vec<Outgoing>) {
-        let n = spans.len();
+    /// Counts `n` spans as submitted and makes room for them, waiting while the backend keeps
+    /// up; false when they are dropped (counted as dropped in the summary: submitted but
+    /// neither sent nor rejected).
+    fn admit(&self, n: usize) -> bool {
         let c = &self.counters;
         c.submitted.fetch_add(n as u64, Ordering::Relaxed);
         // A trial bigger than the whole queue still goes when nothing else waits.
@@ -191,9 +199,16 @@ impl Forwarder {
                 "the forward queue ({} spans) was full: the backend is slower than the run",
                 self.config.queue
             ));
-            return;
+            return false;
         }
         c.queued.fetch_add(n, Ordering::Relaxed);
+        true
+    }
+
+    /// Appends admitted spans to the request being filled; wakes the sender when it is full.
+    fn queue(&self, spans: Vec<Outgoing>) {
+        let n = spans.len();
+        let c = &self.counters;
         let full = {
             let mut pending = c.pending.lock().expect("not poisoned");
             if pending.closed {
@@ -281,9 +296,10 @@ fn full(batch: &Batch) -> bool {
 }
 
 /// The sender's loop: take a request, export, count; until the run is over and nothing waits.
+/// With `logs`, each request's verdicts go as log records too (`--forward-events log|both`).
 async fn send_all(
     mut transport: Transport,
-    run: RunContext,
+    logs: bool,
     c: &Counters,
     timeout: Duration,
     started: Instant,
@@ -316,7 +332,7 @@ async fn send_all(
             c.done(n);
             continue;
         }
-        let logs = if run.events.logs() {
+        let logs = if logs {
             evaluation_logs(&batch.evaluations)
                 .map(|r| (logs::count(&r), Bytes::from(r.encode_to_vec())))
         } else {
