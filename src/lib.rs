@@ -96,6 +96,7 @@ mod event;
 mod forward;
 mod grade;
 mod hash;
+mod html;
 mod llm;
 mod metrics;
 pub mod report;
