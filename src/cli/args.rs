@@ -62,6 +62,14 @@ pub(super) struct RunArgs {
     /// Also write JUnit XML here.
     #[arg(long, value_name = "PATH")]
     pub(super) junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report here: the case × model matrix, each trial's
+    /// checks and answer, span waterfalls and LLM transcripts (opens from disk, offline).
+    #[arg(long, value_name = "PATH")]
+    pub(super) html: Option<PathBuf>,
+    /// Whose span trees the HTML report draws: `failing` (and one passing trial per case ×
+    /// model), `flaky` (every trial of a case × model whose trials disagree), `all`, `none`.
+    #[arg(long, value_name = "WHICH", default_value = "failing", requires = "html")]
+    pub(super) html_traces: crate::html::TraceSelection,
     /// Write each trial's spans as OTLP JSON under `reports/<run-id>/traces/`.
     #[arg(long)]
     pub(super) save_traces: bool,

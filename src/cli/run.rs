@@ -135,6 +135,7 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         json_lines: settings.json,
         report: settings.report.clone(),
         junit: settings.junit.clone(),
+        html: args.html.clone().map(|path| (path, args.html_traces)),
         github: settings.github.as_ref().map(|github| GithubSettings {
             summary: github.summary.clone(),
             workspace: github.workspace.clone(),

@@ -7,11 +7,23 @@
 //! report renders to the same bytes. `docs/reference/html.md` describes the page.
 
 pub(crate) mod escape;
+mod page;
 mod panel;
 mod shape;
+mod summary;
+mod trial;
 mod waterfall;
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
 pub(crate) use shape::ShapeFold;
+
+use crate::event::{CaseFinished, TrialResult, TrialTrace};
+use crate::report::Report;
+use crate::report::markdown::trials_by_case;
+use crate::trace::genai::GenAiView;
+use crate::trace::tree::SpanTree;
 
 /// Which trials' span trees the page draws (`--html-traces`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -59,5 +71,131 @@ impl Budget {
         if escape::write_clipped(out, text, self.max_attr) {
             self.clipped_values += 1;
         }
+    }
+}
+
+/// A trial: suite, case, model and trial index.
+pub(crate) type TrialKey = (String, String, String, u32);
+
+fn key(t: &TrialResult) -> TrialKey {
+    (t.suite.clone(), t.case.clone(), t.model.clone(), t.trial)
+}
+
+/// The span trees a page draws, and the trace-shape folds of its cases.
+#[derive(Default)]
+pub(crate) struct Drawn {
+    /// The trials whose waterfalls are drawn.
+    pub(crate) trials: BTreeMap<TrialKey, Arc<TrialTrace>>,
+    /// Per suite and case, its trials' shapes folded by model.
+    pub(crate) shapes: BTreeMap<(String, String), ShapeFold>,
+    /// Things the page must say about what it could not draw.
+    pub(crate) notes: Vec<String>,
+}
+
+/// The page of `report`, drawing the span trees in `drawn`.
+pub(crate) fn render(report: &Report, drawn: &Drawn, budget: &mut Budget) -> String {
+    let by_case = trials_by_case(report);
+    let mut body = String::with_capacity(64 << 10);
+    summary::models(&mut body, report);
+    summary::matrix(&mut body, report, &by_case);
+    trial::cases(&mut body, report, &by_case, drawn, budget);
+    let mut notes = drawn.notes.clone();
+    if budget.clipped_values > 0 {
+        notes.push(format!(
+            "{} values are longer than {} bytes and are shown clipped (\"… N bytes more\")",
+            budget.clipped_values, budget.max_attr
+        ));
+    }
+    if budget.spans_left_out > 0 {
+        notes.push(format!(
+            "{} spans are not drawn: at most {} per trial",
+            budget.spans_left_out, budget.max_spans
+        ));
+    }
+    let mut head = String::with_capacity(4 << 10);
+    summary::header(&mut head, report, &notes);
+    head.push_str(&body);
+    let mut page = String::with_capacity(head.len() + 16 << 10);
+    page::write(
+        &mut page,
+        &format!("traceval {}", report.run_id),
+        waterfall::CSS,
+        &head,
+    );
+    page
+}
+
+/// Chooses, trial by trial, which span trees a page draws (by [`TraceSelection`]), and folds
+/// every trial's shape into its case's [`ShapeFold`]. Spans of trials not drawn are let go as
+/// soon as their case × model is decided.
+pub(crate) struct Collector {
+    selection: TraceSelection,
+    drawn: Drawn,
+    /// Flaky selection: a case × model's passing trials until the group ends.
+    pending: BTreeMap<(String, String, String), Vec<(TrialKey, Arc<TrialTrace>)>>,
+    /// Failing selection: the case × models that have their passing example.
+    examples: BTreeSet<(String, String, String)>,
+}
+
+impl Collector {
+    /// A collector that keeps what `selection` asks for.
+    pub(crate) fn new(selection: TraceSelection) -> Collector {
+        Collector {
+            selection,
+            drawn: Drawn::default(),
+            pending: BTreeMap::new(),
+            examples: BTreeSet::new(),
+        }
+    }
+
+    /// A finished trial.
+    pub(crate) fn trial(&mut self, t: &TrialResult) {
+        let Some(trace) = &t.trace else { return };
+        self.fold(t, trace);
+        let group = (t.suite.clone(), t.case.clone(), t.model.clone());
+        let keep = match self.selection {
+            TraceSelection::None => false,
+            TraceSelection::All => true,
+            TraceSelection::Failing => !t.passed || self.examples.insert(group),
+            TraceSelection::Flaky => {
+                if t.passed {
+                    self.pending
+                        .entry(group)
+                        .or_default()
+                        .push((key(t), Arc::clone(trace)));
+                }
+                !t.passed
+            }
+        };
+        if keep {
+            self.drawn.trials.insert(key(t), Arc::clone(trace));
+        }
+    }
+
+    /// Every trial of a case × model is done: under [`TraceSelection::Flaky`], its passing
+    /// trials are kept when some trial failed.
+    pub(crate) fn case_finished(&mut self, c: &CaseFinished) {
+        let group = (c.suite.clone(), c.case.clone(), c.model.clone());
+        if let Some(passing) = self.pending.remove(&group) {
+            if c.passed < c.n {
+                self.drawn.trials.extend(passing);
+            }
+        }
+    }
+
+    /// Folds `t`'s shape into its case's.
+    fn fold(&mut self, t: &TrialResult, trace: &TrialTrace) {
+        let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
+        let view = GenAiView::new(&tree);
+        self.drawn
+            .shapes
+            .entry((t.suite.clone(), t.case.clone()))
+            .or_default()
+            .add(&t.model, &view, root);
+    }
+
+    /// What the page draws.
+    pub(crate) fn finish(self) -> Drawn {
+        self.drawn
     }
 }

@@ -134,7 +134,7 @@ fn strip(trials: &[&TrialResult]) -> String {
 
 /// The run's outcome in words, with the exit code `traceval run` gives it (a snapshot that
 /// could not be written aside): as the terminal's `test result:` line decides.
-fn outcome(report: &Report) -> &'static str {
+pub(crate) fn outcome(report: &Report) -> &'static str {
     let not_passed = report.trials.iter().filter(|t| !t.passed).count();
     let outages = report
         .trials

@@ -5,6 +5,7 @@
 
 mod files;
 mod forward;
+mod html;
 mod github;
 mod json_lines;
 mod terminal;
@@ -51,6 +52,8 @@ pub(crate) struct OutputSettings {
     pub(crate) report: PathBuf,
     /// The JUnit file, if any.
     pub(crate) junit: Option<PathBuf>,
+    /// The HTML report, if any, and whose span trees it draws.
+    pub(crate) html: Option<(PathBuf, crate::html::TraceSelection)>,
     /// Under GitHub Actions: the step summary and annotations.
     pub(crate) github: Option<GithubSettings>,
 }
@@ -77,6 +80,9 @@ impl Outputs {
         list.push(Box::new(files::ReportFile(settings.report.clone())));
         if let Some(path) = &settings.junit {
             list.push(Box::new(files::JunitFile(path.clone())));
+        }
+        if let Some((path, selection)) = &settings.html {
+            list.push(Box::new(html::HtmlFile::new(path.clone(), *selection)));
         }
         if let Some(github) = &settings.github {
             if let Some(path) = &github.summary {
