@@ -68,7 +68,12 @@ pub(super) struct RunArgs {
     pub(super) html: Option<PathBuf>,
     /// Whose span trees the HTML report draws: `failing` (and one passing trial per case ×
     /// model), `flaky` (every trial of a case × model whose trials disagree), `all`, `none`.
-    #[arg(long, value_name = "WHICH", default_value = "failing", requires = "html")]
+    #[arg(
+        long,
+        value_name = "WHICH",
+        default_value = "failing",
+        requires = "html"
+    )]
     pub(super) html_traces: crate::html::TraceSelection,
     /// Write each trial's spans as OTLP JSON under `reports/<run-id>/traces/`.
     #[arg(long)]

@@ -181,6 +181,9 @@ pub(crate) enum CliError {
     /// `traceval compare`: the reports cannot be compared (exit 2), or read (exit 3).
     #[error(transparent)]
     Compare(#[from] CompareError),
+    /// A report cannot be read (exit 3) or is not one this traceval reads (exit 2).
+    #[error(transparent)]
+    ReadReport(#[from] crate::report::read::ReadError),
     /// Writing the output failed (exit 3).
     #[error("cannot write output")]
     Output(#[source] std::io::Error),
@@ -235,6 +238,8 @@ impl CliError {
             CliError::Merge(_) => exit::USAGE,
             CliError::Compare(e) if e.is_io() => exit::INFRASTRUCTURE,
             CliError::Compare(_) => exit::USAGE,
+            CliError::ReadReport(e) if e.is_io() => exit::INFRASTRUCTURE,
+            CliError::ReadReport(_) => exit::USAGE,
             CliError::Output(_)
             | CliError::Receiver(_)
             | CliError::Report(_)

@@ -8,6 +8,7 @@ mod error;
 mod exit;
 mod forward;
 mod help;
+mod html;
 mod inspect;
 mod list;
 mod merge;
@@ -62,6 +63,9 @@ enum Command {
     /// Join the reports of one run's shards (`run --shard I/N`) into the whole run's report.
     #[command(after_help = merge::HELP)]
     Merge(merge::MergeArgs),
+    /// Write the self-contained HTML report of a finished run from its JSON report.
+    #[command(after_help = html::HELP)]
+    Html(html::HtmlArgs),
     /// Serve a scripted model as an OpenAI-compatible API on 127.0.0.1.
     #[command(after_help = help::SERVE_MODEL)]
     ServeModel(args::ServeModelArgs),
@@ -159,6 +163,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::List(args) => list::list(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Html(args) => html::run(&args),
         Command::ServeModel(args) => serve::serve_model(&args),
         Command::Snapshot(args) => snapshot::run(&args),
     }

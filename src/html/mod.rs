@@ -199,3 +199,6 @@ impl Collector {
         self.drawn
     }
 }
+
+#[cfg(test)]
+mod tests;

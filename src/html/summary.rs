@@ -40,10 +40,7 @@ pub(super) fn header(out: &mut String, report: &Report, notes: &[String]) {
     for suite in &report.suites {
         row(
             "suite",
-            &format!(
-                "{} ({}, {})",
-                suite.name, suite.path, suite.content_hash
-            ),
+            &format!("{} ({}, {})", suite.name, suite.path, suite.content_hash),
         );
     }
     let pricing = match &report.pricing.date {
@@ -153,7 +150,12 @@ fn model_row(out: &mut String, m: &ModelAggregate) {
         m.errored,
         m.pass_rate * 100.0
     );
-    interval_plot(out, m.pass_rate, m.pass_rate_ci95, m.pass_rate_ci95_clustered);
+    interval_plot(
+        out,
+        m.pass_rate,
+        m.pass_rate_ci95,
+        m.pass_rate_ci95_clustered,
+    );
     let _ = writeln!(
         out,
         "</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} · {}</td>\
@@ -236,8 +238,7 @@ pub(super) fn matrix(out: &mut String, report: &Report, by_case: &TrialsByCase<'
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for ((suite, case), cells) in &cases {
-        let outcomes: BTreeSet<CaseOutcome> =
-            cells.values().map(|c| CaseOutcome::of(c)).collect();
+        let outcomes: BTreeSet<CaseOutcome> = cells.values().map(|c| CaseOutcome::of(c)).collect();
         let worst = outcomes.iter().copied().next().unwrap_or(CaseOutcome::Pass);
         let rates: BTreeSet<u64> = cells
             .values()

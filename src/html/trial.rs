@@ -8,8 +8,8 @@ use super::summary::{outcome_word, seconds, strip, trial_symbol};
 use super::{Budget, Drawn, waterfall};
 use crate::metrics::cost::format_usd;
 use crate::report::Report;
-use crate::report::schema::TrialResult;
 use crate::report::markdown::{CaseOutcome, TrialsByCase};
+use crate::report::schema::TrialResult;
 use crate::trace::genai::GenAiView;
 use crate::trace::tree::SpanTree;
 
@@ -98,7 +98,11 @@ fn trial(out: &mut String, t: &TrialResult, drawn: &Drawn, budget: &mut Budget) 
         budget.text(out, error);
         out.push_str("</p>\n");
     }
-    let _ = write!(out, "<p class=\"muted\">agent: {}</p>\n", esc(&crate::event::AgentExit::from(t.exit.clone()).describe()));
+    let _ = write!(
+        out,
+        "<p class=\"muted\">agent: {}</p>\n",
+        esc(&crate::event::AgentExit::from(t.exit.clone()).describe())
+    );
     out.push_str("<ul class=\"checks\">\n");
     for check in &t.checks {
         let (mark, class) = if check.passed {
@@ -144,7 +148,10 @@ fn trial(out: &mut String, t: &TrialResult, drawn: &Drawn, budget: &mut Budget) 
         "<p class=\"muted\">trace id <code>{}</code></p>",
         esc(&t.trace_id)
     );
-    match drawn.trials.get(&(t.suite.clone(), t.case.clone(), t.model.clone(), t.trial)) {
+    match drawn
+        .trials
+        .get(&(t.suite.clone(), t.case.clone(), t.model.clone(), t.trial))
+    {
         Some(trace) => {
             let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
             let view = GenAiView::new(&tree);
@@ -197,7 +204,9 @@ fn metrics(out: &mut String, t: &TrialResult) {
 /// The judges' samples, each with its score and explanation, and what they cost.
 fn judges(out: &mut String, t: &TrialResult, budget: &mut Budget) {
     for judge in &t.judges {
-        let cost = judge.cost_usd.map_or_else(|| "unpriced".to_owned(), format_usd);
+        let cost = judge
+            .cost_usd
+            .map_or_else(|| "unpriced".to_owned(), format_usd);
         let _ = writeln!(
             out,
             "<div class=\"judge\"><b>judge {}</b> <span class=\"muted\">({}, {} calls, {})</span><ul class=\"checks\">",

@@ -5,8 +5,8 @@
 
 mod files;
 mod forward;
-mod html;
 mod github;
+mod html;
 mod json_lines;
 mod terminal;
 

@@ -41,7 +41,11 @@ impl Output for HtmlFile {
     }
 
     fn finish(&mut self, report: &Report) -> Result<(), WriteError> {
-        let drawn = self.collector.take().map(Collector::finish).unwrap_or_default();
+        let drawn = self
+            .collector
+            .take()
+            .map(Collector::finish)
+            .unwrap_or_default();
         let page = crate::html::render(report, &drawn, &mut Budget::default());
         write_atomic(&self.path, page.as_bytes())
     }

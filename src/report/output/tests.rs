@@ -156,6 +156,7 @@ fn the_list_holds_the_outputs_the_settings_ask_for() {
         json_lines: false,
         report: dir.join("r.json"),
         junit: None,
+        html: None,
         github: None,
     };
     assert_eq!(Outputs::registered(&settings, None).0.len(), 2);

@@ -1,0 +1,176 @@
+use std::sync::Arc;
+
+use base64::Engine;
+
+use super::*;
+use crate::report::markdown::tests::{report, trial};
+use crate::trace::{Span, SpanId, TraceId};
+
+/// Two cases on two models: one passes everywhere, one fails on `sloppy` in one of two trials.
+fn two_cases() -> Report {
+    report(vec![
+        trial("s", "ok", "careful", 0, true, "found paris"),
+        trial("s", "ok", "careful", 1, true, "found paris"),
+        trial("s", "ok", "sloppy", 0, true, "found paris"),
+        trial("s", "ok", "sloppy", 1, true, "found paris"),
+        trial("s", "bad", "careful", 0, true, "found oslo"),
+        trial("s", "bad", "careful", 1, true, "found oslo"),
+        trial(
+            "s",
+            "bad",
+            "sloppy",
+            0,
+            false,
+            "expected `oslo`, got `bergen`",
+        ),
+        trial("s", "bad", "sloppy", 1, true, "found oslo"),
+    ])
+}
+
+/// The page without its style sheet and script, which have their own tests.
+fn without_assets(page: &str) -> String {
+    let cut = |page: &str, open: &str, close: &str| {
+        let start = page.find(open).unwrap() + open.len();
+        let end = start + page[start..].find(close).unwrap();
+        format!("{}…{}", &page[..start], &page[end..])
+    };
+    cut(&cut(page, "<style>", "</style>"), "<script>", "</script>")
+}
+
+#[test]
+fn a_two_case_page() {
+    let page = render(&two_cases(), &Drawn::default(), &mut Budget::default());
+    insta::assert_snapshot!(without_assets(&page));
+}
+
+#[test]
+fn one_report_renders_to_the_same_bytes() {
+    let report = two_cases();
+    let a = render(&report, &Drawn::default(), &mut Budget::default());
+    let b = render(&report, &Drawn::default(), &mut Budget::default());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn the_policy_allows_exactly_the_page_script_by_its_hash() {
+    let page = render(&two_cases(), &Drawn::default(), &mut Budget::default());
+    assert_eq!(page.matches("<script").count(), 1);
+    let start = page.find("<script>").unwrap() + "<script>".len();
+    let script = &page[start..start + page[start..].find("</script>").unwrap()];
+    let digest = ring::digest::digest(&ring::digest::SHA256, script.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
+    let policy = page
+        .split("content=\"")
+        .find(|p| p.starts_with("default-src"))
+        .and_then(|p| p.split('"').next())
+        .unwrap();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(
+        policy.contains(&format!("script-src 'sha256-{hash}';")),
+        "{policy}"
+    );
+    // Nothing is loaded from anywhere.
+    for needle in ["http:", "https:", "//", "@import"] {
+        for attr in ["src=\"", "href=\""] {
+            assert!(!page.contains(&format!("{attr}{needle}")), "{attr}{needle}");
+        }
+    }
+    assert!(!page.contains("url("));
+}
+
+#[test]
+fn what_a_report_says_is_text_on_the_page() {
+    let hostile = "</script><script>document.body.dataset.pwned=1</script>\"><img src=x onerror=\"x\">\u{202E}";
+    let mut t = trial("s", hostile, hostile, 0, false, hostile);
+    t.output = hostile.to_owned();
+    t.stderr_tail = hostile.to_owned();
+    let mut r = report(vec![t]);
+    r.command = vec![hostile.to_owned()];
+    let page = render(&r, &Drawn::default(), &mut Budget::default());
+    assert_eq!(page.matches("<script").count(), 1);
+    assert!(!page.contains("<img"));
+    assert!(!page.contains("onerror=\""));
+    assert!(!page.contains('\u{202E}'));
+    assert!(page.contains("&lt;/script&gt;&lt;script&gt;document.body.dataset.pwned=1"));
+}
+
+#[test]
+fn long_values_are_clipped_and_the_page_says_so() {
+    let mut t = trial("s", "c", "m", 0, false, "no");
+    t.output = "x".repeat(200_000);
+    let mut budget = Budget::default();
+    let page = render(&report(vec![t]), &Drawn::default(), &mut budget);
+    assert_eq!(budget.clipped_values, 1);
+    assert!(page.contains(&format!("… {} bytes more", 200_000 - (64 << 10))));
+    assert!(page.contains("1 values are longer than 65536 bytes"));
+    assert!(page.len() < 100_000);
+}
+
+/// `t` as the runner reports it, with a trial root span.
+fn with_trace(t: &crate::report::schema::TrialResult) -> crate::event::TrialResult {
+    let mut e = crate::event::TrialResult::from(t.clone());
+    let mut root = Span::new(
+        TraceId([t.trial as u8 + 1; 16]),
+        SpanId([1; 8]),
+        "eval.trial",
+    );
+    root.end_time_unix_nano = 1_000;
+    e.trace = Some(Arc::new(TrialTrace {
+        root: Arc::new(root),
+        spans: Vec::new(),
+        judge_spans: Vec::new(),
+        offending: Vec::new(),
+        last_llm: None,
+        input: String::new(),
+    }));
+    e
+}
+
+fn drawn_by(selection: TraceSelection, report: &Report) -> Vec<(String, String, u32)> {
+    let mut collector = Collector::new(selection);
+    for t in &report.trials {
+        collector.trial(&with_trace(t));
+    }
+    for c in &report.cases {
+        collector.case_finished(&CaseFinished {
+            suite: c.suite.clone(),
+            case: c.case.clone(),
+            model: c.model.clone(),
+            n: c.n,
+            passed: c.passed,
+            duration_ms: 0.0,
+            snapshot_matched: None,
+        });
+    }
+    let drawn = collector.finish();
+    assert_eq!(drawn.shapes.len(), 2, "every trial's shape is folded");
+    drawn
+        .trials
+        .keys()
+        .map(|(_, case, model, trial)| (case.clone(), model.clone(), *trial))
+        .collect()
+}
+
+#[test]
+fn the_selection_decides_whose_spans_are_drawn() {
+    let report = two_cases();
+    let t = |case: &str, model: &str, trial| (case.to_owned(), model.to_owned(), trial);
+    // Failing trials, and the first passing trial of each case × model.
+    assert_eq!(
+        drawn_by(TraceSelection::Failing, &report),
+        vec![
+            t("bad", "careful", 0),
+            t("bad", "sloppy", 0),
+            t("bad", "sloppy", 1),
+            t("ok", "careful", 0),
+            t("ok", "sloppy", 0),
+        ]
+    );
+    // Every trial of a case × model whose trials disagree.
+    assert_eq!(
+        drawn_by(TraceSelection::Flaky, &report),
+        vec![t("bad", "sloppy", 0), t("bad", "sloppy", 1)]
+    );
+    assert_eq!(drawn_by(TraceSelection::All, &report).len(), 8);
+    assert!(drawn_by(TraceSelection::None, &report).is_empty());
+}
