@@ -135,7 +135,6 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         json_lines: settings.json,
         report: settings.report.clone(),
         junit: settings.junit.clone(),
-        html: args.html.clone().map(|path| (path, args.html_traces)),
         github: settings.github.as_ref().map(|github| GithubSettings {
             summary: github.summary.clone(),
             workspace: github.workspace.clone(),
@@ -143,7 +142,8 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
             cases: case_origins(&plan),
         }),
     };
-    let mut outputs = Outputs::registered(&settings_out, forward);
+    let html = crate::html::HtmlFile::outputs(args.html.as_deref(), args.html_traces);
+    let mut outputs = Outputs::registered(&settings_out, forward, html);
     // Report locations are checked before any trial runs, not after the whole run: the very
     // temporary file the atomic write will use is created and removed.
     outputs

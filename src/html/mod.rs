@@ -7,6 +7,7 @@
 //! report renders to the same bytes. `docs/reference/html.md` describes the page.
 
 pub(crate) mod escape;
+mod output;
 mod page;
 mod panel;
 mod shape;
@@ -17,6 +18,7 @@ mod waterfall;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+pub(crate) use output::HtmlFile;
 pub(crate) use shape::ShapeFold;
 
 use crate::event::{CaseFinished, TrialResult, TrialTrace};
@@ -77,6 +79,9 @@ impl Budget {
 /// A trial: suite, case, model and trial index.
 pub(crate) type TrialKey = (String, String, String, u32);
 
+/// A case × model: suite, case and model.
+type Group = (String, String, String);
+
 fn key(t: &TrialResult) -> TrialKey {
     (t.suite.clone(), t.case.clone(), t.model.clone(), t.trial)
 }
@@ -115,7 +120,7 @@ pub(crate) fn render(report: &Report, drawn: &Drawn, budget: &mut Budget) -> Str
     let mut head = String::with_capacity(4 << 10);
     summary::header(&mut head, report, &notes);
     head.push_str(&body);
-    let mut page = String::with_capacity(head.len() + 16 << 10);
+    let mut page = String::with_capacity(head.len() + (16 << 10));
     page::write(
         &mut page,
         &format!("traceval {}", report.run_id),
@@ -132,9 +137,9 @@ pub(crate) struct Collector {
     selection: TraceSelection,
     drawn: Drawn,
     /// Flaky selection: a case × model's passing trials until the group ends.
-    pending: BTreeMap<(String, String, String), Vec<(TrialKey, Arc<TrialTrace>)>>,
+    pending: BTreeMap<Group, Vec<(TrialKey, Arc<TrialTrace>)>>,
     /// Failing selection: the case × models that have their passing example.
-    examples: BTreeSet<(String, String, String)>,
+    examples: BTreeSet<Group>,
 }
 
 impl Collector {
@@ -176,10 +181,10 @@ impl Collector {
     /// trials are kept when some trial failed.
     pub(crate) fn case_finished(&mut self, c: &CaseFinished) {
         let group = (c.suite.clone(), c.case.clone(), c.model.clone());
-        if let Some(passing) = self.pending.remove(&group) {
-            if c.passed < c.n {
-                self.drawn.trials.extend(passing);
-            }
+        if let Some(passing) = self.pending.remove(&group)
+            && c.passed < c.n
+        {
+            self.drawn.trials.extend(passing);
         }
     }
 

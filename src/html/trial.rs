@@ -98,9 +98,9 @@ fn trial(out: &mut String, t: &TrialResult, drawn: &Drawn, budget: &mut Budget) 
         budget.text(out, error);
         out.push_str("</p>\n");
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"muted\">agent: {}</p>\n",
+        "<p class=\"muted\">agent: {}</p>",
         esc(&crate::event::AgentExit::from(t.exit.clone()).describe())
     );
     out.push_str("<ul class=\"checks\">\n");

@@ -1,12 +1,12 @@
 //! Every output of a run behind one seam: [`Output`] sees each event as it happens and the
 //! folded [`Report`] at the end. [`Outputs::registered`] is the one list of outputs; adding
-//! one (Markdown, HTML, OTLP forwarding) is a file implementing [`Output`] and a line there.
+//! one (Markdown, OTLP forwarding) is a file implementing [`Output`] and a line there; a
+//! module above this one (the HTML report) hands its outputs to [`Outputs::registered`].
 //! [`Reporters`] folds the events into the report and hands both to the outputs.
 
 mod files;
 mod forward;
 mod github;
-mod html;
 mod json_lines;
 mod terminal;
 
@@ -52,8 +52,6 @@ pub(crate) struct OutputSettings {
     pub(crate) report: PathBuf,
     /// The JUnit file, if any.
     pub(crate) junit: Option<PathBuf>,
-    /// The HTML report, if any, and whose span trees it draws.
-    pub(crate) html: Option<(PathBuf, crate::html::TraceSelection)>,
     /// Under GitHub Actions: the step summary and annotations.
     pub(crate) github: Option<GithubSettings>,
 }
@@ -65,10 +63,12 @@ impl Outputs {
     /// Every output `settings` ask for. The terminal comes first, so the results are shown
     /// even when a file cannot be written; the report file is written before JUnit, and the
     /// GitHub outputs, which never fail a run, come last.
-    /// `forward` is the started OTLP forwarder, when the run forwards.
+    /// `forward` is the started OTLP forwarder, when the run forwards; `files` are outputs
+    /// that modules above this one make (the HTML report), finished after JUnit.
     pub(crate) fn registered(
         settings: &OutputSettings,
         forward: Option<crate::forward::Forwarder>,
+        files: Vec<Box<dyn Output>>,
     ) -> Outputs {
         let mut list: Vec<Box<dyn Output>> = vec![Box::new(terminal::Display::stderr(
             settings.terminal,
@@ -81,9 +81,8 @@ impl Outputs {
         if let Some(path) = &settings.junit {
             list.push(Box::new(files::JunitFile(path.clone())));
         }
-        if let Some((path, selection)) = &settings.html {
-            list.push(Box::new(html::HtmlFile::new(path.clone(), *selection)));
-        }
+        // Outputs of higher layers (the HTML report), after the report file.
+        list.extend(files);
         if let Some(github) = &settings.github {
             if let Some(path) = &github.summary {
                 list.push(Box::new(github::StepSummary(path.clone())));

@@ -156,10 +156,9 @@ fn the_list_holds_the_outputs_the_settings_ask_for() {
         json_lines: false,
         report: dir.join("r.json"),
         junit: None,
-        html: None,
         github: None,
     };
-    assert_eq!(Outputs::registered(&settings, None).0.len(), 2);
+    assert_eq!(Outputs::registered(&settings, None, Vec::new()).0.len(), 2);
     settings.json_lines = true;
     settings.junit = Some(dir.join("j.xml"));
     settings.github = Some(GithubSettings {
@@ -168,9 +167,9 @@ fn the_list_holds_the_outputs_the_settings_ask_for() {
         annotations_on_stderr: false,
         cases: CaseOrigins::new(),
     });
-    assert_eq!(Outputs::registered(&settings, None).0.len(), 6);
+    assert_eq!(Outputs::registered(&settings, None, Vec::new()).0.len(), 6);
     settings.github.as_mut().unwrap().summary = None;
-    let mut outputs = Outputs::registered(&settings, None);
+    let mut outputs = Outputs::registered(&settings, None, Vec::new());
     assert_eq!(outputs.0.len(), 5);
     // The file outputs check their locations; a directory where the JUnit file goes fails.
     std::fs::create_dir_all(dir.join("j.xml")).unwrap();

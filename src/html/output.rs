@@ -1,26 +1,33 @@
 //! The HTML report of a run (`--html FILE`): it keeps the span trees the page draws as trials
 //! finish, and renders the page from the completed report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::Output;
+use super::{Budget, Collector, TraceSelection};
 use crate::event::RunEvent;
-use crate::html::{Budget, Collector, TraceSelection};
+use crate::report::output::Output;
 use crate::report::{Report, WriteError, check_writable, write_atomic};
 
 /// The HTML report file.
-pub(super) struct HtmlFile {
+pub(crate) struct HtmlFile {
     path: PathBuf,
     collector: Option<Collector>,
 }
 
 impl HtmlFile {
     /// The page at `path`, drawing the span trees `selection` picks.
-    pub(super) fn new(path: PathBuf, selection: TraceSelection) -> HtmlFile {
+    pub(crate) fn new(path: PathBuf, selection: TraceSelection) -> HtmlFile {
         HtmlFile {
             path,
             collector: Some(Collector::new(selection)),
         }
+    }
+
+    /// The run's outputs for `--html PATH`: the page when a path is given.
+    pub(crate) fn outputs(path: Option<&Path>, selection: TraceSelection) -> Vec<Box<dyn Output>> {
+        path.map(|path| Box::new(HtmlFile::new(path.to_owned(), selection)) as Box<dyn Output>)
+            .into_iter()
+            .collect()
     }
 }
 
@@ -46,7 +53,7 @@ impl Output for HtmlFile {
             .take()
             .map(Collector::finish)
             .unwrap_or_default();
-        let page = crate::html::render(report, &drawn, &mut Budget::default());
+        let page = super::render(report, &drawn, &mut Budget::default());
         write_atomic(&self.path, page.as_bytes())
     }
 }
