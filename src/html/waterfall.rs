@@ -32,6 +32,7 @@ const TICKS: u64 = 6;
 
 /// The styles of the waterfall and of the shape diff ([`super::shape`]); the page includes
 /// them once. System fonts, no `url()`.
+#[allow(dead_code)] // used by the page renderer
 pub(super) const CSS: &str = r#"
 .wf{--lbl:minmax(16em,38%);font:12px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;padding-right:3em}
 .wf .ruler,.wf summary{display:grid;grid-template-columns:var(--lbl) 1fr;gap:.5em;align-items:center}
