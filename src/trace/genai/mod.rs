@@ -17,6 +17,7 @@
 
 pub(crate) mod convention;
 mod custom;
+mod messages;
 mod turn;
 
 use std::fmt;
@@ -28,6 +29,7 @@ use super::tree::{NodeId, NodeRef, SpanTree};
 use convention::Match;
 use custom::{BUILT_IN, Field};
 pub use custom::{Concept, Conventions, KindRule, NameMatch};
+pub use messages::{Message, Part, Transcript, transcript};
 
 /// What a span is, in GenAI terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
