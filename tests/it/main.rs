@@ -10,6 +10,7 @@ mod demo;
 mod errors;
 mod forward;
 mod github;
+mod html;
 mod in_process;
 mod inspect;
 mod judge;
