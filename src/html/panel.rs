@@ -20,7 +20,6 @@ use crate::trace::span::{Attributes, Event, Span, SpanKind, StatusCode, Value};
 use crate::trace::{GenAiView, NodeId};
 
 /// Writes the panel of `node`: the body of the `<details>` the waterfall owns.
-#[allow(dead_code)] // used by the page renderer (src/html/trial.rs)
 pub(super) fn write(out: &mut String, view: &GenAiView<'_>, node: NodeId, budget: &mut Budget) {
     let at = view.tree().node(node);
     let span = at.span();

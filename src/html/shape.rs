@@ -45,7 +45,6 @@ struct FoldNode {
 /// per-model trial counts, and each model's tool-call sequences with their frequencies. See
 /// the module documentation.
 #[derive(Debug)]
-#[allow(dead_code)] // used by the page renderer
 pub(crate) struct ShapeFold {
     /// The arena; `nodes[0]` stands for the trial root.
     nodes: Vec<FoldNode>,
@@ -71,13 +70,7 @@ impl Default for ShapeFold {
     }
 }
 
-#[allow(dead_code)] // used by the page renderer
 impl ShapeFold {
-    /// An empty fold.
-    pub(crate) fn new() -> ShapeFold {
-        ShapeFold::default()
-    }
-
     /// Adds one trial of `model`: the tree under `root` (the trial root, which is not a node
     /// of its own: every trial has one).
     pub(crate) fn add(&mut self, model: &str, view: &GenAiView<'_>, root: NodeId) {

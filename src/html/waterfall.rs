@@ -32,7 +32,6 @@ const TICKS: u64 = 6;
 
 /// The styles of the waterfall and of the shape diff ([`super::shape`]); the page includes
 /// them once. System fonts, no `url()`.
-#[allow(dead_code)] // used by the page renderer
 pub(super) const CSS: &str = r#"
 .wf{--lbl:minmax(16em,38%);font:12px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;padding-right:3em}
 .wf .ruler,.wf summary{display:grid;grid-template-columns:var(--lbl) 1fr;gap:.5em;align-items:center}
@@ -148,7 +147,6 @@ fn tick_step(axis_ns: u64) -> u64 {
 /// span in tree order, at most [`super::Budget::max_spans`] of them; the rest are counted in
 /// [`super::Budget::spans_left_out`] and the count is written after the rows. Spans whose id
 /// is in `marked` (those a failed check points at) are flagged `>>`.
-#[allow(dead_code)] // used by the page renderer
 pub(super) fn write(
     out: &mut String,
     view: &GenAiView<'_>,

@@ -33,7 +33,7 @@ fn trial(tools: &[&str]) -> (SpanTree, NodeId) {
 }
 
 fn fold(trials: &[(&str, &[&str])]) -> ShapeFold {
-    let mut fold = ShapeFold::new();
+    let mut fold = ShapeFold::default();
     for (model, tools) in trials {
         let (tree, root) = trial(tools);
         fold.add(model, &GenAiView::new(&tree), root);
@@ -134,7 +134,7 @@ fn long_names_are_cut_when_folded() {
 
 #[test]
 fn an_empty_trial_says_so() {
-    let mut fold = ShapeFold::new();
+    let mut fold = ShapeFold::default();
     let t = TraceId([1; 16]);
     let root = Arc::new(Span::new(t, SpanId([1; 8]), "eval.trial"));
     let (tree, id) = SpanTree::build_trial(&root, []);
