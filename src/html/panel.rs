@@ -246,9 +246,7 @@ fn message(out: &mut String, m: &Message, budget: &mut Budget) {
                 name,
                 arguments,
             } => {
-                out.push_str(
-                    "<div class=\"part tool-call\" style=\"white-space:pre-wrap\"><code>→ ",
-                );
+                out.push_str("<div class=\"part tool-call\"><code>→ ");
                 budget.text(out, name);
                 out.push('(');
                 budget.text(out, arguments);
@@ -257,7 +255,7 @@ fn message(out: &mut String, m: &Message, budget: &mut Budget) {
                 out.push_str("</div>");
             }
             Part::ToolResult { id, content } => {
-                out.push_str("<div class=\"part tool-result\" style=\"white-space:pre-wrap\">← ");
+                out.push_str("<div class=\"part tool-result\">← ");
                 budget.text(out, content);
                 call_id(out, id.as_deref(), budget);
                 out.push_str("</div>");
@@ -278,10 +276,7 @@ fn message(out: &mut String, m: &Message, budget: &mut Budget) {
 }
 
 fn text_part(out: &mut String, class: &'static str, text: &str, budget: &mut Budget) {
-    let _ = write!(
-        out,
-        "<div class=\"part {class}\" style=\"white-space:pre-wrap\">"
-    );
+    let _ = write!(out, "<div class=\"part {class}\">");
     budget.text(out, text);
     out.push_str("</div>");
 }
@@ -336,7 +331,7 @@ fn value(out: &mut String, value: &Value, budget: &mut Budget) {
                 out.push_str("</pre>");
             }
             None => {
-                out.push_str("<span class=\"str\" style=\"white-space:pre-wrap\">");
+                out.push_str("<span class=\"str\">");
                 budget.text(out, text);
                 out.push_str("</span>");
             }
@@ -420,7 +415,7 @@ fn exception(out: &mut String, event: &Event, budget: &mut Budget) {
         out.push_str("</strong> ");
     }
     if let Some(message) = a.str("exception.message") {
-        out.push_str("<span style=\"white-space:pre-wrap\">");
+        out.push_str("<span class=\"pw\">");
         budget.text(out, message);
         out.push_str("</span>");
     }
@@ -455,7 +450,7 @@ fn evaluation(out: &mut String, event: &Event, budget: &mut Budget) {
     }
     out.push_str("</span>");
     if let Some(explanation) = a.str("gen_ai.evaluation.explanation") {
-        out.push_str("<div class=\"explanation\" style=\"white-space:pre-wrap\">");
+        out.push_str("<div class=\"explanation\">");
         budget.text(out, explanation);
         out.push_str("</div>");
     }
@@ -517,7 +512,7 @@ fn identity(out: &mut String, span: &Span, origin: u64, budget: &mut Budget) {
         "<dt>status</dt><dd><span class=\"status status-{status}\">{status}</span>"
     );
     if !span.status.message.is_empty() {
-        out.push_str(" <span style=\"white-space:pre-wrap\">");
+        out.push_str(" <span class=\"pw\">");
         budget.text(out, &span.status.message);
         out.push_str("</span>");
     }

@@ -174,3 +174,102 @@ fn the_selection_decides_whose_spans_are_drawn() {
     assert_eq!(drawn_by(TraceSelection::All, &report).len(), 8);
     assert!(drawn_by(TraceSelection::None, &report).is_empty());
 }
+
+/// A span of trial trace 1 from `start` to `end` ms after the root's start.
+fn child(id: u8, parent: u8, start: u64, end: u64, name: &str, attrs: &[(&str, &str)]) -> Span {
+    let mut span = Span::new(TraceId([1; 16]), SpanId([id; 8]), name);
+    span.parent_span_id = Some(SpanId([parent; 8]));
+    span.start_time_unix_nano = start * 1_000_000;
+    span.end_time_unix_nano = end * 1_000_000;
+    span.attributes = attrs
+        .iter()
+        .map(|(k, v)| crate::trace::span::KeyValue::new(k, *v))
+        .collect();
+    span
+}
+
+/// The failing trial of [`two_cases`] with an agent that chats, calls a tool that fails, and
+/// answers: what its waterfall, span panels and shape fold look like.
+#[test]
+fn a_drawn_trial() {
+    let report = two_cases();
+    let mut collector = Collector::new(TraceSelection::Flaky);
+    for t in &report.trials {
+        let mut e = with_trace(t);
+        if t.case == "bad" && t.model == "sloppy" && t.trial == 0 {
+            let mut root = Span::new(TraceId([1; 16]), SpanId([1; 8]), "eval.trial");
+            root.end_time_unix_nano = 100_000_000;
+            let mut tool = child(
+                4,
+                2,
+                40,
+                60,
+                "execute_tool lookup",
+                &[
+                    ("gen_ai.operation.name", "execute_tool"),
+                    ("gen_ai.tool.name", "lookup"),
+                    ("gen_ai.tool.call.arguments", "{\"city\":\"Oslo\"}"),
+                ],
+            );
+            tool.status.code = crate::trace::span::StatusCode::Error;
+            tool.status.message = "timeout".into();
+            let trace = TrialTrace {
+                root: Arc::new(root),
+                spans: vec![
+                    Arc::new(child(
+                        2,
+                        1,
+                        0,
+                        100,
+                        "invoke_agent city",
+                        &[("gen_ai.operation.name", "invoke_agent")],
+                    )),
+                    Arc::new(child(
+                        3,
+                        2,
+                        25,
+                        40,
+                        "chat sloppy",
+                        &[
+                            ("gen_ai.operation.name", "chat"),
+                            ("gen_ai.request.model", "sloppy"),
+                            (
+                                "gen_ai.input.messages",
+                                r#"[{"role":"user","parts":[{"type":"text","content":"Capital of Norway?"}]}]"#,
+                            ),
+                            (
+                                "gen_ai.output.messages",
+                                r#"[{"role":"assistant","parts":[{"type":"tool_call","id":"c1","name":"lookup","arguments":{"city":"Oslo"}}],"finish_reason":"tool_calls"}]"#,
+                            ),
+                        ],
+                    )),
+                    Arc::new(tool),
+                ],
+                judge_spans: Vec::new(),
+                offending: vec![(0, SpanId([4; 8]))],
+                last_llm: Some(SpanId([3; 8])),
+                input: "Capital of Norway?".into(),
+            };
+            e.trace = Some(Arc::new(trace));
+        }
+        collector.trial(&e);
+    }
+    for c in &report.cases {
+        collector.case_finished(&CaseFinished {
+            suite: c.suite.clone(),
+            case: c.case.clone(),
+            model: c.model.clone(),
+            n: c.n,
+            passed: c.passed,
+            duration_ms: 0.0,
+            snapshot_matched: None,
+        });
+    }
+    let page = render(&report, &collector.finish(), &mut Budget::default());
+    let start = page.find("<section class=\"case-sec\"><h3>s::bad").unwrap();
+    let end = start + page[start..].find("</section>\n").unwrap();
+    let section = &page[start..end];
+    // The tool's bar is where its times say, on the root's axis.
+    assert!(section.contains("left:40%;width:20%"), "{section}");
+    insta::assert_snapshot!(section);
+}

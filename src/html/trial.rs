@@ -80,7 +80,7 @@ fn trial(out: &mut String, t: &TrialResult, drawn: &Drawn, budget: &mut Budget) 
     };
     let _ = write!(
         out,
-        "<details class=\"trial s-{class}\" id=\"{}\"><summary><span class=\"status s-{class}\">{} {class}</span> \
+        "<details class=\"trial t-{class}\" id=\"{}\"><summary><span class=\"status s-{class}\">{} {class}</span> \
          trial {} · {}",
         id("t", &[&t.suite, &t.case, &t.model, &t.trial.to_string()]),
         trial_symbol(t),

@@ -57,6 +57,14 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
         }
         assert_eq!(t["agent_trace_ids"].as_array().unwrap().len(), 1);
         assert!(t["warnings"].is_null(), "{t:#}");
+        // The suite's content-capture setting is one the instrumentation takes.
+        assert!(
+            !t["stderr_tail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("not a valid option"),
+            "{t:#}"
+        );
     }
     let model = &run.report()["models"][0];
     assert_eq!(model["pass_rate"], 1.0);
@@ -80,6 +88,32 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
     let traces = root().join("reports").join(run_id).join("traces");
     let saved: Vec<_> = std::fs::read_dir(&traces).unwrap().collect();
     assert_eq!(saved.len(), 4);
+    // The page from the report and its saved traces, run from elsewhere: the agent's LLM calls
+    // read as a chat (the instrumentation recorded the messages on the spans), and its tool
+    // call names the tool.
+    let page = out.path().join("page.html");
+    let html = traceval_command(out.path())
+        .arg("html")
+        .arg(out.path().join("report.json"))
+        .arg("--traces")
+        .arg(&traces)
+        .args(["--html-traces", "all", "-o", "page.html"])
+        .output()
+        .unwrap();
+    assert!(html.status.success(), "{html:?}");
+    let page = std::fs::read_to_string(page).unwrap();
+    assert_eq!(
+        page.matches("<section class=\"transcript\">").count(),
+        8,
+        "4 trials × 2 calls"
+    );
+    for needle in [
+        "<div class=\"msg role-user\"><div class=\"role\">user</div><div class=\"part text\">What&#39;s the weather in Paris?</div>",
+        "<code>→ get_weather({&quot;city&quot;:&quot;Tokyo&quot;})</code>",
+        "<span class=\"name\">execute_tool get_weather</span>",
+    ] {
+        assert!(page.contains(needle), "{needle}");
+    }
     let _ = std::fs::remove_dir_all(root().join("reports").join(run_id));
 }
 
