@@ -1,7 +1,9 @@
 //! The trace-shape diff of a case: the trials of every model folded into one tree.
 //!
 //! As in Jaeger's trace DAG, a node is an ancestral path of (GenAI kind, normalised name)
-//! pairs, so two trials that made the same call under the same parents share a node. Unlike
+//! pairs, so two trials that made the same call under the same parents share a node. A tool
+//! call is named by its tool, an LLM call by its operation (the span name's first word:
+//! `chat`, not `chat gpt-4o`), so the models of a comparison meet in the same nodes. Unlike
 //! Jaeger, which compares two traces, the fold compares populations: each node counts, per
 //! model, in how many *trials* it appears (a tool called three times in one trial counts once),
 //! out of that model's trials. A node some models reach and others never do is the question an
@@ -249,6 +251,15 @@ fn key(view: &GenAiView<'_>, node: NodeRef<'_>) -> Key {
         .expect("every kind is in Kind::ALL");
     let raw = match kind {
         Kind::Tool => view.tool_name_of(node.span()),
+        // `{operation} {model}` by the GenAI conventions: the operation alone, or the calls of
+        // two models would never share a node and every LLM call would look like a difference.
+        Kind::Llm => node
+            .span()
+            .name
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
         _ => node.span().name.clone(),
     };
     (rank as u8, name(&raw, kind))

@@ -39,7 +39,16 @@ pub(super) fn cases(
             );
             if let Some(fold) = drawn.shapes.get(&(key.0.to_owned(), key.1.to_owned())) {
                 out.push_str("<details class=\"shape\"><summary>trace shapes by model</summary>\n");
-                let models: Vec<String> = models.iter().map(|m| (*m).to_owned()).collect();
+                // The models that ran this case, in the page's order.
+                let models: Vec<String> = models
+                    .iter()
+                    .filter(|m| {
+                        report.cases.iter().any(|o| {
+                            o.suite == c.suite && o.case == c.case && o.model.as_str() == **m
+                        })
+                    })
+                    .map(|m| (*m).to_owned())
+                    .collect();
                 fold.write(out, &models);
                 out.push_str("</details>\n");
             }

@@ -3,7 +3,7 @@
 //! hash; no handler attributes, no external or `javascript:` URL), then loaded in headless
 //! Chromium from `file://` with the network off, where the script runs and no payload does. The
 //! demo's page is read with scripts blocked: every failing check message and every answer is
-//! there. A screenshot of it is kept under `target/html-artifacts/` for CI.
+//! there, and its shape diff counts a tool's callers as the report does. A screenshot of it is kept under `target/html-artifacts/` for CI.
 //!
 //! The browser checks need Debian's `chromium` (`.ci/run` installs it): without it they are
 //! skipped with a note, except under `CI`, where they fail.
@@ -282,9 +282,22 @@ fn the_demo_page_shows_every_failing_message_and_answer_without_javascript() {
     let dir = scratch("html-demo");
     let page = dir.path().join("demo.html");
     let report = demo(dir.path(), &page);
-    assert_offline_and_safe(&Html::parse_document(
-        &std::fs::read_to_string(&page).unwrap(),
-    ));
+    let doc = Html::parse_document(&std::fs::read_to_string(&page).unwrap());
+    assert_offline_and_safe(&doc);
+    assert_eq!(
+        shape_counts(&doc, "support::delete-my-account", "tool delete_account"),
+        format!(
+            "careful {}/5 · sloppy {}/5",
+            calls(&report, "delete-my-account", "careful", "delete_account"),
+            calls(&report, "delete-my-account", "sloppy", "delete_account"),
+        ),
+        "the shape diff counts the trials that called the tool, as the report does"
+    );
+    assert_ne!(
+        calls(&report, "delete-my-account", "sloppy", "delete_account"),
+        0,
+        "the sloppy model deletes the account in some trials at seed 42"
+    );
 
     let Some(chromium) = chromium() else { return };
     let dom = chromium.dump_dom(dir.path(), Scripts::Off, &[], &page);
@@ -359,6 +372,46 @@ fn a_screenshot_of_the_demo_page_is_kept_for_ci() {
         size > 10_000,
         "the screenshot is {size} bytes: a blank page?"
     );
+}
+
+/// The per-model counts of the shape-diff node `node` (kind and name, as drawn) of `case`.
+fn shape_counts(doc: &Html, case: &str, node: &str) -> String {
+    let section = doc
+        .select(&selector("section.case-sec"))
+        .find(|s| {
+            s.select(&selector("h3"))
+                .any(|h| h.text().collect::<String>() == case)
+        })
+        .unwrap_or_else(|| panic!("no section for {case}"));
+    let item = section
+        .select(&selector(".shape-diff li"))
+        .find(|li| {
+            li.select(&selector(":scope > .node"))
+                .any(|n| n.text().collect::<String>().ends_with(node))
+        })
+        .unwrap_or_else(|| panic!("no node {node:?} in the shape diff of {case}"));
+    item.select(&selector(":scope > .counts"))
+        .next()
+        .unwrap()
+        .text()
+        .collect()
+}
+
+/// How many of `model`'s trials of `case` called `tool`, by the report.
+fn calls(report: &Value, case: &str, model: &str, tool: &str) -> usize {
+    report["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["case"] == case && t["model"] == model)
+        .filter(|t| {
+            t["metrics"]["tool_calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == tool)
+        })
+        .count()
 }
 
 /// `traceval run suites/demo --seed 42 --html PAGE` from the repository root (offline, scripted
