@@ -155,6 +155,48 @@ pub mod __bench {
     }
 }
 
+/// The HTML report's cost, for `benches/html.rs`; not an API.
+#[doc(hidden)]
+pub mod __bench_html {
+    use std::sync::Arc;
+
+    use crate::event::{CaseFinished, TrialTrace};
+    use crate::html::{Budget, Collector, TraceSelection};
+    use crate::report::Report;
+    use crate::trace::Span;
+
+    /// What `run --html FILE --html-traces failing` adds to a run of `report`: each trial's
+    /// spans (`traces[i]` for `report.trials[i]`: its root and the rest) folded and kept or
+    /// let go as the trials finish, then the page rendered.
+    pub fn page(report: &Report, traces: &[(Arc<Span>, Vec<Arc<Span>>)]) -> String {
+        let mut collector = Collector::new(TraceSelection::Failing);
+        for (t, (root, spans)) in report.trials.iter().zip(traces) {
+            let mut trial = crate::event::TrialResult::from(t.clone());
+            trial.trace = Some(Arc::new(TrialTrace {
+                root: Arc::clone(root),
+                spans: spans.clone(),
+                judge_spans: Vec::new(),
+                offending: Vec::new(),
+                last_llm: None,
+                input: String::new(),
+            }));
+            collector.trial(&trial);
+        }
+        for c in &report.cases {
+            collector.case_finished(&CaseFinished {
+                suite: c.suite.clone(),
+                case: c.case.clone(),
+                model: c.model.clone(),
+                n: c.n,
+                passed: c.passed,
+                duration_ms: 0.0,
+                snapshot_matched: c.snapshot_matched,
+            });
+        }
+        crate::html::render(report, &collector.finish(), &mut Budget::default())
+    }
+}
+
 /// The statistics of `traceval compare` with plain numbers in and out, for the test that checks
 /// them against SciPy (`tests/it/stats_oracle.rs`); not an API.
 #[doc(hidden)]

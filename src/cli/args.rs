@@ -219,6 +219,10 @@ pub(super) struct CompareArgs {
     /// Also write the Markdown (a PR comment, `$GITHUB_STEP_SUMMARY`) to FILE.
     #[arg(long, value_name = "FILE")]
     pub(super) markdown: Option<PathBuf>,
+    /// Also write the comparison as one self-contained HTML page to FILE, with the changed
+    /// cases' trace shapes when the runs saved their traces.
+    #[arg(long, value_name = "FILE")]
+    pub(super) html: Option<PathBuf>,
     /// The Markdown's length limit in characters.
     #[arg(long, value_name = "N", default_value_t = crate::compare::render::markdown::BUDGET)]
     pub(super) markdown_budget: usize,

@@ -1,6 +1,7 @@
 //! `traceval compare`: two or more runs, or the models of one run, compared case by case
 //! ([`crate::compare`]); with a gate flag, a CI gate. The display goes to stderr, the failed
-//! gate rules last; `--format json|markdown` puts the document or the Markdown on stdout.
+//! gate rules last; `--format json|markdown` puts the document or the Markdown on stdout;
+//! `--json`, `--markdown` and `--html` write them to files.
 
 use std::io::Write;
 use std::path::Path;
@@ -62,7 +63,10 @@ pub(super) fn gate_options(args: &GateArgs) -> GateOptions {
 pub(super) fn run(args: &CompareArgs) -> Result<i32, CliError> {
     let report_err = |e: WriteError| CliError::Report(Box::new(e));
     // Checked before reading anything, as `merge` does.
-    for path in [&args.json, &args.markdown].into_iter().flatten() {
+    for path in [&args.json, &args.markdown, &args.html]
+        .into_iter()
+        .flatten()
+    {
         check_writable(path).map_err(report_err)?;
     }
     let reports = args
@@ -90,6 +94,9 @@ pub(super) fn run(args: &CompareArgs) -> Result<i32, CliError> {
             write_atomic(path, text.as_bytes()).map_err(report_err)?;
         }
     }
+    if let Some(path) = &args.html {
+        write_atomic(path, html(&doc, &reports).as_bytes()).map_err(report_err)?;
+    }
     display(&doc, color(args.color));
     let stdout_text = match args.format {
         CompareFormat::Human => None,
@@ -108,6 +115,22 @@ pub(super) fn run(args: &CompareArgs) -> Result<i32, CliError> {
     } else {
         exit::FAIL
     })
+}
+
+/// The comparison's page, with the changed cases' shapes from the runs' saved traces.
+fn html(doc: &Document, reports: &[LoadedReport]) -> String {
+    let inputs: Vec<crate::html::saved::Input<'_>> = reports
+        .iter()
+        .map(|r| crate::html::saved::Input {
+            path: &r.path,
+            report: &r.report,
+        })
+        .collect();
+    let (shapes, notes) = crate::html::saved::compare_shapes(doc, &inputs);
+    for note in &notes {
+        eprintln!("warning: {note}");
+    }
+    crate::html::compare::render(doc, &shapes, &notes)
 }
 
 /// Whether the display is coloured: `--color`, else a terminal without `NO_COLOR`.

@@ -51,6 +51,7 @@ pub(super) fn run_meta(
     sharded: Option<&Sharded>,
     replayed_from: Option<ReplaySource>,
     model_endpoints: Vec<ModelEndpoint>,
+    traces_dir: Option<&Path>,
 ) -> RunMeta {
     let described = sharded.map_or(plan, |s| &s.whole);
     RunMeta {
@@ -82,6 +83,12 @@ pub(super) fn run_meta(
             count: s.shard.count(),
             plan: plan_hash(&s.whole),
             plan_trials: s.whole.trial_count() as u64,
+        }),
+        traces_dir: traces_dir.map(|dir| {
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.to_path_buf())
+                .display()
+                .to_string()
         }),
     }
 }

@@ -214,7 +214,6 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         snapshots,
         report_output_limit: settings.report_output_limit,
     };
-    let replayed_from = replay.as_ref().map(|r| r.source.clone());
     // A replay re-grades recorded trials: it records no shard of a plan.
     let sharded = match &replay {
         None => sharded(&args.select, &project, &profile)?,
@@ -224,8 +223,9 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
         &project,
         &plan,
         sharded.as_ref(),
-        replayed_from,
+        replay.as_ref().map(|r| r.source.clone()),
         model_endpoints,
+        settings.traces_dir.as_deref(),
     );
     if let Some(replay) = &replay {
         let _ = writeln!(

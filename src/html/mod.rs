@@ -1,4 +1,5 @@
-//! The HTML report: one self-contained page per run (`traceval run --html`, `traceval html`).
+//! The HTML report: one self-contained page per run (`traceval run --html`, `traceval html`)
+//! and per comparison (`traceval compare --html`).
 //!
 //! The page is rendered on the server side from the [`Report`] and the span trees of the trials
 //! it draws; every string goes through [`escape`]. It needs no network and no JavaScript: the
@@ -6,10 +7,12 @@
 //! Content-Security-Policy) only adds filtering, sorting and keyboard navigation. The same
 //! report renders to the same bytes. `docs/reference/html.md` describes the page.
 
+pub(crate) mod compare;
 pub(crate) mod escape;
 mod output;
 mod page;
 mod panel;
+pub(crate) mod saved;
 mod shape;
 mod summary;
 mod trial;

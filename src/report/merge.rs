@@ -323,6 +323,8 @@ fn fold(inputs: Vec<ShardReport>, options: MergeOptions, count: u32, missing: Ve
         model_endpoints: endpoints,
         shard: None,
         definitions: definitions(&inputs),
+        // The shards' traces are copied beside the merged report, where readers look first.
+        traces_dir: None,
     };
     let started_at = inputs
         .iter()

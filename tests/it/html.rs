@@ -816,3 +816,119 @@ impl Drop for Group {
         let _ = rustix::process::kill_process_group(self.0, rustix::process::Signal::KILL);
     }
 }
+
+/// Copies the demo suites into `project/suites/`: a project of the user's own, outside the
+/// repository.
+fn demo_project(project: &Path) {
+    let from = root().join("suites/demo");
+    for dir in ["", "scripts"] {
+        std::fs::create_dir_all(project.join("suites").join(dir)).unwrap();
+        for entry in std::fs::read_dir(from.join(dir)).unwrap().flatten() {
+            if entry.path().is_file() {
+                std::fs::copy(
+                    entry.path(),
+                    project.join("suites").join(dir).join(entry.file_name()),
+                )
+                .unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn the_compare_page_says_what_the_json_says_and_folds_both_sides_shapes() {
+    let project = scratch("html-compare");
+    demo_project(project.path());
+    let run = traceval_in(
+        project.path(),
+        &[
+            "run",
+            "--seed",
+            "42",
+            "--save-traces",
+            "--report",
+            "out/run.json",
+        ],
+    );
+    assert_eq!(code(&run), 1, "{}", stderr(&run));
+    // From another directory, with relative paths; the traces are found in the project.
+    let elsewhere = project.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let compare = traceval_in(
+        &elsewhere,
+        &[
+            "compare",
+            "../out/run.json",
+            "--html",
+            "page.html",
+            "--json",
+            "doc.json",
+        ],
+    );
+    assert_eq!(code(&compare), 0, "{}", stderr(&compare));
+    assert!(
+        !stderr(&compare).contains("warning"),
+        "{}",
+        stderr(&compare)
+    );
+    let doc = read_json(&elsewhere.join("doc.json"));
+    let page = Html::parse_document(&std::fs::read_to_string(elsewhere.join("page.html")).unwrap());
+    assert_offline_and_safe(&page);
+
+    let comparisons = doc["comparisons"].as_array().unwrap();
+    let sections: Vec<ElementRef<'_>> = page.select(&selector("section.comparison")).collect();
+    assert_eq!(sections.len(), comparisons.len());
+    let text = |e: ElementRef<'_>| e.text().collect::<String>();
+    for (c, section) in comparisons.iter().zip(&sections) {
+        // Every metric's verdict, field by field.
+        let rows: Vec<ElementRef<'_>> = section.select(&selector("tr[data-metric]")).collect();
+        let metrics = c["metrics"].as_array().unwrap();
+        assert_eq!(rows.len(), metrics.len());
+        for (m, row) in metrics.iter().zip(&rows) {
+            assert_eq!(row.attr("data-metric"), m["name"].as_str());
+            let verdict = text(row.select(&selector("td.verdict")).next().unwrap());
+            assert!(
+                verdict.starts_with(m["verdict"].as_str().unwrap()),
+                "{}: {verdict} is not {}",
+                m["name"],
+                m["verdict"]
+            );
+        }
+        // Every case's label and both strips.
+        let rows: Vec<ElementRef<'_>> = section.select(&selector("table.cases tbody tr")).collect();
+        let cases = c["cases"].as_array().unwrap();
+        assert_eq!(rows.len(), cases.len());
+        for (case, row) in cases.iter().zip(&rows) {
+            let cells: Vec<String> = row.select(&selector("td")).map(text).collect();
+            assert!(
+                cells[0].contains(case["case"].as_str().unwrap()),
+                "{cells:?}"
+            );
+            for (side, cell) in [("base", &cells[1]), ("new", &cells[2])] {
+                let strip = case[side]["strip"].as_str().unwrap();
+                assert!(cell.ends_with(strip), "{side}: {cell} vs {strip}");
+            }
+            assert_eq!(row.attr("data-label"), case["label"].as_str());
+        }
+    }
+    // The models compared in one run: careful (base) against sloppy (new). Where sloppy
+    // deleted the account, both sides' trials are folded from the saved traces.
+    let report = read_json(&project.path().join("out/run.json"));
+    let sloppy = calls(&report, "delete-my-account", "sloppy", "delete_account");
+    assert!(sloppy > 0);
+    let detail = page
+        .select(&selector("details.case"))
+        .find(|d| text(*d).contains("support::delete-my-account"))
+        .expect("the changed case has its details");
+    let node = detail
+        .select(&selector(".shape-diff li"))
+        .find(|li| {
+            li.select(&selector(":scope > .node"))
+                .any(|n| text(n).ends_with("tool delete_account"))
+        })
+        .expect("the tool's node");
+    assert_eq!(
+        text(node.select(&selector(":scope > .counts")).next().unwrap()),
+        format!("base 0/5 · new {sloppy}/5")
+    );
+}

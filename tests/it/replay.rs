@@ -35,6 +35,8 @@ fn comparable(report: &Value) -> Value {
         "duration_ms",
         "command",
         "replayed_from",
+        // Where the live run saved its traces; the replay saves none.
+        "traces_dir",
     ] {
         top.remove(key);
     }

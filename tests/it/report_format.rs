@@ -274,6 +274,7 @@ fn full_report() -> Report {
             run_id: "0190a3c4-0000-7000-8000-000000000000".into(),
             report: "reports/0190a3c4-0000-7000-8000-000000000000.json".into(),
         }),
+        traces_dir: Some("/p/reports/0190a3c4-0000-7000-8000-000000000000/traces".into()),
         model_endpoints: vec![ModelEndpoint {
             suite: "weather".into(),
             model: "sunny".into(),
@@ -342,6 +343,7 @@ fn a_format_1_report_without_the_fields_added_later_still_reads() {
     let mut value = serde_json::to_value(full_report()).unwrap();
     let object = value.as_object_mut().unwrap();
     object.remove("replayed_from");
+    object.remove("traces_dir");
     object.remove("model_endpoints");
     object["pricing"]
         .as_object_mut()

@@ -51,6 +51,7 @@ fn meta(shard: Option<ShardInfo>) -> RunMeta {
         model_endpoints: Vec::new(),
         shard,
         definitions: Default::default(),
+        traces_dir: None,
     }
 }
 

@@ -34,6 +34,8 @@ pub struct RunMeta {
     pub definitions: BTreeMap<String, BTreeMap<String, String>>,
     /// `--shard I/N`: the shard and its plan.
     pub shard: Option<ShardInfo>,
+    /// `--save-traces`: where the trace files go.
+    pub traces_dir: Option<String>,
 }
 
 /// Folds events into a [`Report`].
@@ -117,6 +119,7 @@ impl ReportBuilder {
             trials,
             warnings: self.warnings,
             replayed_from: self.meta.replayed_from,
+            traces_dir: self.meta.traces_dir,
             model_endpoints: self.meta.model_endpoints,
             shard: self.meta.shard,
             merged: None,

@@ -74,6 +74,10 @@ pub struct Report {
     /// For `run --replay`: the run whose recorded trials this run re-graded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_from: Option<ReplaySource>,
+    /// With `--save-traces`: the directory the trials' trace files (`trials[].trace_file`)
+    /// were written to, absolute, as the run saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_dir: Option<String>,
     /// The APIs traceval called itself (builtin agents' and judges' `openai` and `anthropic`
     /// models), with the base URL in effect; scripted models are not listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
