@@ -1,7 +1,10 @@
 //! Escaping: every string that reaches the page from a report or a trace goes through here.
 //!
-//! One rule for text and quoted attribute values: `&`, `<`, `>`, `"` and `'` become entities,
-//! so a value can never close an element or an attribute. Characters that would make text lie
+//! [`esc`], for text and quoted attribute values alike: `&`, `<`, `>`, `"` and `'` become
+//! entities, so a value can never close an element or an attribute. [`write_clipped`], which
+//! writes element content only (its clip marker is markup, so it cannot sit in an attribute),
+//! leaves quotes as they are: in text they are inert, and JSON values, full of them, stay
+//! a sixth of the size. Characters that would make text lie
 //! about itself are shown as visible escapes (`\u{202E}`): bidirectional overrides and
 //! isolates, C0/C1 controls other than newline and tab, and the line and paragraph separators.
 //! Nothing from data is ever placed in `id`, `href` or `src`: ids are derived hashes
@@ -11,24 +14,28 @@ use std::fmt::{self, Write};
 
 /// `text`, escaped for HTML text and quoted attribute values; see the module docs.
 pub(crate) fn esc(text: &str) -> Escaped<'_> {
-    Escaped(text)
+    Escaped { text, quotes: true }
 }
 
 /// A string that displays escaped; see [`esc`].
 #[derive(Clone, Copy)]
-pub(crate) struct Escaped<'a>(&'a str);
+pub(crate) struct Escaped<'a> {
+    text: &'a str,
+    /// Whether quotes become entities (everywhere but element content).
+    quotes: bool,
+}
 
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0;
+        let text = self.text;
         let mut plain = 0;
         for (i, c) in text.char_indices() {
             let replacement: Option<&str> = match c {
                 '&' => Some("&amp;"),
                 '<' => Some("&lt;"),
                 '>' => Some("&gt;"),
-                '"' => Some("&quot;"),
-                '\'' => Some("&#39;"),
+                '"' if self.quotes => Some("&quot;"),
+                '\'' if self.quotes => Some("&#39;"),
                 _ => None,
             };
             if replacement.is_none() && !hidden(c) {
@@ -68,11 +75,16 @@ pub(crate) fn clip(text: &str, max: usize) -> (&str, usize) {
     (&text[..end], text.len() - end)
 }
 
-/// Writes `text` escaped, at most `max` bytes of it, followed by a visible
-/// `… N bytes more` marker when it was clipped. Returns whether it was.
+/// Writes `text` as element content (never in an attribute), escaped, at most `max` bytes of
+/// it, followed by a visible `… N bytes more` marker when it was clipped. Returns whether it
+/// was.
 pub(crate) fn write_clipped(out: &mut String, text: &str, max: usize) -> bool {
     let (head, more) = clip(text, max);
-    let _ = write!(out, "{}", esc(head));
+    let content = Escaped {
+        text: head,
+        quotes: false,
+    };
+    let _ = write!(out, "{content}");
     if more > 0 {
         let _ = write!(out, "<span class=\"more\">… {more} bytes more</span>");
     }
@@ -123,6 +135,10 @@ mod tests {
         let mut out = String::new();
         assert!(write_clipped(&mut out, "<abcdef", 3));
         assert_eq!(out, "&lt;ab<span class=\"more\">… 4 bytes more</span>");
+        // Content keeps its quotes; markup characters and hidden ones are still escaped.
+        let mut out = String::new();
+        assert!(!write_clipped(&mut out, "{\"a\":'<b>'}\u{202E}", 100));
+        assert_eq!(out, "{\"a\":'&lt;b&gt;'}\\u{202E}");
     }
 
     #[test]

@@ -26,9 +26,12 @@ pub(crate) use shape::ShapeFold;
 
 use crate::event::{CaseFinished, TrialResult, TrialTrace};
 use crate::report::Report;
-use crate::report::markdown::trials_by_case;
+use crate::report::markdown::{TrialsByCase, trials_by_case};
 use crate::trace::genai::GenAiView;
 use crate::trace::tree::SpanTree;
+
+/// Bytes of the page kept for the banner that says what did not fit.
+const NOTE_ROOM: usize = 1024;
 
 /// Which trials' span trees the page draws (`--html-traces`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -57,6 +60,16 @@ pub(crate) struct Budget {
     pub(crate) clipped_values: usize,
     /// Spans left out so far.
     pub(crate) spans_left_out: usize,
+    /// Bytes of the page. What the report says is always on it; span waterfalls fill the
+    /// rest, failing trials first: a trial whose waterfall does not fit is drawn without its
+    /// span panels (rows only), and when that does not fit either, not drawn.
+    pub(crate) max_page: usize,
+    /// Whether the waterfall being written draws each span's panel.
+    pub(crate) panels: bool,
+    /// Trials drawn without span panels for want of room.
+    pub(crate) panels_left_out: usize,
+    /// Trials whose waterfall was not drawn for want of room.
+    pub(crate) waterfalls_left_out: usize,
 }
 
 impl Default for Budget {
@@ -66,6 +79,10 @@ impl Default for Budget {
             max_spans: 5_000,
             clipped_values: 0,
             spans_left_out: 0,
+            max_page: 10_000_000,
+            panels: true,
+            panels_left_out: 0,
+            waterfalls_left_out: 0,
         }
     }
 }
@@ -103,15 +120,51 @@ pub(crate) struct Drawn {
 /// The page of `report`, drawing the span trees in `drawn`.
 pub(crate) fn render(report: &Report, drawn: &Drawn, budget: &mut Budget) -> String {
     let by_case = trials_by_case(report);
+    // The page without waterfalls first: what is left of the page's bytes is theirs.
+    let waterfalls = if drawn.trials.is_empty() {
+        BTreeMap::new()
+    } else {
+        let bare = page_with(
+            report,
+            &by_case,
+            drawn,
+            &BTreeMap::new(),
+            &mut budget.clone(),
+        );
+        let room = budget.max_page.saturating_sub(bare.len() + NOTE_ROOM);
+        trial::waterfalls(report, drawn, room, budget)
+    };
+    page_with(report, &by_case, drawn, &waterfalls, budget)
+}
+
+/// The page with the waterfalls given, by trial.
+fn page_with(
+    report: &Report,
+    by_case: &TrialsByCase<'_>,
+    drawn: &Drawn,
+    waterfalls: &BTreeMap<TrialKey, String>,
+    budget: &mut Budget,
+) -> String {
     let mut body = String::with_capacity(64 << 10);
     summary::models(&mut body, report);
-    summary::matrix(&mut body, report, &by_case);
-    trial::cases(&mut body, report, &by_case, drawn, budget);
+    summary::matrix(&mut body, report, by_case);
+    trial::cases(&mut body, report, by_case, drawn, waterfalls, budget);
     let mut notes = drawn.notes.clone();
     if budget.clipped_values > 0 {
         notes.push(format!(
             "{} values are longer than {} bytes and are shown clipped (\"… N bytes more\")",
             budget.clipped_values, budget.max_attr
+        ));
+    }
+    let full = budget.panels_left_out + budget.waterfalls_left_out;
+    if full > 0 {
+        notes.push(format!(
+            "the page holds at most {} MB, so the waterfalls of {} trials are drawn without \
+             span details and {} are not drawn (failing trials come first; \
+             `traceval html --html-traces` picks others, `traceval inspect` shows a saved trace)",
+            budget.max_page / 1_000_000,
+            budget.panels_left_out,
+            budget.waterfalls_left_out
         ));
     }
     if budget.spans_left_out > 0 {

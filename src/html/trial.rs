@@ -1,11 +1,14 @@
 //! The drill-down: per case, its trace-shape diff and, per model, every trial's checks,
 //! answer, stderr, numbers, judge verdicts and span waterfall.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use super::escape::{esc, id};
 use super::summary::{outcome_word, seconds, strip, trial_symbol};
-use super::{Budget, Drawn, waterfall};
+use super::{Budget, Drawn, TrialKey, waterfall};
+use crate::event::TrialTrace;
 use crate::metrics::cost::format_usd;
 use crate::report::Report;
 use crate::report::markdown::{CaseOutcome, TrialsByCase};
@@ -13,12 +16,82 @@ use crate::report::schema::TrialResult;
 use crate::trace::genai::GenAiView;
 use crate::trace::tree::SpanTree;
 
+/// The waterfall of every trial `drawn` draws, by trial, in at most `room` bytes. Room goes
+/// first to the failing trials' rows, then to their span panels, then to the passing
+/// examples' rows, then to their panels: a trial without rows is shown as its recorded span
+/// tree, if it has one.
+pub(super) fn waterfalls(
+    report: &Report,
+    drawn: &Drawn,
+    mut room: usize,
+    budget: &mut Budget,
+) -> BTreeMap<TrialKey, String> {
+    let passed: BTreeMap<TrialKey, bool> = report
+        .trials
+        .iter()
+        .map(|t| {
+            let key = (t.suite.clone(), t.case.clone(), t.model.clone(), t.trial);
+            (key, t.passed)
+        })
+        .collect();
+    let draw = |trace: &TrialTrace, budget: &mut Budget| {
+        let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
+        let view = GenAiView::new(&tree);
+        let marked: Vec<_> = trace.offending.iter().map(|(_, span)| *span).collect();
+        let mut html = String::new();
+        waterfall::write(&mut html, &view, root, &marked, budget);
+        html
+    };
+    let mut out = BTreeMap::new();
+    for passing in [false, true] {
+        let group: Vec<(&TrialKey, &Arc<TrialTrace>)> = drawn
+            .trials
+            .iter()
+            .filter(|(key, _)| passed.get(*key).copied().unwrap_or(false) == passing)
+            .collect();
+        budget.panels = false;
+        for &(key, trace) in &group {
+            let left_out = budget.spans_left_out;
+            let rows = draw(trace, budget);
+            if rows.len() > room {
+                budget.spans_left_out = left_out;
+                budget.waterfalls_left_out += 1;
+                continue;
+            }
+            room -= rows.len();
+            out.insert(key.clone(), rows);
+        }
+        budget.panels = true;
+        for (key, trace) in group {
+            let Some(rows) = out.get_mut(key) else {
+                continue;
+            };
+            // Drawn again: its spans left out are counted already.
+            let (clipped, left_out) = (budget.clipped_values, budget.spans_left_out);
+            let full = draw(trace, budget);
+            budget.spans_left_out = left_out;
+            match full.len().checked_sub(rows.len()) {
+                Some(more) if more <= room => {
+                    room -= more;
+                    *rows = full;
+                }
+                _ => {
+                    budget.clipped_values = clipped;
+                    budget.panels_left_out += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every case: its shape diff, then its trials by model.
 pub(super) fn cases(
     out: &mut String,
     report: &Report,
     by_case: &TrialsByCase<'_>,
     drawn: &Drawn,
+    waterfalls: &BTreeMap<TrialKey, String>,
     budget: &mut Budget,
 ) {
     out.push_str("<h2>Trials</h2>\n");
@@ -69,7 +142,7 @@ pub(super) fn cases(
             word = outcome_word(outcome),
         );
         for t in trials {
-            trial(out, t, drawn, budget);
+            trial(out, t, waterfalls, budget);
         }
         out.push_str("</details>\n");
     }
@@ -79,7 +152,12 @@ pub(super) fn cases(
 }
 
 /// One trial.
-fn trial(out: &mut String, t: &TrialResult, drawn: &Drawn, budget: &mut Budget) {
+fn trial(
+    out: &mut String,
+    t: &TrialResult,
+    waterfalls: &BTreeMap<TrialKey, String>,
+    budget: &mut Budget,
+) {
     let class = if t.passed {
         "pass"
     } else if t.errored() {
@@ -157,16 +235,8 @@ fn trial(out: &mut String, t: &TrialResult, drawn: &Drawn, budget: &mut Budget) 
         "<p class=\"muted\">trace id <code>{}</code></p>",
         esc(&t.trace_id)
     );
-    match drawn
-        .trials
-        .get(&(t.suite.clone(), t.case.clone(), t.model.clone(), t.trial))
-    {
-        Some(trace) => {
-            let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
-            let view = GenAiView::new(&tree);
-            let marked: Vec<_> = trace.offending.iter().map(|(_, span)| *span).collect();
-            waterfall::write(out, &view, root, &marked, budget);
-        }
+    match waterfalls.get(&(t.suite.clone(), t.case.clone(), t.model.clone(), t.trial)) {
+        Some(waterfall) => out.push_str(waterfall),
         None => {
             if let Some(tree) = &t.span_tree {
                 out.push_str("<h4>span tree</h4>\n<pre class=\"tree\">");

@@ -287,7 +287,9 @@ impl Row<'_, '_> {
         out.push_str("%;width:");
         write_pct(out, geometry.width_pct);
         out.push_str("%\"></span></span></summary>");
-        super::panel::write(out, view, node.id(), budget);
+        if budget.panels {
+            super::panel::write(out, view, node.id(), budget);
+        }
         out.push_str("</details>");
     }
 

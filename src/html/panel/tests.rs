@@ -138,7 +138,9 @@ fn markup_in_every_field_of_a_span_stays_text() {
         }
     }
     // The hostile text is there, as text.
-    assert!(panels[0].contains(&esc(h).to_string()));
+    let mut text = String::new();
+    crate::html::escape::write_clipped(&mut text, h, usize::MAX);
+    assert!(panels[0].contains(&text));
     assert!(panels[0].contains("class=\"msg role-other\""));
     assert!(panels[1].contains("<h4>tool call</h4>"));
     assert_eq!(budget.clipped_values, 0);
@@ -194,7 +196,7 @@ fn the_transcript_reads_as_a_chat() {
         "<div class=\"msg role-user\"><div class=\"role\">user</div>",
         "weather?",
         "[image attached]",
-        "→ get_weather({&quot;city&quot;:&quot;Paris&quot;})",
+        "→ get_weather({\"city\":\"Paris\"})",
         "<div class=\"msg role-tool\"><div class=\"role\">tool</div>",
         "← sunny",
         "<div class=\"msg role-assistant output\">",

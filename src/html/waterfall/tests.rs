@@ -197,7 +197,7 @@ fn hostile_names_are_text() {
     );
     assert!(!html.contains("<script") && !html.contains("<img") && !html.contains('\u{202E}'));
     assert!(html.contains(
-        "&lt;/summary&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x \
+        "&lt;/summary&gt;&lt;script&gt;alert(1)&lt;/script&gt;\"&gt;&lt;img src=x \
          onerror=alert(1)&gt;\\u{202E}"
     ));
 }
