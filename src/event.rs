@@ -327,6 +327,9 @@ pub struct TrialTrace {
     pub last_llm: Option<SpanId>,
     /// The case's input as the agent got it (a string as is, else JSON).
     pub input: String,
+    /// The conventions the trial was graded by (the suite's, then the project's), so that
+    /// what reads its spans later sees the kinds and fields grading saw.
+    pub conventions: crate::trace::Conventions,
 }
 
 /// Why a trial errored.

@@ -179,6 +179,7 @@ pub mod __bench_html {
                 offending: Vec::new(),
                 last_llm: None,
                 input: String::new(),
+                conventions: Default::default(),
             }));
             collector.trial(&trial);
         }

@@ -247,7 +247,7 @@ impl Collector {
     /// Folds `t`'s shape into its case's.
     fn fold(&mut self, t: &TrialResult, trace: &TrialTrace) {
         let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
-        let view = GenAiView::new(&tree);
+        let view = GenAiView::with_conventions(&tree, &trace.conventions);
         self.drawn
             .shapes
             .entry((t.suite.clone(), t.case.clone()))

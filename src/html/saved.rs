@@ -101,6 +101,7 @@ fn load(dir: &Path, t: &TrialResult) -> Option<TrialTrace> {
         offending: Vec::new(),
         last_llm: None,
         input: String::new(),
+        conventions: Default::default(),
     })
 }
 

@@ -122,6 +122,7 @@ fn with_trace(t: &crate::report::schema::TrialResult) -> crate::event::TrialResu
         offending: Vec::new(),
         last_llm: None,
         input: String::new(),
+        conventions: Default::default(),
     }));
     e
 }

@@ -36,7 +36,7 @@ pub(super) fn waterfalls(
         .collect();
     let draw = |trace: &TrialTrace, budget: &mut Budget| {
         let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
-        let view = GenAiView::new(&tree);
+        let view = GenAiView::with_conventions(&tree, &trace.conventions);
         let marked: Vec<_> = trace.offending.iter().map(|(_, span)| *span).collect();
         let mut html = String::new();
         waterfall::write(&mut html, &view, root, &marked, budget);

@@ -266,6 +266,7 @@ fn trace_of(trial: &Evidence<'_>, graded: &Graded) -> TrialTrace {
             .collect(),
         last_llm,
         input: String::new(),
+        conventions: trial.view.conventions().clone(),
     }
 }
 

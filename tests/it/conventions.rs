@@ -122,8 +122,30 @@ fn in_house_spans_are_graded_through_suite_and_project_conventions() {
     let p = TestProject::new("conventions");
     p.file("traceval.toml", PROJECT)
         .file("suites/weather.toml", &suite(SUITE_CONVENTIONS));
-    let run = p.run(&["--save-traces"]);
+    let run = p.run(&[
+        "--save-traces",
+        "--html",
+        "page.html",
+        "--html-traces",
+        "all",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The page reads the spans as grading did: kinds and names from the conventions.
+    let page = std::fs::read_to_string(p.dir().join("page.html")).unwrap();
+    for row in [
+        "<details class=\"span k-agent\"",
+        "<span class=\"name\">acme.llm.call</span>",
+        "<span class=\"meta\">acme-large",
+        "<span class=\"name\">acme.fn/get_forecast</span>",
+    ] {
+        assert!(page.contains(row), "{row}");
+    }
+    assert_eq!(page.matches("<details class=\"span k-llm\"").count(), 2);
+    assert_eq!(page.matches("<details class=\"span k-tool\"").count(), 2);
+    assert!(
+        page.contains("⚙</span> tool get_forecast</span>"),
+        "the shape diff names a tool by the convention's key"
+    );
 
     let trial = run.trial("paris", 0);
     assert_eq!(trial["passed"], true, "{trial:#}");

@@ -108,8 +108,8 @@ fn the_reference_python_agent_is_captured_and_graded_from_its_spans() {
         "4 trials × 2 calls"
     );
     for needle in [
-        "<div class=\"msg role-user\"><div class=\"role\">user</div><div class=\"part text\">What&#39;s the weather in Paris?</div>",
-        "<code>→ get_weather({&quot;city&quot;:&quot;Tokyo&quot;})</code>",
+        "<div class=\"msg role-user\"><div class=\"role\">user</div><div class=\"part text\">What's the weather in Paris?</div>",
+        "<code>→ get_weather({\"city\":\"Tokyo\"})</code>",
         "<span class=\"name\">execute_tool get_weather</span>",
     ] {
         assert!(page.contains(needle), "{needle}");

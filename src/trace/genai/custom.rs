@@ -211,6 +211,18 @@ pub struct Conventions {
     custom: Option<Arc<Custom>>,
 }
 
+/// Equal when both are the built-in table alone, or are one compiled set (the same `Arc`):
+/// what a trial keeps is its suite's set, shared.
+impl PartialEq for Conventions {
+    fn eq(&self, other: &Conventions) -> bool {
+        match (&self.custom, &other.custom) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Custom {
     rules: Vec<KindRule>,
