@@ -250,6 +250,7 @@ fn a_drawn_trial() {
                 offending: vec![(0, SpanId([4; 8]))],
                 last_llm: Some(SpanId([3; 8])),
                 input: "Capital of Norway?".into(),
+                conventions: Default::default(),
             };
             e.trace = Some(Arc::new(trace));
         }

@@ -90,6 +90,7 @@ fn fixture() -> (TrialResult, TrialTrace) {
         offending: vec![(1, SpanId([4; 8]))],
         last_llm: Some(SpanId([3; 8])),
         input: "delete my account".into(),
+        conventions: Default::default(),
     };
     (result, trace)
 }
