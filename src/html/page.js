@@ -1,8 +1,12 @@
 "use strict";
 (function () {
   var doc = document;
-  var matrix = doc.querySelector("table.matrix");
-  var rows = matrix ? Array.prototype.slice.call(matrix.tBodies[0].rows) : [];
+  // Every case table: a run's page has one, a comparison's one per pair compared.
+  var matrices = Array.prototype.slice.call(doc.querySelectorAll("table.matrix"));
+  var rows = [];
+  matrices.forEach(function (m) {
+    rows = rows.concat(Array.prototype.slice.call(m.tBodies[0].rows));
+  });
   var filter = "all";
   function visible(row) {
     if (filter === "all") return true;
@@ -23,24 +27,30 @@
       apply();
     });
   });
-  var sortState = { col: -1, dir: 1 };
-  if (matrix) {
-    matrix.querySelectorAll("th[data-sort]").forEach(function (th, col) {
+  matrices.forEach(function (matrix) {
+    var sortState = { col: -1, dir: 1 };
+    matrix.querySelectorAll("th[data-sort]").forEach(function (th) {
+      var col = th.cellIndex;
       th.addEventListener("click", function () {
         sortState.dir = sortState.col === col ? -sortState.dir : 1;
         sortState.col = col;
         var body = matrix.tBodies[0];
-        rows.sort(function (a, b) {
+        var own = Array.prototype.slice.call(body.rows);
+        own.sort(function (a, b) {
           var x = a.cells[col].dataset.key || a.cells[col].textContent;
           var y = b.cells[col].dataset.key || b.cells[col].textContent;
           var nx = parseFloat(x), ny = parseFloat(y);
           var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : (x < y ? -1 : x > y ? 1 : 0);
           return c * sortState.dir;
         });
-        rows.forEach(function (row) { body.appendChild(row); });
+        own.forEach(function (row) { body.appendChild(row); });
+        rows = [];
+        matrices.forEach(function (m) {
+          rows = rows.concat(Array.prototype.slice.call(m.tBodies[0].rows));
+        });
       });
     });
-  }
+  });
   var current = -1;
   function shown() { return rows.filter(function (r) { return !r.hidden; }); }
   function select(i) {

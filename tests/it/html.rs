@@ -931,4 +931,16 @@ fn the_compare_page_says_what_the_json_says_and_folds_both_sides_shapes() {
         text(node.select(&selector(":scope > .counts")).next().unwrap()),
         format!("base 0/5 · new {sloppy}/5")
     );
+
+    // Its script runs to the end in a browser.
+    let Some(chromium) = chromium() else { return };
+    let dom = chromium.dump_dom(
+        project.path(),
+        Scripts::On,
+        &[],
+        &elsewhere.join("page.html"),
+    );
+    let dom = Html::parse_document(&dom);
+    let body = dom.select(&selector("body")).next().unwrap();
+    assert_eq!(body.attr("data-tv-ready"), Some("1"));
 }
