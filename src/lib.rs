@@ -160,7 +160,7 @@ pub mod __bench {
 pub mod __bench_html {
     use std::sync::Arc;
 
-    use crate::event::{CaseFinished, TrialTrace};
+    use crate::event::TrialTrace;
     use crate::html::{Budget, Collector, TraceSelection};
     use crate::report::Report;
     use crate::trace::Span;
@@ -183,17 +183,7 @@ pub mod __bench_html {
             }));
             collector.trial(&trial);
         }
-        for c in &report.cases {
-            collector.case_finished(&CaseFinished {
-                suite: c.suite.clone(),
-                case: c.case.clone(),
-                model: c.model.clone(),
-                n: c.n,
-                passed: c.passed,
-                duration_ms: 0.0,
-                snapshot_matched: c.snapshot_matched,
-            });
-        }
+        collector.report_finished(report);
         crate::html::render(report, &collector.finish(), &mut Budget::default())
     }
 }

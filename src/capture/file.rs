@@ -184,6 +184,30 @@ pub fn to_writer<'a>(
     w.write_all(b"\n")
 }
 
+/// Every `.otlp.jsonl` file under the project's `tests/fixtures/`: real traces of several
+/// instrumentation libraries, for tests that read all of them.
+#[cfg(test)]
+pub(crate) fn fixture_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.to_string_lossy().ends_with(".otlp.jsonl") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+        &mut files,
+    );
+    files.sort();
+    assert!(files.len() >= 42, "found {} fixtures", files.len());
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -244,6 +244,22 @@ impl Collector {
         }
     }
 
+    /// Every case × model of a finished run's `report` is done, as [`Collector::case_finished`]
+    /// for each (for pages drawn after the run).
+    pub(crate) fn report_finished(&mut self, report: &Report) {
+        for c in &report.cases {
+            self.case_finished(&CaseFinished {
+                suite: c.suite.clone(),
+                case: c.case.clone(),
+                model: c.model.clone(),
+                n: c.n,
+                passed: c.passed,
+                duration_ms: 0.0,
+                snapshot_matched: c.snapshot_matched,
+            });
+        }
+    }
+
     /// Folds `t`'s shape into its case's.
     fn fold(&mut self, t: &TrialResult, trace: &TrialTrace) {
         let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());

@@ -11,7 +11,7 @@ use super::compare::{CaseShapes, SIDES};
 use super::{Collector, Drawn, TraceSelection};
 use crate::capture::file;
 use crate::compare::document::{Document, Side};
-use crate::event::{self, CaseFinished, TrialTrace};
+use crate::event::{self, TrialTrace};
 use crate::report::Report;
 use crate::report::schema::TrialResult;
 use crate::trace::{GenAiView, Span, SpanTree};
@@ -143,17 +143,7 @@ pub(crate) fn drawn(
             None => unreadable += 1,
         }
     }
-    for c in &report.cases {
-        collector.case_finished(&CaseFinished {
-            suite: c.suite.clone(),
-            case: c.case.clone(),
-            model: c.model.clone(),
-            n: c.n,
-            passed: c.passed,
-            duration_ms: 0.0,
-            snapshot_matched: c.snapshot_matched,
-        });
-    }
+    collector.report_finished(report);
     let mut drawn = collector.finish();
     if unreadable > 0 {
         drawn.notes.push(format!(

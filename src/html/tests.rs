@@ -132,17 +132,7 @@ fn drawn_by(selection: TraceSelection, report: &Report) -> Vec<(String, String, 
     for t in &report.trials {
         collector.trial(&with_trace(t));
     }
-    for c in &report.cases {
-        collector.case_finished(&CaseFinished {
-            suite: c.suite.clone(),
-            case: c.case.clone(),
-            model: c.model.clone(),
-            n: c.n,
-            passed: c.passed,
-            duration_ms: 0.0,
-            snapshot_matched: None,
-        });
-    }
+    collector.report_finished(report);
     let drawn = collector.finish();
     assert_eq!(drawn.shapes.len(), 2, "every trial's shape is folded");
     drawn
@@ -256,17 +246,7 @@ fn a_drawn_trial() {
         }
         collector.trial(&e);
     }
-    for c in &report.cases {
-        collector.case_finished(&CaseFinished {
-            suite: c.suite.clone(),
-            case: c.case.clone(),
-            model: c.model.clone(),
-            n: c.n,
-            passed: c.passed,
-            duration_ms: 0.0,
-            snapshot_matched: None,
-        });
-    }
+    collector.report_finished(&report);
     let page = render(&report, &collector.finish(), &mut Budget::default());
     let start = page.find("<section class=\"case-sec\"><h3>s::bad").unwrap();
     let end = start + page[start..].find("</section>\n").unwrap();

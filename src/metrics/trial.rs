@@ -98,34 +98,17 @@ fn usage_by_model(calls: &[CallCost<'_>]) -> BTreeMap<String, ModelUsage> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
     use super::*;
     use crate::trace::SpanTree;
-
-    fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                fixtures(&path, out);
-            } else if path.to_string_lossy().ends_with(".otlp.jsonl") {
-                out.push(path);
-            }
-        }
-    }
 
     /// Real traces of four instrumentation libraries (gpt-4o-mini, answered as
     /// gpt-4o-mini-2024-07-18), priced by the built-in table alone, cost what their ground truth
     /// says: the stub's token log at the reference price.
     #[test]
     fn real_traces_are_priced_by_the_builtin_table() {
-        let mut files = Vec::new();
-        fixtures(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
-            &mut files,
-        );
-        assert!(files.len() >= 42, "found {} fixtures", files.len());
+        let files = crate::capture::file::fixture_files();
         let pricing = Pricing::new(BTreeMap::new());
         for file in files {
             let truth_path = file.to_string_lossy().replace(".otlp.jsonl", ".truth.json");

@@ -1,4 +1,3 @@
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::*;
@@ -206,28 +205,12 @@ fn the_transcript_reads_as_a_chat() {
     }
 }
 
-fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            fixtures(&path, out);
-        } else if path.to_string_lossy().ends_with(".otlp.jsonl") {
-            out.push(path);
-        }
-    }
-}
-
 /// Every LLM span of the real traces (`tests/fixtures`; `shared/fixtures/otlp` holds the same
 /// files): every attribute key is in the table, and the conversation is drawn as messages with
 /// the tool calls named.
 #[test]
 fn real_llm_spans_show_every_attribute_and_their_messages() {
-    let mut files = Vec::new();
-    fixtures(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
-        &mut files,
-    );
-    assert!(files.len() >= 42, "found {} fixtures", files.len());
+    let files = crate::capture::file::fixture_files();
     let mut llm_spans = 0;
     for file in files {
         let spans = crate::capture::file::read(&file).unwrap().spans;

@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -402,28 +402,12 @@ fn pydantic_ai_messages_and_logfire_events() {
     );
 }
 
-fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            fixtures(&path, out);
-        } else if path.to_string_lossy().ends_with(".otlp.jsonl") {
-            out.push(path);
-        }
-    }
-}
-
 /// Every LLM span of the real traces (`tests/fixtures`; `shared/fixtures/otlp` holds the same
 /// files) yields a transcript whose roles are set, and the tool calls its outputs list are the
 /// calls the model made, by the stub's own log.
 #[test]
 fn every_llm_span_of_the_real_traces_has_a_transcript() {
-    let mut files = Vec::new();
-    fixtures(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
-        &mut files,
-    );
-    assert!(files.len() >= 42, "found {} fixtures", files.len());
+    let files = crate::capture::file::fixture_files();
     let mut without = Vec::new();
     for file in files {
         let name = file.display();
