@@ -199,6 +199,12 @@ pub(crate) enum CliError {
     /// `--forward*`, `OTEL_EXPORTER_OTLP_*` or `[forward]` cannot be used (exit 2).
     #[error("forwarding: {0}")]
     Forward(String),
+    /// `traceval init` would overwrite files (exit 2).
+    #[error(
+        "these files exist, and `traceval init` leaves them alone: {}; `--force` overwrites them",
+        .0.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+    )]
+    InitExists(Vec<PathBuf>),
     /// Snapshot files could not be written; the warnings say which (exit 3).
     #[error("{0} snapshot file(s) could not be written (see the warnings above)")]
     SnapshotWrite(usize),
@@ -233,6 +239,7 @@ impl CliError {
             | CliError::NoPendingMatch { .. }
             | CliError::ReviewWithoutTerminal
             | CliError::GateWithoutBaseline
+            | CliError::InitExists(_)
             | CliError::Forward(_) => exit::USAGE,
             CliError::Merge(e) if e.is_io() => exit::INFRASTRUCTURE,
             CliError::Merge(_) => exit::USAGE,

@@ -9,6 +9,7 @@ mod exit;
 mod forward;
 mod help;
 mod html;
+mod init;
 mod inspect;
 mod list;
 mod merge;
@@ -47,6 +48,9 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start a project: a suite, an example agent and a scripted model that pass at once.
+    #[command(after_help = init::HELP)]
+    Init(init::InitArgs),
     /// Print trace files (OTLP JSON or JSONL) as span trees, or summarise them as JSON.
     #[command(after_help = help::INSPECT)]
     Inspect(inspect::InspectArgs),
@@ -158,6 +162,7 @@ fn message_lines(prefix: &str, message: &str) -> String {
 
 fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Run(args) => run::run(&args),
         Command::List(args) => list::list(&args),

@@ -12,6 +12,7 @@ mod forward;
 mod github;
 mod html;
 mod in_process;
+mod init;
 mod inspect;
 mod judge;
 mod layers;

@@ -1,0 +1,134 @@
+//! `traceval init` as a new user meets it: in an empty directory outside the repository, named
+//! relative to where they stand, then `traceval run` there as CI runs it (`CI=true`, which never
+//! records a snapshot), offline, with the example agents of each language CI has (Python with
+//! the OpenAI SDK and its OpenTelemetry instrumentation; POSIX sh with curl).
+
+use std::path::Path;
+
+use crate::support::{code, read_json, scratch, stderr, traceval_command, traceval_in};
+
+/// `traceval init DIR --lang LANG` from `cwd`, then `traceval run` in the project under CI:
+/// exit 0, every trial passed, nothing left to review.
+fn init_and_run(lang: &str) {
+    let home = scratch(&format!("init-{lang}"));
+    let init = traceval_in(home.path(), &["init", "my-evals", "--lang", lang]);
+    assert_eq!(code(&init), 0, "{}", stderr(&init));
+    let project = home.path().join("my-evals");
+    assert!(stderr(&init).contains("Next"), "{}", stderr(&init));
+    for file in [
+        "traceval.toml",
+        "suites/weather.toml",
+        "suites/scripts/weather-model.toml",
+        "suites/snapshots/weather__paris@scripted.snap",
+        ".gitignore",
+    ] {
+        assert!(project.join(file).is_file(), "{file}");
+    }
+    let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+    assert!(gitignore.lines().any(|l| l == "reports/"), "{gitignore}");
+
+    let run = traceval_command(&project)
+        .args(["run", "--report", "report.json"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(code(&run), 0, "{lang}: {}", stderr(&run));
+    let report = read_json(&project.join("report.json"));
+    let trials = report["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 6, "2 cases × 3 trials");
+    for t in trials {
+        assert_eq!(t["passed"], true, "{t:#}");
+        // Graded from the spans: the tool call, the two model calls, the priced tokens.
+        assert_eq!(t["metrics"]["llm_calls"], 2, "{t:#}");
+        assert_eq!(t["metrics"]["tool_calls"][0]["name"], "get_weather");
+        assert!(t["metrics"]["cost_usd"].as_f64().unwrap() > 0.0);
+    }
+    assert!(
+        trials
+            .iter()
+            .filter(|t| t["case"] == "paris")
+            .all(|t| t["snapshot_matched"] == true),
+        "the shape init ships is the shape the {lang} agent sends"
+    );
+    // CI profile: the JUnit file in reports/.
+    assert!(project.join("reports/junit.xml").is_file());
+    assert!(!pending(&project.join("suites/snapshots")));
+}
+
+/// Whether a snapshot waits for review.
+fn pending(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with(".new"))
+}
+
+#[test]
+fn a_python_project_from_init_passes_at_once() {
+    init_and_run("python");
+}
+
+#[test]
+fn a_shell_project_from_init_passes_at_once() {
+    init_and_run("shell");
+}
+
+#[test]
+fn init_names_the_files_it_would_overwrite_and_force_overwrites_them() {
+    let dir = scratch("init-twice");
+    std::fs::write(dir.path().join(".gitignore"), "target/").unwrap();
+    std::fs::create_dir_all(dir.path().join("suites")).unwrap();
+    std::fs::write(dir.path().join("suites/weather.toml"), "# mine\n").unwrap();
+    let init = traceval_in(dir.path(), &["init", "--no-agent"]);
+    assert_eq!(code(&init), 2, "{}", stderr(&init));
+    assert!(
+        stderr(&init).contains("`./suites/weather.toml`") && stderr(&init).contains("--force"),
+        "{}",
+        stderr(&init)
+    );
+    assert!(
+        !dir.path().join("traceval.toml").exists(),
+        "nothing is written"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("suites/weather.toml")).unwrap(),
+        "# mine\n"
+    );
+
+    let init = traceval_in(dir.path(), &["init", "--no-agent", "--force"]);
+    assert_eq!(code(&init), 0, "{}", stderr(&init));
+    let suite = std::fs::read_to_string(dir.path().join("suites/weather.toml")).unwrap();
+    assert!(suite.contains("command = [\"./my-agent\"]"), "{suite}");
+    assert!(
+        !dir.path().join("agent").exists(),
+        "--no-agent writes no agent"
+    );
+    // The user's .gitignore is added to, not replaced.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+        "target/\n# traceval's reports and saved traces\nreports/\n"
+    );
+    // Until the program is there, the suite says where to point it.
+    let list = traceval_in(dir.path(), &["list"]);
+    assert_eq!(code(&list), 2, "{}", stderr(&list));
+    assert!(
+        stderr(&list).contains("suites/weather.toml:") && stderr(&list).contains("agent.command"),
+        "{}",
+        stderr(&list)
+    );
+    // With it, the suite is valid: its plan lists both cases.
+    let program = dir.path().join("suites/my-agent");
+    std::fs::write(&program, "#!/bin/sh\necho hi\n").unwrap();
+    let mut permissions = std::fs::metadata(&program).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&program, permissions).unwrap();
+    let list = traceval_in(dir.path(), &["list"]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    let plan = String::from_utf8_lossy(&list.stdout);
+    assert!(plan.contains("paris") && plan.contains("tokyo"), "{plan}");
+    // A third time, `reports/` is not added again.
+    let again = traceval_in(dir.path(), &["init", "--no-agent", "--force"]);
+    assert_eq!(code(&again), 0);
+    let gitignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+    assert_eq!(gitignore.matches("reports/").count(), 1, "{gitignore}");
+}
