@@ -15,11 +15,13 @@ pub(super) const HELP: &str = "\
 Examples:
   traceval init                     # here: a Python agent (OpenAI SDK + OpenTelemetry)
   traceval init my-evals --lang shell
+  traceval init my-evals --lang rust
   traceval init --no-agent          # a suite for your own agent program
 
 Then `traceval run`: every case runs against a scripted model that traceval serves itself, so
 the example passes offline and for free. The Python agent needs
-`pip install -r agent/requirements.txt`; the shell agent needs curl.
+`pip install -r agent/requirements.txt`, the Rust one `cargo build --manifest-path
+agent/Cargo.toml`; the shell agent needs curl.
 
 Exit codes: 0 written, 2 a file exists (named; `--force` overwrites), 3 a file cannot be
 written.";
@@ -31,6 +33,8 @@ pub(super) enum Lang {
     Python,
     /// POSIX sh with curl: the model's API and OTLP/JSON by hand.
     Shell,
+    /// The OpenTelemetry SDK for Rust with its OTLP exporter (built with cargo).
+    Rust,
 }
 
 /// `traceval init`.
@@ -82,6 +86,10 @@ fn agent_lines(lang: Lang, no_agent: bool) -> &'static str {
              OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = \"SPAN_ONLY\" }"
         }
         (false, Lang::Shell) => "command = [\"sh\", \"../agent/agent.sh\"]",
+        (false, Lang::Rust) => {
+            "# Built by `cargo build --manifest-path agent/Cargo.toml` (from the project).\n\
+             command = [\"../agent/target/debug/agent\"]"
+        }
     }
 }
 
@@ -122,6 +130,10 @@ fn files(lang: Lang, no_agent: bool) -> Vec<File> {
             text: include_str!("init/shell/agent.sh").to_owned(),
             executable: true,
         }]),
+        Lang::Rust => files.extend([
+            File::new("agent/Cargo.toml", include_str!("init/rust/Cargo.toml.txt")),
+            File::new("agent/src/main.rs", include_str!("init/rust/main.rs")),
+        ]),
     }
     files
 }
@@ -154,10 +166,15 @@ pub(super) fn run(args: &InitArgs) -> Result<i32, CliError> {
                 .map_err(io(format!("cannot make `{}` executable", path.display())))?;
         }
     }
-    let ignored = ignore_reports(&dir).map_err(io(format!(
-        "cannot update `{}`",
-        dir.join(".gitignore").display()
-    )))?;
+    let ignored = ignore(&dir, "reports/", "traceval's reports and saved traces").map_err(io(
+        format!("cannot update `{}`", dir.join(".gitignore").display()),
+    ))?;
+    if args.lang == Lang::Rust && !args.no_agent {
+        ignore(&dir, "agent/target/", "the example agent's build").map_err(io(format!(
+            "cannot update `{}`",
+            dir.join(".gitignore").display()
+        )))?;
+    }
     let mut stderr = std::io::stderr().lock();
     for file in &files {
         let _ = writeln!(
@@ -185,30 +202,33 @@ pub(super) fn run(args: &InitArgs) -> Result<i32, CliError> {
             format!("{cd}pip install -r agent/requirements.txt && traceval run")
         }
         (false, Lang::Shell) => format!("{cd}traceval run"),
+        (false, Lang::Rust) => {
+            format!("{cd}cargo build --manifest-path agent/Cargo.toml && traceval run")
+        }
     };
     let _ = writeln!(stderr, "{:>12} {next}", "Next");
     Ok(super::exit::PASS)
 }
 
-/// Adds `reports/` to the project's `.gitignore` unless it is there; whether it added it.
-fn ignore_reports(dir: &Path) -> std::io::Result<bool> {
+/// Adds `entry` (a directory, `name/`) to the project's `.gitignore` under `# why` unless it
+/// is there; whether it added it.
+fn ignore(dir: &Path, entry: &str, why: &str) -> std::io::Result<bool> {
     let path = dir.join(".gitignore");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
-    if text
-        .lines()
-        .any(|l| matches!(l.trim(), "reports/" | "/reports/" | "reports" | "/reports"))
-    {
+    if text.lines().any(|l| {
+        l.trim().trim_start_matches('/').trim_end_matches('/') == entry.trim_end_matches('/')
+    }) {
         return Ok(false);
     }
     let mut out = text;
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
-    out.push_str("# traceval's reports and saved traces\nreports/\n");
+    out.push_str(&format!("# {why}\n{entry}\n"));
     std::fs::write(&path, out)?;
     Ok(true)
 }

@@ -1,7 +1,8 @@
 //! `traceval init` as a new user meets it: in an empty directory outside the repository, named
 //! relative to where they stand, then `traceval run` there as CI runs it (`CI=true`, which never
 //! records a snapshot), offline, with the example agents of each language CI has (Python with
-//! the OpenAI SDK and its OpenTelemetry instrumentation; POSIX sh with curl).
+//! the OpenAI SDK and its OpenTelemetry instrumentation; POSIX sh with curl; Rust with the
+//! OpenTelemetry SDK, built with cargo).
 
 use std::path::Path;
 
@@ -10,6 +11,11 @@ use crate::support::{code, read_json, scratch, stderr, traceval_command, traceva
 /// `traceval init DIR --lang LANG` from `cwd`, then `traceval run` in the project under CI:
 /// exit 0, every trial passed, nothing left to review.
 fn init_and_run(lang: &str) {
+    init_and_run_after(lang, |_| {});
+}
+
+/// [`init_and_run`], with `prepare` run on the project before `traceval run`.
+fn init_and_run_after(lang: &str, prepare: impl FnOnce(&Path)) {
     let home = scratch(&format!("init-{lang}"));
     let init = traceval_in(home.path(), &["init", "my-evals", "--lang", lang]);
     assert_eq!(code(&init), 0, "{}", stderr(&init));
@@ -27,6 +33,7 @@ fn init_and_run(lang: &str) {
     let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
     assert!(gitignore.lines().any(|l| l == "reports/"), "{gitignore}");
 
+    prepare(&project);
     let run = traceval_command(&project)
         .args(["run", "--report", "report.json"])
         .env("CI", "true")
@@ -71,6 +78,47 @@ fn a_python_project_from_init_passes_at_once() {
 #[test]
 fn a_shell_project_from_init_passes_at_once() {
     init_and_run("shell");
+}
+
+#[test]
+fn a_rust_project_from_init_passes_once_its_agent_is_built() {
+    init_and_run_after("rust", |project| {
+        // The build the `Next` line asks for, its dependencies from crates.io. Built in a target
+        // directory kept under ours (so a second test run reuses it), then put where the suite
+        // runs it from.
+        let target = crate::support::root().join("target/init-rust-agent");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let build = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--manifest-path",
+                "agent/Cargo.toml",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .current_dir(project)
+            .output()
+            .unwrap();
+        assert!(
+            build.status.success(),
+            "{}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        assert!(
+            build.stderr.is_empty(),
+            "warnings: {}",
+            String::from_utf8_lossy(&build.stderr)
+        );
+        let bin = project.join("agent/target/debug");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::copy(target.join("debug/agent"), bin.join("agent")).unwrap();
+        let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+        assert!(
+            gitignore.lines().any(|l| l == "agent/target/"),
+            "{gitignore}"
+        );
+    });
 }
 
 #[test]
