@@ -96,8 +96,21 @@ fn agent_lines(lang: Lang, no_agent: bool) -> &'static str {
 /// The files of a project for these choices.
 fn files(lang: Lang, no_agent: bool) -> Vec<File> {
     let suite = include_str!("init/suite.toml").replace("{{AGENT}}", agent_lines(lang, no_agent));
+    let setup = match (no_agent, lang) {
+        (true, _) | (false, Lang::Shell) => "",
+        (false, Lang::Python) => {
+            "      - uses: actions/setup-python@v5\n        with:\n          python-version: \"3.12\"\n      \
+             - run: pip install -r agent/requirements.txt\n"
+        }
+        (false, Lang::Rust) => "      - run: cargo build --manifest-path agent/Cargo.toml\n",
+    };
     let mut files = vec![
         File::new("traceval.toml", include_str!("init/traceval.toml")),
+        File {
+            path: ".github/workflows/traceval.yml",
+            text: include_str!("init/workflow.yml").replace("{{SETUP}}", setup),
+            executable: false,
+        },
         File {
             path: "suites/weather.toml",
             text: suite,

@@ -32,6 +32,11 @@ fn init_and_run_after(lang: &str, prepare: impl FnOnce(&Path)) {
     }
     let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
     assert!(gitignore.lines().any(|l| l == "reports/"), "{gitignore}");
+    // The workflow is YAML whose job ends with the action.
+    let workflow = crate::action::yaml(&project.join(".github/workflows/traceval.yml"));
+    let steps = workflow["jobs"]["evals"]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["uses"], "actions/checkout@v4");
+    assert_eq!(steps.last().unwrap()["uses"], "traceval/traceval@main");
 
     prepare(&project);
     let run = traceval_command(&project)

@@ -2,6 +2,7 @@
 //! exporters (Rust and Python) against the real receiver, on 127.0.0.1 with port 0. The
 //! harness they share (temporary projects, the binary run hermetically, redaction) is `support`.
 
+mod action;
 mod assertions;
 mod compare;
 mod compare_power;

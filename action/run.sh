@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The `traceval run` step of the GitHub Action (action.yml), a script so that it can be run and
+# tested outside GitHub (tests/it/action.rs). Reads the inputs from TRACEVAL_ACTION_* variables,
+# writes the report, the HTML page and the JUnit file to $RUNNER_TEMP/traceval, and its outputs
+# to $GITHUB_OUTPUT. Exits 0 whatever the run did: the action's last step exits with the run's
+# code, after the artifact is uploaded.
+set -uo pipefail
+
+out="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/traceval"
+name="${TRACEVAL_ACTION_ARTIFACT:-traceval-report}"
+shard="${TRACEVAL_ACTION_SHARD:-}"
+if [ -n "$shard" ]; then
+  # 1/4 → 1-of-4: a shard's artifact and files do not collide with another's.
+  name="$name-${shard//\//-of-}"
+  out="$out/${shard//\//-of-}"
+fi
+args=(run --report "$out/report.json" --html "$out/report.html" --junit "$out/junit.xml")
+[ -z "$shard" ] || args+=(--shard "$shard")
+IFS=',' read -ra models <<< "${TRACEVAL_ACTION_MODELS:-}"
+for model in "${models[@]}"; do
+  model="${model//[[:space:]]/}"
+  [ -z "$model" ] || args+=(--model "$model")
+done
+if [ -n "${TRACEVAL_ACTION_BASELINE:-}" ]; then
+  args+=(--baseline "$TRACEVAL_ACTION_BASELINE" --fail-on-regression --fail-on-broken)
+fi
+# Words, never globs.
+set -f
+read -ra extra <<< "${TRACEVAL_ACTION_ARGS:-}"
+read -ra paths <<< "${TRACEVAL_ACTION_PATHS:-}"
+set +f
+args+=("${extra[@]}" "${paths[@]}")
+
+mkdir -p "$out"
+echo "traceval ${args[*]}"
+traceval "${args[@]}"
+code=$?
+
+if [ -n "${GITHUB_OUTPUT:-}" ]; then
+  {
+    echo "exit-code=$code"
+    echo "report=$out/report.json"
+    echo "html=$out/report.html"
+    echo "dir=$out"
+    echo "artifact-name=$name"
+  } >> "$GITHUB_OUTPUT"
+fi
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$out/report.html" ]; then
+  echo "The JSON report, the HTML page (\`report.html\`) and the JUnit file are in the artifact \`$name\`." >> "$GITHUB_STEP_SUMMARY"
+fi
+exit 0

@@ -1,0 +1,199 @@
+//! The GitHub Action (`action.yml`, its `traceval run` step in `action/run.sh`) run as a runner
+//! runs it: the step's script with the `GITHUB_*` and `RUNNER_*` variables GitHub sets and the
+//! inputs as the action passes them, on a project outside the repository; and `action.yml`
+//! itself parsed as YAML (PyYAML) and held to the script.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{root, scratch};
+
+/// A YAML file as JSON, read by PyYAML.
+pub(crate) fn yaml(path: &Path) -> Value {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}\nhint: pip install -r tests/requirements.txt",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The names matching `prefix[A-Za-z0-9_-]+` in `text`.
+fn names(text: &str, prefix: &str) -> BTreeSet<String> {
+    text.match_indices(prefix)
+        .map(|(i, _)| {
+            text[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_action_is_a_composite_whose_inputs_reach_its_script() {
+    let action = yaml(&root().join("action.yml"));
+    assert_eq!(action["runs"]["using"], "composite");
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let declared: BTreeSet<String> = action["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let used = names(&text, "inputs.");
+    assert_eq!(
+        used, declared,
+        "every input is used, and only declared ones"
+    );
+    // The variables the run step sets are the ones its script reads.
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let run = steps.iter().find(|s| s["id"] == "run").unwrap();
+    assert!(run["run"].as_str().unwrap().contains("action/run.sh"));
+    let set: BTreeSet<String> = run["env"].as_object().unwrap().keys().cloned().collect();
+    let script = std::fs::read_to_string(root().join("action/run.sh")).unwrap();
+    let read: BTreeSet<String> = names(&script, "TRACEVAL_ACTION_")
+        .into_iter()
+        .map(|n| format!("TRACEVAL_ACTION_{n}"))
+        .collect();
+    assert_eq!(set, read);
+    // The outputs it declares are ones the script writes.
+    for (name, output) in action["outputs"].as_object().unwrap() {
+        let value = output["value"].as_str().unwrap();
+        assert_eq!(value, format!("${{{{ steps.run.outputs.{name} }}}}"));
+        assert!(script.contains(&format!("echo \"{name}=")), "{name}");
+    }
+}
+
+/// `action/run.sh` in a copy of the demo project, as a runner runs the step: the GitHub
+/// variables set, `traceval` on the PATH, the inputs in `TRACEVAL_ACTION_*`. Returns the step's
+/// outputs and the summary it left.
+fn step(project: &Path, runner: &Path, inputs: &[(&str, &str)]) -> (Vec<(String, String)>, String) {
+    let output = runner.join("output");
+    let summary = runner.join("summary.md");
+    std::fs::write(&output, "").unwrap();
+    std::fs::write(&summary, "").unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_traceval")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("action/run.sh"))
+        .current_dir(project)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", runner)
+        .env("CI", "true")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", project)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("RUNNER_TEMP", runner.join("tmp"));
+    for (name, value) in inputs {
+        cmd.env(format!("TRACEVAL_ACTION_{name}"), value);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the step leaves failing to the last one: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outputs = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    (outputs, std::fs::read_to_string(&summary).unwrap())
+}
+
+fn output<'a>(outputs: &'a [(String, String)], name: &str) -> &'a str {
+    &outputs.iter().find(|(k, _)| k == name).unwrap().1
+}
+
+#[test]
+fn the_action_step_runs_the_suites_and_says_how_they_went() {
+    let dir = scratch("action");
+    let project = dir.path().join("project");
+    let runner = dir.path().join("runner");
+    std::fs::create_dir_all(&runner).unwrap();
+    copy_dir(&root().join("suites/demo"), &project.join("suites"));
+
+    // The careful model passes: exit code 0, the files in the artifact's directory.
+    let (outputs, summary) = step(
+        &project,
+        &runner,
+        &[("MODELS", "careful"), ("ARGS", "--seed 42")],
+    );
+    assert_eq!(output(&outputs, "exit-code"), "0");
+    assert_eq!(output(&outputs, "artifact-name"), "traceval-report");
+    let dir_out = Path::new(output(&outputs, "dir"));
+    for file in ["report.json", "report.html", "junit.xml"] {
+        assert!(dir_out.join(file).is_file(), "{file}");
+    }
+    assert!(
+        summary.contains("## traceval run: passed (exit 0)"),
+        "{summary}"
+    );
+    assert!(summary.contains("artifact `traceval-report`"), "{summary}");
+
+    // The sloppy one fails some trials, in shard 1 of 2: exit code 1, the shard's own name.
+    let (outputs, summary) = step(
+        &project,
+        &runner,
+        &[
+            ("MODELS", " sloppy "),
+            ("SHARD", "1/2"),
+            ("ARGS", "--seed 42"),
+            ("ARTIFACT", "evals"),
+        ],
+    );
+    assert_eq!(output(&outputs, "exit-code"), "1");
+    assert_eq!(output(&outputs, "artifact-name"), "evals-1-of-2");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(output(&outputs, "report")).unwrap())
+            .unwrap();
+    assert_eq!(report["shard"]["index"], 1);
+    assert!(
+        report["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["model"] == "sloppy")
+    );
+    assert!(
+        summary.contains("## traceval run: failed (exit 1)"),
+        "{summary}"
+    );
+
+    // A suite that does not load: exit code 2, and still outputs for the last step.
+    std::fs::write(project.join("suites/broken.toml"), "trials = \"many\"\n").unwrap();
+    let (outputs, _) = step(&project, &runner, &[("PATHS", "suites/broken.toml")]);
+    assert_eq!(output(&outputs, "exit-code"), "2");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
+}
