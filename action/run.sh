@@ -9,12 +9,16 @@ set -uo pipefail
 out="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/traceval"
 name="${TRACEVAL_ACTION_ARTIFACT:-traceval-report}"
 shard="${TRACEVAL_ACTION_SHARD:-}"
+suffix=""
 if [ -n "$shard" ]; then
-  # 1/4 → 1-of-4: a shard's artifact and files do not collide with another's.
-  name="$name-${shard//\//-of-}"
-  out="$out/${shard//\//-of-}"
+  # 1/4 → -1-of-4: a shard's artifact and files do not collide with another's, also when a
+  # later job downloads every shard's artifact into one directory to merge them.
+  suffix="-${shard//\//-of-}"
+  name="$name$suffix"
 fi
-args=(run --report "$out/report.json" --html "$out/report.html" --junit "$out/junit.xml")
+report="$out/report$suffix.json"
+html="$out/report$suffix.html"
+args=(run --report "$report" --html "$html" --junit "$out/junit$suffix.xml")
 [ -z "$shard" ] || args+=(--shard "$shard")
 IFS=',' read -ra models <<< "${TRACEVAL_ACTION_MODELS:-}"
 for model in "${models[@]}"; do
@@ -39,13 +43,13 @@ code=$?
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
   {
     echo "exit-code=$code"
-    echo "report=$out/report.json"
-    echo "html=$out/report.html"
+    echo "report=$report"
+    echo "html=$html"
     echo "dir=$out"
     echo "artifact-name=$name"
   } >> "$GITHUB_OUTPUT"
 fi
-if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$out/report.html" ]; then
-  echo "The JSON report, the HTML page (\`report.html\`) and the JUnit file are in the artifact \`$name\`." >> "$GITHUB_STEP_SUMMARY"
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$html" ]; then
+  echo "The JSON report, the HTML page (\`${html##*/}\`) and the JUnit file are in the artifact \`$name\`." >> "$GITHUB_STEP_SUMMARY"
 fi
 exit 0

@@ -145,6 +145,7 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
     for file in ["report.json", "report.html", "junit.xml"] {
         assert!(dir_out.join(file).is_file(), "{file}");
     }
+    assert_eq!(Path::new(output(&outputs, "report")), dir_out.join("report.json"));
     assert!(
         summary.contains("## traceval run: passed (exit 0)"),
         "{summary}"
@@ -164,6 +165,11 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
     );
     assert_eq!(output(&outputs, "exit-code"), "1");
     assert_eq!(output(&outputs, "artifact-name"), "evals-1-of-2");
+    // A shard's files carry its name: every shard's artifact can go into one directory.
+    let dir_out = Path::new(output(&outputs, "dir"));
+    for file in ["report-1-of-2.json", "report-1-of-2.html", "junit-1-of-2.xml"] {
+        assert!(dir_out.join(file).is_file(), "{file}");
+    }
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(output(&outputs, "report")).unwrap())
             .unwrap();
