@@ -40,6 +40,15 @@ echo "traceval ${args[*]}"
 traceval "${args[@]}"
 code=$?
 
+# With --save-traces, the traces go into the artifact too, beside the report as `traceval
+# merge`, `html` and `compare --html` look for them: <run-id>/traces/.
+traces=$(sed -n 's/^ *"traces_dir": *"\(.*\)",\{0,1\}$/\1/p' "$report" 2>/dev/null | head -n 1)
+if [ -n "$traces" ] && [ -d "$traces" ]; then
+  run_dir="$out/$(basename "$(dirname "$traces")")"
+  mkdir -p "$run_dir"
+  cp -R "$traces" "$run_dir/"
+fi
+
 if [ -n "${GITHUB_OUTPUT:-}" ]; then
   {
     echo "exit-code=$code"

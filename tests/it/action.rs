@@ -78,10 +78,14 @@ fn the_action_is_a_composite_whose_inputs_reach_its_script() {
     }
 }
 
-/// `action/run.sh` in a copy of the demo project, as a runner runs the step: the GitHub
-/// variables set, `traceval` on the PATH, the inputs in `TRACEVAL_ACTION_*`. Returns the step's
-/// outputs and the summary it left.
-fn step(project: &Path, runner: &Path, inputs: &[(&str, &str)]) -> (Vec<(String, String)>, String) {
+/// `action/run.sh` in `project`, as a runner runs the step: the GitHub variables set (its temp
+/// directory and files under `runner`), `traceval` on the PATH, the inputs in
+/// `TRACEVAL_ACTION_*`. Returns the step's outputs and the summary it left.
+pub(crate) fn step(
+    project: &Path,
+    runner: &Path,
+    inputs: &[(&str, &str)],
+) -> (Vec<(String, String)>, String) {
     let output = runner.join("output");
     let summary = runner.join("summary.md");
     std::fs::write(&output, "").unwrap();
@@ -121,7 +125,7 @@ fn step(project: &Path, runner: &Path, inputs: &[(&str, &str)]) -> (Vec<(String,
     (outputs, std::fs::read_to_string(&summary).unwrap())
 }
 
-fn output<'a>(outputs: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn output<'a>(outputs: &'a [(String, String)], name: &str) -> &'a str {
     &outputs.iter().find(|(k, _)| k == name).unwrap().1
 }
 
@@ -145,7 +149,10 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
     for file in ["report.json", "report.html", "junit.xml"] {
         assert!(dir_out.join(file).is_file(), "{file}");
     }
-    assert_eq!(Path::new(output(&outputs, "report")), dir_out.join("report.json"));
+    assert_eq!(
+        Path::new(output(&outputs, "report")),
+        dir_out.join("report.json")
+    );
     assert!(
         summary.contains("## traceval run: passed (exit 0)"),
         "{summary}"
@@ -159,7 +166,7 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
         &[
             ("MODELS", " sloppy "),
             ("SHARD", "1/2"),
-            ("ARGS", "--seed 42"),
+            ("ARGS", "--seed 42 --save-traces"),
             ("ARTIFACT", "evals"),
         ],
     );
@@ -167,13 +174,29 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
     assert_eq!(output(&outputs, "artifact-name"), "evals-1-of-2");
     // A shard's files carry its name: every shard's artifact can go into one directory.
     let dir_out = Path::new(output(&outputs, "dir"));
-    for file in ["report-1-of-2.json", "report-1-of-2.html", "junit-1-of-2.xml"] {
+    for file in [
+        "report-1-of-2.json",
+        "report-1-of-2.html",
+        "junit-1-of-2.xml",
+    ] {
         assert!(dir_out.join(file).is_file(), "{file}");
     }
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(output(&outputs, "report")).unwrap())
             .unwrap();
     assert_eq!(report["shard"]["index"], 1);
+    // The saved traces are in the artifact, beside the report, where `merge` looks.
+    let traces = dir_out
+        .join(report["run_id"].as_str().unwrap())
+        .join("traces");
+    for t in report["trials"].as_array().unwrap() {
+        let file = t["trace_file"].as_str().unwrap();
+        assert!(
+            traces.join(file).is_file(),
+            "{}",
+            traces.join(file).display()
+        );
+    }
     assert!(
         report["trials"]
             .as_array()
@@ -192,7 +215,7 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
     assert_eq!(output(&outputs, "exit-code"), "2");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let path = entry.path();

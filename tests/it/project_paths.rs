@@ -394,60 +394,85 @@ fn a_run_that_stops_after_setup_leaves_no_scratch_directory() {
 
 #[test]
 fn the_github_actions_example_runs_as_shipped() {
-    let workflow =
-        std::fs::read_to_string(root().join("docs/examples/github-actions.yml")).unwrap();
+    let path = root().join("docs/examples/github-actions.yml");
+    let workflow = std::fs::read_to_string(&path).unwrap();
+    let parsed = crate::action::yaml(&path);
     let commands = run_steps(&workflow);
-    assert_eq!(commands.len(), 3, "{commands:?}");
-    let shards = ["1", "2"];
-    assert!(
-        workflow.contains("shard: [1, 2]"),
-        "the matrix changed: {workflow}"
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert_eq!(
+        parsed["jobs"]["evals"]["strategy"]["matrix"]["shard"],
+        serde_json::json!([1, 2]),
+        "the matrix changed"
     );
+    let steps = parsed["jobs"]["evals"]["steps"].as_array().unwrap();
+    let action = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("traceval/traceval@"))
+        })
+        .expect("the evals job runs the action");
+    let with = action["with"].as_object().unwrap();
 
     // A project without traceval.toml (the README's first suite is enough), one passing case
     // per shard at least. GitHub's run id is the seed every shard shares.
     let p = relative_programs();
-    let argv = |command: &str| -> Vec<String> {
-        command
+    let github = |v: &str, shard: &str| {
+        v.replace("${{ matrix.shard }}", shard)
             .replace("${{ github.run_id }}", "12345")
+    };
+    let argv = |command: &str| -> Vec<String> {
+        github(command, "")
             .split_whitespace()
             .map(str::to_owned)
             .collect()
     };
-    let summary = p.dir().join("step-summary.md");
-    for shard in shards {
-        let command = commands[0].replace("${{ matrix.shard }}", shard);
-        let argv = argv(&command);
-        assert_eq!(argv[..2], ["traceval", "run"], "{command}");
-        // GitHub sets CI=true for every step, and the step summary file.
-        let out = traceval_command(p.dir())
-            .args(&argv[1..])
-            .env("CI", "true")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_STEP_SUMMARY", &summary)
-            .output()
-            .unwrap();
-        assert_eq!(code(&out), 0, "{command}:\n{}", stderr(&out));
+    let reports = p.dir().join("reports");
+    for shard in ["1", "2"] {
+        // Each shard is a job on a runner of its own: the action's step as it runs there.
+        let runner = scratch(&format!("runner-{shard}"));
+        let inputs: Vec<(String, String)> = with
+            .iter()
+            .map(|(k, v)| {
+                let name = k.to_uppercase().replace('-', "_");
+                (name, github(v.as_str().unwrap(), shard))
+            })
+            .collect();
+        let inputs: Vec<(&str, &str)> = inputs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (outputs, summary) = crate::action::step(p.dir(), runner.path(), &inputs);
+        assert_eq!(crate::action::output(&outputs, "exit-code"), "0");
+        assert_eq!(
+            crate::action::output(&outputs, "artifact-name"),
+            format!("traceval-report-{shard}-of-2")
+        );
+        // The shard appended its own summary, as the workflow's comment says.
+        assert_eq!(
+            summary.matches("<!-- traceval-run run_id=").count(),
+            1,
+            "{summary}"
+        );
+        // The merge job's download: every shard's artifact into one reports/.
+        crate::action::copy_dir(Path::new(crate::action::output(&outputs, "dir")), &reports);
     }
-    // Each shard appended its own summary, as the workflow's comment says.
-    let summary = std::fs::read_to_string(&summary).unwrap();
-    assert_eq!(
-        summary.matches("<!-- traceval-run run_id=").count(),
-        2,
-        "{summary}"
-    );
     assert!(workflow.contains("GITHUB_STEP_SUMMARY"), "{workflow}");
-    // What the upload and JUnit steps pick up exists.
-    assert!(workflow.contains("path: reports/"));
-    assert!(workflow.contains("report_paths: reports/junit-*.xml"));
-    let mut written = entries(&p.dir().join("reports"));
-    written.retain(|f| f.starts_with("evals-") || f.starts_with("junit-"));
+    assert!(workflow.contains("report_paths: ${{ runner.temp }}/traceval/junit-*.xml"));
+    let mut written = entries(&reports);
+    written.retain(|f| f.ends_with(".json") || f.ends_with(".xml"));
     assert_eq!(
         written,
-        ["evals-1.json", "evals-2.json", "junit-1.xml", "junit-2.xml"]
+        [
+            "junit-1-of-2.xml",
+            "junit-2-of-2.xml",
+            "report-1-of-2.json",
+            "report-2-of-2.json"
+        ]
     );
-    // The merge job joins them (the artifacts land in one reports/ as they were written).
-    let merge = argv(&commands[1]);
+    // The merge job joins them, traces and all.
+    let merge = argv(&commands[0]);
     assert_eq!(merge[..2], ["traceval", "merge"], "{merge:?}");
     let out = traceval_command(p.dir())
         .args(&merge[1..])
@@ -460,9 +485,15 @@ fn the_github_actions_example_runs_as_shipped() {
             .unwrap();
     assert_eq!(merged["merged"]["shards"], 2);
     assert_eq!(merged["seed"], 12345);
+    let traces = reports
+        .join(merged["run_id"].as_str().unwrap())
+        .join("traces");
+    for t in merged["trials"].as_array().unwrap() {
+        assert!(traces.join(t["trace_file"].as_str().unwrap()).is_file());
+    }
 
     // The compare step, with this run's report as the committed baseline: nothing moved, so
-    // every gate holds, and the comparison follows the shards' summaries.
+    // every gate holds.
     std::fs::create_dir_all(p.dir().join("evals")).unwrap();
     std::fs::copy(
         p.dir().join("reports/evals.json"),
@@ -470,7 +501,7 @@ fn the_github_actions_example_runs_as_shipped() {
     )
     .unwrap();
     let summary_path = p.dir().join("step-summary.md");
-    let command = commands[2].replace("\"$GITHUB_STEP_SUMMARY\"", &summary_path.to_string_lossy());
+    let command = commands[1].replace("\"$GITHUB_STEP_SUMMARY\"", &summary_path.to_string_lossy());
     let compare = argv(&command);
     assert_eq!(compare[..2], ["traceval", "compare"], "{compare:?}");
     let out = traceval_command(p.dir())
@@ -482,9 +513,9 @@ fn the_github_actions_example_runs_as_shipped() {
         .unwrap();
     assert_eq!(code(&out), 0, "{compare:?}:\n{}", stderr(&out));
     assert!(p.dir().join("reports/compare.json").is_file());
+    // The merge job's own summary: the comparison.
     let summary = std::fs::read_to_string(&summary_path).unwrap();
-    assert_eq!(summary.matches("<!-- traceval-run run_id=").count(), 2);
-    assert!(summary.contains("<!-- traceval-compare"), "{summary}");
+    assert!(summary.starts_with("<!-- traceval-compare"), "{summary}");
 }
 
 /// The `traceval` commands of a workflow's `run:` steps, each folded (`run: >`) block joined
