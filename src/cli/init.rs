@@ -132,7 +132,7 @@ fn files(lang: Lang, no_agent: bool) -> Vec<File> {
     ));
     match lang {
         Lang::Python => files.extend([
-            File::new("agent/agent.py", include_str!("init/python/agent.py")),
+            File::new("agent/agent.py", include_str!("../../suites/agents/weather_agent.py")),
             File::new(
                 "agent/requirements.txt",
                 include_str!("init/python/requirements.txt"),

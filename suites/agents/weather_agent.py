@@ -1,7 +1,8 @@
-"""The reference command agent: the real `openai` SDK, instrumented by the official
-`opentelemetry-instrumentation-openai-v2`, exporting through the OpenTelemetry SDK's OTLP
-exporter configured by nothing but the environment traceval sets
-(docs/reference/agent.md#environment).
+"""The reference command agent, and the example agent `traceval init` writes: the real `openai`
+SDK, instrumented by the official `opentelemetry-instrumentation-openai-v2`, exporting through
+the OpenTelemetry SDK's OTLP exporter configured by nothing but the environment traceval sets
+(the `OTEL_*`, `OPENAI_*` and `TRACEVAL_*` variables of traceval's docs/reference/agent.md).
+Its packages: `pip install -r agent/requirements.txt` in a project `traceval init` wrote.
 
 Reads the case from stdin (`{"case", "input", "trial", "model"}`), runs a tool loop with one
 tool, `get_weather`, and prints the answer. The model is whatever `OPENAI_BASE_URL` and
