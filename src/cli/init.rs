@@ -16,12 +16,13 @@ Examples:
   traceval init                     # here: a Python agent (OpenAI SDK + OpenTelemetry)
   traceval init my-evals --lang shell
   traceval init my-evals --lang rust
+  traceval init my-evals --lang node
   traceval init --no-agent          # a suite for your own agent program
 
 Then `traceval run`: every case runs against a scripted model that traceval serves itself, so
 the example passes offline and for free. The Python agent needs
 `pip install -r agent/requirements.txt`, the Rust one `cargo build --manifest-path
-agent/Cargo.toml`; the shell agent needs curl.
+agent/Cargo.toml`, the Node one `npm install --prefix agent`; the shell agent needs curl.
 
 Exit codes: 0 written, 2 a file exists (named; `--force` overwrites), 3 a file cannot be
 written.";
@@ -35,6 +36,8 @@ pub(super) enum Lang {
     Shell,
     /// The OpenTelemetry SDK for Rust with its OTLP exporter (built with cargo).
     Rust,
+    /// The OpenAI SDK with the OpenTelemetry contrib instrumentation (installed with npm).
+    Node,
 }
 
 /// `traceval init`.
@@ -90,6 +93,11 @@ fn agent_lines(lang: Lang, no_agent: bool) -> &'static str {
             "# Built by `cargo build --manifest-path agent/Cargo.toml` (from the project).\n\
              command = [\"../agent/target/debug/agent\"]"
         }
+        (false, Lang::Node) => {
+            "command = [\"node\", \"../agent/agent.js\"]\n# The instrumentation records the \
+             messages on the spans.\nenv = { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = \
+             \"true\" }"
+        }
     }
 }
 
@@ -103,6 +111,10 @@ fn files(lang: Lang, no_agent: bool) -> Vec<File> {
              - run: pip install -r agent/requirements.txt\n"
         }
         (false, Lang::Rust) => "      - run: cargo build --manifest-path agent/Cargo.toml\n",
+        (false, Lang::Node) => {
+            "      - uses: actions/setup-node@v4\n        with:\n          node-version: \"20\"\n      \
+             - run: npm install --prefix agent\n"
+        }
     };
     let mut files = vec![
         File::new("traceval.toml", include_str!("init/traceval.toml")),
@@ -132,7 +144,10 @@ fn files(lang: Lang, no_agent: bool) -> Vec<File> {
     ));
     match lang {
         Lang::Python => files.extend([
-            File::new("agent/agent.py", include_str!("../../suites/agents/weather_agent.py")),
+            File::new(
+                "agent/agent.py",
+                include_str!("../../suites/agents/weather_agent.py"),
+            ),
             File::new(
                 "agent/requirements.txt",
                 include_str!("init/python/requirements.txt"),
@@ -146,6 +161,10 @@ fn files(lang: Lang, no_agent: bool) -> Vec<File> {
         Lang::Rust => files.extend([
             File::new("agent/Cargo.toml", include_str!("init/rust/Cargo.toml.txt")),
             File::new("agent/src/main.rs", include_str!("init/rust/main.rs")),
+        ]),
+        Lang::Node => files.extend([
+            File::new("agent/package.json", include_str!("init/node/package.json")),
+            File::new("agent/agent.js", include_str!("init/node/agent.js")),
         ]),
     }
     files
@@ -182,8 +201,13 @@ pub(super) fn run(args: &InitArgs) -> Result<i32, CliError> {
     let ignored = ignore(&dir, "reports/", "traceval's reports and saved traces").map_err(io(
         format!("cannot update `{}`", dir.join(".gitignore").display()),
     ))?;
-    if args.lang == Lang::Rust && !args.no_agent {
-        ignore(&dir, "agent/target/", "the example agent's build").map_err(io(format!(
+    let built = match args.lang {
+        Lang::Rust => Some("agent/target/"),
+        Lang::Node => Some("agent/node_modules/"),
+        Lang::Python | Lang::Shell => None,
+    };
+    if let Some(entry) = built.filter(|_| !args.no_agent) {
+        ignore(&dir, entry, "the example agent's build").map_err(io(format!(
             "cannot update `{}`",
             dir.join(".gitignore").display()
         )))?;
@@ -218,6 +242,7 @@ pub(super) fn run(args: &InitArgs) -> Result<i32, CliError> {
         (false, Lang::Rust) => {
             format!("{cd}cargo build --manifest-path agent/Cargo.toml && traceval run")
         }
+        (false, Lang::Node) => format!("{cd}npm install --prefix agent && traceval run"),
     };
     let _ = writeln!(stderr, "{:>12} {next}", "Next");
     Ok(super::exit::PASS)

@@ -98,20 +98,23 @@ impl SpanTree {
     }
 
     fn build_inner(mut spans: Vec<Arc<Span>>, adopter: Option<&Arc<Span>>) -> SpanTree {
+        // By start, then by end: some SDKs (OpenTelemetry JS) record starts to the millisecond
+        // and ends to the nanosecond, so a tool call and the model call after it can start in
+        // the same millisecond; the one that ended first ran first.
         spans.sort_by(|a, b| {
             (
                 a.start_time_unix_nano,
+                a.end_time_unix_nano,
                 &a.name,
                 a.trace_id,
                 a.span_id,
-                a.end_time_unix_nano,
             )
                 .cmp(&(
                     b.start_time_unix_nano,
+                    b.end_time_unix_nano,
                     &b.name,
                     b.trace_id,
                     b.span_id,
-                    b.end_time_unix_nano,
                 ))
         });
         let n = spans.len();
@@ -422,6 +425,23 @@ mod tests {
         tree.walk()
             .map(|n| (n.depth(), n.span().name.clone()))
             .collect()
+    }
+
+    #[test]
+    fn siblings_that_start_together_are_ordered_by_end() {
+        // OpenTelemetry JS: starts to the millisecond, ends to the nanosecond. The tool call
+        // (ends first) ran before the model call that starts in the same millisecond.
+        let mut chat = (*span(1, 2, Some(1), 1_000_000, "chat m")).clone();
+        chat.end_time_unix_nano = 31_000_000;
+        let mut tool = (*span(1, 3, Some(1), 1_000_000, "execute_tool t")).clone();
+        tool.end_time_unix_nano = 1_200_000;
+        let tree = SpanTree::build([Arc::new(chat), Arc::new(tool), span(1, 1, None, 0, "root")]);
+        assert_eq!(
+            names(&tree),
+            [(0, "root"), (1, "execute_tool t"), (1, "chat m")]
+                .map(|(d, n)| (d, n.to_string()))
+                .to_vec()
+        );
     }
 
     #[test]

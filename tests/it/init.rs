@@ -2,7 +2,8 @@
 //! relative to where they stand, then `traceval run` there as CI runs it (`CI=true`, which never
 //! records a snapshot), offline, with the example agents of each language CI has (Python with
 //! the OpenAI SDK and its OpenTelemetry instrumentation; POSIX sh with curl; Rust with the
-//! OpenTelemetry SDK, built with cargo).
+//! OpenTelemetry SDK, built with cargo; Node.js with the OpenAI SDK and the OpenTelemetry JS
+//! instrumentation, installed with npm).
 
 use std::path::Path;
 
@@ -121,6 +122,37 @@ fn a_rust_project_from_init_passes_once_its_agent_is_built() {
         let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
         assert!(
             gitignore.lines().any(|l| l == "agent/target/"),
+            "{gitignore}"
+        );
+    });
+}
+
+#[test]
+fn a_node_project_from_init_passes_once_its_packages_are_installed() {
+    if std::process::Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "npm is not installed");
+        eprintln!("npm is not installed: the Node example is not tested");
+        return;
+    }
+    init_and_run_after("node", |project| {
+        // The install the `Next` line asks for, from the npm registry.
+        let install = std::process::Command::new("npm")
+            .args(["install", "--prefix", "agent", "--no-audit", "--no-fund"])
+            .current_dir(project)
+            .output()
+            .unwrap();
+        assert!(
+            install.status.success(),
+            "{}",
+            String::from_utf8_lossy(&install.stderr)
+        );
+        let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+        assert!(
+            gitignore.lines().any(|l| l == "agent/node_modules/"),
             "{gitignore}"
         );
     });
