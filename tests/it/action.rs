@@ -125,6 +125,30 @@ pub(crate) fn step(
     (outputs, std::fs::read_to_string(&summary).unwrap())
 }
 
+/// The action's last step (`Fail as the run did`) with the run step's `exit-code` output as
+/// GitHub substitutes it: its exit code.
+fn last_step(exit_code: &str) -> i32 {
+    let action = yaml(&root().join("action.yml"));
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    let last = steps.last().unwrap();
+    assert_eq!(last["if"], "always()", "it runs whatever the run step did");
+    let script = last["run"]
+        .as_str()
+        .unwrap()
+        // GitHub's `a || b`: b when a is empty.
+        .replace(
+            "${{ steps.run.outputs.exit-code || 3 }}",
+            if exit_code.is_empty() { "3" } else { exit_code },
+        );
+    assert!(!script.contains("${{"), "{script}");
+    Command::new("bash")
+        .args(["-c", &script])
+        .status()
+        .unwrap()
+        .code()
+        .unwrap()
+}
+
 pub(crate) fn output<'a>(outputs: &'a [(String, String)], name: &str) -> &'a str {
     &outputs.iter().find(|(k, _)| k == name).unwrap().1
 }
@@ -144,6 +168,7 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
         &[("MODELS", "careful"), ("ARGS", "--seed 42")],
     );
     assert_eq!(output(&outputs, "exit-code"), "0");
+    assert_eq!(last_step(output(&outputs, "exit-code")), 0);
     assert_eq!(output(&outputs, "artifact-name"), "traceval-report");
     let dir_out = Path::new(output(&outputs, "dir"));
     for file in ["report.json", "report.html", "junit.xml"] {
@@ -171,6 +196,7 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
         ],
     );
     assert_eq!(output(&outputs, "exit-code"), "1");
+    assert_eq!(last_step(output(&outputs, "exit-code")), 1, "the job fails");
     assert_eq!(output(&outputs, "artifact-name"), "evals-1-of-2");
     // A shard's files carry its name: every shard's artifact can go into one directory.
     let dir_out = Path::new(output(&outputs, "dir"));
@@ -213,6 +239,9 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
     std::fs::write(project.join("suites/broken.toml"), "trials = \"many\"\n").unwrap();
     let (outputs, _) = step(&project, &runner, &[("PATHS", "suites/broken.toml")]);
     assert_eq!(output(&outputs, "exit-code"), "2");
+    assert_eq!(last_step(output(&outputs, "exit-code")), 2);
+    // A run step that never wrote its outputs: the job fails as infrastructure.
+    assert_eq!(last_step(""), 3);
 }
 
 pub(crate) fn copy_dir(from: &Path, to: &Path) {
