@@ -13,7 +13,7 @@ use std::fmt::Write;
 
 use super::escape::{esc, id};
 use super::{ShapeFold, page, waterfall};
-use crate::compare::document::{CaseRow, CaseSide, Comparison, Document, Side, Variants};
+use crate::compare::document::{CaseRow, CaseSide, Comparison, Document, Variants};
 use crate::compare::render::format::{self, Tone};
 
 /// The shape folds of a comparison's cases, by (comparison, case row) index; each fold's
@@ -103,17 +103,6 @@ fn header(out: &mut String, doc: &Document, notes: &[String]) {
     out.push_str("</header>\n");
 }
 
-/// A side as a person names it: the report's path, and the model when one is compared.
-fn side_name(doc: &Document, side: &Side) -> String {
-    let path = doc
-        .inputs
-        .get(side.input)
-        .map_or(side.run_id.as_str(), |i| i.path.as_str());
-    match &side.model {
-        Some(m) => format!("{path} ({m})"),
-        None => path.to_owned(),
-    }
-}
 
 /// The CSS class of a tone (not a status's: a verdict or label is not a pass or a fail).
 fn tone(t: Tone) -> &'static str {
@@ -130,8 +119,8 @@ fn comparison(out: &mut String, doc: &Document, i: usize, c: &Comparison, shapes
     let _ = writeln!(
         out,
         "<section class=\"comparison\"><h2>{} → {}</h2>",
-        esc(&side_name(doc, &c.base)),
-        esc(&side_name(doc, &c.new))
+        esc(&format::side_name(doc, &c.base, str::to_owned)),
+        esc(&format::side_name(doc, &c.new, str::to_owned))
     );
     let _ = writeln!(
         out,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::compare::{CaseShapes, SIDES};
 use super::{Collector, Drawn, TraceSelection};
 use crate::capture::file;
-use crate::compare::document::{Document, Side};
+use crate::compare::document::Document;
 use crate::event::{self, TrialTrace};
 use crate::report::Report;
 use crate::report::schema::TrialResult;
@@ -18,9 +18,9 @@ use crate::trace::{GenAiView, Span, SpanTree};
 
 /// Where `report` (read from `path`) keeps its saved traces: `given`, else `<run-id>/traces/`
 /// beside the report (where a merge or a downloaded artifact puts them), else where the run
-/// wrote them (`traces_dir`), else `reports/<run-id>/traces/` of the working directory, else
-/// of a folder above a suite file (the project of an older report). `Err` says where they
-/// were looked for.
+/// wrote them (`traces_dir`), else `reports/<run-id>/traces/` of the working directory (an
+/// older report, without `traces_dir`, read in its project). `Err` says where they were looked
+/// for.
 pub(crate) fn traces_dir(
     report: &Report,
     path: &Path,
@@ -39,27 +39,21 @@ pub(crate) fn traces_dir(
     }
     let beside = path.with_file_name(id).join("traces");
     let project = Path::new("reports").join(id).join("traces");
-    // `run` saves them in its project's `reports/`: a folder above each suite file.
-    let projects = report.suites.iter().flat_map(|suite| {
-        Path::new(&suite.path)
-            .ancestors()
-            .skip(1)
-            .map(|dir| dir.join("reports").join(id).join("traces"))
-            .collect::<Vec<_>>()
-    });
     let recorded = report.traces_dir.as_ref().map(PathBuf::from);
     if let Some(dir) = [Some(beside.clone()), recorded, Some(project.clone())]
         .into_iter()
         .flatten()
-        .chain(projects)
         .find(|dir| dir.is_dir())
     {
         return Ok(dir);
     }
     Err(format!(
-        "the saved traces are in neither `{}`, `{}` nor the `reports/` of the project that ran \
-         it: pass `--traces DIR`",
+        "the saved traces are in neither `{}`, {}nor `{}`: pass `--traces DIR`",
         beside.display(),
+        report
+            .traces_dir
+            .as_ref()
+            .map_or(String::new(), |dir| format!("`{dir}`, ")),
         project.display()
     ))
 }
@@ -198,7 +192,7 @@ pub(crate) fn compare_shapes(doc: &Document, inputs: &[Input<'_>]) -> (CaseShape
                 else {
                     continue;
                 };
-                let model = row.model.as_deref().or(side_model(side));
+                let model = row.model.as_deref().or(side.model.as_deref());
                 for t in input.report.trials.iter().filter(|t| {
                     t.suite == row.suite
                         && t.case == row.case
@@ -229,9 +223,4 @@ pub(crate) fn compare_shapes(doc: &Document, inputs: &[Input<'_>]) -> (CaseShape
         ));
     }
     (shapes, notes)
-}
-
-/// The model a side compares, when it compares one.
-fn side_model(side: &Side) -> Option<&str> {
-    side.model.as_deref()
 }

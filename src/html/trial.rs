@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Arc;
 
 use super::escape::{esc, id};
 use super::summary::{outcome_word, seconds, strip, trial_symbol};
@@ -14,7 +13,7 @@ use crate::report::Report;
 use crate::report::markdown::{CaseOutcome, TrialsByCase};
 use crate::report::schema::TrialResult;
 use crate::trace::genai::GenAiView;
-use crate::trace::tree::SpanTree;
+use crate::trace::tree::{NodeId, SpanTree};
 
 /// The waterfall of every trial `drawn` draws, by trial, in at most `room` bytes. Room goes
 /// first to the failing trials' rows, then to their span panels, then to the passing
@@ -34,46 +33,55 @@ pub(super) fn waterfalls(
             (key, t.passed)
         })
         .collect();
-    let draw = |trace: &TrialTrace, budget: &mut Budget| {
-        let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
-        let view = GenAiView::with_conventions(&tree, &trace.conventions);
-        let marked: Vec<_> = trace.offending.iter().map(|(_, span)| *span).collect();
-        let mut html = String::new();
-        waterfall::write(&mut html, &view, root, &marked, budget);
-        html
-    };
     let mut out = BTreeMap::new();
     for passing in [false, true] {
-        let group: Vec<(&TrialKey, &Arc<TrialTrace>)> = drawn
+        // Each trial's tree and GenAI view, built once for both drawings.
+        let group: Vec<(&TrialKey, &TrialTrace, SpanTree, NodeId)> = drawn
             .trials
             .iter()
             .filter(|(key, _)| passed.get(*key).copied().unwrap_or(false) == passing)
+            .map(|(key, trace)| {
+                let (tree, root) =
+                    SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
+                (key, &**trace, tree, root)
+            })
             .collect();
+        let views: Vec<GenAiView<'_>> = group
+            .iter()
+            .map(|(_, trace, tree, _)| GenAiView::with_conventions(tree, &trace.conventions))
+            .collect();
+        let draw = |i: usize, budget: &mut Budget| {
+            let (_, trace, _, root) = &group[i];
+            let marked: Vec<_> = trace.offending.iter().map(|(_, span)| *span).collect();
+            let mut html = String::new();
+            waterfall::write(&mut html, &views[i], *root, &marked, budget);
+            html
+        };
         budget.panels = false;
-        for &(key, trace) in &group {
+        for (i, (key, ..)) in group.iter().enumerate() {
             let left_out = budget.spans_left_out;
-            let rows = draw(trace, budget);
+            let rows = draw(i, budget);
             if rows.len() > room {
                 budget.spans_left_out = left_out;
                 budget.waterfalls_left_out += 1;
                 continue;
             }
             room -= rows.len();
-            out.insert(key.clone(), rows);
+            out.insert((*key).clone(), rows);
         }
         budget.panels = true;
-        for (key, trace) in group {
-            let Some(rows) = out.get_mut(key) else {
+        for (i, (key, ..)) in group.iter().enumerate() {
+            let Some(rows) = out.get(*key).map(String::len) else {
                 continue;
             };
             // Drawn again: its spans left out are counted already.
             let (clipped, left_out) = (budget.clipped_values, budget.spans_left_out);
-            let full = draw(trace, budget);
+            let full = draw(i, budget);
             budget.spans_left_out = left_out;
-            match full.len().checked_sub(rows.len()) {
+            match full.len().checked_sub(rows) {
                 Some(more) if more <= room => {
                     room -= more;
-                    *rows = full;
+                    out.insert((*key).clone(), full);
                 }
                 _ => {
                     budget.clipped_values = clipped;

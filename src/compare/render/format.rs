@@ -240,6 +240,23 @@ pub(crate) fn short_commit(commit: &str) -> &str {
         .map_or(commit, |(i, _)| &commit[..i])
 }
 
+/// A side as a person names it: its report's path, and its model when one is compared, each
+/// part escaped by `escape` for the output at hand.
+pub(crate) fn side_name(
+    doc: &crate::compare::document::Document,
+    side: &crate::compare::document::Side,
+    escape: impl Fn(&str) -> String,
+) -> String {
+    let path = doc
+        .inputs
+        .get(side.input)
+        .map_or(side.run_id.as_str(), |i| i.path.as_str());
+    match &side.model {
+        Some(m) => format!("{} ({})", escape(path), escape(m)),
+        None => escape(path),
+    }
+}
+
 /// `(base, 2026-11-20, 3f2c1a0)` without the brackets: the role, the date, the commit.
 pub(crate) fn run_facts(role: &str, input: &Input) -> String {
     let mut s = format!("{role}, {}", date(&input.started_at));

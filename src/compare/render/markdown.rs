@@ -349,8 +349,8 @@ fn comparison_parts(doc: &Document, c: &Comparison, number: Option<usize>) -> Co
         let _ = writeln!(
             context,
             "#### {n}. {} → {}\n",
-            side_name(doc, &c.base),
-            side_name(doc, &c.new)
+            format::side_name(doc, &c.base, text),
+            format::side_name(doc, &c.new, text)
         );
     }
     let _ = writeln!(context, "{}", facts(doc, c));
@@ -430,17 +430,6 @@ fn comparison_parts(doc: &Document, c: &Comparison, number: Option<usize>) -> Co
     }
 }
 
-/// A side for a heading: its model in model mode, else its run's path.
-fn side_name(doc: &Document, side: &crate::compare::document::Side) -> String {
-    let path = doc
-        .inputs
-        .get(side.input)
-        .map_or(side.run_id.as_str(), |i| i.path.as_str());
-    match &side.model {
-        Some(m) => format!("{} ({})", text(path), text(m)),
-        None => text(path),
-    }
-}
 
 /// `**base** a.json (2026-11-20, 3f2c1a0) → **new** b.json (…) · 40 cases · k = 5 → 5 · …`.
 fn facts(doc: &Document, c: &Comparison) -> String {
