@@ -21,19 +21,18 @@ html="$out/report$suffix.html"
 args=(run --report "$report" --html "$html" --junit "$out/junit$suffix.xml")
 [ -z "$shard" ] || args+=(--shard "$shard")
 IFS=',' read -ra models <<< "${TRACEVAL_ACTION_MODELS:-}"
-for model in "${models[@]}"; do
+for model in ${models[@]+"${models[@]}"}; do
   model="${model//[[:space:]]/}"
   [ -z "$model" ] || args+=(--model "$model")
 done
 if [ -n "${TRACEVAL_ACTION_BASELINE:-}" ]; then
   args+=(--baseline "$TRACEVAL_ACTION_BASELINE" --fail-on-regression --fail-on-broken)
 fi
-# Words, never globs.
-set -f
+# Words (`read` does not glob); `${a[@]+…}` for the bash 3.2 of macOS, where an empty array
+# is unbound under `set -u`.
 read -ra extra <<< "${TRACEVAL_ACTION_ARGS:-}"
 read -ra paths <<< "${TRACEVAL_ACTION_PATHS:-}"
-set +f
-args+=("${extra[@]}" "${paths[@]}")
+args+=(${extra[@]+"${extra[@]}"} ${paths[@]+"${paths[@]}"})
 
 mkdir -p "$out"
 echo "traceval ${args[*]}"
@@ -47,6 +46,8 @@ if [ -n "$traces" ] && [ -d "$traces" ]; then
   run_dir="$out/$(basename "$(dirname "$traces")")"
   mkdir -p "$run_dir"
   cp -R "$traces" "$run_dir/"
+elif [ -n "$traces" ]; then
+  echo "::warning::the saved traces are not in the artifact: \`$traces\` (as the report spells it) is not a directory"
 fi
 
 if [ -n "${GITHUB_OUTPUT:-}" ]; then

@@ -74,106 +74,151 @@ impl File {
     }
 }
 
-/// The suite's `[agent]` lines for each choice.
-fn agent_lines(lang: Lang, no_agent: bool) -> &'static str {
-    match (no_agent, lang) {
-        (true, _) => {
-            "# Your agent: a program and its arguments, run from this file's directory. It gets \
-             the case\n# on stdin and in TRACEVAL_INPUT, answers on stdout, and sends its \
-             OpenTelemetry spans to the\n# endpoint traceval sets (OTEL_EXPORTER_OTLP_ENDPOINT; \
-             traceval's docs/reference/agent.md).\ncommand = [\"./my-agent\"]"
-        }
-        (false, Lang::Python) => {
-            "command = [\"python3\", \"../agent/agent.py\"]\n# The instrumentation records the \
-             messages on the spans (current versions take SPAN_ONLY, not true).\nenv = { \
-             OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = \"SPAN_ONLY\" }"
-        }
-        (false, Lang::Shell) => "command = [\"sh\", \"../agent/agent.sh\"]",
-        (false, Lang::Rust) => {
-            "# Built by `cargo build --manifest-path agent/Cargo.toml` (from the project).\n\
-             command = [\"../agent/target/debug/agent\"]"
-        }
-        (false, Lang::Node) => {
-            "command = [\"node\", \"../agent/agent.js\"]\n# The instrumentation records the \
-             messages on the spans.\nenv = { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = \
-             \"true\" }"
-        }
+/// What an example agent brings: its suite lines, files, install command and what its build
+/// leaves that git should not keep.
+struct Example {
+    /// The suite's `[agent]` lines.
+    agent: &'static str,
+    /// The agent's files: path in the project, text, whether it is a program.
+    files: &'static [(&'static str, &'static str, bool)],
+    /// The command that installs or builds it, run from the project.
+    install: Option<&'static str>,
+    /// The workflow's steps that set up its toolchain, before `install`.
+    toolchain: &'static str,
+    /// A directory its install writes, for `.gitignore`.
+    built: Option<&'static str>,
+}
+
+/// `--no-agent`: the suite points at a program of the user's.
+const OWN_AGENT: Example = Example {
+    agent: "# Your agent: a program and its arguments, run from this file's directory. It gets \
+            the case\n# on stdin and in TRACEVAL_INPUT, answers on stdout, and sends its \
+            OpenTelemetry spans to the\n# endpoint traceval sets (OTEL_EXPORTER_OTLP_ENDPOINT; \
+            traceval's docs/reference/agent.md).\ncommand = [\"./my-agent\"]",
+    files: &[],
+    install: None,
+    toolchain: "",
+    built: None,
+};
+
+/// The example agent of `lang`.
+fn example(lang: Lang) -> Example {
+    match lang {
+        Lang::Python => Example {
+            agent: "command = [\"python3\", \"../agent/agent.py\"]\n# The instrumentation \
+                    records the messages on the spans (current versions take SPAN_ONLY, not \
+                    true).\nenv = { OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = \
+                    \"SPAN_ONLY\" }",
+            files: &[
+                (
+                    "agent/agent.py",
+                    include_str!("../../suites/agents/weather_agent.py"),
+                    false,
+                ),
+                (
+                    "agent/requirements.txt",
+                    include_str!("init/python/requirements.txt"),
+                    false,
+                ),
+            ],
+            install: Some("pip install -r agent/requirements.txt"),
+            toolchain: "      - uses: actions/setup-python@v5\n        with:\n          \
+                        python-version: \"3.12\"\n",
+            built: None,
+        },
+        Lang::Shell => Example {
+            agent: "command = [\"sh\", \"../agent/agent.sh\"]",
+            files: &[("agent/agent.sh", include_str!("init/shell/agent.sh"), true)],
+            install: None,
+            toolchain: "",
+            built: None,
+        },
+        Lang::Rust => Example {
+            agent: "# Built by `cargo build --manifest-path agent/Cargo.toml` (from the \
+                    project).\ncommand = [\"../agent/target/debug/agent\"]",
+            files: &[
+                (
+                    "agent/Cargo.toml",
+                    include_str!("init/rust/Cargo.toml.txt"),
+                    false,
+                ),
+                (
+                    "agent/src/main.rs",
+                    include_str!("init/rust/main.rs"),
+                    false,
+                ),
+            ],
+            install: Some("cargo build --manifest-path agent/Cargo.toml"),
+            toolchain: "",
+            built: Some("agent/target/"),
+        },
+        Lang::Node => Example {
+            agent: "command = [\"node\", \"../agent/agent.js\"]\n# The instrumentation \
+                    records the messages on the spans.\nenv = { \
+                    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = \"true\" }",
+            files: &[
+                (
+                    "agent/package.json",
+                    include_str!("init/node/package.json"),
+                    false,
+                ),
+                ("agent/agent.js", include_str!("init/node/agent.js"), false),
+            ],
+            install: Some("npm install --prefix agent"),
+            toolchain: "      - uses: actions/setup-node@v4\n        with:\n          \
+                        node-version: \"20\"\n",
+            built: Some("agent/node_modules/"),
+        },
     }
 }
 
-/// The files of a project for these choices.
-fn files(lang: Lang, no_agent: bool) -> Vec<File> {
-    let suite = include_str!("init/suite.toml").replace("{{AGENT}}", agent_lines(lang, no_agent));
-    let setup = match (no_agent, lang) {
-        (true, _) | (false, Lang::Shell) => "",
-        (false, Lang::Python) => {
-            "      - uses: actions/setup-python@v5\n        with:\n          python-version: \"3.12\"\n      \
-             - run: pip install -r agent/requirements.txt\n"
-        }
-        (false, Lang::Rust) => "      - run: cargo build --manifest-path agent/Cargo.toml\n",
-        (false, Lang::Node) => {
-            "      - uses: actions/setup-node@v4\n        with:\n          node-version: \"20\"\n      \
-             - run: npm install --prefix agent\n"
-        }
-    };
+/// The files of a project with `example`.
+fn files(example: &Example, own_agent: bool) -> Vec<File> {
+    let mut setup = example.toolchain.to_owned();
+    if let Some(install) = example.install {
+        setup.push_str(&format!("      - run: {install}\n"));
+    }
     let mut files = vec![
         File::new("traceval.toml", include_str!("init/traceval.toml")),
-        File {
-            path: ".github/workflows/traceval.yml",
-            text: include_str!("init/workflow.yml").replace("{{SETUP}}", setup),
-            executable: false,
-        },
-        File {
-            path: "suites/weather.toml",
-            text: suite,
-            executable: false,
-        },
+        File::new(
+            ".github/workflows/traceval.yml",
+            &include_str!("init/workflow.yml").replace("{{SETUP}}", &setup),
+        ),
+        File::new(
+            "suites/weather.toml",
+            &include_str!("init/suite.toml").replace("{{AGENT}}", example.agent),
+        ),
         File::new(
             "suites/scripts/weather-model.toml",
             include_str!("init/model.toml"),
         ),
     ];
-    if no_agent {
+    if own_agent {
         return files;
     }
-    // The shape of the paris trace, recorded by `traceval run` (both agents send the same
-    // one), so that CI, which never records a snapshot, compares from the first run.
+    // The shape of the paris trace, recorded by `traceval run` (every example agent sends the
+    // same one), so that CI, which never records a snapshot, compares from the first run.
     files.push(File::new(
         "suites/snapshots/weather__paris@scripted.snap",
         include_str!("init/paris.snap"),
     ));
-    match lang {
-        Lang::Python => files.extend([
-            File::new(
-                "agent/agent.py",
-                include_str!("../../suites/agents/weather_agent.py"),
-            ),
-            File::new(
-                "agent/requirements.txt",
-                include_str!("init/python/requirements.txt"),
-            ),
-        ]),
-        Lang::Shell => files.extend([File {
-            path: "agent/agent.sh",
-            text: include_str!("init/shell/agent.sh").to_owned(),
-            executable: true,
-        }]),
-        Lang::Rust => files.extend([
-            File::new("agent/Cargo.toml", include_str!("init/rust/Cargo.toml.txt")),
-            File::new("agent/src/main.rs", include_str!("init/rust/main.rs")),
-        ]),
-        Lang::Node => files.extend([
-            File::new("agent/package.json", include_str!("init/node/package.json")),
-            File::new("agent/agent.js", include_str!("init/node/agent.js")),
-        ]),
-    }
+    files.extend(example.files.iter().map(|&(path, text, executable)| File {
+        path,
+        text: text.to_owned(),
+        executable,
+    }));
     files
 }
 
 /// Runs `traceval init`.
 pub(super) fn run(args: &InitArgs) -> Result<i32, CliError> {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    let files = files(args.lang, args.no_agent);
+    let example = if args.no_agent {
+        OWN_AGENT
+    } else {
+        example(args.lang)
+    };
+    let files = files(&example, args.no_agent);
     if !args.force {
         let existing: Vec<PathBuf> = files
             .iter()
@@ -198,19 +243,20 @@ pub(super) fn run(args: &InitArgs) -> Result<i32, CliError> {
                 .map_err(io(format!("cannot make `{}` executable", path.display())))?;
         }
     }
-    let ignored = ignore(&dir, "reports/", "traceval's reports and saved traces").map_err(io(
-        format!("cannot update `{}`", dir.join(".gitignore").display()),
-    ))?;
-    let built = match args.lang {
-        Lang::Rust => Some("agent/target/"),
-        Lang::Node => Some("agent/node_modules/"),
-        Lang::Python | Lang::Shell => None,
-    };
-    if let Some(entry) = built.filter(|_| !args.no_agent) {
-        ignore(&dir, entry, "the example agent's build").map_err(io(format!(
-            "cannot update `{}`",
-            dir.join(".gitignore").display()
-        )))?;
+    let gitignore = dir.join(".gitignore");
+    let mut ignored = Vec::new();
+    let entries = [
+        Some(("reports/", "traceval's reports and saved traces")),
+        example
+            .built
+            .map(|entry| (entry, "the example agent's build")),
+    ];
+    for (entry, why) in entries.into_iter().flatten() {
+        if ignore(&dir, entry, why)
+            .map_err(io(format!("cannot update `{}`", gitignore.display())))?
+        {
+            ignored.push(entry);
+        }
     }
     let mut stderr = std::io::stderr().lock();
     for file in &files {
@@ -221,28 +267,23 @@ pub(super) fn run(args: &InitArgs) -> Result<i32, CliError> {
             dir.join(file.path).display()
         );
     }
-    if ignored {
+    if !ignored.is_empty() {
         let _ = writeln!(
             stderr,
-            "{:>12} reports/ to {}",
+            "{:>12} {} to {}",
             "Added",
-            dir.join(".gitignore").display()
+            ignored.join(", "),
+            gitignore.display()
         );
     }
     let cd = match &args.dir {
-        Some(d) => format!("cd {} && ", d.display()),
+        Some(d) => format!("cd '{}' && ", d.display()),
         None => String::new(),
     };
-    let next = match (args.no_agent, args.lang) {
+    let next = match (args.no_agent, example.install) {
         (true, _) => format!("edit [agent] in suites/weather.toml, then {cd}traceval run"),
-        (false, Lang::Python) => {
-            format!("{cd}pip install -r agent/requirements.txt && traceval run")
-        }
-        (false, Lang::Shell) => format!("{cd}traceval run"),
-        (false, Lang::Rust) => {
-            format!("{cd}cargo build --manifest-path agent/Cargo.toml && traceval run")
-        }
-        (false, Lang::Node) => format!("{cd}npm install --prefix agent && traceval run"),
+        (false, Some(install)) => format!("{cd}{install} && traceval run"),
+        (false, None) => format!("{cd}traceval run"),
     };
     let _ = writeln!(stderr, "{:>12} {next}", "Next");
     Ok(super::exit::PASS)

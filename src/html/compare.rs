@@ -103,7 +103,6 @@ fn header(out: &mut String, doc: &Document, notes: &[String]) {
     out.push_str("</header>\n");
 }
 
-
 /// The CSS class of a tone (not a status's: a verdict or label is not a pass or a fail).
 fn tone(t: Tone) -> &'static str {
     match t {

@@ -41,8 +41,7 @@ pub(super) fn waterfalls(
             .iter()
             .filter(|(key, _)| passed.get(*key).copied().unwrap_or(false) == passing)
             .map(|(key, trace)| {
-                let (tree, root) =
-                    SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
+                let (tree, root) = SpanTree::build_trial(&trace.root, trace.spans.iter().cloned());
                 (key, &**trace, tree, root)
             })
             .collect();

@@ -9,26 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{root, scratch};
-
-/// A YAML file as JSON, read by PyYAML.
-pub(crate) fn yaml(path: &Path) -> Value {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}\nhint: pip install -r tests/requirements.txt",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use crate::support::{copy_dir, root, scratch, yaml};
 
 /// The names matching `prefix[A-Za-z0-9_-]+` in `text`.
 fn names(text: &str, prefix: &str) -> BTreeSet<String> {
@@ -64,6 +45,15 @@ fn the_action_is_a_composite_whose_inputs_reach_its_script() {
     let run = steps.iter().find(|s| s["id"] == "run").unwrap();
     assert!(run["run"].as_str().unwrap().contains("action/run.sh"));
     let set: BTreeSet<String> = run["env"].as_object().unwrap().keys().cloned().collect();
+    // Each is an input, passed as it is.
+    for (var, value) in run["env"].as_object().unwrap() {
+        let input = value.as_str().unwrap();
+        let name = input
+            .strip_prefix("${{ inputs.")
+            .and_then(|s| s.strip_suffix(" }}"))
+            .unwrap_or_else(|| panic!("{var}: {input}"));
+        assert!(declared.contains(name), "{var}: {input}");
+    }
     let script = std::fs::read_to_string(root().join("action/run.sh")).unwrap();
     let read: BTreeSet<String> = names(&script, "TRACEVAL_ACTION_")
         .into_iter()
@@ -78,14 +68,35 @@ fn the_action_is_a_composite_whose_inputs_reach_its_script() {
     }
 }
 
-/// `action/run.sh` in `project`, as a runner runs the step: the GitHub variables set (its temp
-/// directory and files under `runner`), `traceval` on the PATH, the inputs in
-/// `TRACEVAL_ACTION_*`. Returns the step's outputs and the summary it left.
+/// The action's run step as a runner runs it in the checkout `workspace`: the GitHub variables
+/// set (its temp directory and files under `runner`), `traceval` on the PATH, each input (by
+/// its name in `action.yml`, as a workflow's `with:` gives it; the rest at their defaults)
+/// passed in the variable the step's `env` names for it, in its `working-directory`. Returns
+/// the step's outputs and the summary it left.
 pub(crate) fn step(
-    project: &Path,
+    workspace: &Path,
     runner: &Path,
-    inputs: &[(&str, &str)],
+    with: &[(&str, &str)],
 ) -> (Vec<(String, String)>, String) {
+    let action = yaml(&root().join("action.yml"));
+    let mut inputs: Vec<(String, String)> = action["inputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, input)| (name.clone(), input["default"].as_str().unwrap().to_owned()))
+        .collect();
+    for (name, value) in with {
+        let input = inputs.iter_mut().find(|(n, _)| n == name);
+        input.unwrap_or_else(|| panic!("no input {name}")).1 = (*value).to_owned();
+    }
+    let input = |name: &str| &inputs.iter().find(|(n, _)| n == name).unwrap().1;
+    let run = action["runs"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "run")
+        .unwrap();
+    let dir = workspace.join(input("working-directory"));
     let output = runner.join("output");
     let summary = runner.join("summary.md");
     std::fs::write(&output, "").unwrap();
@@ -94,18 +105,20 @@ pub(crate) fn step(
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let mut cmd = Command::new("bash");
     cmd.arg(root().join("action/run.sh"))
-        .current_dir(project)
+        .current_dir(&dir)
         .env_clear()
         .env("PATH", path)
         .env("HOME", runner)
         .env("CI", "true")
         .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_WORKSPACE", project)
+        .env("GITHUB_WORKSPACE", workspace)
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("RUNNER_TEMP", runner.join("tmp"));
-    for (name, value) in inputs {
-        cmd.env(format!("TRACEVAL_ACTION_{name}"), value);
+    for (var, value) in run["env"].as_object().unwrap() {
+        let name = value.as_str().unwrap();
+        let name = &name["${{ inputs.".len()..name.len() - " }}".len()];
+        cmd.env(var, input(name));
     }
     let out = cmd.output().unwrap();
     assert_eq!(
@@ -165,7 +178,7 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
     let (outputs, summary) = step(
         &project,
         &runner,
-        &[("MODELS", "careful"), ("ARGS", "--seed 42")],
+        &[("models", "careful"), ("args", "--seed 42")],
     );
     assert_eq!(output(&outputs, "exit-code"), "0");
     assert_eq!(last_step(output(&outputs, "exit-code")), 0);
@@ -189,10 +202,10 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
         &project,
         &runner,
         &[
-            ("MODELS", " sloppy "),
-            ("SHARD", "1/2"),
-            ("ARGS", "--seed 42 --save-traces"),
-            ("ARTIFACT", "evals"),
+            ("models", " sloppy "),
+            ("shard", "1/2"),
+            ("args", "--seed 42 --save-traces"),
+            ("artifact-name", "evals"),
         ],
     );
     assert_eq!(output(&outputs, "exit-code"), "1");
@@ -223,35 +236,42 @@ fn the_action_step_runs_the_suites_and_says_how_they_went() {
             traces.join(file).display()
         );
     }
-    assert!(
-        report["trials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|t| t["model"] == "sloppy")
-    );
+    let trials = report["trials"].as_array().unwrap();
+    assert!(!trials.is_empty());
+    assert!(trials.iter().all(|t| t["model"] == "sloppy"));
     assert!(
         summary.contains("## traceval run: failed (exit 1)"),
         "{summary}"
     );
 
+    // The project in a folder of the checkout (`working-directory`), a suite named relative to
+    // it.
+    let (outputs, _) = step(
+        dir.path(),
+        &runner,
+        &[
+            ("working-directory", "project"),
+            ("paths", "suites/weather.toml"),
+            ("models", "careful"),
+        ],
+    );
+    assert_eq!(output(&outputs, "exit-code"), "0");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(output(&outputs, "report")).unwrap())
+            .unwrap();
+    assert!(
+        report["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["suite"] == "weather")
+    );
+
     // A suite that does not load: exit code 2, and still outputs for the last step.
     std::fs::write(project.join("suites/broken.toml"), "trials = \"many\"\n").unwrap();
-    let (outputs, _) = step(&project, &runner, &[("PATHS", "suites/broken.toml")]);
+    let (outputs, _) = step(&project, &runner, &[("paths", "suites/broken.toml")]);
     assert_eq!(output(&outputs, "exit-code"), "2");
     assert_eq!(last_step(output(&outputs, "exit-code")), 2);
     // A run step that never wrote its outputs: the job fails as infrastructure.
     assert_eq!(last_step(""), 3);
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            copy_dir(&path, &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
-        }
-    }
 }

@@ -817,28 +817,10 @@ impl Drop for Group {
     }
 }
 
-/// Copies the demo suites into `project/suites/`: a project of the user's own, outside the
-/// repository.
-fn demo_project(project: &Path) {
-    let from = root().join("suites/demo");
-    for dir in ["", "scripts"] {
-        std::fs::create_dir_all(project.join("suites").join(dir)).unwrap();
-        for entry in std::fs::read_dir(from.join(dir)).unwrap().flatten() {
-            if entry.path().is_file() {
-                std::fs::copy(
-                    entry.path(),
-                    project.join("suites").join(dir).join(entry.file_name()),
-                )
-                .unwrap();
-            }
-        }
-    }
-}
-
 #[test]
 fn the_compare_page_says_what_the_json_says_and_folds_both_sides_shapes() {
-    let project = scratch("html-compare");
-    demo_project(project.path());
+    // A project of the user's own, outside the repository: the demo suites copied.
+    let project = crate::merge::demo_project("html-compare");
     let run = traceval_in(
         project.path(),
         &[

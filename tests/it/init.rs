@@ -21,7 +21,16 @@ fn init_and_run_after(lang: &str, prepare: impl FnOnce(&Path)) {
     let init = traceval_in(home.path(), &["init", "my-evals", "--lang", lang]);
     assert_eq!(code(&init), 0, "{}", stderr(&init));
     let project = home.path().join("my-evals");
-    assert!(stderr(&init).contains("Next"), "{}", stderr(&init));
+    // What to do next, from where the user stands.
+    let next = stderr(&init);
+    let next = next
+        .lines()
+        .find(|l| l.trim_start().starts_with("Next"))
+        .unwrap();
+    assert!(
+        next.contains("cd 'my-evals' && ") && next.ends_with("traceval run"),
+        "{next}"
+    );
     for file in [
         "traceval.toml",
         "suites/weather.toml",
@@ -34,7 +43,7 @@ fn init_and_run_after(lang: &str, prepare: impl FnOnce(&Path)) {
     let gitignore = std::fs::read_to_string(project.join(".gitignore")).unwrap();
     assert!(gitignore.lines().any(|l| l == "reports/"), "{gitignore}");
     // The workflow is YAML whose job ends with the action.
-    let workflow = crate::action::yaml(&project.join(".github/workflows/traceval.yml"));
+    let workflow = crate::support::yaml(&project.join(".github/workflows/traceval.yml"));
     let steps = workflow["jobs"]["evals"]["steps"].as_array().unwrap();
     assert_eq!(steps[0]["uses"], "actions/checkout@v4");
     assert_eq!(steps.last().unwrap()["uses"], "traceval/traceval@main");

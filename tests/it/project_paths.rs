@@ -396,7 +396,7 @@ fn a_run_that_stops_after_setup_leaves_no_scratch_directory() {
 fn the_github_actions_example_runs_as_shipped() {
     let path = root().join("docs/examples/github-actions.yml");
     let workflow = std::fs::read_to_string(&path).unwrap();
-    let parsed = crate::action::yaml(&path);
+    let parsed = crate::support::yaml(&path);
     let commands = run_steps(&workflow);
     assert_eq!(commands.len(), 2, "{commands:?}");
     assert_eq!(
@@ -434,10 +434,7 @@ fn the_github_actions_example_runs_as_shipped() {
         let runner = scratch(&format!("runner-{shard}"));
         let inputs: Vec<(String, String)> = with
             .iter()
-            .map(|(k, v)| {
-                let name = k.to_uppercase().replace('-', "_");
-                (name, github(v.as_str().unwrap(), shard))
-            })
+            .map(|(k, v)| (k.clone(), github(v.as_str().unwrap(), shard)))
             .collect();
         let inputs: Vec<(&str, &str)> = inputs
             .iter()
@@ -456,7 +453,7 @@ fn the_github_actions_example_runs_as_shipped() {
             "{summary}"
         );
         // The merge job's download: every shard's artifact into one reports/.
-        crate::action::copy_dir(Path::new(crate::action::output(&outputs, "dir")), &reports);
+        crate::support::copy_dir(Path::new(crate::action::output(&outputs, "dir")), &reports);
     }
     assert!(workflow.contains("GITHUB_STEP_SUMMARY"), "{workflow}");
     assert!(workflow.contains("report_paths: ${{ runner.temp }}/traceval/junit-*.xml"));

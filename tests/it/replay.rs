@@ -1,26 +1,10 @@
 //! Re-scoring recorded traces: `traceval run --replay` on a run's `--save-traces` output, and
 //! `[agent] kind = "replay"` suites on real traces from four instrumentation libraries.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
-use crate::support::root;
 use crate::support::{TestProject, read_json};
-
-/// Copies a directory tree.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use crate::support::{copy_dir, root};
 
 /// A report without what must differ between a run and its replay: the run's identity and
 /// timing, its command line, where it was replayed from, the trace file names (derived from

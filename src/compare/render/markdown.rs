@@ -430,7 +430,6 @@ fn comparison_parts(doc: &Document, c: &Comparison, number: Option<usize>) -> Co
     }
 }
 
-
 /// `**base** a.json (2026-11-20, 3f2c1a0) → **new** b.json (…) · 40 cases · k = 5 → 5 · …`.
 fn facts(doc: &Document, c: &Comparison) -> String {
     let (Some(base), Some(new)) = (doc.inputs.get(c.base.input), doc.inputs.get(c.new.input))

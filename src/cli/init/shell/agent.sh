@@ -1,10 +1,12 @@
 #!/bin/sh
 # An example agent in plain POSIX shell, written by `traceval init --lang shell`: it asks the
-# model (any OpenAI-compatible API: `OPENAI_BASE_URL`, `OPENAI_API_KEY`) with `curl`, runs the
+# model (an OpenAI-compatible API at `OPENAI_BASE_URL`, `OPENAI_API_KEY`) with `curl`, runs the
 # tool the model asks for, and reports what it did as OpenTelemetry spans, OTLP/JSON posted with
 # `curl` to the endpoint traceval sets (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`), under the trial's
 # root span (`TRACEPARENT`). traceval's docs/reference/agent.md lists every variable.
-# Needs: sh, curl, sed, od, GNU date.
+# Needs: sh, curl, sed, od, GNU date. It reads responses with sed, so it expects them as
+# compact one-line JSON, as traceval's scripted model sends them; for another API, read them
+# with jq.
 set -eu
 
 question=${TRACEVAL_INPUT:-}
@@ -37,7 +39,7 @@ int_attr() { printf '{"key":"%s","value":{"intValue":"%s"}}' "$1" "$2"; }
 # One chat completion with the conversation in $messages; its span is a child of the agent's.
 chat() {
   start=$(now)
-  response=$(curl -sS "$api/chat/completions" \
+  response=$(curl -fsS "$api/chat/completions" \
     -H "Authorization: Bearer ${OPENAI_API_KEY:-}" -H 'Content-Type: application/json' \
     -d "{\"model\":\"$(json "$model")\",\"messages\":[$messages],\"tools\":[$TOOLS]}")
   span "chat $model" "$(hex 8)" "$agent_id" "$start" "$(now)" "$(attr gen_ai.operation.name chat),$(attr gen_ai.provider.name openai),$(attr gen_ai.request.model "$model"),$(attr gen_ai.response.model "$(field model "$response")"),$(int_attr gen_ai.usage.input_tokens "$(field prompt_tokens "$response")"),$(int_attr gen_ai.usage.output_tokens "$(field completion_tokens "$response")")"
@@ -83,6 +85,7 @@ span "invoke_agent weather" "$agent_id" "$root_id" "$agent_start" "$(now)" "$(at
 # The spans, with the resource attributes traceval set (eval.run_id, eval.case, ...).
 resource=""
 old_ifs=$IFS; IFS=,
+set -f   # split on commas, never glob
 for pair in ${OTEL_RESOURCE_ATTRIBUTES:-}; do
   [ -n "$pair" ] || continue
   [ -z "$resource" ] || resource="$resource,"
@@ -90,7 +93,8 @@ for pair in ${OTEL_RESOURCE_ATTRIBUTES:-}; do
   resource="$resource$(attr "${pair%%=*}" "${pair#*=}")"
 done
 IFS=$old_ifs
-curl -sS -o /dev/null "${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-http://127.0.0.1:4318/v1/traces}" \
+set +f
+curl -fsS -o /dev/null "${OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:-http://127.0.0.1:4318/v1/traces}" \
   -H 'Content-Type: application/json' \
   -d "{\"resourceSpans\":[{\"resource\":{\"attributes\":[$(attr service.name example-shell-agent)${resource:+,$resource}]},\"scopeSpans\":[{\"scope\":{\"name\":\"example_agent\",\"version\":\"1.0\"},\"spans\":[$spans]}]}]}"
 
