@@ -12,8 +12,9 @@
 //!
 //! 3. forwarding's cost: 1,000 cases × 10 trials in process, without and with `--forward` to a
 //!    local OTLP/HTTP sink that reads and discards every request, `TRACEVAL_BENCH_REPEAT`
-//!    (default 5) runs of each, interleaved; the medians are compared (target: at most 10%
-//!    slower);
+//!    (default 9) pairs of runs back to back, the order alternating; the median of the pairs'
+//!    ratios is the verdict (target: at most 10% slower), the medians, the best runs and
+//!    traceval's CPU time are shown beside it;
 //! 4. forwarding's memory: `TRACEVAL_BENCH_FORWARD_SPANS` spans (default 1,000,000: six per
 //!    trial) in process, without and with `--forward` to the sink (target: at most 50 MiB more
 //!    peak RSS).
@@ -89,6 +90,8 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 struct Measured {
     wall: Duration,
+    /// User + system CPU seconds of traceval (with `/usr/bin/time`).
+    cpu: Option<f64>,
     rss_mb: f64,
     /// Forwarded spans that did not arrive, when the run forwarded.
     dropped: Option<u64>,
@@ -101,7 +104,7 @@ fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize, args: &[&str]) -
     let time = Path::new("/usr/bin/time");
     let mut cmd = if time.exists() {
         let mut c = Command::new(time);
-        c.args(["-f", "%M"]).arg(traceval);
+        c.args(["-f", "%M %U %S"]).arg(traceval);
         c
     } else {
         Command::new(traceval)
@@ -155,19 +158,26 @@ fn run(traceval: &Path, dir: &Path, jobs: usize, trials: usize, args: &[&str]) -
         f["spans_dropped"].as_u64().unwrap_or(0) + f["spans_rejected"].as_u64().unwrap_or(0)
     });
 
-    // With /usr/bin/time the last stderr line is max RSS in KiB (of traceval; its children
-    // here are none, the model runs in process or in the separate server).
-    let rss_kb = if time.exists() {
-        lines
-            .last()
-            .and_then(|l| l.trim().parse::<u64>().ok())
-            .unwrap_or(hwm_kb)
+    // With /usr/bin/time the last stderr line is max RSS in KiB, user and system seconds (of
+    // traceval; its children here are none, the model runs in process or in the separate
+    // server).
+    let timed: Vec<f64> = if time.exists() {
+        lines.last().map_or_else(Vec::new, |l| {
+            l.split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect()
+        })
     } else {
-        hwm_kb
+        Vec::new()
+    };
+    let (rss_kb, cpu) = match timed[..] {
+        [rss, user, system] => (rss, Some(user + system)),
+        _ => (hwm_kb as f64, None),
     };
     Measured {
         wall,
-        rss_mb: rss_kb as f64 / 1024.0,
+        cpu,
+        rss_mb: rss_kb / 1024.0,
         dropped,
     }
 }
@@ -254,7 +264,7 @@ fn main() {
     let sink = Sink::start();
     let forward = ["--forward", sink.url.as_str()];
     let (cases, per_case) = (1000, 10);
-    let repeat = env_usize("TRACEVAL_BENCH_REPEAT", 5);
+    let repeat = env_usize("TRACEVAL_BENCH_REPEAT", 9);
     std::fs::write(
         in_process.join("suites/bench.toml"),
         suite_of(
@@ -264,41 +274,69 @@ fn main() {
         ),
     )
     .expect("suite");
+    // Pairs run back to back, the order alternating, so that a machine that slows down or
+    // speeds up during the benchmark (a shared VM does) weighs on both sides alike; the
+    // verdict is the median of the pairs' ratios.
     let (mut without, mut with) = (Vec::new(), Vec::new());
     let mut undelivered = 0;
-    for _ in 0..repeat {
-        without.push(run(&traceval, &in_process, jobs, cases * per_case, &[]).wall);
-        let c = run(&traceval, &in_process, jobs, cases * per_case, &forward);
-        undelivered += c.dropped.unwrap_or(0);
-        with.push(c.wall);
+    for i in 0..repeat {
+        let mut forwarding = |with: &mut Vec<Measured>| {
+            let c = run(&traceval, &in_process, jobs, cases * per_case, &forward);
+            undelivered += c.dropped.unwrap_or(0);
+            with.push(c);
+        };
+        if i % 2 == 1 {
+            forwarding(&mut with);
+        }
+        without.push(run(&traceval, &in_process, jobs, cases * per_case, &[]));
+        if i % 2 == 0 {
+            forwarding(&mut with);
+        }
     }
-    let median = |v: &mut Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64()
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
     };
-    let (m0, m1) = (median(&mut without), median(&mut with));
-    let slower = m1 / m0 - 1.0;
-    println!(
-        "  forwarding, {cases} cases × {per_case} trials, median of {repeat}: {m0:.3} s without, \
-         {m1:.3} s with ({:+.1}%; target ≤ 10%): {}; {undelivered} spans not delivered",
-        slower * 100.0,
-        if slower <= 0.10 { "PASS" } else { "FAIL" }
-    );
-    println!(
-        "    runs without: {}",
-        without
-            .iter()
-            .map(|d| format!("{:.3}", d.as_secs_f64()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    println!(
-        "    runs with:    {}",
+    let wall = |v: &[Measured]| v.iter().map(|m| m.wall.as_secs_f64()).collect::<Vec<_>>();
+    let ratio = median(
         with.iter()
-            .map(|d| format!("{:.3}", d.as_secs_f64()))
+            .zip(&without)
+            .map(|(a, b)| a.wall.as_secs_f64() / b.wall.as_secs_f64())
+            .collect(),
+    );
+    let slower = ratio - 1.0;
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (w0, w1) = (wall(&without), wall(&with));
+    println!(
+        "  forwarding, {cases} cases × {per_case} trials, {repeat} pairs: median of the pairs' \
+         ratios {:+.1}% (target ≤ 10%): {}; medians {:.3} s without, {:.3} s with; best {:.3} s \
+         and {:.3} s ({:+.1}%); {undelivered} spans not delivered",
+        slower * 100.0,
+        if slower <= 0.10 { "PASS" } else { "FAIL" },
+        median(w0.clone()),
+        median(w1.clone()),
+        best(&w0),
+        best(&w1),
+        (best(&w1) / best(&w0) - 1.0) * 100.0,
+    );
+    let cpu = |v: &[Measured]| v.iter().filter_map(|m| m.cpu).collect::<Vec<_>>();
+    let (c0, c1) = (cpu(&without), cpu(&with));
+    if !c0.is_empty() && !c1.is_empty() {
+        let (m0, m1) = (median(c0), median(c1));
+        println!(
+            "    CPU time of traceval (user + system), medians: {m0:.3} s without, {m1:.3} s with \
+             ({:+.1}%)",
+            (m1 / m0 - 1.0) * 100.0
+        );
+    }
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|d| format!("{d:.3}"))
             .collect::<Vec<_>>()
             .join(" ")
-    );
+    };
+    println!("    runs without: {}", list(&w0));
+    println!("    runs with:    {}", list(&w1));
 
     // Forwarding's memory over many spans: six per trial.
     let spans = env_usize("TRACEVAL_BENCH_FORWARD_SPANS", 1_000_000);

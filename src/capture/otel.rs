@@ -11,7 +11,7 @@
 //! using opentelemetry-proto's own transform, so both kinds of capture agree field for field.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::Context;
@@ -26,13 +26,71 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanData, SpanExpor
 
 use super::convert::decode_request;
 use super::store::{SpanStore, TrialKey};
-use crate::trace::{Span, TraceId};
+use crate::trace::{Scope, Span, TraceId};
 
 /// An `opentelemetry_sdk` exporter that writes spans into a [`SpanStore`].
+///
+/// Spans it exports share their resource and scope: the simple processor exports one span at
+/// a time, and each would otherwise carry a copy of its own, which a run keeps for every span
+/// and forwarding would send once per span.
 #[derive(Debug)]
 pub struct StoreExporter {
     store: SpanStore,
     resource: ResourceAttributesWithSchema,
+    shared: Mutex<Shared>,
+}
+
+/// The resources and scopes spans share, by content: traceval's own resource (the one trial
+/// roots have, so a trial's spans have one resource) and those seen.
+#[derive(Debug)]
+struct Shared {
+    resources: Vec<Arc<crate::trace::Resource>>,
+    scopes: Vec<Arc<Scope>>,
+}
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            resources: vec![traceval_resource()],
+            scopes: Vec::new(),
+        }
+    }
+}
+
+/// Distinct resources or scopes kept for sharing: a program has a handful; past this many,
+/// spans of new ones keep their own.
+const SHARED_MAX: usize = 64;
+
+impl Shared {
+    fn share(&mut self, span: &mut Span) {
+        share(&mut self.resources, &mut span.resource);
+        share(&mut self.scopes, &mut span.scope);
+    }
+}
+
+/// Replaces `item` with the equal one of `kept`, or keeps it there.
+fn share<T: PartialEq>(kept: &mut Vec<Arc<T>>, item: &mut Arc<T>) {
+    if let Some(k) = kept.iter().find(|k| ***k == **item) {
+        *item = Arc::clone(k);
+    } else if kept.len() < SHARED_MAX {
+        kept.push(Arc::clone(item));
+    }
+}
+
+/// traceval's own resource (`service.name = traceval`), one for the whole process: of trial
+/// roots, and of the spans of [`InProcess::new`].
+pub(crate) fn traceval_resource() -> Arc<crate::trace::Resource> {
+    static RESOURCE: std::sync::LazyLock<Arc<crate::trace::Resource>> =
+        std::sync::LazyLock::new(|| {
+            Arc::new(crate::trace::Resource {
+                attributes: crate::trace::Attributes(vec![crate::trace::KeyValue::new(
+                    "service.name",
+                    "traceval",
+                )]),
+                schema_url: String::new(),
+            })
+        });
+    Arc::clone(&RESOURCE)
 }
 
 impl StoreExporter {
@@ -41,13 +99,19 @@ impl StoreExporter {
         StoreExporter {
             store,
             resource: ResourceAttributesWithSchema::default(),
+            shared: Mutex::default(),
         }
     }
 }
 
 impl SpanExporter for StoreExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.store.insert(to_spans(batch, &self.resource), None);
+        let mut spans = to_spans(batch, &self.resource);
+        {
+            let mut shared = self.shared.lock().expect("not poisoned");
+            spans.iter_mut().for_each(|s| shared.share(s));
+        }
+        self.store.insert(spans, None);
         Ok(())
     }
 
@@ -173,5 +237,43 @@ impl InProcess {
     pub fn shutdown(&self, timeout: Duration) {
         // An exporter into memory cannot fail; an error here means "already shut down".
         let _ = self.provider.shutdown_with_timeout(timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn spans_of_one_provider_share_their_resource_and_scope() {
+        let capture = InProcess::new(SpanStore::new());
+        let captured = capture
+            .capture("root", async {
+                let tracer = capture.tracer("agent");
+                tracer.start("one").end();
+                tracer.start("two").end();
+                capture.tracer("other").start("three").end();
+            })
+            .await;
+        let by_name = |n: &str| {
+            Arc::clone(
+                captured
+                    .spans
+                    .iter()
+                    .find(|s| s.name == n)
+                    .expect("captured"),
+            )
+        };
+        let (one, two, three) = (by_name("one"), by_name("two"), by_name("three"));
+        assert_eq!(captured.spans.len(), 4);
+        assert!(Arc::ptr_eq(&one.resource, &two.resource));
+        assert!(Arc::ptr_eq(&one.resource, &three.resource));
+        assert!(
+            Arc::ptr_eq(&one.resource, &traceval_resource()),
+            "trial roots' resource"
+        );
+        assert!(Arc::ptr_eq(&one.scope, &two.scope));
+        assert!(!Arc::ptr_eq(&one.scope, &three.scope));
+        assert_eq!(three.scope.name, "other");
     }
 }

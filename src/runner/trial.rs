@@ -17,7 +17,7 @@ use crate::metrics::cost::Pricing;
 use crate::snapshot::CaseSnapshot;
 use crate::suite::{Case, Suite};
 use crate::trace::{
-    Attributes, Conventions, GenAiView, KeyValue, Resource, Scope, Span, SpanId, SpanTree, TraceId,
+    Attributes, Conventions, GenAiView, KeyValue, Scope, Span, SpanId, SpanTree, TraceId,
 };
 
 use super::driver::replay::Recording;
@@ -283,14 +283,14 @@ fn root_span(
         KeyValue::new("eval.trial", i64::from(id.trial)),
         KeyValue::new("eval.model", id.model.as_str()),
     ]);
-    span.resource = Arc::new(Resource {
-        attributes: Attributes(vec![KeyValue::new("service.name", "traceval")]),
-        schema_url: String::new(),
+    span.resource = crate::capture::otel::traceval_resource();
+    static SCOPE: std::sync::LazyLock<Arc<Scope>> = std::sync::LazyLock::new(|| {
+        Arc::new(Scope {
+            name: "traceval".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..Scope::default()
+        })
     });
-    span.scope = Arc::new(Scope {
-        name: "traceval".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        ..Scope::default()
-    });
+    span.scope = Arc::clone(&SCOPE);
     span
 }
