@@ -1,7 +1,8 @@
 //! `traceval run --forward`: every span of a run, sent to a real OTLP receiver (traceval's
 //! own, as the exact-bytes sink: it keeps resources, links and events as sent), with the run's
 //! identity and each check's verdict; a dead and a hung backend; secrets by reference; the
-//! environment's switches. Phoenix, the real backend, is `phoenix_backend`'s.
+//! environment's switches; and Arize Phoenix, a real backend (harness in `phoenix`). MLflow, the
+//! real backend that keeps resources, is `mlflow`'s.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -17,7 +18,7 @@ use crate::support::{Run, TestProject, root};
 
 /// A project with the demo's support suite (builtin agent, scripted models, an LLM judge) and
 /// a command agent exporting over OTLP whose span assertion fails on purpose.
-fn project(name: &str) -> TestProject {
+pub(crate) fn project(name: &str) -> TestProject {
     let p = TestProject::new(name);
     let demo = root().join("suites/demo");
     let support = std::fs::read_to_string(demo.join("support.toml")).unwrap();
@@ -556,10 +557,14 @@ struct Received {
     log_requests: usize,
     /// Requests whose body was gzip.
     gzipped: usize,
+    /// When each traces request came, refused ones included.
+    attempts: Vec<Instant>,
 }
 
-/// A small OTLP/HTTP sink of the test's own: answers the first traces request with a partial
-/// success rejecting `reject` spans, and logs requests with 405 when `logs` is false.
+/// A small OTLP/HTTP sink of the test's own: answers the first traces requests with the
+/// statuses of `refuse` (with `Retry-After` where given) and keeps nothing of them; answers the
+/// first it keeps with a partial success rejecting `reject` spans; and answers logs requests
+/// with 405 when `logs` is false.
 struct Sink {
     url: String,
     received: std::sync::Arc<std::sync::Mutex<Received>>,
@@ -568,6 +573,10 @@ struct Sink {
 
 impl Sink {
     fn start(reject: i64, logs: bool) -> Sink {
+        Sink::refusing(&[], reject, logs)
+    }
+
+    fn refusing(refuse: &[(u16, Option<&'static str>)], reject: i64, logs: bool) -> Sink {
         use axum::body::Bytes;
         use axum::http::StatusCode;
         use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -587,6 +596,7 @@ impl Sink {
                 .expect("a gzip body");
             out
         }
+        let refuse = refuse.to_vec();
         let received = Arc::new(Mutex::new(Received::default()));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -604,9 +614,21 @@ impl Sink {
                 "/v1/traces",
                 axum::routing::post(move |body: Bytes| {
                     let state = Arc::clone(&traces_state);
+                    let refuse = refuse.clone();
                     async move {
+                        use axum::response::IntoResponse;
                         let request = ExportTraceServiceRequest::decode(&*gunzip(&body)).unwrap();
                         let mut state = state.lock().unwrap();
+                        state.attempts.push(Instant::now());
+                        if let Some(&(status, after)) = refuse.get(state.attempts.len() - 1) {
+                            let status = StatusCode::from_u16(status).unwrap();
+                            let after = after.map(|a| [("retry-after", a)]);
+                            return (
+                                status,
+                                axum::response::AppendHeaders(after.into_iter().flatten()),
+                            )
+                                .into_response();
+                        }
                         state.gzipped += usize::from(body.starts_with(&[0x1f, 0x8b]));
                         state.traces.push(request);
                         let first = state.traces.len() == 1;
@@ -618,7 +640,7 @@ impl Sink {
                                 }
                             }),
                         };
-                        answer.encode_to_vec()
+                        answer.encode_to_vec().into_response()
                     }
                 }),
             )
@@ -768,4 +790,52 @@ fn a_backend_that_takes_no_logs_is_told_once_and_still_gets_the_spans() {
         .filter(|e| e.name == "gen_ai.evaluation.result")
         .count();
     assert!(events > 0);
+}
+
+#[test]
+fn a_backend_that_asks_to_retry_gets_every_span_once_and_a_bad_request_is_not_retried() {
+    let p = project("fwd-retry");
+    // 503 with `Retry-After: 1`, then 429 without: both retried, the first after a second.
+    let sink = Sink::refusing(&[(503, Some("1")), (429, None)], 0, true);
+    let run = p.run(&["--forward", &sink.url, "suites/echo.toml"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let forward = &run.report()["forward"];
+    assert_eq!(forward["spans_dropped"], 0, "{forward:#}");
+    assert_eq!(forward["requests_failed"], 0, "{forward:#}");
+    let received = sink.received.lock().unwrap();
+    let spans: Vec<Span> = received
+        .traces
+        .iter()
+        .flat_map(|r| traceval::capture::convert::decode_request(r.clone()).spans)
+        .collect();
+    check_delivery(&run, &spans);
+    let waited = received.attempts[1] - received.attempts[0];
+    assert!(
+        waited >= Duration::from_millis(950),
+        "Retry-After: 1 honoured, waited {waited:?}"
+    );
+    drop(received);
+
+    // A 400 is final: each request is tried once and its spans are dropped; the exit code is
+    // the run's own.
+    let refuse = [(400, None); 64];
+    let sink = Sink::refusing(&refuse, 0, true);
+    let run = p.run(&["--forward", &sink.url, "suites/echo.toml"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let forward = &run.report()["forward"];
+    let attempts = sink.received.lock().unwrap().attempts.len();
+    assert!(attempts > 0);
+    assert_eq!(
+        forward["requests_failed"], attempts as u64,
+        "not retried: {forward:#}"
+    );
+    assert_eq!(forward["spans_sent"], 0, "{forward:#}");
+    assert!(
+        forward["spans_dropped"].as_u64().unwrap() > 0,
+        "{forward:#}"
+    );
+    assert!(
+        forward["first_error"].as_str().unwrap().contains("400"),
+        "{forward:#}"
+    );
 }

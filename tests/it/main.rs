@@ -18,6 +18,7 @@ mod inspect;
 mod judge;
 mod layers;
 mod merge;
+mod mlflow;
 mod model;
 mod phoenix;
 mod pricing;

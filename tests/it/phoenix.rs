@@ -343,6 +343,11 @@ fn python() -> Option<PathBuf> {
     None
 }
 
+/// A port free on 127.0.0.1 now (see [`free_ports`]).
+pub(crate) fn free_port() -> u16 {
+    free_ports().0
+}
+
 /// Two ports free on 127.0.0.1 now; taken again by someone else before Phoenix binds it, the
 /// listener check after readiness fails the start.
 fn free_ports() -> (u16, u16) {
@@ -368,6 +373,17 @@ fn listening_sockets(pid: u32) -> Vec<SocketAddr> {
                 .collect()
         })
         .unwrap_or_default();
+    listening(|inode, _| inodes.contains(inode))
+}
+
+/// The local addresses of every TCP socket listening on `port`, whoever holds it.
+pub(crate) fn listeners_on(port: u16) -> Vec<SocketAddr> {
+    listening(|_, address| address.port() == port)
+}
+
+/// The local addresses of the listening TCP sockets (`/proc/net/tcp` and `tcp6`) that `keep`
+/// takes, given their inode and address.
+fn listening(keep: impl Fn(&str, &SocketAddr) -> bool) -> Vec<SocketAddr> {
     let mut found = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let text = std::fs::read_to_string(table).unwrap_or_default();
@@ -375,8 +391,8 @@ fn listening_sockets(pid: u32) -> Vec<SocketAddr> {
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
             let fields: Vec<&str> = line.split_whitespace().collect();
             const LISTEN: &str = "0A";
-            if fields.len() > 9 && fields[3] == LISTEN && inodes.contains(fields[9]) {
-                found.extend(parse_proc_address(fields[1]));
+            if fields.len() > 9 && fields[3] == LISTEN {
+                found.extend(parse_proc_address(fields[1]).filter(|a| keep(fields[9], a)));
             }
         }
     }

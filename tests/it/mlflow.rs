@@ -1,0 +1,464 @@
+//! A real MLflow tracking server on 127.0.0.1 for the forwarding tests: the backend that keeps
+//! resource attributes (as trace tags), where Phoenix drops them. Started once per test binary
+//! and read back with MLflow's own Python client. `.ci/run` installs it into
+//! `target/mlflow-venv` and sets `TRACEVAL_MLFLOW_PYTHON`, so CI never skips the test; without
+//! either (the README's test command on a fresh machine), the test says it is skipped.
+//!
+//! MLflow takes OTLP over HTTP only (protobuf, `/v1/traces`) and needs the header
+//! `x-mlflow-experiment-id` on every request (422 without): the `mlflow` profile sends it. Its
+//! first request after a start took 8–10 s in `shared/design/forward.md`'s measurements, long
+//! enough for a client to time out while the spans are stored anyway; the harness sends one
+//! span of its own before any test does, so a test's run never pays for it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use serde_json::Value;
+
+use crate::forward::project;
+use crate::phoenix::{free_port, listeners_on};
+use crate::support::{root, tls};
+
+/// The version `.ci/run` installs (3.18.0's own dependencies were not served when it was
+/// chosen).
+const VERSION: &str = "3.17.2";
+
+/// Where `.ci/run` puts MLflow's Python, relative to the repository root.
+const DEFAULT_PYTHON: &str = "target/mlflow-venv/bin/python";
+
+/// How long MLflow may take to answer `/health` (about 6–9 s here) and its first OTLP request.
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Runs `mlflow server` (which starts uvicorn in a child) in a session of its own and ends that
+/// session, removing the working dir, once the process that started the launcher is gone (the
+/// harness holds the child in a static, which is never dropped) or on SIGTERM.
+const LAUNCHER: &str = r#"
+import os, shutil, signal, subprocess, sys, time
+
+parent = int(os.environ.pop("TRACEVAL_MLFLOW_PARENT"))
+work = os.getcwd()
+server = subprocess.Popen(
+    [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", sys.argv[1],
+     "--workers", "1", "--backend-store-uri", "sqlite:///" + os.path.join(work, "mlflow.db"),
+     "--default-artifact-root", os.path.join(work, "artifacts")],
+    start_new_session=True,
+)
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+while os.getppid() == parent and server.poll() is None and not stop:
+    time.sleep(0.2)
+code = server.poll()
+try:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=10)
+except Exception:
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except Exception:
+        pass
+shutil.rmtree(work, ignore_errors=True)
+sys.exit(code or 0)
+"#;
+
+/// Prints, as JSON, every trace of the default experiment tagged `eval.run_id = argv[1]`: its
+/// id, tags, and spans (name, ids, attributes, events).
+const QUERY: &str = r#"
+import json, sys
+from mlflow import MlflowClient
+
+client, run_id, token, out = MlflowClient(), sys.argv[1], None, []
+while True:
+    page = client.search_traces(
+        locations=["0"], filter_string=f"tags.`eval.run_id` = '{run_id}'",
+        max_results=100, page_token=token)
+    for t in page:
+        out.append({
+            "trace_id": t.info.trace_id,
+            "tags": t.info.tags,
+            "spans": [{
+                "name": s.name, "span_id": s.span_id, "parent_id": s.parent_id,
+                "attributes": s.attributes,
+                "events": [{"name": e.name, "attributes": e.attributes} for e in s.events],
+            } for s in t.data.spans],
+        })
+    token = page.token
+    if not token:
+        break
+json.dump(out, sys.stdout, default=str)
+"#;
+
+/// An MLflow tracking server on one loopback port, with a fresh working dir (SQLite store,
+/// artifacts, log).
+pub(crate) struct Mlflow {
+    port: u16,
+    python: PathBuf,
+    dir: PathBuf,
+    child: Mutex<Child>,
+}
+
+impl Mlflow {
+    /// The server of this test binary, started by the first caller. `None` when MLflow is not
+    /// installed: the caller then prints [`Mlflow::SKIPPED`] and returns. Panics when it is
+    /// installed but does not start, or when `TRACEVAL_MLFLOW_PYTHON` names a missing file.
+    pub(crate) fn shared() -> Option<&'static Mlflow> {
+        static SHARED: OnceLock<Option<Result<Mlflow, String>>> = OnceLock::new();
+        let shared = SHARED.get_or_init(|| python().map(Mlflow::start));
+        match shared {
+            None => None,
+            Some(Ok(mlflow)) => Some(mlflow),
+            Some(Err(why)) => panic!("{why}"),
+        }
+    }
+
+    /// What a test prints to stderr when [`Mlflow::shared`] returns `None`.
+    pub(crate) const SKIPPED: &str =
+        "skipped: MLflow is not installed (run .ci/run or set TRACEVAL_MLFLOW_PYTHON)";
+
+    fn start(python: PathBuf) -> Result<Mlflow, String> {
+        tls();
+        let port = free_port();
+        let dir = tempfile::Builder::new()
+            .prefix("tv-mlflow-")
+            .tempdir()
+            .expect("a temporary directory")
+            // The launcher removes it when this process is gone.
+            .keep();
+        let log = File::create(dir.join("mlflow.log")).expect("the log file");
+        let mut cmd = Command::new(&python);
+        cmd.arg("-c")
+            .arg(LAUNCHER)
+            .arg(port.to_string())
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("the log file"))
+            .stderr(log);
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("OTEL_") || name.starts_with("MLFLOW_") {
+                cmd.env_remove(&*name);
+            }
+        }
+        cmd.env("TRACEVAL_MLFLOW_PARENT", std::process::id().to_string())
+            .env("MLFLOW_DISABLE_TELEMETRY", "true")
+            .env("DO_NOT_TRACK", "true")
+            // Job execution starts eight more worker processes (about 1 GB) no test needs.
+            .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false");
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        let mlflow = Mlflow {
+            port,
+            python,
+            dir,
+            child: Mutex::new(child),
+        };
+        let started = Instant::now();
+        mlflow.warm_up()?;
+        eprintln!(
+            "MLflow {VERSION} ready at {} in {:.1}s",
+            mlflow.url(),
+            started.elapsed().as_secs_f64()
+        );
+        let listeners = listeners_on(port);
+        if listeners.is_empty() || !listeners.iter().all(|a| a.ip().is_loopback()) {
+            return Err(mlflow.failure(&format!(
+                "MLflow must listen on 127.0.0.1:{port} only, but listens on {listeners:?}"
+            )));
+        }
+        Ok(mlflow)
+    }
+
+    /// Waits for `/health`, then sends one OTLP request (a span of its own) and waits for its answer (the
+    /// slow first one), failing early when the server exits and after [`READY_TIMEOUT`].
+    fn warm_up(&self) -> Result<(), String> {
+        let client = Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("an HTTP client");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let health = format!("{}/health", self.url());
+        loop {
+            if let Some(status) = self.child.lock().unwrap().try_wait().unwrap() {
+                return Err(self.failure(&format!("MLflow exited ({status}) before it was ready")));
+            }
+            if client
+                .get(&health)
+                .send()
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(self.failure("MLflow did not answer /health in time"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // One span of a trace of its own (MLflow answers 400 to an empty request).
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+        use prost::Message;
+        let span = Span {
+            trace_id: uuid::Uuid::new_v4().as_bytes().to_vec(),
+            span_id: vec![1; 8],
+            name: "warm-up".into(),
+            start_time_unix_nano: 1,
+            end_time_unix_nano: 2,
+            ..Span::default()
+        };
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![span],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        let answer = client
+            .post(self.traces_url())
+            .timeout(READY_TIMEOUT)
+            .header("content-type", "application/x-protobuf")
+            .header("x-mlflow-experiment-id", "0")
+            .body(request.encode_to_vec())
+            .send()
+            .map_err(|e| self.failure(&format!("the first OTLP request failed: {e}")))?;
+        if !answer.status().is_success() {
+            return Err(self.failure(&format!("the first OTLP request got {}", answer.status())));
+        }
+        Ok(())
+    }
+
+    /// `what` and the end of the server's log; then stops the server, whose launcher removes
+    /// the log with the working dir.
+    fn failure(&self, what: &str) -> String {
+        let path = self.dir.join("mlflow.log");
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        let mut child = self.child.lock().unwrap();
+        // SIGTERM: the launcher stops the server's whole session (SIGKILL would leave it).
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+        format!("{what}\n--- {} (last 40 lines)\n{tail}", path.display())
+    }
+
+    /// `http://127.0.0.1:PORT`: the tracking server.
+    pub(crate) fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `http://127.0.0.1:PORT/v1/traces`: OTLP over HTTP.
+    pub(crate) fn traces_url(&self) -> String {
+        format!("{}/v1/traces", self.url())
+    }
+
+    /// Every trace tagged with `run_id`, as [`QUERY`] prints them.
+    pub(crate) fn traces(&self, run_id: &str) -> Vec<Value> {
+        let output = Command::new(&self.python)
+            .arg("-c")
+            .arg(QUERY)
+            .arg(run_id)
+            .env("MLFLOW_TRACKING_URI", self.url())
+            .env("MLFLOW_DISABLE_TELEMETRY", "true")
+            .env("DO_NOT_TRACK", "true")
+            .output()
+            .expect("MLflow's python runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            self.failure(&format!(
+                "searching MLflow's traces failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        );
+        serde_json::from_slice(&output.stdout).expect("the query prints JSON")
+    }
+
+    /// Polls [`Mlflow::traces`] until they hold `spans` spans, or `deadline` has passed.
+    pub(crate) fn wait_for_spans(
+        &self,
+        run_id: &str,
+        spans: usize,
+        deadline: Instant,
+    ) -> Vec<Value> {
+        loop {
+            let traces = self.traces(run_id);
+            let stored: usize = traces
+                .iter()
+                .map(|t| t["spans"].as_array().unwrap().len())
+                .sum();
+            if stored >= spans || Instant::now() > deadline {
+                return traces;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+/// MLflow's Python: `TRACEVAL_MLFLOW_PYTHON`, else `.ci/run`'s venv if it is there. Panics when
+/// the variable names a missing file: `.ci/run` sets it, so CI cannot skip the test.
+fn python() -> Option<PathBuf> {
+    if let Some(python) = std::env::var_os("TRACEVAL_MLFLOW_PYTHON") {
+        let python = PathBuf::from(python);
+        assert!(
+            python.exists(),
+            "TRACEVAL_MLFLOW_PYTHON={} does not exist",
+            python.display()
+        );
+        return Some(python);
+    }
+    let python = root().join(DEFAULT_PYTHON);
+    python.exists().then_some(python)
+}
+
+/// The evaluation events of an MLflow span as (name, label), after checking each score is a
+/// float.
+fn evaluations(span: &Value) -> Vec<(String, String)> {
+    span["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "gen_ai.evaluation.result")
+        .map(|e| {
+            let a = &e["attributes"];
+            assert!(a["gen_ai.evaluation.score.value"].is_f64(), "{a:#}");
+            let label = a["gen_ai.evaluation.score.label"].as_str().unwrap();
+            assert!(label == "pass" || label == "fail", "{label}");
+            let name = a["gen_ai.evaluation.name"].as_str().unwrap();
+            (name.to_owned(), label.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn mlflow_keeps_every_span_with_the_run_id_as_a_trace_tag_and_the_verdicts() {
+    let Some(mlflow) = Mlflow::shared() else {
+        eprintln!("{}", Mlflow::SKIPPED);
+        return;
+    };
+    let p = project("fwd-mlflow");
+    // From the project's parent directory, on a relative suite path.
+    let name = p.path().file_name().unwrap().to_string_lossy();
+    let suites = format!("{name}/suites");
+    let run = p.run_from(
+        p.path().parent().unwrap(),
+        &[
+            &suites,
+            "--forward",
+            &mlflow.traces_url(),
+            "--forward-profile",
+            "mlflow",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.report();
+    let run_id = report["run_id"].as_str().unwrap();
+    let forward = &report["forward"];
+    assert_eq!(forward["profile"], "mlflow");
+    assert_eq!(forward["spans_dropped"], 0, "{forward:#}\n{}", run.stderr);
+    assert_eq!(forward["spans_rejected"], 0, "{forward:#}");
+    assert_eq!(forward["first_error"], Value::Null, "no 422: {forward:#}");
+    let sent = forward["spans_sent"].as_u64().unwrap() as usize;
+
+    let traces = mlflow.wait_for_spans(run_id, sent, Instant::now() + Duration::from_secs(30));
+    // Every span exactly once, each carrying the run id as a span attribute; and every trace
+    // found by the run id as a tag, which MLflow takes from the resource.
+    let spans: Vec<&Value> = traces
+        .iter()
+        .flat_map(|t| t["spans"].as_array().unwrap())
+        .collect();
+    assert_eq!(spans.len(), sent, "every span, once");
+    let ids: HashSet<(&str, &str)> = traces
+        .iter()
+        .flat_map(|t| {
+            let trace = t["trace_id"].as_str().unwrap();
+            t["spans"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |s| (trace, s["span_id"].as_str().unwrap()))
+        })
+        .collect();
+    assert_eq!(ids.len(), sent, "no duplicate");
+    for span in &spans {
+        assert_eq!(span["attributes"]["eval.run_id"], run_id, "{span:#}");
+    }
+    let by_id: BTreeMap<&str, &Value> = traces
+        .iter()
+        .map(|t| (t["trace_id"].as_str().unwrap(), t))
+        .collect();
+
+    // One trace per trial root trace, tagged with the trial's identity, its root holding the
+    // verdicts; the agent's own traces tagged as the trial's too.
+    let trials = report["trials"].as_array().unwrap();
+    assert_eq!(
+        trials.len(),
+        10,
+        "support 2 cases × 2 models × 2 + echo 1 × 2"
+    );
+    for trial in trials {
+        let trace_id = trial["trace_id"].as_str().unwrap();
+        let trace = by_id
+            .get(format!("tr-{trace_id}").as_str())
+            .unwrap_or_else(|| panic!("no MLflow trace for {trial:#}"));
+        let tags = &trace["tags"];
+        for key in ["suite", "case", "model"] {
+            assert_eq!(tags[format!("eval.{key}")], trial[key], "{tags:#}");
+        }
+        assert_eq!(tags["eval.trial"], trial["trial"].to_string(), "{tags:#}");
+        assert_eq!(tags["eval.trial.trace_id"], trace_id);
+        let root = trace["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "eval.trial")
+            .unwrap_or_else(|| panic!("no root in {trace:#}"));
+        let status = if trial["passed"] == true {
+            "pass"
+        } else {
+            "fail"
+        };
+        assert_eq!(root["attributes"]["test.case.result.status"], status);
+        let events = evaluations(root);
+        let checks = trial["checks"].as_array().unwrap();
+        assert_eq!(events.len(), checks.len() + 1, "{events:?}");
+        for (event, check) in events.iter().zip(checks) {
+            assert_eq!(event.0, check["name"].as_str().unwrap());
+            let label = if check["passed"] == true {
+                "pass"
+            } else {
+                "fail"
+            };
+            assert_eq!(event.1, label, "{check:#}");
+        }
+        assert_eq!(
+            events.last().unwrap(),
+            &("trial".to_owned(), status.to_owned())
+        );
+        for agent in trial["agent_trace_ids"].as_array().unwrap() {
+            let agent = by_id
+                .get(format!("tr-{}", agent.as_str().unwrap()).as_str())
+                .unwrap_or_else(|| panic!("no MLflow trace for agent trace {agent}"));
+            assert_eq!(agent["tags"]["eval.trial.trace_id"], trace_id);
+        }
+    }
+    // The failed span assertion (`count = 1`; the agent calls the tool three times a trial):
+    // its offending spans carry their own event.
+    let tools: Vec<&&Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "execute_tool get_case")
+        .collect();
+    assert_eq!(tools.len(), 6);
+    for tool in tools {
+        assert_eq!(evaluations(tool), [("span".to_owned(), "fail".to_owned())]);
+    }
+}
