@@ -493,19 +493,27 @@ fn phoenix_receives_every_span_with_the_run_id_and_the_verdicts() {
         // Every span carries the run id as a span attribute (Phoenix drops resources).
         let filtered = phoenix.spans(&project, Some(("eval.run_id", run_id)));
         assert_eq!(filtered.len(), sent);
-        // Σ(checks + 1) evaluation events on the trial roots, typed scores.
-        let expected: usize = report["trials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["checks"].as_array().unwrap().len() + 1)
-            .sum();
-        let on_roots: usize = spans
-            .iter()
-            .filter(|s| s["name"] == "eval.trial")
-            .map(|s| phoenix_evaluations(s).len())
-            .sum();
-        assert_eq!(on_roots, expected, "{protocol}");
+        // Every trial's root has (checks + 1) evaluation events, in the report's order, typed
+        // scores; and no other root has any.
+        let trials = report["trials"].as_array().unwrap();
+        for trial in trials {
+            let root = spans
+                .iter()
+                .find(|s| {
+                    s["name"] == "eval.trial" && s["context"]["trace_id"] == trial["trace_id"]
+                })
+                .unwrap_or_else(|| panic!("{protocol}: no root for {trial:#}"));
+            let mut names: Vec<&str> = trial["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap())
+                .collect();
+            names.push("trial");
+            assert_eq!(phoenix_evaluations(root), names, "{protocol}");
+        }
+        let roots = spans.iter().filter(|s| s["name"] == "eval.trial").count();
+        assert_eq!(roots, trials.len(), "{protocol}");
         // The failed span assertion's offending spans carry their own event.
         let tools: Vec<&Json> = spans
             .iter()
