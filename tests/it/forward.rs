@@ -401,20 +401,23 @@ fn dead_port() -> u16 {
 
 #[test]
 fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
+    let args = ["suites/support.toml", "--model", "careful", "--seed", "7"];
+    // What the same run sends to a backend that is up: the total a dead one loses.
+    let total = {
+        let p = project("fwd-up");
+        let sink = Sink::start(0, true);
+        let run = p.run(&[&["--forward", &sink.url][..], &args].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let forward = &run.report()["forward"];
+        assert_eq!(forward["spans_dropped"], 0, "{forward:#}");
+        forward["spans_sent"].as_u64().unwrap()
+    };
     let (mut hung, hung_port) = hung_backend();
     for (what, port) in [("dead", dead_port()), ("hung", hung_port)] {
         let p = project("fwd-down");
         let url = format!("http://127.0.0.1:{port}/v1/traces");
         let started = Instant::now();
-        let run = p.run(&[
-            "--forward",
-            &url,
-            "--forward-timeout",
-            "2s",
-            "suites/support.toml",
-            "--model",
-            "careful",
-        ]);
+        let run = p.run(&[&["--forward", &url, "--forward-timeout", "2s"][..], &args].concat());
         let took = started.elapsed();
         assert_eq!(
             run.code, 0,
@@ -423,23 +426,24 @@ fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
         );
         let forward = &run.report()["forward"];
         assert_eq!(forward["spans_sent"], 0, "{what}");
-        assert!(forward["spans_dropped"].as_u64().unwrap() > 0, "{what}");
+        assert_eq!(
+            forward["spans_dropped"], total,
+            "{what}: every span, counted"
+        );
         assert!(forward["first_error"].is_string(), "{what}");
         // The wait after the last trial is bounded by the timeout (+1 s of slack).
         let waited = forward["wait_ms"].as_f64().unwrap();
         assert!(waited <= 3000.0, "{what}: waited {waited} ms");
         assert!(took < Duration::from_secs(60), "{what}: {took:?}");
         // --forward-required: undelivered spans are an outage, exit 3.
-        let run = p.run(&[
+        let required = [
             "--forward",
             &url,
             "--forward-timeout",
             "1s",
             "--forward-required",
-            "suites/support.toml",
-            "--model",
-            "careful",
-        ]);
+        ];
+        let run = p.run(&[&required[..], &args].concat());
         assert_eq!(run.code, 3, "{what}\n{}", run.stderr);
     }
     let _ = Command::new("kill")
