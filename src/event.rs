@@ -487,6 +487,9 @@ pub struct RunFinished {
     pub not_run: usize,
     /// Spans received that matched no trial.
     pub unattributed_spans: usize,
+    /// Those spans, for the outputs that forward them (not serialized).
+    #[serde(skip)]
+    pub unattributed: Vec<Arc<Span>>,
 }
 
 #[cfg(test)]

@@ -130,6 +130,30 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
     out
 }
 
+/// Spans that matched no trial (no trial path, header, `eval.*` resource or known trace id),
+/// forwarded at the end of the run rather than lost: with the run id and `eval.unattributed =
+/// true` on each span and its resource, and nothing of a trial.
+pub(crate) fn unattributed(run: &RunContext, spans: &[Arc<Span>]) -> Vec<Outgoing> {
+    let mark = |added: &mut Added| {
+        added.attribute("eval.run_id", Attr::Str(&run.run_id));
+        added.attribute("eval.unattributed", Attr::Bool(true));
+        added.attribute("eval.schema", Attr::Int(SCHEMA));
+        if let Some(from) = &run.replayed_from {
+            added.attribute("eval.replayed_from", Attr::Str(from));
+        }
+    };
+    let mut on_spans = Added::span();
+    mark(&mut on_spans);
+    let common = Arc::new(on_spans);
+    let mut on_resources = Added::resource();
+    mark(&mut on_resources);
+    let mut resources = Resources::of_run(run, on_resources);
+    spans
+        .iter()
+        .map(|span| outgoing(span, &common, &mut resources))
+        .collect()
+}
+
 fn outgoing(span: &Arc<Span>, common: &Arc<Added>, resources: &mut Resources) -> Outgoing {
     Outgoing {
         span: Arc::clone(span),
@@ -246,6 +270,12 @@ impl Resources {
     fn new(run: &RunContext, result: &TrialResult, root_trace: &str) -> Resources {
         let mut added = Added::resource_with_capacity(256 + 64 * run.ci.len(), 8 + run.ci.len());
         common(run, result, root_trace, &mut added);
+        Resources::of_run(run, added)
+    }
+
+    /// Resources with `added` and what every resource of the run gets: the CI context, the
+    /// Phoenix project.
+    fn of_run(run: &RunContext, mut added: Added) -> Resources {
         for kv in &run.ci {
             added.key_value(kv);
         }

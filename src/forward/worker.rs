@@ -178,8 +178,13 @@ impl Forwarder {
 
     /// Queues spans made at the end of the run.
     pub(crate) fn spans(&self, spans: Vec<Span>) {
+        self.outgoing(spans.into_iter().map(Outgoing::plain).collect());
+    }
+
+    /// Queues spans with what forwarding adds to them (e.g. [`enrich::unattributed`]'s).
+    pub(crate) fn outgoing(&self, spans: Vec<Outgoing>) {
         if self.admit(spans.len()) {
-            self.queue(spans.into_iter().map(Outgoing::plain).collect());
+            self.queue(spans);
         }
     }
 

@@ -396,6 +396,7 @@ fn fold(inputs: Vec<ShardReport>, options: MergeOptions, count: u32, missing: Ve
         stopped: None,
         not_run,
         unattributed_spans,
+        unattributed: Vec::new(),
     }));
     let mut report = builder.finish();
     report.traceval_version = traceval_version;

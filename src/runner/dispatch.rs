@@ -18,7 +18,7 @@ use crate::metrics::cost::Pricing;
 use crate::snapshot::TrialShape;
 use crate::suite::Suite;
 use crate::suite::spec::Agent;
-use crate::trace::Conventions;
+use crate::trace::{Conventions, Span};
 
 use super::driver::builtin::BuiltinDriver;
 use super::driver::command::CommandDriver;
@@ -183,11 +183,12 @@ pub(super) async fn run(
             state.reported = true;
         }
     }
-    let unattributed_spans = store
+    let unattributed: Vec<Arc<Span>> = store
         .unattributed_traces()
         .iter()
-        .map(|t| store.trace(*t).len())
-        .sum();
+        .flat_map(|t| store.trace(*t))
+        .collect();
+    let unattributed_spans = unattributed.len();
     if unattributed_spans > 0 {
         emit(RunEvent::Warning(Warning {
             trial: None,
@@ -202,6 +203,7 @@ pub(super) async fn run(
         stopped: summary.stopped,
         not_run,
         unattributed_spans,
+        unattributed,
     }));
     if let Some(capture) = capture {
         capture.shutdown(Duration::from_secs(1));

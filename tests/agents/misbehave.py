@@ -16,6 +16,7 @@ Usage: python3 misbehave.py MODE
            only the eval.* resource attributes can attribute the span
   traceparent    exports with no trial path, header or eval.* attributes, as a child of
            $TRACEPARENT, so only the trace id can attribute the span
+  stray    like traceparent, in a trace of its own: nothing attributes the span `stray work`
 A marker from $TEST_MARKER is put in the argv of every process started, so a test can look for
 leftovers in /proc.
 """
@@ -75,7 +76,7 @@ elif mode == "outfile":
     print("Welcome to AgentKit 3.1 (banner)")
     with open(os.environ["TRACEVAL_OUTPUT"], "w") as f:
         f.write("the real answer")
-elif mode in ("resource-only", "traceparent"):
+elif mode in ("resource-only", "traceparent", "stray"):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -85,15 +86,17 @@ elif mode in ("resource-only", "traceparent"):
     base = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"].split("/trial/")[0]
     for k in ("OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
         os.environ.pop(k, None)
-    if mode == "traceparent":
+    if mode in ("traceparent", "stray"):
         os.environ.pop("OTEL_RESOURCE_ATTRIBUTES", None)
+    if mode == "traceparent":
         parent = TraceContextTextMapPropagator().extract({"traceparent": os.environ["TRACEPARENT"]})
     else:
         parent = None
     provider = TracerProvider(resource=Resource.create())
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=base + "/v1/traces")))
     tracer = provider.get_tracer("misbehave")
-    with tracer.start_as_current_span("execute_tool get_case", context=parent, attributes={
+    name = "stray work" if mode == "stray" else "execute_tool get_case"
+    with tracer.start_as_current_span(name, context=parent, attributes={
             "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "get_case",
             "gen_ai.tool.call.arguments": json.dumps({"case": case["case"]})}):
         pass

@@ -851,3 +851,42 @@ fn a_backend_that_asks_to_retry_gets_every_span_once_and_a_bad_request_is_not_re
         "{forward:#}"
     );
 }
+
+#[test]
+fn spans_that_match_no_trial_are_forwarded_at_the_end_marked_as_such() {
+    let p = TestProject::new("fwd-stray");
+    let agent = p.misbehave("stray");
+    p.file(
+        "suites/stray.toml",
+        &format!("name = \"stray\"\ntrials = 2\n{agent}\n[[case]]\nid = \"one\"\ninput = {{ case = \"one\" }}\n"),
+    );
+    let sink = OtlpCapture::start();
+    let url = format!("{}/v1/traces", sink.endpoint());
+    let run = p.run(&["--forward", &url]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.report();
+    assert_eq!(report["unattributed_spans"], 2, "{}", run.stderr);
+    let run_id = report["run_id"].as_str().unwrap();
+    let spans = received(&sink);
+    assert_eq!(report["forward"]["spans_sent"], spans.len() as u64);
+    let stray: Vec<&Span> = spans.iter().filter(|s| s.name == "stray work").collect();
+    assert_eq!(stray.len(), 2, "both trials' stray spans, once");
+    for span in stray {
+        assert_eq!(string(span, "eval.run_id").as_deref(), Some(run_id));
+        assert_eq!(
+            span.attributes.get("eval.unattributed"),
+            Some(&Value::Bool(true))
+        );
+        assert_eq!(string(span, "eval.case"), None, "no trial's identity");
+        let resource = &span.resource.attributes;
+        assert_eq!(resource.str("eval.run_id"), Some(run_id));
+        assert_eq!(resource.get("eval.unattributed"), Some(&Value::Bool(true)));
+    }
+    // The trials' own spans are not marked.
+    assert!(
+        spans
+            .iter()
+            .filter(|s| s.name == "eval.trial")
+            .all(|s| s.attributes.get("eval.unattributed").is_none())
+    );
+}

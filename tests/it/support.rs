@@ -155,7 +155,10 @@ impl TestProject {
 
     /// `[agent]` running tests/agents/misbehave.py in `mode`.
     pub(crate) fn misbehave(&self, mode: &str) -> String {
-        if matches!(mode, "spans" | "seeded" | "resource-only" | "traceparent") {
+        if matches!(
+            mode,
+            "spans" | "seeded" | "resource-only" | "traceparent" | "stray"
+        ) {
             python_otel_sdk();
         }
         let script = root().join("tests/agents/misbehave.py");

@@ -78,6 +78,7 @@ fn report(run_id: &str, shard: Option<ShardInfo>, trials: Vec<TrialResult>) -> R
         stopped: None,
         not_run: 0,
         unattributed_spans: 0,
+        unattributed: Vec::new(),
     }));
     b.finish()
 }

@@ -1,14 +1,15 @@
 //! OTLP forwarding as an output: each finished trial's spans go to the sender as the trial
-//! ends; at the end the run's own span follows, the run waits for the backend (at most the
+//! ends; at the end the spans that matched no trial and the run's own span follow, the run waits for the backend (at most the
 //! forward timeout), and the report records what arrived.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use crate::event::RunEvent;
 use crate::forward::{Forwarder, enrich};
 use crate::report::Report;
 use crate::trace::span::now_unix_nano;
-use crate::trace::{SpanId, TraceId};
+use crate::trace::{Span, SpanId, TraceId};
 
 use super::Output;
 
@@ -18,6 +19,8 @@ pub(super) struct Forward {
     started_ns: u64,
     /// The trial roots, for the run span's links.
     roots: Vec<(TraceId, SpanId)>,
+    /// The spans that matched no trial, forwarded at the end.
+    unattributed: Vec<Arc<Span>>,
     /// The closing line, printed after the run's results.
     line: Option<String>,
 }
@@ -28,6 +31,7 @@ impl Forward {
             forwarder: Some(forwarder),
             started_ns: now_unix_nano(),
             roots: Vec::new(),
+            unattributed: Vec::new(),
             line: None,
         }
     }
@@ -35,8 +39,16 @@ impl Forward {
 
 impl Output for Forward {
     fn on_event(&mut self, event: &RunEvent) {
-        let (Some(forwarder), RunEvent::TrialFinished(result)) = (&self.forwarder, event) else {
+        let Some(forwarder) = &self.forwarder else {
             return;
+        };
+        let result = match event {
+            RunEvent::TrialFinished(result) => result,
+            RunEvent::RunFinished(finished) => {
+                self.unattributed.clone_from(&finished.unattributed);
+                return;
+            }
+            _ => return,
         };
         if let Some(trace) = &result.trace {
             if self.roots.len() < 128 {
@@ -58,6 +70,10 @@ impl Output for Forward {
             .map(|m| (m.model.clone(), m.pass_rate))
             .collect();
         let run = forwarder.context().clone();
+        if !self.unattributed.is_empty() {
+            forwarder.outgoing(enrich::unattributed(&run, &self.unattributed));
+            self.unattributed = Vec::new();
+        }
         let span = enrich::run_span(
             &run,
             (self.started_ns, now_unix_nano()),

@@ -71,6 +71,7 @@ fn events() -> [RunEvent; 2] {
             stopped: None,
             not_run: 0,
             unattributed_spans: 0,
+            unattributed: Vec::new(),
         }),
     ]
 }
