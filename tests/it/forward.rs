@@ -853,7 +853,7 @@ fn a_backend_that_asks_to_retry_gets_every_span_once_and_a_bad_request_is_not_re
 }
 
 #[test]
-fn spans_that_match_no_trial_are_forwarded_at_the_end_marked_as_such() {
+fn spans_that_match_no_trial_are_forwarded_at_the_end_marked_as_such_and_ci_context_on_all() {
     let p = TestProject::new("fwd-stray");
     let agent = p.misbehave("stray");
     p.file(
@@ -862,7 +862,13 @@ fn spans_that_match_no_trial_are_forwarded_at_the_end_marked_as_such() {
     );
     let sink = OtlpCapture::start();
     let url = format!("{}/v1/traces", sink.endpoint());
-    let run = p.run(&["--forward", &url]);
+    // In a CI that says which pipeline and commit: every resource carries them.
+    let mut cmd = p.command(&["--forward", &url]);
+    cmd.env("GITHUB_RUN_ID", "4242")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "acme/agents")
+        .env("GITHUB_SHA", "0123abcd");
+    let run = Run::new(cmd.output().unwrap(), p.report_path());
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.report();
     assert_eq!(report["unattributed_spans"], 2, "{}", run.stderr);
@@ -881,6 +887,20 @@ fn spans_that_match_no_trial_are_forwarded_at_the_end_marked_as_such() {
         let resource = &span.resource.attributes;
         assert_eq!(resource.str("eval.run_id"), Some(run_id));
         assert_eq!(resource.get("eval.unattributed"), Some(&Value::Bool(true)));
+    }
+    for span in &spans {
+        let resource = &span.resource.attributes;
+        assert_eq!(
+            resource.str("cicd.pipeline.run.id"),
+            Some("4242"),
+            "{}",
+            span.name
+        );
+        assert_eq!(
+            resource.str("cicd.pipeline.run.url.full"),
+            Some("https://github.com/acme/agents/actions/runs/4242")
+        );
+        assert_eq!(resource.str("vcs.ref.head.revision"), Some("0123abcd"));
     }
     // The trials' own spans are not marked.
     assert!(
