@@ -93,6 +93,19 @@ pub(crate) fn traceval_resource() -> Arc<crate::trace::Resource> {
     Arc::clone(&RESOURCE)
 }
 
+/// traceval's own instrumentation scope (`traceval`, its version), one for the whole process:
+/// of trial roots and the run's span.
+pub(crate) fn traceval_scope() -> Arc<Scope> {
+    static SCOPE: std::sync::LazyLock<Arc<Scope>> = std::sync::LazyLock::new(|| {
+        Arc::new(Scope {
+            name: "traceval".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..Scope::default()
+        })
+    });
+    Arc::clone(&SCOPE)
+}
+
 impl StoreExporter {
     /// An exporter into `store`.
     pub fn new(store: SpanStore) -> StoreExporter {

@@ -141,6 +141,10 @@ pub(crate) fn unattributed(run: &RunContext, spans: &[Arc<Span>]) -> Vec<Outgoin
         if let Some(from) = &run.replayed_from {
             added.attribute("eval.replayed_from", Attr::Str(from));
         }
+        if run.profile == Profile::Langfuse {
+            let id = Attr::Str(&run.run_id);
+            added.attribute("langfuse.trace.metadata.eval_run_id", id);
+        }
     };
     let mut on_spans = Added::span();
     mark(&mut on_spans);
@@ -213,12 +217,8 @@ pub(crate) fn run_span(
             flags: 0,
         })
         .collect();
-    span.resource = Arc::new(traceval_resource(run));
-    span.scope = Arc::new(crate::trace::Scope {
-        name: "traceval".to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        ..crate::trace::Scope::default()
-    });
+    span.resource = Arc::new(run_resource(run));
+    span.scope = crate::capture::otel::traceval_scope();
     span
 }
 
@@ -262,8 +262,11 @@ fn common(run: &RunContext, result: &TrialResult, root_trace: &str, common: &mut
 /// Each distinct resource of a trial, with the run's identity added, encoded once.
 struct Resources {
     added: Added,
-    /// By the captured resource's pointer: a trial has one or two.
-    done: Vec<(*const Resource, Arc<ForwardedResource>)>,
+    /// By content, each with one of the captured resources it stands for. A trial has one or
+    /// two distinct resources, but an agent exporting span by span (the OTel SDKs' simple
+    /// processor) sends each span in a request of its own, decoded into a resource of its own:
+    /// found by pointer first, by content for a pointer not seen, never encoded twice.
+    done: Vec<(Arc<Resource>, Arc<ForwardedResource>)>,
 }
 
 impl Resources {
@@ -289,18 +292,20 @@ impl Resources {
     }
 
     fn get(&mut self, resource: &Arc<Resource>) -> Arc<ForwardedResource> {
-        let key = Arc::as_ptr(resource);
-        if let Some((_, done)) = self.done.iter().find(|(k, _)| *k == key) {
+        let found = (self.done.iter())
+            .find(|(r, _)| Arc::ptr_eq(r, resource))
+            .or_else(|| self.done.iter().find(|(r, _)| **r == **resource));
+        if let Some((_, done)) = found {
             return Arc::clone(done);
         }
         let done = Arc::new(ForwardedResource::new(resource, &self.added));
-        self.done.push((key, Arc::clone(&done)));
+        self.done.push((Arc::clone(resource), Arc::clone(&done)));
         done
     }
 }
 
 /// traceval's own resource for spans it makes at the end (the run span).
-fn traceval_resource(run: &RunContext) -> Resource {
+fn run_resource(run: &RunContext) -> Resource {
     let mut r = Resource {
         attributes: Attributes(vec![KeyValue::new("service.name", "traceval")]),
         schema_url: String::new(),

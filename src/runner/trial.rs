@@ -16,9 +16,7 @@ use crate::llm::server::TrialModel;
 use crate::metrics::cost::Pricing;
 use crate::snapshot::CaseSnapshot;
 use crate::suite::{Case, Suite};
-use crate::trace::{
-    Attributes, Conventions, GenAiView, KeyValue, Scope, Span, SpanId, SpanTree, TraceId,
-};
+use crate::trace::{Attributes, Conventions, GenAiView, KeyValue, Span, SpanId, SpanTree, TraceId};
 
 use super::driver::replay::Recording;
 use super::driver::{self, AgentOutcome, Driver, TrialContext};
@@ -284,13 +282,6 @@ fn root_span(
         KeyValue::new("eval.model", id.model.as_str()),
     ]);
     span.resource = crate::capture::otel::traceval_resource();
-    static SCOPE: std::sync::LazyLock<Arc<Scope>> = std::sync::LazyLock::new(|| {
-        Arc::new(Scope {
-            name: "traceval".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            ..Scope::default()
-        })
-    });
-    span.scope = Arc::clone(&SCOPE);
+    span.scope = crate::capture::otel::traceval_scope();
     span
 }

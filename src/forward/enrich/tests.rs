@@ -272,3 +272,59 @@ fn long_explanations_are_cut_on_a_character_boundary() {
     assert!(cut.len() <= MAX_EXPLANATION + "…".len());
     assert!(cut.ends_with('…'));
 }
+
+#[test]
+fn equal_resources_of_separate_requests_are_encoded_once() {
+    // An agent exporting span by span: every span decoded with a resource of its own.
+    let (result, mut trace) = fixture();
+    let resource = |service: &str| {
+        Arc::new(Resource {
+            attributes: Attributes(vec![KeyValue::new("service.name", service)]),
+            schema_url: String::new(),
+        })
+    };
+    trace.spans = (2..6)
+        .map(|id| span(2, id, None, "chat", &resource("agent")))
+        .chain([span(2, 9, None, "other", &resource("other"))])
+        .collect();
+    let out = trial(&run(Profile::Generic), &result, &trace);
+    let agent: Vec<_> = out[1..5].iter().map(|o| Arc::as_ptr(&o.resource)).collect();
+    assert!(agent.iter().all(|p| *p == agent[0]), "one for the four");
+    assert!(
+        !Arc::ptr_eq(&out[1].resource, &out[5].resource),
+        "another for another"
+    );
+}
+
+#[test]
+fn unattributed_spans_carry_the_run_and_the_mark_only() {
+    let agent = Arc::new(Resource::default());
+    let spans = [
+        span(7, 1, None, "stray", &agent),
+        span(7, 2, Some(1), "child", &agent),
+    ];
+    let out = unattributed(&run(Profile::Langfuse), &spans);
+    let decoded = crate::forward::encode::decoded(&out);
+    assert_eq!(decoded.len(), 2);
+    for s in &decoded {
+        assert_eq!(
+            s.attributes.str("eval.run_id"),
+            Some("run-1"),
+            "the stale one replaced"
+        );
+        assert_eq!(
+            s.attributes.get("eval.unattributed"),
+            Some(&Value::Bool(true))
+        );
+        assert_eq!(
+            s.attributes.str("langfuse.trace.metadata.eval_run_id"),
+            Some("run-1")
+        );
+        assert_eq!(s.attributes.get("eval.case"), None);
+        assert_eq!(s.resource.attributes.str("eval.run_id"), Some("run-1"));
+        assert_eq!(
+            s.resource.attributes.str("vcs.ref.head.revision"),
+            Some("abc123")
+        );
+    }
+}
