@@ -12,7 +12,7 @@
 //!
 //! 3. forwarding's cost: 1,000 cases × 10 trials in process, without and with `--forward` to a
 //!    local OTLP/HTTP sink that reads and discards every request, `TRACEVAL_BENCH_REPEAT`
-//!    (default 9) pairs of runs back to back, the order alternating; the median of the pairs'
+//!    (default 10) pairs of runs back to back, the order alternating; the median of the pairs'
 //!    ratios is the verdict (target: at most 10% slower), the medians, the best runs and
 //!    traceval's CPU time are shown beside it;
 //! 4. forwarding's memory: `TRACEVAL_BENCH_FORWARD_SPANS` spans (default 1,000,000: six per
@@ -264,7 +264,7 @@ fn main() {
     let sink = Sink::start();
     let forward = ["--forward", sink.url.as_str()];
     let (cases, per_case) = (1000, 10);
-    let repeat = env_usize("TRACEVAL_BENCH_REPEAT", 9);
+    let repeat = env_usize("TRACEVAL_BENCH_REPEAT", 10);
     std::fs::write(
         in_process.join("suites/bench.toml"),
         suite_of(

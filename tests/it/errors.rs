@@ -181,12 +181,6 @@ fn a_suites_base_url_wins_over_the_variable() {
 
 // Item 10: an outage is an infrastructure error (exit 3), not a failure (exit 1).
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// Runs the one-trial builtin suite against an OpenAI API at `base` (from the suite's
 /// `base-url`) and checks the run errored for infrastructure with `cause` in the trial's error.
 fn assert_outage(name: &str, base: &str, cause: &str) -> Run {
@@ -229,7 +223,7 @@ fn assert_outage(name: &str, base: &str, cause: &str) -> Run {
 
 #[test]
 fn an_unreachable_model_api_is_an_infrastructure_error_and_exits_3() {
-    let base = format!("http://127.0.0.1:{}/v1", closed_port());
+    let base = format!("http://127.0.0.1:{}/v1", crate::support::free_port());
     let run = assert_outage("refused", &base, "(unreachable) after 4 attempt(s)");
     let error = run.trial("hello", 0)["error"].as_str().unwrap().to_owned();
     assert!(

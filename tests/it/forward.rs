@@ -367,9 +367,22 @@ fn header_secrets_travel_by_reference_and_reach_no_output_and_no_agent() {
     );
 }
 
+/// A stopped backend, continued and killed when dropped (a failed assertion included).
+struct Hung(Child);
+
+impl Drop for Hung {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A process holding a listening socket on 127.0.0.1 whose port it prints, then stopped
 /// (SIGSTOP): the kernel still accepts connections, nothing answers.
-fn hung_backend() -> (Child, u16) {
+fn hung_backend() -> (Hung, u16) {
     let mut child = Command::new("python3")
         .args([
             "-c",
@@ -390,13 +403,7 @@ fn hung_backend() -> (Child, u16) {
         .status()
         .unwrap();
     assert!(status.success());
-    (child, line.trim().parse().unwrap())
-}
-
-/// A port nothing listens on.
-fn dead_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    (Hung(child), line.trim().parse().unwrap())
 }
 
 #[test]
@@ -412,8 +419,8 @@ fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
         assert_eq!(forward["spans_dropped"], 0, "{forward:#}");
         forward["spans_sent"].as_u64().unwrap()
     };
-    let (mut hung, hung_port) = hung_backend();
-    for (what, port) in [("dead", dead_port()), ("hung", hung_port)] {
+    let (_hung, hung_port) = hung_backend();
+    for (what, port) in [("dead", crate::support::free_port()), ("hung", hung_port)] {
         let p = project("fwd-down");
         let url = format!("http://127.0.0.1:{port}/v1/traces");
         let started = Instant::now();
@@ -446,11 +453,6 @@ fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
         let run = p.run(&[&required[..], &args].concat());
         assert_eq!(run.code, 3, "{what}\n{}", run.stderr);
     }
-    let _ = Command::new("kill")
-        .args(["-CONT", &hung.id().to_string()])
-        .status();
-    let _ = hung.kill();
-    let _ = hung.wait();
 }
 
 #[test]
@@ -530,8 +532,9 @@ fn phoenix_receives_every_span_with_the_run_id_and_the_verdicts() {
     }
 }
 
-/// The names of a Phoenix span's evaluation events, after checking their score is a float.
-fn phoenix_evaluations(span: &Json) -> Vec<String> {
+/// The evaluation events of a span read back from a backend as JSON (Phoenix, MLflow): (name,
+/// label) each, after checking the score is a float and the label pass or fail.
+pub(crate) fn json_evaluations(span: &Json) -> Vec<(String, String)> {
     span["events"]
         .as_array()
         .unwrap()
@@ -540,8 +543,19 @@ fn phoenix_evaluations(span: &Json) -> Vec<String> {
         .map(|e| {
             let a = &e["attributes"];
             assert!(a["gen_ai.evaluation.score.value"].is_f64(), "{a:#}");
-            a["gen_ai.evaluation.name"].as_str().unwrap().to_owned()
+            let label = a["gen_ai.evaluation.score.label"].as_str().unwrap();
+            assert!(label == "pass" || label == "fail", "{label}");
+            let name = a["gen_ai.evaluation.name"].as_str().unwrap();
+            (name.to_owned(), label.to_owned())
         })
+        .collect()
+}
+
+/// The names of [`json_evaluations`].
+fn phoenix_evaluations(span: &Json) -> Vec<String> {
+    json_evaluations(span)
+        .into_iter()
+        .map(|(name, _)| name)
         .collect()
 }
 
@@ -821,11 +835,17 @@ fn a_backend_that_asks_to_retry_gets_every_span_once_and_a_bad_request_is_not_re
         .flat_map(|r| traceval::capture::convert::decode_request(r.clone()).spans)
         .collect();
     check_delivery(&run, &spans);
+    assert_eq!(
+        received.attempts.len(),
+        received.traces.len() + 2,
+        "two refused, once each"
+    );
     let waited = received.attempts[1] - received.attempts[0];
     assert!(
         waited >= Duration::from_millis(950),
         "Retry-After: 1 honoured, waited {waited:?}"
     );
+    let total = run.report()["forward"]["spans_sent"].clone();
     drop(received);
 
     // A 400 is final: each request is tried once and its spans are dropped; the exit code is
@@ -842,9 +862,9 @@ fn a_backend_that_asks_to_retry_gets_every_span_once_and_a_bad_request_is_not_re
         "not retried: {forward:#}"
     );
     assert_eq!(forward["spans_sent"], 0, "{forward:#}");
-    assert!(
-        forward["spans_dropped"].as_u64().unwrap() > 0,
-        "{forward:#}"
+    assert_eq!(
+        forward["spans_dropped"], total,
+        "every span, counted: {forward:#}"
     );
     assert!(
         forward["first_error"].as_str().unwrap().contains("400"),
@@ -853,7 +873,7 @@ fn a_backend_that_asks_to_retry_gets_every_span_once_and_a_bad_request_is_not_re
 }
 
 #[test]
-fn spans_that_match_no_trial_are_forwarded_at_the_end_marked_as_such_and_ci_context_on_all() {
+fn spans_that_match_no_trial_are_forwarded_marked_as_such_and_ci_context_on_all() {
     let p = TestProject::new("fwd-stray");
     let agent = p.misbehave("stray");
     p.file(

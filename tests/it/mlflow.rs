@@ -21,9 +21,9 @@ use reqwest::StatusCode;
 use reqwest::blocking::Client;
 use serde_json::Value;
 
-use crate::forward::project;
-use crate::phoenix::{free_port, listeners_on};
-use crate::support::{root, tls};
+use crate::forward::{json_evaluations, project};
+use crate::phoenix::listeners_on;
+use crate::support::{Run, free_port, tls, venv_python};
 
 /// The version `.ci/run` installs (3.18.0's own dependencies were not served when it was
 /// chosen).
@@ -35,34 +35,51 @@ const DEFAULT_PYTHON: &str = "target/mlflow-venv/bin/python";
 /// How long MLflow may take to answer `/health` (about 6–9 s here) and its first OTLP request.
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// How long one search of its traces may take (about 2 s here, most of it importing mlflow).
+const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Runs `mlflow server` (which starts uvicorn in a child) in a session of its own and ends that
 /// session, removing the working dir, once the process that started the launcher is gone (the
-/// harness holds the child in a static, which is never dropped) or on SIGTERM.
+/// harness holds the child in a static, which is never dropped) or on SIGTERM. A Ctrl-C or
+/// hang-up of the test binary's group is ignored here, so the launcher is there to notice its
+/// parent is gone; if the launcher itself is killed outright, the server gets SIGTERM
+/// (`PR_SET_PDEATHSIG`, Linux).
 const LAUNCHER: &str = r#"
-import os, shutil, signal, subprocess, sys, time
+import ctypes, os, shutil, signal, subprocess, sys, time
 
 parent = int(os.environ.pop("TRACEVAL_MLFLOW_PARENT"))
 work = os.getcwd()
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+
+def die_with_the_launcher():
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
 server = subprocess.Popen(
     [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", sys.argv[1],
      "--workers", "1", "--backend-store-uri", "sqlite:///" + os.path.join(work, "mlflow.db"),
      "--default-artifact-root", os.path.join(work, "artifacts")],
-    start_new_session=True,
+    start_new_session=True, preexec_fn=die_with_the_launcher,
 )
-stop = []
-signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-while os.getppid() == parent and server.poll() is None and not stop:
-    time.sleep(0.2)
-code = server.poll()
 try:
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=10)
-except Exception:
+    while os.getppid() == parent and server.poll() is None and not stop:
+        time.sleep(0.2)
+finally:
+    code = server.poll()
     try:
-        os.killpg(server.pid, signal.SIGKILL)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
     except Exception:
-        pass
-shutil.rmtree(work, ignore_errors=True)
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except Exception:
+            pass
+    shutil.rmtree(work, ignore_errors=True)
 sys.exit(code or 0)
 "#;
 
@@ -159,18 +176,25 @@ impl Mlflow {
             child: Mutex::new(child),
         };
         let started = Instant::now();
-        mlflow.warm_up()?;
+        let ready = mlflow.warm_up().and_then(|()| {
+            // By port: the listening socket is uvicorn's, a grandchild of the launcher.
+            let listeners = listeners_on(port);
+            if listeners.is_empty() || !listeners.iter().all(|a| a.ip().is_loopback()) {
+                return Err(mlflow.failure(&format!(
+                    "MLflow must listen on 127.0.0.1:{port} only, but listens on {listeners:?}"
+                )));
+            }
+            Ok(())
+        });
+        if let Err(why) = ready {
+            mlflow.stop();
+            return Err(why);
+        }
         eprintln!(
             "MLflow {VERSION} ready at {} in {:.1}s",
             mlflow.url(),
             started.elapsed().as_secs_f64()
         );
-        let listeners = listeners_on(port);
-        if listeners.is_empty() || !listeners.iter().all(|a| a.ip().is_loopback()) {
-            return Err(mlflow.failure(&format!(
-                "MLflow must listen on 127.0.0.1:{port} only, but listens on {listeners:?}"
-            )));
-        }
         Ok(mlflow)
     }
 
@@ -235,18 +259,21 @@ impl Mlflow {
         Ok(())
     }
 
-    /// `what` and the end of the server's log; then stops the server, whose launcher removes
-    /// the log with the working dir.
+    /// `what` and the end of the server's log.
     fn failure(&self, what: &str) -> String {
         let path = self.dir.join("mlflow.log");
         let log = std::fs::read_to_string(&path).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        format!("{what}\n--- {} (last 40 lines)\n{tail}", path.display())
+    }
+
+    /// Stops the server that did not start: SIGTERM, on which the launcher ends the server's
+    /// whole session and removes the working dir (SIGKILL would leave both).
+    fn stop(&self) {
         let mut child = self.child.lock().unwrap();
-        // SIGTERM: the launcher stops the server's whole session (SIGKILL would leave it).
         let _ = Command::new("kill").arg(child.id().to_string()).status();
         let _ = child.wait();
-        format!("{what}\n--- {} (last 40 lines)\n{tail}", path.display())
     }
 
     /// `http://127.0.0.1:PORT`: the tracking server.
@@ -259,26 +286,64 @@ impl Mlflow {
         format!("{}/v1/traces", self.url())
     }
 
-    /// Every trace tagged with `run_id`, as [`QUERY`] prints them.
+    /// Every trace tagged with `run_id`, as [`QUERY`] prints them; panics after
+    /// [`QUERY_TIMEOUT`].
     pub(crate) fn traces(&self, run_id: &str) -> Vec<Value> {
-        let output = Command::new(&self.python)
-            .arg("-c")
-            .arg(QUERY)
-            .arg(run_id)
-            .env("MLFLOW_TRACKING_URI", self.url())
+        let mut cmd = Command::new(&self.python);
+        cmd.arg("-c").arg(QUERY).arg(run_id);
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            // No credentials or settings of the developer's own MLflow or Databricks.
+            if name.starts_with("MLFLOW_") || name.starts_with("DATABRICKS_") {
+                cmd.env_remove(&*name);
+            }
+        }
+        cmd.env("MLFLOW_TRACKING_URI", self.url())
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+            .env("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
             .env("MLFLOW_DISABLE_TELEMETRY", "true")
             .env("DO_NOT_TRACK", "true")
-            .output()
-            .expect("MLflow's python runs");
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("MLflow's python runs");
+        // Read both pipes on threads, so a big answer cannot block the query.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
+        });
+        let err = std::thread::spawn(move || {
+            let mut buf = String::new();
+            std::io::Read::read_to_string(&mut stderr, &mut buf).map(|_| buf)
+        });
+        let deadline = Instant::now() + QUERY_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{}",
+                    self.failure("searching MLflow's traces took too long")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let (out, err) = (out.join().unwrap(), err.join().unwrap());
         assert!(
-            output.status.success(),
+            status.success(),
             "{}",
             self.failure(&format!(
-                "searching MLflow's traces failed: {}",
-                String::from_utf8_lossy(&output.stderr)
+                "searching MLflow's traces failed ({status}): {}",
+                err.unwrap_or_default()
             ))
         );
-        serde_json::from_slice(&output.stdout).expect("the query prints JSON")
+        serde_json::from_slice(&out.unwrap()).expect("the query prints JSON")
     }
 
     /// Polls [`Mlflow::traces`] until they hold `spans` spans, or `deadline` has passed.
@@ -302,39 +367,9 @@ impl Mlflow {
     }
 }
 
-/// MLflow's Python: `TRACEVAL_MLFLOW_PYTHON`, else `.ci/run`'s venv if it is there. Panics when
-/// the variable names a missing file: `.ci/run` sets it, so CI cannot skip the test.
+/// MLflow's Python: `TRACEVAL_MLFLOW_PYTHON`, else `.ci/run`'s venv if it is there.
 fn python() -> Option<PathBuf> {
-    if let Some(python) = std::env::var_os("TRACEVAL_MLFLOW_PYTHON") {
-        let python = PathBuf::from(python);
-        assert!(
-            python.exists(),
-            "TRACEVAL_MLFLOW_PYTHON={} does not exist",
-            python.display()
-        );
-        return Some(python);
-    }
-    let python = root().join(DEFAULT_PYTHON);
-    python.exists().then_some(python)
-}
-
-/// The evaluation events of an MLflow span as (name, label), after checking each score is a
-/// float.
-fn evaluations(span: &Value) -> Vec<(String, String)> {
-    span["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["name"] == "gen_ai.evaluation.result")
-        .map(|e| {
-            let a = &e["attributes"];
-            assert!(a["gen_ai.evaluation.score.value"].is_f64(), "{a:#}");
-            let label = a["gen_ai.evaluation.score.label"].as_str().unwrap();
-            assert!(label == "pass" || label == "fail", "{label}");
-            let name = a["gen_ai.evaluation.name"].as_str().unwrap();
-            (name.to_owned(), label.to_owned())
-        })
-        .collect()
+    venv_python("TRACEVAL_MLFLOW_PYTHON", DEFAULT_PYTHON)
 }
 
 #[test]
@@ -347,18 +382,14 @@ fn mlflow_keeps_every_span_with_the_run_id_as_a_trace_tag_and_the_verdicts() {
     // From the project's parent directory, on a relative suite path.
     let name = p.path().file_name().unwrap().to_string_lossy();
     let suites = format!("{name}/suites");
-    let run = p.run_from(
-        p.path().parent().unwrap(),
-        &[
-            &suites,
-            "--forward",
-            &mlflow.traces_url(),
-            "--forward-profile",
-            "mlflow",
-            "--seed",
-            "3",
-        ],
-    );
+    let url = mlflow.traces_url();
+    let mut cmd = p.command(&[&suites, "--forward", &url, "--forward-profile", "mlflow"]);
+    // A CI run id: a resource attribute only, never a span's, so its tag can come from nowhere
+    // but the resource.
+    cmd.args(["--seed", "3"])
+        .current_dir(p.path().parent().unwrap())
+        .env("GITHUB_RUN_ID", "777");
+    let run = Run::new(cmd.output().unwrap(), p.report_path());
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.report();
     let run_id = report["run_id"].as_str().unwrap();
@@ -411,6 +442,9 @@ fn mlflow_keeps_every_span_with_the_run_id_as_a_trace_tag_and_the_verdicts() {
             .get(format!("tr-{trace_id}").as_str())
             .unwrap_or_else(|| panic!("no MLflow trace for {trial:#}"));
         let tags = &trace["tags"];
+        // What only the resource has.
+        assert_eq!(tags["service.name"], "traceval", "{tags:#}");
+        assert_eq!(tags["cicd.pipeline.run.id"], "777", "{tags:#}");
         for key in ["suite", "case", "model"] {
             assert_eq!(tags[format!("eval.{key}")], trial[key], "{tags:#}");
         }
@@ -428,7 +462,7 @@ fn mlflow_keeps_every_span_with_the_run_id_as_a_trace_tag_and_the_verdicts() {
             "fail"
         };
         assert_eq!(root["attributes"]["test.case.result.status"], status);
-        let events = evaluations(root);
+        let events = json_evaluations(root);
         let checks = trial["checks"].as_array().unwrap();
         assert_eq!(events.len(), checks.len() + 1, "{events:?}");
         for (event, check) in events.iter().zip(checks) {
@@ -459,6 +493,9 @@ fn mlflow_keeps_every_span_with_the_run_id_as_a_trace_tag_and_the_verdicts() {
         .collect();
     assert_eq!(tools.len(), 6);
     for tool in tools {
-        assert_eq!(evaluations(tool), [("span".to_owned(), "fail".to_owned())]);
+        assert_eq!(
+            json_evaluations(tool),
+            [("span".to_owned(), "fail".to_owned())]
+        );
     }
 }

@@ -20,7 +20,7 @@ use reqwest::blocking::Client;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
-use crate::support::{root, tls};
+use crate::support::{root, tls, venv_python};
 
 /// The version `.ci/run` installs.
 const VERSION: &str = "20.26.1";
@@ -324,28 +324,9 @@ impl Phoenix {
     }
 }
 
-/// Phoenix's Python: `TRACEVAL_PHOENIX_PYTHON`, else `.ci/run`'s venv if it is there. Panics
-/// when the variable names a missing file: `.ci/run` sets it, so CI cannot skip the tests.
+/// Phoenix's Python: `TRACEVAL_PHOENIX_PYTHON`, else `.ci/run`'s venv if it is there.
 fn python() -> Option<PathBuf> {
-    if let Some(python) = std::env::var_os("TRACEVAL_PHOENIX_PYTHON") {
-        let python = PathBuf::from(python);
-        assert!(
-            python.exists(),
-            "TRACEVAL_PHOENIX_PYTHON={} does not exist",
-            python.display()
-        );
-        return Some(python);
-    }
-    let python = root().join(DEFAULT_PYTHON);
-    if python.exists() {
-        return Some(python);
-    }
-    None
-}
-
-/// A port free on 127.0.0.1 now (see [`free_ports`]).
-pub(crate) fn free_port() -> u16 {
-    free_ports().0
+    venv_python("TRACEVAL_PHOENIX_PYTHON", DEFAULT_PYTHON)
 }
 
 /// Two ports free on 127.0.0.1 now; taken again by someone else before Phoenix binds it, the

@@ -456,3 +456,20 @@ pub(crate) fn yaml(path: &Path) -> Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// A port free on 127.0.0.1 now, so nothing listens on it (until someone binds it).
+pub(crate) fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("bound").port()
+}
+
+/// The Python of a backend's venv: the variable `var` (`.ci/run` sets it, so CI cannot skip a
+/// test: a missing file panics), else `default` under the repository if it is there.
+pub(crate) fn venv_python(var: &str, default: &str) -> Option<PathBuf> {
+    if let Some(python) = std::env::var_os(var) {
+        let python = PathBuf::from(python);
+        assert!(python.exists(), "{var}={} does not exist", python.display());
+        return Some(python);
+    }
+    Some(root().join(default)).filter(|p| p.exists())
+}

@@ -1,6 +1,6 @@
 //! OTLP forwarding as an output: each finished trial's spans go to the sender as the trial
-//! ends; at the end the spans that matched no trial and the run's own span follow, the run waits for the backend (at most the
-//! forward timeout), and the report records what arrived.
+//! ends; at the end the spans that matched no trial and the run's own span follow, the run
+//! waits for the backend (at most the forward timeout), and the report records what arrived.
 
 use std::io::Write;
 use std::sync::Arc;
