@@ -38,48 +38,37 @@ const READY_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long one search of its traces may take (about 2 s here, most of it importing mlflow).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Runs `mlflow server` (which starts uvicorn in a child) in a session of its own and ends that
-/// session, removing the working dir, once the process that started the launcher is gone (the
-/// harness holds the child in a static, which is never dropped) or on SIGTERM. A Ctrl-C or
-/// hang-up of the test binary's group is ignored here, so the launcher is there to notice its
-/// parent is gone; if the launcher itself is killed outright, the server gets SIGTERM
-/// (`PR_SET_PDEATHSIG`, Linux).
+/// Runs `mlflow server` (which starts uvicorn in a child) and ends it, removing the working
+/// dir, once the process that started the launcher is gone (the harness holds the child in a
+/// static, which is never dropped) or on SIGTERM. The launcher and the server are a session of
+/// their own: a Ctrl-C or a CI's kill of the test binary's process group does not reach them,
+/// so the launcher is there to notice its parent is gone and stop the whole session.
 const LAUNCHER: &str = r#"
-import ctypes, os, shutil, signal, subprocess, sys, time
+import os, shutil, signal, subprocess, sys, time
 
 parent = int(os.environ.pop("TRACEVAL_MLFLOW_PARENT"))
 work = os.getcwd()
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-signal.signal(signal.SIGHUP, signal.SIG_IGN)
+os.setsid()
 stop = []
 signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-
-def die_with_the_launcher():
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
 server = subprocess.Popen(
     [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", sys.argv[1],
      "--workers", "1", "--backend-store-uri", "sqlite:///" + os.path.join(work, "mlflow.db"),
-     "--default-artifact-root", os.path.join(work, "artifacts")],
-    start_new_session=True, preexec_fn=die_with_the_launcher,
-)
+     "--default-artifact-root", os.path.join(work, "artifacts")])
 try:
     while os.getppid() == parent and server.poll() is None and not stop:
         time.sleep(0.2)
 finally:
     code = server.poll()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
     try:
-        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
-    except Exception:
-        try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except Exception:
-            pass
+    except subprocess.TimeoutExpired:
+        pass
     shutil.rmtree(work, ignore_errors=True)
+    if server.poll() is None:
+        os.killpg(0, signal.SIGKILL)
 sys.exit(code or 0)
 "#;
 
@@ -268,8 +257,8 @@ impl Mlflow {
         format!("{what}\n--- {} (last 40 lines)\n{tail}", path.display())
     }
 
-    /// Stops the server that did not start: SIGTERM, on which the launcher ends the server's
-    /// whole session and removes the working dir (SIGKILL would leave both).
+    /// Stops the server that did not start: SIGTERM, on which the launcher ends its whole
+    /// session and removes the working dir (SIGKILL would leave both).
     fn stop(&self) {
         let mut child = self.child.lock().unwrap();
         let _ = Command::new("kill").arg(child.id().to_string()).status();
