@@ -223,7 +223,7 @@ fn assert_outage(name: &str, base: &str, cause: &str) -> Run {
 
 #[test]
 fn an_unreachable_model_api_is_an_infrastructure_error_and_exits_3() {
-    let base = format!("http://127.0.0.1:{}/v1", crate::support::free_port());
+    let base = format!("http://127.0.0.1:{}/v1", crate::support::closed_port());
     let run = assert_outage("refused", &base, "(unreachable) after 4 attempt(s)");
     let error = run.trial("hello", 0)["error"].as_str().unwrap().to_owned();
     assert!(

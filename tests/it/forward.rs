@@ -420,7 +420,7 @@ fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
         forward["spans_sent"].as_u64().unwrap()
     };
     let (_hung, hung_port) = hung_backend();
-    for (what, port) in [("dead", crate::support::free_port()), ("hung", hung_port)] {
+    for (what, port) in [("dead", crate::support::closed_port()), ("hung", hung_port)] {
         let p = project("fwd-down");
         let url = format!("http://127.0.0.1:{port}/v1/traces");
         let started = Instant::now();

@@ -250,11 +250,7 @@ impl Mlflow {
 
     /// `what` and the end of the server's log.
     fn failure(&self, what: &str) -> String {
-        let path = self.dir.join("mlflow.log");
-        let log = std::fs::read_to_string(&path).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        format!("{what}\n--- {} (last 40 lines)\n{tail}", path.display())
+        crate::support::with_log_tail(what, &self.dir.join("mlflow.log"))
     }
 
     /// Stops the server that did not start: SIGTERM, on which the launcher ends its whole

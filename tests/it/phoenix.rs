@@ -211,11 +211,7 @@ impl Phoenix {
 
     /// `what`, the end of Phoenix's log and where the whole log is.
     fn failure(&self, what: &str) -> String {
-        let path = self.dir.join("phoenix.log");
-        let log = std::fs::read_to_string(&path).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
-        format!("{what}\n--- {} (last 40 lines)\n{tail}", path.display())
+        crate::support::with_log_tail(what, &self.dir.join("phoenix.log"))
     }
 
     /// `http://127.0.0.1:PORT`: the UI and the REST API.

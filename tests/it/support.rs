@@ -457,7 +457,19 @@ pub(crate) fn yaml(path: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A port free on 127.0.0.1 now, so nothing listens on it (until someone binds it).
+/// A port that refuses connections on 127.0.0.1 and that no test can be handed: one below the
+/// range the kernel picks from for port 0. (A port found free by binding port 0 and let go is
+/// handed to the next test that binds port 0: a "dead" backend once received the spans meant
+/// for another test's sink that way, and that test failed.)
+pub(crate) fn closed_port() -> u16 {
+    [1, 9, 47]
+        .into_iter()
+        .find(|&port| std::net::TcpStream::connect(("127.0.0.1", port)).is_err())
+        .expect("one of ports 1, 9 and 47 refuses connections on 127.0.0.1")
+}
+
+/// A port free on 127.0.0.1 now, for a server about to bind it: another test binding port 0
+/// meanwhile may be handed it too, so the server's listener must be checked once it is up.
 pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("bound").port()
@@ -472,4 +484,13 @@ pub(crate) fn venv_python(var: &str, default: &str) -> Option<PathBuf> {
         return Some(python);
     }
     Some(root().join(default)).filter(|p| p.exists())
+}
+
+/// `what`, then the last 40 lines of the log at `path` (a backend's that a test started) and
+/// where the whole log is.
+pub(crate) fn with_log_tail(what: &str, path: &Path) -> String {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    format!("{what}\n--- {} (last 40 lines)\n{tail}", path.display())
 }
