@@ -338,6 +338,12 @@ pub(crate) fn resolve(
             "the phoenix profile needs grpc or http/protobuf: Phoenix answers 415 to JSON".into(),
         );
     }
+    if protocol == Protocol::Grpc && profile == Profile::Mlflow {
+        return Err(
+            "the mlflow profile needs http/protobuf or http/json: MLflow takes no OTLP over gRPC"
+                .into(),
+        );
+    }
 
     let (headers, secret_vars) = headers(flags, file, profile, &set)?;
     let events = match flags.events.as_deref().or(file.events.as_deref()) {

@@ -208,6 +208,13 @@ fn profiles_add_what_their_backend_needs() {
         ..flags("http://127.0.0.1:6006")
     };
     assert!(resolve_with(&phoenix_json, &ForwardFile::default(), &[]).is_err());
+    let mlflow_grpc = ForwardFlags {
+        profile: Some("mlflow".into()),
+        protocol: Some("grpc".into()),
+        ..flags("http://127.0.0.1:5000")
+    };
+    let refused = resolve_with(&mlflow_grpc, &ForwardFile::default(), &[]).unwrap_err();
+    assert!(refused.contains("MLflow takes no OTLP over gRPC"), "{refused}");
 }
 
 #[test]
