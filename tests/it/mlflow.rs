@@ -363,12 +363,20 @@ fn mlflow_keeps_every_span_with_the_run_id_as_a_trace_tag_and_the_verdicts() {
         eprintln!("{}", Mlflow::SKIPPED);
         return;
     };
+    for protocol in ["http/protobuf", "http/json"] {
+        forwarded_to_mlflow(mlflow, protocol);
+    }
+}
+
+/// Runs the forwarding project to `mlflow` over `protocol` and reads back what it kept.
+fn forwarded_to_mlflow(mlflow: &Mlflow, protocol: &str) {
     let p = project("fwd-mlflow");
     // From the project's parent directory, on a relative suite path.
     let name = p.path().file_name().unwrap().to_string_lossy();
     let suites = format!("{name}/suites");
     let url = mlflow.traces_url();
     let mut cmd = p.command(&[&suites, "--forward", &url, "--forward-profile", "mlflow"]);
+    cmd.args(["--forward-protocol", protocol]);
     // A CI run id: a resource attribute only, never a span's, so its tag can come from nowhere
     // but the resource.
     cmd.args(["--seed", "3"])
@@ -380,6 +388,7 @@ fn mlflow_keeps_every_span_with_the_run_id_as_a_trace_tag_and_the_verdicts() {
     let run_id = report["run_id"].as_str().unwrap();
     let forward = &report["forward"];
     assert_eq!(forward["profile"], "mlflow");
+    assert_eq!(forward["protocol"], protocol);
     assert_eq!(forward["spans_dropped"], 0, "{forward:#}\n{}", run.stderr);
     assert_eq!(forward["spans_rejected"], 0, "{forward:#}");
     assert_eq!(forward["first_error"], Value::Null, "no 422: {forward:#}");

@@ -214,7 +214,10 @@ fn profiles_add_what_their_backend_needs() {
         ..flags("http://127.0.0.1:5000")
     };
     let refused = resolve_with(&mlflow_grpc, &ForwardFile::default(), &[]).unwrap_err();
-    assert!(refused.contains("MLflow takes no OTLP over gRPC"), "{refused}");
+    assert!(
+        refused.contains("MLflow takes no OTLP over gRPC"),
+        "{refused}"
+    );
 }
 
 #[test]
