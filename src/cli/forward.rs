@@ -90,11 +90,25 @@ fn ci_context(
     ci
 }
 
-/// The run's exit code once forwarding is done: `--forward-required` makes a span that did not
-/// arrive an outage of the run's own (3).
-pub(super) fn exit_code(args: &ForwardArgs, report: &Report, code: i32) -> i32 {
-    match &report.forward {
-        Some(forward) if args.forward_required && !forward.delivered_all() => {
+/// The run's exit code once forwarding is done: when forwarding was required
+/// (`--forward-required` or `[forward] required`), a span that did not arrive makes a passed or
+/// failed run an outage (3), said on an `error:` line; an interrupted run stays 130.
+pub(super) fn exit_code(report: &Report, code: i32) -> i32 {
+    let failed = report.forward.as_ref().filter(|f| f.failed_requirement());
+    match failed {
+        Some(forward) if matches!(code, super::exit::PASS | super::exit::FAIL) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: forwarding is required, and {} of {} spans did not reach {}{}",
+                forward.spans_dropped + forward.spans_rejected,
+                forward.spans_sent + forward.spans_dropped + forward.spans_rejected,
+                forward.endpoint,
+                forward
+                    .first_error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
             super::exit::INFRASTRUCTURE
         }
         _ => code,

@@ -270,7 +270,7 @@ async fn run_async(args: &RunArgs, env: &Env, run: Run) -> Result<i32, CliError>
     if summary.snapshot_errors > 0 {
         return Err(CliError::SnapshotWrite(summary.snapshot_errors));
     }
-    let code = super::forward::exit_code(&args.forward, &report, exit::for_run(&summary));
+    let code = super::forward::exit_code(&report, exit::for_run(&summary));
     let Some(baseline) = baseline else {
         return Ok(code);
     };

@@ -51,11 +51,20 @@ pub struct ForwardSummary {
     pub duration_ms: f64,
     /// How long the run waited for forwarding after its last trial.
     pub wait_ms: f64,
+    /// `--forward-required` (or `[forward] required`): a span not delivered makes the run's
+    /// exit code 3.
+    #[serde(default)]
+    pub required: bool,
 }
 
 impl ForwardSummary {
     /// Every span was delivered.
     pub fn delivered_all(&self) -> bool {
         self.spans_dropped == 0 && self.spans_rejected == 0
+    }
+
+    /// Forwarding was required and a span was not delivered: the run is an outage (exit 3).
+    pub fn failed_requirement(&self) -> bool {
+        self.required && !self.delivered_all()
     }
 }

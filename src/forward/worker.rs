@@ -291,6 +291,7 @@ impl Forwarder {
             first_error: c.first_error.lock().expect("not poisoned").clone(),
             duration_ms: self.started.elapsed().as_secs_f64() * 1e3,
             wait_ms: waited.elapsed().as_secs_f64() * 1e3,
+            required: self.config.required,
         }
     }
 }

@@ -143,6 +143,13 @@ pub(crate) fn outcome(report: &Report) -> &'static str {
         .count();
     match report.stopped {
         Some(StopReason::Interrupted) => "interrupted (exit 130)",
+        _ if report
+            .forward
+            .as_ref()
+            .is_some_and(|f| f.failed_requirement()) =>
+        {
+            "errored: forwarding was required and spans did not arrive (exit 3)"
+        }
         _ if not_passed == 0 => "passed (exit 0)",
         _ if not_passed == outages => "errored: only outages failed trials (exit 3)",
         _ => "failed (exit 1)",

@@ -442,16 +442,31 @@ fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
         let waited = forward["wait_ms"].as_f64().unwrap();
         assert!(waited <= 3000.0, "{what}: waited {waited} ms");
         assert!(took < Duration::from_secs(60), "{what}: {took:?}");
-        // --forward-required: undelivered spans are an outage, exit 3.
-        let required = [
-            "--forward",
-            &url,
-            "--forward-timeout",
-            "1s",
-            "--forward-required",
-        ];
-        let run = p.run(&[&required[..], &args].concat());
+        // Forwarding required (the flag for the dead one, traceval.toml for the hung one):
+        // undelivered spans are an outage, exit 3, said on an error line and in the step
+        // summary.
+        let mut forward = vec!["--forward", &url, "--forward-timeout", "1s"];
+        if what == "dead" {
+            forward.push("--forward-required");
+        } else {
+            p.file("traceval.toml", "[forward]\nrequired = true\n");
+        }
+        let summary = p.path().join("summary.md");
+        let mut cmd = p.command(&[&forward[..], &args].concat());
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary);
+        let run = Run::new(cmd.output().unwrap(), p.report_path());
         assert_eq!(run.code, 3, "{what}\n{}", run.stderr);
+        assert_eq!(run.report()["forward"]["required"], true);
+        let error = format!(
+            "error: forwarding is required, and {total} of {total} spans did not reach {url}"
+        );
+        assert!(run.stderr.contains(&error), "{what}: {}", run.stderr);
+        let summary = std::fs::read_to_string(&summary).unwrap();
+        assert!(
+            summary.contains("forwarding was required and spans did not arrive (exit 3)"),
+            "{what}: {summary}"
+        );
     }
 }
 
