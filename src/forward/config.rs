@@ -9,7 +9,7 @@
 //! | headers | `--forward-header` (repeatable) and `OTEL_EXPORTER_OTLP_TRACES_HEADERS` / `OTEL_EXPORTER_OTLP_HEADERS` and `[forward] headers`, a name set by a stronger source wins, then the profile's |
 //! | profile | `--forward-profile` > `[forward] profile` > `generic` |
 //! | events | `--forward-events` > `[forward] events` > `span` |
-//! | timeout | `--forward-timeout` > `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` (ms) > `[forward] timeout` > 10 s |
+//! | timeout | `--forward-timeout` > `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` (ms) > `[forward] timeout` > 10 s (15 s with the `mlflow` profile) |
 //! | required | `--forward-required` or `[forward] required` |
 //! | compression | `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` / `OTEL_EXPORTER_OTLP_COMPRESSION` (`gzip`, `none`) > gzip, except to loopback |
 //!
@@ -235,7 +235,7 @@ pub(crate) struct ForwardFile {
 pub(crate) const DEFAULT_QUEUE: usize = 8192;
 /// The default per-request timeout and end-of-run wait.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The `mlflow` profile's least timeout: its first request after a start took 8–10 s.
+/// The `mlflow` profile's default timeout: its first request after a start took 8–10 s.
 const MLFLOW_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Resolves forwarding: `Ok(None)` when it is off. `var` reads the environment; the error is a
@@ -360,14 +360,11 @@ pub(crate) fn resolve(
                 .map_err(|_| format!("OTEL_EXPORTER_OTLP_TIMEOUT: `{ms}` is not milliseconds"))
         })
         .transpose()?;
-    let mut timeout = flags
-        .timeout
-        .or(env_timeout)
-        .or(file.timeout)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    if profile == Profile::Mlflow {
-        timeout = timeout.max(MLFLOW_TIMEOUT);
-    }
+    // A profile's default, never over a timeout the user set.
+    let timeout = (flags.timeout.or(env_timeout).or(file.timeout)).unwrap_or(match profile {
+        Profile::Mlflow => MLFLOW_TIMEOUT,
+        _ => DEFAULT_TIMEOUT,
+    });
     let compression = match set("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION")
         .or_else(|| set("OTEL_EXPORTER_OTLP_COMPRESSION"))
         .as_deref()

@@ -200,7 +200,15 @@ fn profiles_add_what_their_backend_needs() {
         .unwrap()
         .unwrap();
     assert_eq!(c.headers[0].0, "x-mlflow-experiment-id");
-    assert_eq!(c.timeout, Duration::from_secs(15));
+    assert_eq!(c.timeout, Duration::from_secs(2), "the timeout the user set");
+    let default = ForwardFlags {
+        timeout: None,
+        ..mlflow.clone()
+    };
+    let c = resolve_with(&default, &ForwardFile::default(), &[])
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.timeout, Duration::from_secs(15), "the profile's default");
 
     let phoenix_json = ForwardFlags {
         profile: Some("phoenix".into()),
