@@ -52,8 +52,12 @@ pub(crate) fn trial(run: &RunContext, result: &TrialResult, trace: &TrialTrace) 
     let mut out = Vec::with_capacity(1 + trace.spans.len() + trace.judge_spans.len());
 
     let mut root = outgoing(&trace.root, &common, &mut resources);
-    let mut extra = Added::span_with_capacity(1024, 16);
+    let mut extra = Added::span_with_capacity(1024, 16 + run.ci.len());
     verdict_attributes(run, result, &trace.input, &mut extra);
+    // The CI context on the root too: Phoenix keeps no resource attributes.
+    for kv in &run.ci {
+        extra.key_value(kv);
+    }
     // Links to the agent's own traces (an agent that did not read TRACEPARENT), so a backend
     // that renders links joins them.
     for span in &trace.spans {
@@ -201,6 +205,7 @@ pub(crate) fn run_span(
     if let Some(from) = &run.replayed_from {
         attributes.push(KeyValue::new("eval.replayed_from", from.as_str()));
     }
+    attributes.extend(run.ci.iter().cloned());
     if run.profile == Profile::Phoenix {
         attributes.push(KeyValue::new("openinference.span.kind", "CHAIN"));
     }

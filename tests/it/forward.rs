@@ -936,6 +936,18 @@ fn spans_that_match_no_trial_are_forwarded_marked_as_such_and_ci_context_on_all(
             Some("https://github.com/acme/agents/actions/runs/4242")
         );
         assert_eq!(resource.str("vcs.ref.head.revision"), Some("0123abcd"));
+        // On the trial roots and the run span as span attributes too (Phoenix keeps no
+        // resources).
+        if matches!(span.name.as_str(), "eval.trial" | "eval.run") {
+            assert_eq!(
+                string(span, "cicd.pipeline.run.id").as_deref(),
+                Some("4242")
+            );
+            assert_eq!(
+                string(span, "vcs.ref.head.revision").as_deref(),
+                Some("0123abcd")
+            );
+        }
     }
     // The trials' own spans are not marked.
     assert!(

@@ -200,7 +200,11 @@ fn profiles_add_what_their_backend_needs() {
         .unwrap()
         .unwrap();
     assert_eq!(c.headers[0].0, "x-mlflow-experiment-id");
-    assert_eq!(c.timeout, Duration::from_secs(2), "the timeout the user set");
+    assert_eq!(
+        c.timeout,
+        Duration::from_secs(2),
+        "the timeout the user set"
+    );
     let default = ForwardFlags {
         timeout: None,
         ..mlflow.clone()
