@@ -11,7 +11,8 @@ use crate::snapshot::SnapshotMode;
 /// What to run: shared by `run` and `list`.
 #[derive(Debug, Args)]
 pub(super) struct SelectArgs {
-    /// Suite files or directories (default: `suites/` under the project root).
+    /// Suite files or directories; a project's directory means its `suites/` (default:
+    /// `suites/` under the project root).
     pub paths: Vec<PathBuf>,
     /// Only cases whose `suite::case` contains this text or matches this glob (repeatable).
     #[arg(long, value_name = "PATTERN")]

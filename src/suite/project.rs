@@ -253,7 +253,8 @@ fn profile(doc: &Doc<'_>, at: &KeyPath, root: &Path, raw: RawProfile) -> Result<
     })
 }
 
-/// The suite files named by `paths`, or discovered under `root/suites` without any.
+/// The suite files named by `paths` (a project's directory standing for its `suites/`), or
+/// discovered under `root/suites` without any.
 fn suite_files(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut looked_in = Vec::new();
@@ -271,8 +272,16 @@ fn suite_files(root: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     }
     for path in paths {
         if path.is_dir() {
-            discover(path, &mut files)?;
-            looked_in.push(path.clone());
+            // A project's directory (`traceval run ../my-evals`) means its suites: its
+            // traceval.toml, scripts and agents are not suites.
+            let suites = path.join("suites");
+            let dir = if path.join("traceval.toml").is_file() && suites.is_dir() {
+                suites
+            } else {
+                path.clone()
+            };
+            discover(&dir, &mut files)?;
+            looked_in.push(dir);
         } else {
             files.push(path.clone());
         }
@@ -466,6 +475,23 @@ mod tests {
         let paths = [single.clone(), dir.path().join("other"), single];
         let project = load_project(dir.path(), &paths).unwrap();
         assert_eq!(names(&project), ["one", "a", "b"]);
+    }
+
+    #[test]
+    fn a_project_directory_given_as_a_path_stands_for_its_suites() {
+        // `traceval run ../my-evals`: what `traceval init my-evals` wrote around its suites
+        // (traceval.toml, an agent's Cargo.toml) is not read as suites.
+        let dir = TestDir::new();
+        dir.write("my-evals/traceval.toml", "[profile.ci]\ntrials = 1\n");
+        dir.write("my-evals/agent/Cargo.toml", "[package]\nname = \"agent\"\n");
+        dir.write("my-evals/suites/w.toml", &suite("w"));
+        let project = load_project(dir.path(), &[dir.path().join("my-evals")]).unwrap();
+        assert_eq!(names(&project), ["w"]);
+        // Without traceval.toml, a directory is walked as it is.
+        dir.write("plain/suites/p.toml", &suite("p"));
+        dir.write("plain/q.toml", &suite("q"));
+        let project = load_project(dir.path(), &[dir.path().join("plain")]).unwrap();
+        assert_eq!(names(&project), ["q", "p"]);
     }
 
     #[test]
