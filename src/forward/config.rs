@@ -277,7 +277,10 @@ pub(crate) fn resolve(
     // The generic variable and `--forward`/the file's URL without a path name the server; the
     // per-signal variable is used verbatim, as the OTel specification says.
     let with_path = |base: &str| {
-        if http && reqwest::Url::parse(base).is_ok_and(|u| u.path() == "/" || u.path().is_empty()) {
+        let server_only = |u: reqwest::Url| {
+            matches!(u.scheme(), "http" | "https") && (u.path() == "/" || u.path().is_empty())
+        };
+        if http && reqwest::Url::parse(base).is_ok_and(server_only) {
             format!("{}/v1/traces", base.trim_end_matches('/'))
         } else {
             base.to_owned()
@@ -319,12 +322,22 @@ pub(crate) fn resolve(
     let Some((endpoint, source)) = endpoint else {
         return Ok(None);
     };
-    let url = reqwest::Url::parse(&endpoint)
-        .map_err(|e| format!("{source}: `{}` is not a URL: {e}", shown(&endpoint)))?;
+    // What was typed is shown unless it may hold credentials (`user:pass@`), which cannot be
+    // stripped from what is not an http(s) URL; without `://`, the likely fix is shown.
+    let typed = || (!endpoint.contains('@')).then(|| format!(" `{endpoint}`"));
+    let hint = || match typed() {
+        Some(_) if !endpoint.contains("://") => format!(" (`http://{endpoint}`?)"),
+        _ => String::new(),
+    };
+    let url = reqwest::Url::parse(&endpoint).map_err(|e| {
+        let typed = typed().unwrap_or_default();
+        format!("{source}:{typed} is not a URL: {e}{}", hint())
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
+        let typed = typed().unwrap_or_else(|| format!(" a `{}:` URL", url.scheme()));
         return Err(format!(
-            "{source}: `{}` is not an http:// or https:// URL",
-            shown(&endpoint)
+            "{source}:{typed} is not an http:// or https:// URL{}",
+            hint()
         ));
     }
     if protocol == Protocol::Grpc && url.scheme() == "https" {

@@ -236,6 +236,7 @@ impl Transport {
                 } else {
                     "application/x-protobuf"
                 };
+                let path = url.path().to_owned();
                 let mut post = client.post(url).header(CONTENT_TYPE, content_type);
                 if self.compress {
                     post = post.header(CONTENT_ENCODING, "gzip");
@@ -251,11 +252,22 @@ impl Transport {
                 if status.is_success() {
                     return Attempt::Done(http_accepted(signal, *json, &bytes));
                 }
-                let why = format!(
+                let mut why = format!(
                     "HTTP {}{}",
                     status.as_u16(),
                     quoted(&String::from_utf8_lossy(&bytes))
                 );
+                // The usual cause: a verbatim OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or a URL with
+                // a path of its own that is not the receiver's.
+                if matches!(status.as_u16(), 404 | 405)
+                    && signal == Signal::Traces
+                    && !path.ends_with("/v1/traces")
+                {
+                    why.push_str(&format!(
+                        " (the URL's path is `{path}`; OTLP/HTTP receivers take traces at \
+                         /v1/traces)"
+                    ));
+                }
                 match status.as_u16() {
                     429 | 502 | 503 | 504 => Attempt::Retry(why, after),
                     404 | 405 | 415 | 501 => Attempt::Done(Exported::Unsupported(why)),

@@ -957,3 +957,23 @@ fn spans_that_match_no_trial_are_forwarded_marked_as_such_and_ci_context_on_all(
             .all(|s| s.attributes.get("eval.unattributed").is_none())
     );
 }
+
+#[test]
+fn a_url_that_misses_the_receivers_path_is_told_where_traces_go() {
+    let p = project("fwd-path");
+    let sink = Sink::start(0, true);
+    // The sink takes traces at /v1/traces only; a path of the user's own gets a 404.
+    let url = sink.url.replace("/v1/traces", "/otlp");
+    let run = p.run(&["--forward", &url, "suites/echo.toml"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let forward = &run.report()["forward"];
+    let error = forward["first_error"].as_str().unwrap();
+    assert!(
+        error.starts_with("HTTP 404")
+            && error.ends_with(
+                "(the URL's path is `/otlp`; OTLP/HTTP receivers take traces at /v1/traces)"
+            ),
+        "{forward:#}"
+    );
+    assert!(sink.received.lock().unwrap().traces.is_empty());
+}

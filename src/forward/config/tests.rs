@@ -255,3 +255,30 @@ fn shown_endpoints_lose_their_credentials() {
         "https://collector.example:4318/v1/traces"
     );
 }
+
+#[test]
+fn a_url_without_its_scheme_is_shown_as_typed_with_the_fix() {
+    let refused = |url: &str| resolve_with(&flags(url), &ForwardFile::default(), &[]).unwrap_err();
+    let e = refused("127.0.0.1:16006");
+    assert!(
+        e.starts_with("--forward: `127.0.0.1:16006` is not a URL")
+            && e.ends_with(" (`http://127.0.0.1:16006`?)"),
+        "{e}"
+    );
+    // `localhost:4318` parses, with the scheme `localhost`.
+    let e = refused("localhost:4318");
+    assert_eq!(
+        e,
+        "--forward: `localhost:4318` is not an http:// or https:// URL (`http://localhost:4318`?)"
+    );
+    assert_eq!(
+        refused("ftp://host:1"),
+        "--forward: `ftp://host:1` is not an http:// or https:// URL"
+    );
+    // What may hold a password is not echoed.
+    let e = refused("me:secret@host:1");
+    assert_eq!(
+        e,
+        "--forward: a `me:` URL is not an http:// or https:// URL"
+    );
+}
