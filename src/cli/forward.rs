@@ -49,9 +49,14 @@ pub(super) fn start(
         ci: ci_context(&var, || super::meta::git_commit(&project.root)),
         replayed_from,
     };
+    // Phoenix files spans by project: the line says which one to open.
+    let project_name = match config.profile {
+        crate::forward::config::Profile::Phoenix => format!(", project {}", context.project),
+        _ => String::new(),
+    };
     let _ = writeln!(
         std::io::stderr(),
-        "{:>12} spans to {} ({}, profile {}; from {})",
+        "{:>12} spans to {} ({}, profile {}{project_name}; from {})",
         "Forwarding",
         config.shown_endpoint(),
         config.protocol.as_str(),

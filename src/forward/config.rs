@@ -262,11 +262,14 @@ pub(crate) fn resolve(
         })
         .or_else(|| set("OTEL_EXPORTER_OTLP_PROTOCOL").map(|p| (p, "OTEL_EXPORTER_OTLP_PROTOCOL")))
         .or_else(|| file.protocol.clone().map(|p| (p, "[forward] protocol")));
-    let protocol = match protocol_text {
-        None => Protocol::HttpProtobuf,
-        Some((text, from)) => Protocol::parse(&text).ok_or_else(|| {
-            format!("{from}: unknown OTLP protocol `{text}` (grpc, http/protobuf or http/json)")
-        })?,
+    let (protocol, protocol_from) = match protocol_text {
+        None => (Protocol::HttpProtobuf, "the default"),
+        Some((text, from)) => (
+            Protocol::parse(&text).ok_or_else(|| {
+                format!("{from}: unknown OTLP protocol `{text}` (grpc, http/protobuf or http/json)")
+            })?,
+            from,
+        ),
     };
     if flags.off {
         return Ok(None);
@@ -347,15 +350,16 @@ pub(crate) fn resolve(
         ));
     }
     if protocol == Protocol::HttpJson && profile == Profile::Phoenix {
-        return Err(
-            "the phoenix profile needs grpc or http/protobuf: Phoenix answers 415 to JSON".into(),
-        );
+        return Err(format!(
+            "the phoenix profile needs grpc or http/protobuf, not http/json (from \
+             {protocol_from}): Phoenix answers 415 to JSON"
+        ));
     }
     if protocol == Protocol::Grpc && profile == Profile::Mlflow {
-        return Err(
-            "the mlflow profile needs http/protobuf or http/json: MLflow takes no OTLP over gRPC"
-                .into(),
-        );
+        return Err(format!(
+            "the mlflow profile needs http/protobuf or http/json, not grpc (from \
+             {protocol_from}): MLflow takes no OTLP over gRPC"
+        ));
     }
 
     let (headers, secret_vars) = headers(flags, file, profile, &set)?;

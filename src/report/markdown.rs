@@ -225,6 +225,22 @@ fn case_row(c: &CaseAggregate, trials: &[&TrialResult]) -> String {
 }
 
 /// The line that ends a summary that left cases out.
+/// Where the run's spans went and how many arrived, with the first error when any.
+fn forward_line(forward: &crate::forward::ForwardSummary) -> String {
+    let mut line = format!(
+        "Forwarded {} spans to {} ({} dropped, {} rejected)",
+        forward.spans_sent,
+        code(&forward.endpoint),
+        forward.spans_dropped,
+        forward.spans_rejected
+    );
+    if let Some(error) = &forward.first_error {
+        let _ = write!(line, "; first error: {}", text(&truncate(error, 300)));
+    }
+    line.push_str(".\n\n");
+    line
+}
+
 fn more_line(more: usize) -> String {
     format!("\n… {more} more cases in the JSON report\n")
 }
@@ -265,6 +281,9 @@ pub(crate) fn run_summary(report: &Report, budget: usize) -> String {
         report.seed,
         report.duration_ms / 1000.0
     );
+    if let Some(forward) = &report.forward {
+        out.push_str(&forward_line(forward));
+    }
     if !report.models.is_empty() {
         out.push_str(
             "| model | trials | pass rate | 95% CI (Wilson) | 95% CI (by case) | pass@k | pass^k \

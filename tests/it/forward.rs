@@ -467,6 +467,9 @@ fn a_dead_or_hung_backend_costs_at_most_the_timeout_and_changes_no_exit_code() {
             summary.contains("forwarding was required and spans did not arrive (exit 3)"),
             "{what}: {summary}"
         );
+        let line =
+            format!("Forwarded 0 spans to `{url}` ({total} dropped, 0 rejected); first error: ");
+        assert!(summary.contains(&line), "{what}: {summary}");
     }
 }
 
@@ -503,6 +506,9 @@ fn phoenix_receives_every_span_with_the_run_id_and_the_verdicts() {
             report["forward"]
         );
         let project = format!("traceval-{run_id}");
+        // The first line names the project to open.
+        let line = format!("({protocol}, profile phoenix, project {project}; from --forward)");
+        assert!(sink_run.stderr.contains(&line), "{}", sink_run.stderr);
         let deadline = Instant::now() + Duration::from_secs(30);
         let spans = phoenix.wait_for_spans(&project, None, sent, deadline);
         assert_eq!(spans.len(), sent, "{protocol}: every span, once");

@@ -226,8 +226,24 @@ fn profiles_add_what_their_backend_needs() {
         ..flags("http://127.0.0.1:5000")
     };
     let refused = resolve_with(&mlflow_grpc, &ForwardFile::default(), &[]).unwrap_err();
+    assert_eq!(
+        refused,
+        "the mlflow profile needs http/protobuf or http/json, not grpc (from \
+         --forward-protocol): MLflow takes no OTLP over gRPC"
+    );
+    // From the environment: the message names the variable.
+    let mlflow_env = ForwardFlags {
+        protocol: None,
+        ..mlflow_grpc
+    };
+    let refused = resolve_with(
+        &mlflow_env,
+        &ForwardFile::default(),
+        &[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
+    )
+    .unwrap_err();
     assert!(
-        refused.contains("MLflow takes no OTLP over gRPC"),
+        refused.contains("(from OTEL_EXPORTER_OTLP_PROTOCOL)"),
         "{refused}"
     );
 }
