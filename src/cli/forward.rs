@@ -39,6 +39,22 @@ pub(super) fn start(
     let Some(config) =
         resolve(&flags(args), &project.config.forward, &var).map_err(CliError::Forward)?
     else {
+        // Said when the project asks for forwarding and the environment turned it off.
+        let switch = [
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ]
+        .into_iter()
+        .find(|(name, off)| var(name).is_some_and(|v| v.trim().eq_ignore_ascii_case(off)));
+        if let (Some((name, value)), Some(_)) = (switch, &project.config.forward.endpoint)
+            && !args.no_forward
+        {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{:>12} forwarding: {name}={value} turns off traceval.toml's [forward] endpoint",
+                "Not",
+            );
+        }
         return Ok(None);
     };
     let context = RunContext {

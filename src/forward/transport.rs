@@ -295,7 +295,19 @@ impl Transport {
                     Ok(exported) => Attempt::Done(exported),
                     Err(status) => {
                         use tonic::Code;
-                        let why = format!("gRPC {:?}{}", status.code(), quoted(status.message()));
+                        let mut why =
+                            format!("gRPC {:?}{}", status.code(), quoted(status.message()));
+                        // What an HTTP server (an OTLP/HTTP port) answers a gRPC client: a
+                        // protocol error (HTTP/1 only), or an HTTP status without gRPC's.
+                        let message = status.message();
+                        if message.contains("h2 protocol error")
+                            || message.contains("grpc-status header missing")
+                        {
+                            why.push_str(
+                                " (an OTLP/HTTP port? gRPC receivers listen on their own, \
+                                 usually 4317; or --forward-protocol http/protobuf)",
+                            );
+                        }
                         match status.code() {
                             Code::Unavailable
                             | Code::DeadlineExceeded

@@ -298,6 +298,22 @@ fn the_environment_turns_it_on_verbatim_the_standard_switches_off_and_the_flag_w
         &["--no-forward"],
     );
     assert!(run.report().get("forward").is_none());
+    // The standard switch turns off the project's own endpoint too, and says so.
+    p.file(
+        "traceval.toml",
+        &format!("[forward]\nendpoint = \"{url}\"\n"),
+    );
+    let run = run_with(&[("OTEL_SDK_DISABLED", "true")], &[]);
+    assert!(run.report().get("forward").is_none());
+    assert!(
+        run.stderr.contains(
+            "Not forwarding: OTEL_SDK_DISABLED=true turns off traceval.toml's [forward] endpoint"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = run_with(&[], &[]);
+    assert!(run.stderr.contains("from traceval.toml"), "{}", run.stderr);
 }
 
 #[test]
@@ -982,4 +998,22 @@ fn a_url_that_misses_the_receivers_path_is_told_where_traces_go() {
         "{forward:#}"
     );
     assert!(sink.received.lock().unwrap().traces.is_empty());
+
+    // gRPC to an OTLP/HTTP port.
+    let base = sink.url.replace("/v1/traces", "");
+    let run = p.run(&[
+        "--forward",
+        &base,
+        "--forward-protocol",
+        "grpc",
+        "suites/echo.toml",
+    ]);
+    let forward = &run.report()["forward"];
+    assert!(
+        forward["first_error"]
+            .as_str()
+            .unwrap()
+            .contains("(an OTLP/HTTP port? gRPC receivers listen on their own"),
+        "{forward:#}"
+    );
 }
