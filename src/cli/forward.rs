@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::CliError;
 use super::args::ForwardArgs;
-use crate::forward::config::{ForwardFlags, resolve};
+use crate::forward::config::{ForwardFlags, resolve, switched_off};
 use crate::forward::{Forwarder, RunContext};
 use crate::report::Report;
 use crate::suite::Project;
@@ -40,18 +40,12 @@ pub(super) fn start(
         resolve(&flags(args), &project.config.forward, &var).map_err(CliError::Forward)?
     else {
         // Said when the project asks for forwarding and the environment turned it off.
-        let switch = [
-            ("OTEL_TRACES_EXPORTER", "none"),
-            ("OTEL_SDK_DISABLED", "true"),
-        ]
-        .into_iter()
-        .find(|(name, off)| var(name).is_some_and(|v| v.trim().eq_ignore_ascii_case(off)));
-        if let (Some((name, value)), Some(_)) = (switch, &project.config.forward.endpoint)
+        if let (Some(switch), Some(_)) = (switched_off(&var), &project.config.forward.endpoint)
             && !args.no_forward
         {
             let _ = writeln!(
                 std::io::stderr(),
-                "{:>12} forwarding: {name}={value} turns off traceval.toml's [forward] endpoint",
+                "{:>12} forwarding: {switch} turns off traceval.toml's [forward] endpoint",
                 "Not",
             );
         }

@@ -177,6 +177,18 @@ impl ForwardConfig {
     }
 }
 
+/// The standard variable that turns forwarding off, as `NAME=value`: `OTEL_SDK_DISABLED=true`
+/// or `OTEL_TRACES_EXPORTER=none` (any case); `--forward` still wins over it.
+pub(crate) fn switched_off(set: &dyn Fn(&str) -> Option<String>) -> Option<&'static str> {
+    [
+        ("OTEL_SDK_DISABLED", "true", "OTEL_SDK_DISABLED=true"),
+        ("OTEL_TRACES_EXPORTER", "none", "OTEL_TRACES_EXPORTER=none"),
+    ]
+    .into_iter()
+    .find(|(name, off, _)| set(name).is_some_and(|v| v.trim().eq_ignore_ascii_case(off)))
+    .map(|(_, _, shown)| shown)
+}
+
 /// The endpoint without user info, query or fragment (credentials travel there sometimes).
 pub(crate) fn shown(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -274,8 +286,7 @@ pub(crate) fn resolve(
     if flags.off {
         return Ok(None);
     }
-    let disabled = set("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-        || set("OTEL_TRACES_EXPORTER").is_some_and(|v| v.trim().eq_ignore_ascii_case("none"));
+    let disabled = switched_off(&set).is_some();
     let http = protocol != Protocol::Grpc;
     // The generic variable and `--forward`/the file's URL without a path name the server; the
     // per-signal variable is used verbatim, as the OTel specification says.

@@ -945,6 +945,7 @@ fn spans_that_match_no_trial_are_forwarded_marked_as_such_and_ci_context_on_all(
         assert_eq!(resource.str("eval.run_id"), Some(run_id));
         assert_eq!(resource.get("eval.unattributed"), Some(&Value::Bool(true)));
     }
+    let mut roots = 0;
     for span in &spans {
         let resource = &span.resource.attributes;
         assert_eq!(
@@ -961,6 +962,7 @@ fn spans_that_match_no_trial_are_forwarded_marked_as_such_and_ci_context_on_all(
         // On the trial roots and the run span as span attributes too (Phoenix keeps no
         // resources).
         if matches!(span.name.as_str(), "eval.trial" | "eval.run") {
+            roots += 1;
             assert_eq!(
                 string(span, "cicd.pipeline.run.id").as_deref(),
                 Some("4242")
@@ -971,6 +973,7 @@ fn spans_that_match_no_trial_are_forwarded_marked_as_such_and_ci_context_on_all(
             );
         }
     }
+    assert_eq!(roots, 3, "two trial roots and the run span");
     // The trials' own spans are not marked.
     assert!(
         spans

@@ -70,9 +70,9 @@ impl Output for Forward {
             .map(|m| (m.model.clone(), m.pass_rate))
             .collect();
         let run = forwarder.context().clone();
-        if !self.unattributed.is_empty() {
-            forwarder.outgoing(enrich::unattributed(&run, &self.unattributed));
-            self.unattributed = Vec::new();
+        let unattributed = std::mem::take(&mut self.unattributed);
+        if !unattributed.is_empty() {
+            forwarder.outgoing(enrich::unattributed(&run, &unattributed));
         }
         let span = enrich::run_span(
             &run,
