@@ -92,7 +92,22 @@ fn a_python_project_from_init_passes_at_once() {
 
 #[test]
 fn a_shell_project_from_init_passes_at_once() {
-    init_and_run("shell");
+    // Also from the directory above, naming the project's directory (its suites, not its
+    // traceval.toml, are run).
+    init_and_run_after("shell", |project| {
+        let above = project.parent().unwrap();
+        let run = traceval_in(
+            above,
+            &["run", "my-evals", "-k", "1", "--report", "above.json"],
+        );
+        assert_eq!(code(&run), 0, "{}", stderr(&run));
+        let report = read_json(&above.join("above.json"));
+        assert_eq!(
+            report["trials"].as_array().unwrap().len(),
+            2,
+            "2 cases × 1 trial"
+        );
+    });
 }
 
 #[test]
